@@ -1,0 +1,115 @@
+"""The root `crm` app: global options, the nouns, and the one place errors become exit codes."""
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from crmcli import __version__
+from crmcli.cli import (
+    customer,
+    field,
+    history,
+    init,
+    note,
+    responsibility,
+    task,
+    tui,
+    user,
+)
+from crmcli.cli.context import AS_HELP, DB_HELP, start
+from crmcli.errors import Ambiguous, CrmError, ExitCode
+
+EXIT_CODES = """Exit codes: 0 ok, 1 internal error, 2 usage (wrong options, no database
+yet), 3 not found or ambiguous reference, 4 invalid data, 5 conflict, 6 permission denied."""
+
+
+class CrmGroup(TyperGroup):
+    """Turns errors a user can cause into one line on stderr and a documented exit code."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except CrmError as error:
+            from crmcli.cli.output import fail
+
+            fail(str(error), error.candidates if isinstance(error, Ambiguous) else ())
+            raise typer.Exit(error.exit_code) from None
+
+
+def _describe(error: Exception) -> str:
+    """Database and file-system failures read as what went wrong, not as a class name."""
+    original = getattr(error, "orig", None)
+    if original is not None:
+        return f"database error: {original}"
+    if isinstance(error, OSError):
+        return f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
+    return f"internal error: {type(error).__name__}: {error}"
+
+
+app = typer.Typer(
+    cls=CrmGroup,
+    name="crm",
+    help="A terminal-first team CRM: one shared customer record across departments.",
+    epilog=EXIT_CODES,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"crm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    db: Annotated[Optional[str], typer.Option("--db", help=DB_HELP, show_default=False)] = None,
+    acting_as: Annotated[
+        Optional[str], typer.Option("--as", help=AS_HELP, show_default=False, metavar="HANDLE")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    start(db, acting_as)
+
+
+app.command("init")(init.init)
+app.command("assign")(responsibility.assign)
+app.command("ack")(responsibility.ack)
+app.command("history")(history.history)
+app.command("tui")(tui.tui)
+app.add_typer(customer.app, name="customer")
+app.add_typer(note.app, name="note")
+app.add_typer(task.app, name="task")
+app.add_typer(user.app, name="user")
+app.add_typer(field.app, name="field")
+
+
+def main() -> None:
+    """The `crm` entry point: what escapes a command ends in one line, not a traceback.
+
+    A closed pipe (`crm … | head`) ends quietly; an interrupt exits 130; anything else is
+    an internal error (exit 1) whose traceback CRM_DEBUG=1 shows.
+    """
+    from crmcli.cli.output import fail
+
+    try:
+        app()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(ExitCode.OK)
+    except KeyboardInterrupt:
+        fail("interrupted")
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the edge: no traceback for users
+        if os.environ.get("CRM_DEBUG"):
+            raise
+        fail(f"{_describe(error)} (set CRM_DEBUG=1 to see the traceback)")
+        sys.exit(ExitCode.INTERNAL)

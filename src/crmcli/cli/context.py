@@ -1,0 +1,131 @@
+"""What every data command needs: the settings, the database, a transaction, the actor.
+
+The root callback and each data command's own `--db` / `--as` options fill one `State`,
+so `crm --as bob task list` and `crm task list --as bob` mean the same thing. One process
+runs one command, and the root callback starts it afresh on every invocation (tests invoke
+the app many times in one process).
+"""
+
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any, Optional
+
+import typer
+
+
+@dataclass
+class State:
+    db: str | None = None
+    acting_as: str | None = None
+
+
+_STATE = State()
+
+
+def state() -> State:
+    return _STATE
+
+
+def start(db: str | None, acting_as: str | None) -> None:
+    """Begin an invocation with the root command's global options."""
+    _STATE.db = db
+    _STATE.acting_as = acting_as
+
+
+DB_HELP = "Database file (default: CRM_DB, the settings file, or the per-user data dir)."
+AS_HELP = "Act as this user (default: CRM_USER, or the user `crm init` remembered)."
+DbOption = Annotated[Optional[str], typer.Option("--db", help=DB_HELP, show_default=False)]
+AsOption = Annotated[
+    Optional[str], typer.Option("--as", help=AS_HELP, show_default=False, metavar="HANDLE")
+]
+
+
+def with_parameters(
+    extra: list[inspect.Parameter],
+    take: Callable[[dict[str, Any]], dict[str, Any]],
+    provides: tuple[str, ...] = (),
+) -> Callable[[Callable], Callable]:
+    """Add keyword-only parameters (Typer options) to commands without writing them out.
+
+    `take` receives the added parameters' values and returns keyword arguments for the
+    command (named in `provides`, which Typer does not see). This keeps option sets that
+    several commands share defined once.
+    """
+    names = {parameter.name for parameter in extra}
+
+    def decorate(func: Callable) -> Callable:
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            added = {name: kwargs.pop(name) for name in names if name in kwargs}
+            return func(*args, **kwargs, **take(added))
+
+        own = [p for p in signature.parameters.values() if p.name not in provides]
+        parameters = [*own, *extra]
+        wrapper.__signature__ = signature.replace(parameters=parameters)
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+        return wrapper
+
+    return decorate
+
+
+def keyword(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+def _remember_global(values: dict[str, Any]) -> dict[str, Any]:
+    current = state()
+    if values.get("db"):
+        current.db = values["db"]
+    if values.get("acting_as"):
+        current.acting_as = values["acting_as"]
+    return {}
+
+
+_with_globals = with_parameters(
+    [keyword("db", DbOption), keyword("acting_as", AsOption)], _remember_global
+)
+
+
+def data_command(func: Callable) -> Callable:
+    """Give a command its own --db and --as options (they are also accepted before it)."""
+    return _with_globals(func)
+
+
+def settings():
+    from crmcli import config
+
+    current = state()
+    return config.resolve(current.db, current.acting_as)
+
+
+def open_database():
+    from crmcli.db import Database
+
+    return Database.open(settings())
+
+
+@contextmanager
+def session(*, write: bool = True) -> Iterator[Any]:
+    """One transaction on the configured database, for the length of a command."""
+    from crmcli.db import session_scope
+
+    database = open_database()
+    try:
+        with session_scope(database, write=write) as s:
+            yield s
+    finally:
+        database.dispose()
+
+
+def actor(s: Any):
+    """The acting user, checked: exists, active."""
+    from crmcli.repo import users
+
+    return users.acting(s, settings().user)

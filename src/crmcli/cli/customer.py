@@ -1,0 +1,210 @@
+"""`crm customer …`: the shared customer record."""
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from crmcli import fields
+from crmcli.cli import context
+from crmcli.cli.context import data_command, keyword, with_parameters
+from crmcli.cli.options import CustomerRef, FormatOption, LimitOption
+from crmcli.cli.output import Column, Format, emit, emit_one, say, short_id
+from crmcli.errors import UsageError
+
+app = typer.Typer(help="Add, find, show, edit, merge and delete customers.", no_args_is_help=True)
+
+PANEL = "Fields"
+
+
+def _field_parameters() -> list:
+    """One option per standard field (from the data dictionary), plus --tag and --set."""
+    params = [
+        keyword(spec.name, Annotated[Optional[str], typer.Option(
+            f"--{spec.name}", help=spec.meaning, rich_help_panel=PANEL, show_default=False)])
+        for spec in fields.CUSTOMER_FIELDS
+        if spec.name not in ("name", "tags") and not spec.sensitive
+    ]
+    params.append(keyword("tag", Annotated[Optional[list[str]], typer.Option(
+        "--tag", help="A label (repeat for several; replaces the list on edit).",
+        rich_help_panel=PANEL, show_default=False)]))
+    params.append(keyword("set_", Annotated[Optional[list[str]], typer.Option(
+        "--set", metavar="FIELD=VALUE", rich_help_panel=PANEL, show_default=False,
+        help="Any field by name: sensitive ones (contract_amount, id_number, bank_account) "
+             "and custom fields declared with `crm field add`. An empty VALUE clears it.")]))
+    return params
+
+
+def _collect(values: dict[str, Any]) -> dict[str, Any]:
+    raw = {k: v for k, v in values.items() if k not in ("tag", "set_") and v is not None}
+    if values.get("tag"):
+        raw["tags"] = values["tag"]
+    for item in values.get("set_") or []:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            raise UsageError(f"--set wants FIELD=VALUE, got {item!r}")
+        raw[name.strip()] = value
+    return {"values": raw}
+
+
+field_options = with_parameters(_field_parameters(), _collect, provides=("values",))
+AllowDuplicate = Annotated[bool, typer.Option(
+    "--allow-duplicate", help="Keep a customer whose phone, e-mail or name+company exists.")]
+
+LIST_COLUMNS = [
+    Column("id", "ID", short_id),
+    Column("name", "Name", max_width=30),
+    Column("company", "Company", max_width=30),
+    Column("phone", "Phone"),
+    Column("stage", "Stage"),
+    Column("level", "Lvl"),
+    Column("owner", "Owner"),
+    Column("city", "City"),
+    Column("tags", "Tags", max_width=24),
+]
+
+
+@app.command("add")
+@data_command
+@field_options
+def add(
+    name: Annotated[str, typer.Argument(help="Customer name.")],
+    values: dict,
+    allow_duplicate: AllowDuplicate = False,
+    format: FormatOption = Format.table,
+) -> None:
+    """Add a customer; prints its short id (or the record with --format)."""
+    from crmcli.repo import customers
+
+    with context.session() as s:
+        customer = customers.create(
+            s, {"name": name, **values}, by=context.actor(s), allow_duplicate=allow_duplicate
+        )
+    if format is Format.table:
+        typer.echo(short_id(customer.id))
+        say("added customer ", customers.describe(customer))
+    else:
+        emit_one(customers.as_dict(customer), format, lambda: None)
+
+
+@app.command("list")
+@data_command
+def list_(
+    owner: Annotated[Optional[str], typer.Option(help="Owner's handle.")] = None,
+    department: Annotated[Optional[str], typer.Option(help="Owning department.")] = None,
+    stage: Annotated[Optional[str], typer.Option(help="Stage (Chinese aliases accepted).")] = None,
+    level: Annotated[Optional[str], typer.Option(help="Level A-D.")] = None,
+    tag: Annotated[Optional[str], typer.Option(help="Has this tag.")] = None,
+    city: Annotated[Optional[str], typer.Option(help="City.")] = None,
+    search: Annotated[Optional[str], typer.Option(
+        help="Substring of name, company, phone, e-mail, requirement or notes.")] = None,
+    sort: Annotated[Optional[str], typer.Option(
+        help="Sort by a field; a leading - sorts descending (e.g. -updated_at).")] = None,
+    limit: LimitOption = None,
+    format: FormatOption = Format.table,
+) -> None:
+    """List customers, filtered and sorted."""
+    from crmcli.repo import custom_fields, customers
+
+    query = customers.CustomerQuery(
+        owner=owner, department=department, stage=stage, level=level, tag=tag, city=city,
+        search=search, sort=sort, limit=limit,
+    )
+    with context.session(write=False) as s:
+        rows = customers.list_(s, query)
+        custom = list(custom_fields.declared(s))
+    shown = emit((customers.as_dict(c, custom) for c in rows), format, LIST_COLUMNS)
+    if format is Format.table and not shown:
+        say("no customers match")
+
+
+@app.command("find")
+@data_command
+def find(
+    text: Annotated[str, typer.Argument(help="Text to find (Chinese included).")],
+    limit: LimitOption = 50,
+    format: FormatOption = Format.table,
+) -> None:
+    """Find customers by any part of name, company, phone, e-mail, requirement or notes."""
+    from crmcli.repo import custom_fields, customers, search
+
+    if not text.strip():
+        raise UsageError("give some text to find")
+    with context.session(write=False) as s:
+        rows = search.find(s, text, limit=limit)
+        custom = list(custom_fields.declared(s))
+    shown = emit((customers.as_dict(c, custom) for c in rows), format, LIST_COLUMNS)
+    if format is Format.table and not shown:
+        say("no customers match ", repr(text))
+
+
+@app.command("show")
+@data_command
+def show(ref: CustomerRef, format: FormatOption = Format.table) -> None:
+    """Show a customer: every field, responsibilities, tasks and the timeline."""
+    from crmcli.cli.customer_card import card, detail_dict
+    from crmcli.repo import customers, notes
+
+    with context.session(write=False) as s:
+        detail = customers.detail(s, customers.resolve(s, ref))
+        attachments = notes.attachments_of(s, [note.id for note in detail.notes])
+    emit_one(detail_dict(detail, attachments), format, lambda: card(detail, attachments))
+
+
+@app.command("edit")
+@data_command
+@field_options
+def edit(
+    ref: CustomerRef,
+    values: dict,
+    name: Annotated[Optional[str], typer.Option(help="New name.", rich_help_panel=PANEL)] = None,
+    allow_duplicate: AllowDuplicate = False,
+) -> None:
+    """Change fields of a customer; an empty value (--city "") clears a field."""
+    from crmcli.repo import customers
+
+    if name is not None:
+        values["name"] = name
+    if not values:
+        raise UsageError("nothing to change: give at least one field option")
+    with context.session() as s:
+        customer = customers.resolve(s, ref)
+        changes = customers.update(
+            s, customer, values, by=context.actor(s), allow_duplicate=allow_duplicate
+        )
+    if changes:
+        say("updated ", customers.describe(customer), ": ", ", ".join(sorted(changes)))
+    else:
+        say("nothing changed: ", customers.describe(customer), " already had those values")
+
+
+@app.command("delete")
+@data_command
+def delete(ref: CustomerRef) -> None:
+    """Delete a customer (kept as a tombstone in the history)."""
+    from crmcli.repo import customers
+
+    with context.session() as s:
+        customer = customers.resolve(s, ref)
+        customers.delete(s, customer, by=context.actor(s))
+    say("deleted ", customers.describe(customer))
+
+
+@app.command("merge")
+@data_command
+def merge(
+    keep: Annotated[str, typer.Argument(metavar="KEEP", help="The customer that stays.")],
+    other: Annotated[str, typer.Argument(metavar="OTHER", help="The duplicate that goes.")],
+) -> None:
+    """Merge OTHER into KEEP: notes, tasks and assignments move, empty fields are filled."""
+    from crmcli.repo import customers
+
+    with context.session() as s:
+        kept = customers.resolve(s, keep)
+        gone = customers.resolve(s, other)
+        result = customers.merge(s, kept, gone, by=context.actor(s))
+    filled = ", ".join(result["filled"]) or "none"
+    say(
+        f"merged {customers.describe(gone)} into {customers.describe(kept)}: "
+        f"{result['notes']} notes, {result['tasks']} tasks, {result['assignments']} "
+        f"assignments moved; fields filled: {filled}"
+    )

@@ -1,0 +1,142 @@
+"""The people's view of one customer (`crm customer show`) and its machine twin."""
+
+from typing import Any
+
+from crmcli import clock, fields
+from crmcli.cli.output import safe
+from crmcli.ids import short
+
+GROUPS = (("contact", "Contact"), ("sales", "Sales"), ("service", "Service"),
+          ("sensitive", "Sensitive"))
+
+
+def detail_dict(detail: Any, attachments: dict) -> dict[str, Any]:
+    """The record with its notes, tasks, assignments and history, for json output."""
+    from crmcli.repo import assignments, audit, customers, notes, tasks
+
+    record = customers.as_dict(detail.customer)
+    record["notes"] = [notes.as_dict(n, attachments.get(n.id, [])) for n in detail.notes]
+    record["tasks"] = [tasks.as_dict(t) for t in detail.tasks]
+    record["assignments"] = [assignments.as_dict(a) for a in detail.assignments]
+    record["history"] = [audit.as_dict(e) for e in detail.history]
+    return record
+
+
+def _section(title: str):
+    from rich.text import Text
+
+    return Text(f"\n{title}", style="bold")
+
+
+def _fields_grid(customer: Any):
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column()
+    for group, title in GROUPS:
+        specs = [s for s in fields.CUSTOMER_FIELDS if s.group == group and s.name != "name"]
+        shown = [(s.name, s.show(getattr(customer, s.name))) for s in specs]
+        shown = [(name, value) for name, value in shown if value]
+        if shown:
+            grid.add_row(title, "")
+            for name, value in shown:
+                grid.add_row(f"  {name}", safe(value))
+    if customer.extra:
+        grid.add_row("Custom", "")
+        for name, value in sorted(customer.extra.items()):
+            grid.add_row(Text.assemble("  ", safe(name)), safe(value))
+    return grid
+
+
+def _assignments_table(rows: list):
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for header in ("Role", "User", "Since", "Until", "By", "Reason", "Acknowledged"):
+        table.add_column(header)
+    for row in sorted(rows, key=lambda r: (r.until is not None, r.since), reverse=False):
+        table.add_row(
+            row.role, safe(row.user), clock.show(row.since),
+            clock.show(row.until) if row.until else "current",
+            safe(row.assigned_by), safe(row.reason or ""),
+            clock.show(row.acknowledged_at) if row.acknowledged_at else "waiting",
+        )
+    return table
+
+
+def _tasks_table(rows: list):
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for header in ("ID", "Title", "Assignee", "Due", "Priority", "Status"):
+        table.add_column(header)
+    for task in rows:
+        table.add_row(short(task.id), safe(task.title), safe(task.assignee),
+                      clock.show(task.due), task.priority, task.status)
+    return table
+
+
+def _event_summary(event: Any) -> str:
+    parts = []
+    for name, (before, after) in event.changes.items():
+        if before in (None, "", []):
+            parts.append(f"{name}={after}")
+        else:
+            parts.append(f"{name}: {before} → {after}")
+    return "; ".join(parts)
+
+
+def _timeline(detail: Any, attachments: dict):
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for entry in detail.timeline():
+        record = entry.record
+        when = clock.show(entry.at)
+        if entry.kind == "note":
+            body = safe(record.body)
+            if record.quote:
+                body.append("\n“", style="italic cyan")
+                body.append_text(safe(record.quote, style="italic cyan"))
+                body.append("”", style="italic cyan")
+            for attachment in attachments.get(record.id, []):
+                body.append("\n📎 ")
+                body.append_text(safe(f"{attachment.filename} ({attachment.size} bytes)"))
+            who = Text.assemble(f"{record.kind} ", safe(record.author))
+            grid.add_row(when, who, body)
+        elif entry.kind == "task":
+            grid.add_row(when, Text.assemble("task ", safe(record.created_by)),
+                         Text.assemble(safe(record.title), " → ", safe(record.assignee),
+                                       f" [{record.status}]"))
+        elif entry.kind == "assignment":
+            line = Text.assemble(safe(record.user), f" as {record.role}")
+            if record.reason:
+                line.append_text(Text.assemble(" — ", safe(record.reason)))
+            grid.add_row(when, Text.assemble("assign ", safe(record.assigned_by)), line)
+        else:
+            grid.add_row(when, Text.assemble(f"{record.action} ", safe(record.actor)),
+                         safe(_event_summary(record)))
+    return grid
+
+
+def card(detail: Any, attachments: dict):
+    from rich.console import Group
+    from rich.text import Text
+
+    customer = detail.customer
+    title = Text.assemble(safe(customer.name, style="bold"), "  ", (short(customer.id), "dim"))
+    parts: list[Any] = [title, _fields_grid(customer)]
+    if detail.assignments:
+        parts += [_section("Responsibilities"), _assignments_table(detail.assignments)]
+    if detail.tasks:
+        parts += [_section("Tasks"), _tasks_table(detail.tasks)]
+    parts += [_section("Timeline"), _timeline(detail, attachments)]
+    return Group(*parts)

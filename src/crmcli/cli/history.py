@@ -1,0 +1,63 @@
+"""`crm history`: the audit trail of a customer or of a user."""
+
+from typing import Annotated, Optional
+
+import typer
+
+from crmcli.cli import context
+from crmcli.cli.context import data_command
+from crmcli.cli.options import FormatOption, LimitOption
+from crmcli.cli.output import Column, Format, emit, local_time, say, short_id
+from crmcli.errors import UsageError
+
+
+def _changes(changes: dict) -> str:
+    parts = []
+    for name, (before, after) in (changes or {}).items():
+        if before in (None, "", []):
+            parts.append(f"{name}={_value(after)}")
+        else:
+            parts.append(f"{name}: {_value(before)} → {_value(after)}")
+    return "; ".join(parts)
+
+
+def _value(value) -> str:
+    from crmcli.cli.output import cell_text
+
+    return cell_text(value)
+
+
+COLUMNS = [
+    Column("at", "At", local_time),
+    Column("actor", "Actor"),
+    Column("action", "Action"),
+    Column("entity_id", "Record", short_id),
+    Column("changes", "Changes", _changes, max_width=80),
+]
+
+
+@data_command
+def history(
+    ref: Annotated[Optional[str], typer.Argument(
+        metavar="[REF]", help="Customer: a unique id prefix or the exact name.")] = None,
+    user: Annotated[Optional[str], typer.Option(
+        "--user", metavar="HANDLE", help="What this user did (instead of a customer).")] = None,
+    limit: LimitOption = None,
+    format: FormatOption = Format.table,
+) -> None:
+    """Show who changed what and when: for a customer, or (--user) for a user."""
+    from crmcli.repo import audit, customers, users
+
+    if bool(ref) == bool(user):
+        raise UsageError("give either a customer REF or --user HANDLE")
+    with context.session(write=False) as s:
+        if ref:
+            events = audit.for_customer(s, customers.resolve(s, ref))
+        else:
+            member = users.get(s, user)
+            events = audit.for_user(s, member.handle, member.id)
+    if limit:
+        events = events[-limit:]
+    shown = emit((audit.as_dict(e) for e in events), format, COLUMNS)
+    if format is Format.table and not shown:
+        say("no history")

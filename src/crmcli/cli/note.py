@@ -1,0 +1,77 @@
+"""`crm note …`: follow-up records, with the customer's own words kept apart."""
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from crmcli import fields
+from crmcli.cli import context
+from crmcli.cli.context import data_command
+from crmcli.cli.options import CustomerRef, FormatOption, LimitOption
+from crmcli.cli.output import Column, Format, emit, local_time, say, short_id
+from crmcli.errors import UsageError
+
+app = typer.Typer(help="Record and read follow-up notes.", no_args_is_help=True)
+
+COLUMNS = [
+    Column("id", "ID", short_id),
+    Column("at", "At", local_time),
+    Column("kind", "Kind"),
+    Column("author", "Author"),
+    Column("body", "Note", max_width=60),
+    Column("quote", "Customer's words", max_width=40),
+    Column("attachments", "Files", lambda files: ", ".join(f["filename"] for f in files or [])),
+]
+
+
+def read_text_argument(text: str) -> str:
+    """TEXT, or standard input when TEXT is `-` (refused if stdin is a terminal)."""
+    if text != "-":
+        return text
+    if sys.stdin.isatty():
+        raise UsageError("TEXT is '-' but nothing is piped into standard input")
+    return sys.stdin.read()
+
+
+@app.command("add")
+@data_command
+def add(
+    ref: CustomerRef,
+    text: Annotated[str, typer.Argument(
+        metavar="TEXT", help="The summary in the team's words; - reads standard input.")],
+    kind: Annotated[str, typer.Option(
+        help=f"One of {', '.join(fields.NOTE_KINDS)} (or 电话, 拜访, 投诉 ...).")] = "internal",
+    quote: Annotated[Optional[str], typer.Option(
+        help="The customer's own words, verbatim.")] = None,
+    attach: Annotated[Optional[list[Path]], typer.Option(
+        help="A file to attach (repeatable); copied into the data dir.",
+        exists=True, dir_okay=False, readable=True)] = None,
+) -> None:
+    """Add a note to a customer."""
+    from crmcli.repo import customers, notes
+
+    body = read_text_argument(text)
+    with context.session() as s:
+        customer = customers.resolve(s, ref)
+        note = notes.add(
+            s, customer, body, by=context.actor(s), kind=kind, quote=quote, attach=attach or []
+        )
+    typer.echo(short_id(note.id))
+    say("added a ", note.kind, " note to ", customers.describe(customer))
+
+
+@app.command("list")
+@data_command
+def list_(ref: CustomerRef, limit: LimitOption = None, format: FormatOption = Format.table) -> None:
+    """List a customer's notes, newest first."""
+    from crmcli.repo import customers, notes
+
+    with context.session(write=False) as s:
+        customer = customers.resolve(s, ref)
+        rows = notes.for_customer(s, customer.id)[:limit]
+        files = notes.attachments_of(s, [n.id for n in rows])
+    shown = emit((notes.as_dict(n, files.get(n.id, [])) for n in rows), format, COLUMNS)
+    if format is Format.table and not shown:
+        say("no notes for ", customers.describe(customer))

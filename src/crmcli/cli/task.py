@@ -1,0 +1,156 @@
+"""`crm task …`: follow-ups with an assignee and a due date."""
+
+from typing import Annotated, Optional
+
+import typer
+
+from crmcli import fields
+from crmcli.cli import context
+from crmcli.cli.context import data_command
+from crmcli.cli.options import CustomerRef, FormatOption, LimitOption, TaskRef
+from crmcli.cli.output import Column, Format, emit, emit_one, local_time, say, short_id
+
+app = typer.Typer(help="Follow-up tasks: add, list, complete, reassign.", no_args_is_help=True)
+
+DUE_HELP = "Due: YYYY-MM-DD, 'YYYY-MM-DD HH:MM', today, tomorrow, +3d, +2w or a weekday."
+COLUMNS = [
+    Column("id", "ID", short_id),
+    Column("due", "Due", local_time),
+    Column("priority", "Priority"),
+    Column("status", "Status"),
+    Column("assignee", "Assignee"),
+    Column("customer_name", "Customer", max_width=24),
+    Column("title", "Task", max_width=50),
+]
+
+
+def _row(task, customer) -> dict:
+    from crmcli.repo import tasks
+
+    return {**tasks.as_dict(task), "customer_name": customer.name}
+
+
+@app.command("add")
+@data_command
+def add(
+    ref: CustomerRef,
+    title: Annotated[str, typer.Argument(help="What is to be done.")],
+    assignee: Annotated[Optional[str], typer.Option(help="Who does it (default: you).")] = None,
+    due: Annotated[Optional[str], typer.Option(help=DUE_HELP)] = None,
+    priority: Annotated[str, typer.Option(
+        help=f"One of {', '.join(fields.PRIORITIES)}.")] = "normal",
+) -> None:
+    """Add a follow-up task for a customer; prints its short id."""
+    from crmcli.repo import customers, tasks
+
+    with context.session() as s:
+        customer = customers.resolve(s, ref)
+        task = tasks.add(
+            s, customer, title, by=context.actor(s), assignee=assignee, due=due, priority=priority
+        )
+    typer.echo(short_id(task.id))
+    say("added task for ", task.assignee, " on ", customers.describe(customer))
+
+
+@app.command("list")
+@data_command
+def list_(
+    mine: Annotated[bool, typer.Option("--mine", help="Only tasks assigned to you.")] = False,
+    assignee: Annotated[Optional[str], typer.Option(help="Only tasks of this user.")] = None,
+    customer: Annotated[Optional[str], typer.Option(
+        metavar="REF", help="Only tasks of this customer.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only open tasks past due.")] = False,
+    due_before: Annotated[Optional[str], typer.Option(help="Only tasks due before this.")] = None,
+    status: Annotated[str, typer.Option(
+        help="open, done, cancelled, or all.")] = "open",
+    limit: LimitOption = None,
+    format: FormatOption = Format.table,
+) -> None:
+    """List tasks (open ones by default), soonest due first."""
+    from crmcli import clock
+    from crmcli.repo import customers, tasks
+
+    with context.session(write=False) as s:
+        query = tasks.TaskQuery(
+            assignee=context.actor(s).handle if mine else assignee,
+            customer_id=customers.resolve(s, customer).id if customer else None,
+            status=None if status == "all" else status,
+            overdue=overdue,
+            due_before=fields.parse_when(due_before, clock.now(), "due-before") if due_before else None,
+            limit=limit,
+        )
+        rows = tasks.list_(s, query)
+    shown = emit((_row(task, owner) for task, owner in rows), format, COLUMNS)
+    if format is Format.table and not shown:
+        say("no tasks match")
+
+
+@app.command("show")
+@data_command
+def show(task_id: TaskRef, format: FormatOption = Format.table) -> None:
+    """Show one task."""
+    from crmcli.repo import customers, tasks
+
+    with context.session(write=False) as s:
+        task = tasks.resolve(s, task_id)
+        customer = customers.by_id(s, task.customer_id)
+    row = _row(task, customer)
+    emit_one(row, format, lambda: _card(row))
+
+
+def _card(row: dict):
+    from rich.table import Table
+
+    from crmcli.cli.output import safe
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column()
+    for key in ("title", "customer_name", "assignee", "due", "priority", "status",
+                "created_by", "created_at", "done_at"):
+        value = row.get(key)
+        if key in ("due", "created_at", "done_at"):
+            value = local_time(value)
+        grid.add_row(key.replace("_name", ""), safe(value))
+    grid.add_row("id", row["id"])
+    return grid
+
+
+def _transition(task_id: str, change: str, done_message: str, same_message: str, **kwargs) -> None:
+    from crmcli.repo import tasks
+
+    with context.session() as s:
+        task = tasks.resolve(s, task_id)
+        changed = getattr(tasks, change)(s, task, by=context.actor(s), **kwargs)
+    say(done_message if changed else same_message, ": ", tasks.describe(task))
+
+
+@app.command("done")
+@data_command
+def done(task_id: TaskRef) -> None:
+    """Mark a task done."""
+    _transition(task_id, "complete", "done", "already done")
+
+
+@app.command("reopen")
+@data_command
+def reopen(task_id: TaskRef) -> None:
+    """Open a done or cancelled task again."""
+    _transition(task_id, "reopen", "reopened", "already open")
+
+
+@app.command("cancel")
+@data_command
+def cancel(task_id: TaskRef) -> None:
+    """Cancel a task that is no longer needed."""
+    _transition(task_id, "cancel", "cancelled", "already cancelled")
+
+
+@app.command("reassign")
+@data_command
+def reassign(
+    task_id: TaskRef,
+    to: Annotated[str, typer.Option("--to", metavar="HANDLE", help="The new assignee.")],
+) -> None:
+    """Give a task to someone else."""
+    _transition(task_id, "reassign", "reassigned", "already assigned to them", to=to)

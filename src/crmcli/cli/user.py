@@ -1,0 +1,96 @@
+"""`crm user …`: team members, roles, and what happens when someone leaves."""
+
+from typing import Annotated, Optional
+
+import typer
+
+from crmcli import fields
+from crmcli.cli import context
+from crmcli.cli.context import data_command
+from crmcli.cli.options import FormatOption
+from crmcli.cli.output import Column, Format, emit, emit_one, local_time, say
+
+app = typer.Typer(help="Team members: add, list, show, deactivate.", no_args_is_help=True)
+
+Handle = Annotated[str, typer.Argument(metavar="HANDLE", help="The user's handle.")]
+COLUMNS = [
+    Column("handle", "Handle"),
+    Column("name", "Name"),
+    Column("department", "Department"),
+    Column("role", "Role"),
+    Column("active", "Active"),
+]
+
+
+@app.command("add")
+@data_command
+def add(
+    handle: Handle,
+    name: Annotated[str, typer.Option(help="Full name.")],
+    dept: Annotated[Optional[str], typer.Option("--dept", help="Department.")] = None,
+    role: Annotated[str, typer.Option(help=f"One of {', '.join(fields.USER_ROLES)}.")] = "member",
+) -> None:
+    """Add a team member (admins only)."""
+    from crmcli.repo import users
+
+    with context.session() as s:
+        user = users.add(s, handle, name=name, department=dept, role=role, by=context.actor(s))
+    say("added user ", user.handle, " (", user.role, ")")
+
+
+@app.command("list")
+@data_command
+def list_(
+    active: Annotated[bool, typer.Option("--active", help="Only active users.")] = False,
+    format: FormatOption = Format.table,
+) -> None:
+    """List team members."""
+    from crmcli.repo import users
+
+    with context.session(write=False) as s:
+        rows = users.list_(s, include_inactive=not active)
+    emit((users.as_dict(u) for u in rows), format, COLUMNS)
+
+
+@app.command("show")
+@data_command
+def show(handle: Handle, format: FormatOption = Format.table) -> None:
+    """Show a member and their current workload."""
+    from crmcli.repo import users
+
+    with context.session(write=False) as s:
+        user = users.get(s, handle)
+        record = {**users.as_dict(user), **users.workload(s, user.handle)}
+    emit_one(record, format, lambda: _card(record))
+
+
+def _card(record: dict):
+    from rich.table import Table
+
+    from crmcli.cli.output import safe
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column()
+    for key, value in record.items():
+        grid.add_row(key, safe(local_time(value) if key == "created_at" else value))
+    return grid
+
+
+@app.command("deactivate")
+@data_command
+def deactivate(
+    handle: Handle,
+    transfer_to: Annotated[str, typer.Option(
+        "--transfer-to", metavar="HANDLE",
+        help="The colleague who takes over their customers, open tasks and assignments.")],
+) -> None:
+    """Deactivate a leaving member at once and hand their work to a colleague (admins only)."""
+    from crmcli.repo import offboarding
+
+    with context.session() as s:
+        moved = offboarding.deactivate(s, handle, transfer_to=transfer_to, by=context.actor(s))
+    say(
+        f"deactivated {handle}; moved to {transfer_to}: {moved['customers']} customers, "
+        f"{moved['tasks']} open tasks, {moved['assignments']} assignments"
+    )

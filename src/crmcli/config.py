@@ -1,0 +1,89 @@
+"""Where things live and who is acting: paths, the settings file, environment variables.
+
+Precedence, highest first: command-line options, environment variables (CRM_DB, CRM_USER,
+CRM_REGION, CRM_FORMAT), the settings file, built-in defaults. CRM_HOME moves every
+per-user file (settings, default database, attachments) under one folder, which is how
+tests and throwaway setups keep away from a real home.
+"""
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_REGION = "CN"
+
+
+def config_dir() -> Path:
+    home = os.environ.get("CRM_HOME")
+    if home:
+        return Path(home)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("crmcli", appauthor=False))
+
+
+def data_dir() -> Path:
+    home = os.environ.get("CRM_HOME")
+    if home:
+        return Path(home)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("crmcli", appauthor=False))
+
+
+def config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def load_file() -> dict:
+    path = config_path()
+    if not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def save_file(values: dict) -> None:
+    import tomli_w
+
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(tomli_w.dumps(values), encoding="utf-8")
+    temporary.replace(path)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a command needs to know before it touches data."""
+
+    db_path: Path
+    user: str | None
+    region: str
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.db_path.parent / "attachments"
+
+
+def resolve(db: str | None = None, acting_as: str | None = None) -> Settings:
+    values = load_file()
+    db_text = db or os.environ.get("CRM_DB") or values.get("db")
+    db_path = Path(db_text).expanduser() if db_text else data_dir() / "crm.db"
+    db_path = db_path.absolute()
+    user = (
+        acting_as
+        or os.environ.get("CRM_USER")
+        or values.get("users", {}).get(str(db_path))
+        or None
+    )
+    region = os.environ.get("CRM_REGION") or values.get("region") or DEFAULT_REGION
+    return Settings(db_path=db_path, user=user, region=region.upper())
+
+
+def remember_user(db_path: Path, handle: str) -> None:
+    """Record `handle` as the acting user for this database in the settings file."""
+    values = load_file()
+    values.setdefault("users", {})[str(db_path)] = handle
+    save_file(values)

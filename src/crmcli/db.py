@@ -1,0 +1,149 @@
+"""The embedded database: engine, sessions and the SQLite settings several processes need.
+
+Several `crm` processes may write at once (a cron import while someone adds a note), so:
+WAL (readers never wait for a writer) unless the file sits on a network filesystem where
+WAL is unsafe; a busy timeout (a writer waits for the lock instead of failing); and write
+transactions begun IMMEDIATE, because a deferred transaction that reads and then writes
+fails with SQLITE_BUSY_SNAPSHOT when another process wrote in between, which no busy
+timeout cures. Python's sqlite3 driver is put in autocommit mode so that we, not it,
+say when a transaction begins.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlmodel import Session
+
+from crmcli import migrations
+from crmcli.config import Settings
+from crmcli.errors import UsageError
+
+BUSY_TIMEOUT_MS = 60_000
+NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "fuse.sshfs", "afs", "ceph"}
+
+
+def _filesystem_type(path: Path) -> str:
+    """The type of the filesystem holding `path`, from /proc/mounts ('' if unknown)."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return ""
+    best, kind = "", ""
+    target = str(path.resolve())
+    for line in mounts:
+        parts = line.split()
+        if len(parts) >= 3 and target.startswith(parts[1]) and len(parts[1]) > len(best):
+            best, kind = parts[1], parts[2]
+    return kind
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def make_engine(path: Path) -> Engine:
+    journal = "DELETE" if _filesystem_type(path.parent) in NETWORK_FILESYSTEMS else "WAL"
+    engine = create_engine(
+        f"sqlite:///{path}",
+        json_serializer=_dumps,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA journal_mode = {journal}")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        mode = connection.get_execution_options().get("crm_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class Database:
+    """One database file and the engines that reach it.
+
+    `writer` begins transactions IMMEDIATE; `reader` begins them DEFERRED so that lists and
+    shows never wait for a writer.
+    """
+
+    def __init__(self, path: Path, region: str = "CN"):
+        self.path = path
+        self.region = region
+        self.writer = make_engine(path)
+        self.reader = self.writer.execution_options(crm_begin="DEFERRED")
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.path.parent / "attachments"
+
+    @classmethod
+    def create(cls, settings: Settings) -> Database:
+        """Create (or bring up to date) the database file; used by `crm init`."""
+        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+        database = cls(settings.db_path, settings.region)
+        database.migrate()
+        return database
+
+    @classmethod
+    def open(cls, settings: Settings) -> Database:
+        """Open an existing database, applying migrations a newer crmcli brought."""
+        if not settings.db_path.exists():
+            raise UsageError(
+                f"no database at {settings.db_path}; create it with "
+                "`crm init --user HANDLE --name NAME --dept DEPT`"
+            )
+        database = cls(settings.db_path, settings.region)
+        with database.reader.connect() as conn:
+            behind = migrations.pending(conn)
+        if behind == migrations.LATEST:
+            raise UsageError(
+                f"{settings.db_path} is not a crmcli database yet; run "
+                "`crm init --user HANDLE --name NAME --dept DEPT`"
+            )
+        if behind:
+            database.migrate()
+        return database
+
+    def migrate(self) -> None:
+        with self.writer.begin() as conn:
+            migrations.migrate(conn)
+
+    def dispose(self) -> None:
+        self.writer.dispose()
+
+
+@contextmanager
+def session_scope(database: Database, *, write: bool = True) -> Iterator[Session]:
+    """One transaction: committed if the block ends normally, rolled back if it raises.
+
+    The front end owns the scope (one per CLI command, one per TUI worker); repository
+    functions never commit on their own.
+    """
+    engine = database.writer if write else database.reader
+    with Session(engine, expire_on_commit=False) as session:
+        session.info["region"] = database.region
+        session.info["attachments_dir"] = database.attachments_dir
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def region(session: Session) -> str:
+    """The default phone region of the database a session is bound to."""
+    return session.info.get("region", "CN")

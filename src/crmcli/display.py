@@ -1,0 +1,22 @@
+"""Making user data safe to show in a terminal, for the CLI and the TUI alike.
+
+Whatever a user typed is data, never markup: front ends wrap it in `rich.text.Text` (or
+Textual `Content`) so `[bold]` stays literal. That is not enough on its own: Rich leaves
+ESC and C1 control codes in place, so a name containing `\\x1b[31m` would recolour the
+terminal, and bidi overrides can reorder what is shown. `clean` replaces those characters
+with visible escapes (`\\x1b`, `\\u202e`); tab and newline stay.
+"""
+
+import re
+
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def clean(text: str) -> str:
+    """`text` with control characters and bidi overrides shown as escapes."""
+    return _UNSAFE.sub(_escape, text)

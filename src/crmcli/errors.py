@@ -1,0 +1,60 @@
+"""Errors a user can cause, each with the exit code the command line ends with.
+
+Front ends translate them: the CLI prints one line on stderr and exits with `exit_code`,
+the TUI shows a notification. Anything else escaping a command is an internal error (1).
+"""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    NOT_FOUND = 3
+    INVALID = 4
+    CONFLICT = 5
+    PERMISSION_DENIED = 6
+
+
+class CrmError(Exception):
+    exit_code = ExitCode.INTERNAL
+
+
+class UsageError(CrmError):
+    """The command cannot run as asked (no database yet, no acting user, bad option mix)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class NotFound(CrmError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class Ambiguous(CrmError):
+    """A reference matched several records; `candidates` lists them for the user to pick."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+    def __init__(self, message: str, candidates: list[str]):
+        super().__init__(message)
+        self.candidates = candidates
+
+
+class Invalid(CrmError):
+    """A value was refused; `field` names it so every front end can point at it."""
+
+    exit_code = ExitCode.INVALID
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.reason = message
+
+
+class Conflict(CrmError):
+    exit_code = ExitCode.CONFLICT
+
+
+class PermissionDenied(CrmError):
+    exit_code = ExitCode.PERMISSION_DENIED

@@ -1,0 +1,433 @@
+"""The data dictionary: every field's canonical name, import aliases, parsing and display.
+
+One definition per field, used by every writer (the CLI's options, imports, the TUI's forms),
+so a value is accepted or refused the same way wherever it comes from. Parsers take the text
+a person typed and return the stored value, or raise `Invalid` naming the field and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+from crmcli.errors import Invalid
+
+# --- choices -----------------------------------------------------------------------------
+
+STAGES = ("lead", "qualified", "proposal", "negotiation", "won", "lost", "churned")
+STAGE_ALIASES = {
+    "线索": "lead", "商机": "qualified", "方案": "proposal", "谈判": "negotiation",
+    "成交": "won", "赢单": "won", "输单": "lost", "流失": "churned",
+}
+LEVELS = ("A", "B", "C", "D")
+NOTE_KINDS = ("call", "visit", "email", "wechat", "meeting", "complaint", "feedback", "internal")
+NOTE_KIND_ALIASES = {
+    "电话": "call", "拜访": "visit", "邮件": "email", "微信": "wechat", "会议": "meeting",
+    "投诉": "complaint", "反馈": "feedback", "内部": "internal",
+}
+PRIORITIES = ("low", "normal", "high", "urgent")
+PRIORITY_ALIASES = {"低": "low", "普通": "normal", "中": "normal", "高": "high", "紧急": "urgent"}
+TASK_STATUSES = ("open", "done", "cancelled")
+TASK_STATUS_ALIASES = {
+    "待办": "open", "进行中": "open", "完成": "done", "已完成": "done",
+    "取消": "cancelled", "已取消": "cancelled",
+}
+ROLES = ("owner", "sales", "service", "marketing", "product", "finance")
+ROLE_ALIASES = {
+    "负责人": "owner", "销售": "sales", "客服": "service", "市场": "marketing",
+    "产品": "product", "财务": "finance",
+}
+USER_ROLES = ("member", "manager", "admin")
+CUSTOM_TYPES = ("text", "int", "decimal", "date", "choice")
+
+
+def fold(text: str) -> str:
+    """Fold case, width (全角 → half-width) and surrounding space: how names are compared."""
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+def choice(field: str, values: Iterable[str], aliases: dict[str, str] | None = None):
+    """A parser accepting `values` (any case) and their aliases, returning the canonical one."""
+    canonical = {fold(v): v for v in values}
+    canonical.update({fold(alias): value for alias, value in (aliases or {}).items()})
+    allowed = ", ".join(values)
+
+    def parse(text: str) -> str:
+        try:
+            return canonical[fold(text)]
+        except KeyError:
+            raise Invalid(f"{text!r} is not one of {allowed}", field) from None
+
+    return parse
+
+
+parse_stage = choice("stage", STAGES, STAGE_ALIASES)
+parse_level = choice("level", LEVELS, {f"{v}级": v for v in LEVELS})
+parse_note_kind = choice("kind", NOTE_KINDS, NOTE_KIND_ALIASES)
+parse_priority = choice("priority", PRIORITIES, PRIORITY_ALIASES)
+parse_task_status = choice("status", TASK_STATUSES, TASK_STATUS_ALIASES)
+parse_role = choice("role", ROLES, ROLE_ALIASES)
+parse_user_role = choice("role", USER_ROLES)
+
+# --- parsers for single values -----------------------------------------------------------
+
+MAX_TEXT = 10_000
+
+
+def parse_text(text: str, field: str = "value", limit: int = MAX_TEXT) -> str:
+    value = text.strip()
+    if len(value) > limit:
+        raise Invalid(f"is longer than {limit} characters", field)
+    return value
+
+
+def parse_name(text: str, field: str = "name") -> str:
+    value = parse_text(text, field, limit=200)
+    if not value:
+        raise Invalid("is required", field)
+    return value
+
+
+@lru_cache(maxsize=65536)
+def parse_phone(text: str, region: str = "CN") -> str:
+    """A phone number in E.164 (`138 0013 8000` → `+8613800138000` in region CN)."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise Invalid(f"{text!r} is not a phone number", "phone") from None
+    if not phonenumbers.is_valid_number(number):
+        raise Invalid(f"{text!r} is not a valid phone number for region {region}", "phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+def parse_email(text: str) -> str:
+    value = text.strip().lower()
+    if not _EMAIL.match(value):
+        raise Invalid(f"{text!r} is not an e-mail address", "email")
+    return value
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(分钟|分|小时|时|天|日|周|min|m|h|hr|hrs|d|w)", re.I)
+_MINUTES_PER = {
+    "m": 1, "min": 1, "分钟": 1, "分": 1,
+    "h": 60, "hr": 60, "hrs": 60, "小时": 60, "时": 60,
+    "d": 1440, "天": 1440, "日": 1440,
+    "w": 10080, "周": 10080,
+}
+
+
+def parse_duration(text: str, field: str = "sla") -> int:
+    """A response-time limit in minutes: `30m`, `4h`, `2d`, `1h30m`, `1小时`, `24小时`, `2天`."""
+    compact = unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "")
+    parts = _DURATION_PART.findall(compact)
+    if not compact or "".join(n + u for n, u in parts) != compact:
+        raise Invalid(f"{text!r} is not a duration (like 30m, 4h, 2d, 24小时)", field)
+    minutes = sum(float(n) * _MINUTES_PER[u] for n, u in parts)
+    if minutes < 1:
+        raise Invalid(f"{text!r} is shorter than a minute", field)
+    return round(minutes)
+
+
+def show_duration(minutes: int | None) -> str:
+    """The shortest exact form: 1440 → `1d`, 90 → `1h30m`; parse_duration reads it back."""
+    if minutes is None:
+        return ""
+    out = []
+    for unit, size in (("d", 1440), ("h", 60), ("m", 1)):
+        count, minutes = divmod(minutes, size)
+        if count:
+            out.append(f"{count}{unit}")
+    return "".join(out) or "0m"
+
+
+def parse_decimal(text: str, field: str = "contract_amount") -> Decimal:
+    """Money as Decimal: `1,234.50`, `¥1234`, `1234元`, `50万` (= 500000)."""
+    compact = unicodedata.normalize("NFKC", text).strip().replace(",", "").replace(" ", "")
+    compact = compact.lstrip("¥$").removesuffix("元")
+    factor = 1
+    if compact.endswith("万"):
+        compact, factor = compact[:-1], 10_000
+    try:
+        value = Decimal(compact) * factor
+    except InvalidOperation:
+        raise Invalid(f"{text!r} is not a number", field) from None
+    if not value.is_finite():
+        raise Invalid(f"{text!r} is not a number", field)
+    return value
+
+
+def show_decimal(value: Decimal | None) -> str:
+    return "" if value is None else format(value, "f")
+
+
+def parse_int(text: str, field: str) -> int:
+    try:
+        return int(unicodedata.normalize("NFKC", text).strip().replace(",", ""))
+    except ValueError:
+        raise Invalid(f"{text!r} is not a whole number", field) from None
+
+
+def parse_date(text: str, field: str) -> str:
+    """A calendar date, stored as ISO `YYYY-MM-DD` (also accepts 2026/1/5 and 2026年1月5日)."""
+    compact = unicodedata.normalize("NFKC", text).strip()
+    match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", compact)
+    try:
+        if not match:
+            raise ValueError
+        return date(*map(int, match.groups())).isoformat()
+    except ValueError:
+        raise Invalid(f"{text!r} is not a date (YYYY-MM-DD)", field) from None
+
+
+def parse_tags(values: str | Iterable[str]) -> list[str]:
+    """Tags from repeated options or one `a, b；c、d` string: trimmed, unique, in order."""
+    items = [values] if isinstance(values, str) else list(values)
+    tags: list[str] = []
+    for item in items:
+        for tag in re.split(r"[,，;；、]", item):
+            tag = tag.strip()
+            if tag and tag not in tags:
+                tags.append(tag)
+    return tags
+
+
+def parse_id_number(text: str) -> str:
+    return re.sub(r"\s+", "", text).upper()
+
+
+def parse_bank_account(text: str) -> str:
+    return re.sub(r"[\s-]+", "", text)
+
+
+_WEEKDAYS = {
+    "mon": 0, "monday": 0, "周一": 0, "星期一": 0,
+    "tue": 1, "tuesday": 1, "周二": 1, "星期二": 1,
+    "wed": 2, "wednesday": 2, "周三": 2, "星期三": 2,
+    "thu": 3, "thursday": 3, "周四": 3, "星期四": 3,
+    "fri": 4, "friday": 4, "周五": 4, "星期五": 4,
+    "sat": 5, "saturday": 5, "周六": 5, "星期六": 5,
+    "sun": 6, "sunday": 6, "周日": 6, "星期日": 6, "星期天": 6,
+}
+END_OF_DAY = time(23, 59)
+
+
+def parse_when(text: str, now: datetime, field: str = "due") -> datetime:
+    """A due time: ISO date or datetime, `today`, `tomorrow`, `+3d`, `+2w`, a weekday name.
+
+    A day without a time means the end of that day (23:59 local); the result is UTC.
+    `now` is aware; relative forms count from its local date.
+    """
+    compact = unicodedata.normalize("NFKC", text).strip().lower()
+    local_now = now.astimezone()
+    today = local_now.date()
+    day: date | None = None
+    if compact in ("today", "今天"):
+        day = today
+    elif compact in ("tomorrow", "明天"):
+        day = today + timedelta(days=1)
+    elif compact in _WEEKDAYS:
+        ahead = (_WEEKDAYS[compact] - today.weekday() - 1) % 7 + 1
+        day = today + timedelta(days=ahead)
+    elif match := re.fullmatch(r"\+(\d+)([dwh])", compact):
+        count, unit = int(match[1]), match[2]
+        if unit == "h":
+            return (now + timedelta(hours=count)).astimezone(now.tzinfo)
+        day = today + timedelta(days=count * (7 if unit == "w" else 1))
+    else:
+        try:
+            moment = datetime.fromisoformat(compact.replace("/", "-"))
+        except ValueError:
+            raise Invalid(
+                f"{text!r} is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM, today, tomorrow, "
+                "+3d, +2w or a weekday)",
+                field,
+            ) from None
+        if len(compact) <= 10:
+            day = moment.date()
+        else:
+            return (moment if moment.tzinfo else moment.astimezone()).astimezone(now.tzinfo)
+    return datetime.combine(day, END_OF_DAY).astimezone().astimezone(now.tzinfo)
+
+
+# --- the customer record -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the customer record as the data dictionary defines it."""
+
+    name: str
+    label: str  # the Chinese header used by `--headers zh`
+    aliases: tuple[str, ...]
+    group: str  # contact | sales | service | sensitive
+    parse: Callable[[str, str], Any]  # (text, region) -> stored value
+    meaning: str = ""
+    show: Callable[[Any], str] = lambda value: "" if value is None else str(value)
+    sensitive: bool = False
+
+
+def _text(name: str, limit: int = MAX_TEXT):
+    return lambda text, region: parse_text(text, name, limit) or None
+
+
+CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("name", "客户名称", ("客户", "姓名", "名称"), "contact",
+              lambda text, region: parse_name(text),
+              meaning='Customer name (required).'),
+    FieldSpec("company", "公司", ("公司名称", "单位"), "contact", _text("company", 200),
+              meaning='Organisation.'),
+    FieldSpec("phone", "电话", ("手机", "联系电话", "手机号"), "contact",
+              lambda text, region: parse_phone(text.strip(), region) if text.strip() else None,
+              meaning='Phone; stored in E.164 (+8613800138000), default region from CRM_REGION.'),
+    FieldSpec("email", "邮箱", ("电子邮件",), "contact",
+              lambda text, region: parse_email(text) if text.strip() else None,
+              meaning='E-mail; stored lower-case.'),
+    FieldSpec("wechat", "微信", ("微信号",), "contact", _text("wechat", 100),
+              meaning='WeChat id.'),
+    FieldSpec("city", "城市", (), "contact", _text("city", 100),
+              meaning='City.'),
+    FieldSpec("industry", "行业", (), "sales", _text("industry", 100),
+              meaning='Industry.'),
+    FieldSpec("source", "来源", ("线索来源", "客户来源"), "sales", _text("source", 100),
+              meaning='Where the lead came from (exhibition, website, referral, ad, ...).'),
+    FieldSpec("stage", "阶段", ("客户阶段",), "sales",
+              lambda text, region: parse_stage(text) if text.strip() else None,
+              meaning='lead, qualified, proposal, negotiation, won, lost, churned (or 线索, 商机, 方案, 谈判, 成交, 输单, 流失).'),
+    FieldSpec("level", "等级", ("客户等级",), "sales",
+              lambda text, region: parse_level(text) if text.strip() else None,
+              meaning='Customer level A, B, C or D.'),
+    FieldSpec("sla", "响应时限", (), "service",
+              lambda text, region: parse_duration(text) if text.strip() else None,
+              show=show_duration,
+              meaning='Response-time limit: 30m, 4h, 2d, 1h30m, 24小时, 2天.'),
+    FieldSpec("requirement", "需求", ("需求说明",), "service", _text("requirement"),
+              meaning="What the customer needs, in the team's words."),
+    FieldSpec("owner", "负责人", ("跟进人",), "sales",
+              lambda text, region: parse_text(text, "owner", 64) or None,
+              meaning="Responsible user's handle (default: you)."),
+    FieldSpec("department", "部门", ("所属部门",), "sales", _text("department", 100),
+              meaning="Owning department (default: the owner's)."),
+    FieldSpec("tags", "标签", (), "sales", lambda text, region: parse_tags(text),
+              show=lambda tags: ",".join(tags or []),
+              meaning='Labels.'),
+    FieldSpec("contract_amount", "合同金额", (), "sensitive",
+              lambda text, region: parse_decimal(text) if text.strip() else None,
+              show=show_decimal, sensitive=True,
+              meaning='Contract amount (sensitive), exact decimal: 1234.50, ¥1,234, 50万.'),
+    FieldSpec("id_number", "证件号", (), "sensitive",
+              lambda text, region: parse_id_number(text) or None, sensitive=True,
+              meaning='ID number (sensitive).'),
+    FieldSpec("bank_account", "银行账号", (), "sensitive",
+              lambda text, region: parse_bank_account(text) or None, sensitive=True,
+              meaning='Bank account (sensitive).'),
+)
+FIELD_BY_NAME = {spec.name: spec for spec in CUSTOMER_FIELDS}
+DEFAULT_STAGE = "lead"
+
+
+@lru_cache(maxsize=1)
+def _alias_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for spec in CUSTOMER_FIELDS:
+        for alias in (spec.name, spec.label, *spec.aliases):
+            index[fold(alias)] = spec.name
+    return index
+
+
+def canonical_field(header: str) -> str | None:
+    """The canonical customer field a header or option name means, or None."""
+    return _alias_index().get(fold(header))
+
+
+# --- custom fields -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomField:
+    """A team-defined field, declared with a type before use (`crm field add`)."""
+
+    name: str
+    type: str
+    choices: tuple[str, ...] = ()
+
+    def parse(self, text: str) -> Any:
+        text = text.strip()
+        if not text:
+            return None
+        if self.type == "int":
+            return parse_int(text, self.name)
+        if self.type == "decimal":
+            return show_decimal(parse_decimal(text, self.name))
+        if self.type == "date":
+            return parse_date(text, self.name)
+        if self.type == "choice":
+            return choice(self.name, self.choices)(text)
+        return parse_text(text, self.name)
+
+
+_CUSTOM_NAME = re.compile(r"^[^\W\d][\w]{0,63}$")
+
+
+def check_custom_definition(name: str, type_: str, choices: Iterable[str]) -> CustomField:
+    """Validate a new custom field's declaration (name, type, choices)."""
+    if not _CUSTOM_NAME.match(name):
+        raise Invalid("a field name is a letter followed by letters, digits or _", "name")
+    if canonical_field(name):
+        raise Invalid(f"{name!r} is already a standard field", "name")
+    if type_ not in CUSTOM_TYPES:
+        raise Invalid(f"{type_!r} is not one of {', '.join(CUSTOM_TYPES)}", "type")
+    options = tuple(c.strip() for c in choices if c.strip())
+    if type_ == "choice" and not options:
+        raise Invalid("a choice field needs --choices a,b,c", "choices")
+    if type_ != "choice" and options:
+        raise Invalid("only a choice field takes --choices", "choices")
+    return CustomField(name, type_, options)
+
+
+# --- a whole record ----------------------------------------------------------------------
+
+
+def parse_customer(
+    raw: dict[str, Any],
+    region: str,
+    custom: dict[str, CustomField],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Parse typed values into (standard fields, custom fields) ready to store.
+
+    Keys may be canonical names, Chinese aliases or declared custom field names. Empty text
+    means "no value" (None). Tags may be a list. The first bad value raises `Invalid`.
+    """
+    standard: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    custom_by_fold = {fold(name): spec for name, spec in custom.items()}
+    for key, value in raw.items():
+        name = canonical_field(key)
+        if name == "tags":
+            standard["tags"] = parse_tags(value if value is not None else [])
+        elif name:
+            standard[name] = None if value is None else FIELD_BY_NAME[name].parse(str(value), region)
+        elif fold(key) in custom_by_fold:
+            spec = custom_by_fold[fold(key)]
+            extra[spec.name] = None if value is None else spec.parse(str(value))
+        else:
+            raise Invalid("is not a field; declare it first with `crm field add`", key)
+    return standard, extra
+
+
+def show_value(name: str, value: Any) -> str:
+    """A stored value as text (tables, CSV); custom values are stored as text already."""
+    spec = FIELD_BY_NAME.get(name)
+    if spec:
+        return spec.show(value)
+    return "" if value is None else str(value)

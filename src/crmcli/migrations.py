@@ -1,0 +1,154 @@
+"""Numbered schema migrations, run by the app itself when it opens a database.
+
+`PRAGMA user_version` holds how many have been applied, so a database made by an older
+crmcli opens in a newer one: the missing steps run, in order, in one write transaction.
+Append new steps; never edit a step that has shipped. A test checks that the migrated
+schema matches the tables declared in `models.py`.
+"""
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection
+
+_SYNCED = """
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    deleted_at DATETIME"""
+
+
+def m001_initial(conn: Connection) -> None:
+    statements = [
+        f"""CREATE TABLE users (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    handle VARCHAR NOT NULL UNIQUE,
+    name VARCHAR NOT NULL,
+    department VARCHAR,
+    role VARCHAR NOT NULL,
+    active BOOLEAN NOT NULL,{_SYNCED})""",
+        f"""CREATE TABLE field_def (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    name VARCHAR NOT NULL UNIQUE,
+    type VARCHAR NOT NULL,
+    choices JSON NOT NULL,{_SYNCED})""",
+        f"""CREATE TABLE customer (
+    pk INTEGER NOT NULL PRIMARY KEY,
+    id VARCHAR NOT NULL UNIQUE,
+    name VARCHAR NOT NULL,
+    company VARCHAR,
+    phone VARCHAR,
+    email VARCHAR,
+    wechat VARCHAR,
+    city VARCHAR,
+    industry VARCHAR,
+    source VARCHAR,
+    stage VARCHAR NOT NULL,
+    level VARCHAR,
+    sla INTEGER,
+    requirement VARCHAR,
+    owner VARCHAR,
+    department VARCHAR,
+    tags JSON NOT NULL,
+    contract_amount VARCHAR,
+    id_number VARCHAR,
+    bank_account VARCHAR,
+    extra JSON NOT NULL,
+    dedupe_key VARCHAR NOT NULL,
+    merged_into VARCHAR,
+    created_by VARCHAR,
+    updated_by VARCHAR,{_SYNCED})""",
+        "CREATE INDEX ix_customer_phone ON customer (phone) WHERE deleted_at IS NULL",
+        "CREATE INDEX ix_customer_email ON customer (email) WHERE deleted_at IS NULL",
+        "CREATE INDEX ix_customer_dedupe ON customer (dedupe_key) WHERE deleted_at IS NULL",
+        "CREATE INDEX ix_customer_owner ON customer (owner)",
+        "CREATE INDEX ix_customer_name ON customer (name)",
+        "CREATE INDEX ix_customer_short ON customer (substr(id, 29))",
+        f"""CREATE TABLE note (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    customer_id VARCHAR NOT NULL REFERENCES customer (id),
+    kind VARCHAR NOT NULL,
+    body VARCHAR NOT NULL,
+    quote VARCHAR,
+    author VARCHAR NOT NULL,
+    at DATETIME NOT NULL,{_SYNCED})""",
+        "CREATE INDEX ix_note_customer ON note (customer_id, at)",
+        f"""CREATE TABLE attachment (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    note_id VARCHAR NOT NULL REFERENCES note (id),
+    filename VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    size INTEGER NOT NULL,{_SYNCED})""",
+        "CREATE INDEX ix_attachment_note ON attachment (note_id)",
+        f"""CREATE TABLE task (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    customer_id VARCHAR NOT NULL REFERENCES customer (id),
+    title VARCHAR NOT NULL,
+    assignee VARCHAR NOT NULL,
+    due DATETIME,
+    priority VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    created_by VARCHAR NOT NULL,
+    done_at DATETIME,{_SYNCED})""",
+        "CREATE INDEX ix_task_customer ON task (customer_id)",
+        "CREATE INDEX ix_task_assignee ON task (assignee, status, due)",
+        "CREATE INDEX ix_task_short ON task (substr(id, 29))",
+        f"""CREATE TABLE assignment (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    customer_id VARCHAR NOT NULL REFERENCES customer (id),
+    user VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    assigned_by VARCHAR NOT NULL,
+    reason VARCHAR,
+    since DATETIME NOT NULL,
+    until DATETIME,
+    acknowledged_at DATETIME,{_SYNCED})""",
+        "CREATE INDEX ix_assignment_customer ON assignment (customer_id)",
+        "CREATE INDEX ix_assignment_user ON assignment (user) WHERE until IS NULL",
+        """CREATE TABLE audit_event (
+    seq INTEGER NOT NULL PRIMARY KEY,
+    id VARCHAR NOT NULL UNIQUE,
+    at DATETIME NOT NULL,
+    actor VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    entity VARCHAR NOT NULL,
+    entity_id VARCHAR,
+    customer_id VARCHAR,
+    changes JSON NOT NULL,
+    detail JSON NOT NULL,
+    synced BOOLEAN NOT NULL DEFAULT 0)""",
+        "CREATE INDEX ix_audit_customer ON audit_event (customer_id, at)",
+        "CREATE INDEX ix_audit_actor ON audit_event (actor, at)",
+        "CREATE INDEX ix_audit_unsynced ON audit_event (seq) WHERE synced = 0",
+        """CREATE TABLE meta (
+    "key" VARCHAR NOT NULL PRIMARY KEY,
+    value VARCHAR NOT NULL)""",
+        # Substring search, Chinese included; rowid = customer.pk. Kept up to date by
+        # repo/search.py, in bulk after imports rather than row by row.
+        """CREATE VIRTUAL TABLE customer_fts USING fts5(
+    name, company, phone, email, requirement, notes, tokenize = 'trigram')""",
+    ]
+    for statement in statements:
+        conn.exec_driver_sql(statement)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial]
+LATEST = len(MIGRATIONS)
+
+
+def pending(conn: Connection) -> int:
+    return LATEST - conn.exec_driver_sql("PRAGMA user_version").scalar_one()
+
+
+def migrate(conn: Connection) -> None:
+    """Apply the missing steps; call inside a write transaction (BEGIN IMMEDIATE)."""
+    current = conn.exec_driver_sql("PRAGMA user_version").scalar_one()
+    if current > LATEST:
+        from crmcli.errors import UsageError
+
+        raise UsageError(
+            f"this database has schema version {current}, newer than this crmcli "
+            f"understands ({LATEST}); upgrade crmcli"
+        )
+    for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
+        step(conn)
+        conn.exec_driver_sql(f"PRAGMA user_version = {number}")

@@ -1,0 +1,212 @@
+"""The tables. Every record is made for sync from day one.
+
+Each synced record carries a uuid7 `id` (sorts by creation time, unique across replicas),
+`created_at`/`updated_at` in UTC, a `version` bumped on every change (the TUI refuses a stale
+edit with it) and `deleted_at` (deletes are tombstones, so a deletion can travel to other
+replicas). Users are referred to by handle everywhere (owner, assignee, actor), which is what
+people type and what survives a sync between replicas that created users independently.
+
+The schema itself is created by the numbered migrations in `migrations.py`, not from these
+classes; a test checks the two agree.
+"""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, String, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from crmcli import clock
+from crmcli.ids import new_id
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC: no local time ever reaches the database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime reached the database; use clock.now()")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class DecimalText(TypeDecorator):
+    """Money as exact decimal text; SQLite has no decimal type and floats lose cents."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect) -> str | None:
+        return None if value is None else format(Decimal(value), "f")
+
+    def process_result_value(self, value: str | None, dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+def _utc_field(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class Record(SQLModel):
+    """The columns every synced record has."""
+
+    created_at: datetime = _utc_field(default_factory=clock.now)
+    updated_at: datetime = _utc_field(default_factory=clock.now)
+    version: int = 1
+    deleted_at: datetime | None = _utc_field(default=None)
+
+
+class User(Record, table=True):
+    __tablename__ = "users"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    handle: str = Field(unique=True)
+    name: str
+    department: str | None = None
+    role: str = "member"
+    active: bool = True
+
+
+class FieldDef(Record, table=True):
+    """A team-defined custom field: name, type and, for choice fields, its choices."""
+
+    __tablename__ = "field_def"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(unique=True)
+    type: str
+    choices: list[str] = Field(default_factory=list, sa_type=JSON)
+
+
+class Customer(Record, table=True):
+    """The one shared customer record.
+
+    `pk` is a local integer key that only the search index uses (an FTS5 rowid must be an
+    integer that VACUUM does not renumber); `id` is the identity that travels between
+    replicas. `dedupe_key` is the case-folded name + company the duplicate guard compares.
+    """
+
+    __tablename__ = "customer"
+
+    pk: int | None = Field(default=None, primary_key=True)
+    id: str = Field(default_factory=new_id, unique=True)
+    name: str
+    company: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    wechat: str | None = None
+    city: str | None = None
+    industry: str | None = None
+    source: str | None = None
+    stage: str = "lead"
+    level: str | None = None
+    sla: int | None = None  # minutes
+    requirement: str | None = None
+    owner: str | None = None
+    department: str | None = None
+    tags: list[str] = Field(default_factory=list, sa_type=JSON)
+    contract_amount: Decimal | None = Field(default=None, sa_type=DecimalText)
+    id_number: str | None = None
+    bank_account: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    dedupe_key: str = ""
+    merged_into: str | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
+
+
+class Note(Record, table=True):
+    """A follow-up record: the team's summary (`body`) and the customer's own words (`quote`)."""
+
+    __tablename__ = "note"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id")
+    kind: str = "internal"
+    body: str
+    quote: str | None = None
+    author: str
+    at: datetime = _utc_field(default_factory=clock.now)
+
+
+class Attachment(Record, table=True):
+    """A file attached to a note, stored in the data dir under its sha256."""
+
+    __tablename__ = "attachment"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    note_id: str = Field(foreign_key="note.id")
+    filename: str
+    sha256: str
+    size: int
+
+
+class Task(Record, table=True):
+    __tablename__ = "task"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id")
+    title: str
+    assignee: str
+    due: datetime | None = _utc_field(default=None)
+    priority: str = "normal"
+    status: str = "open"
+    created_by: str
+    done_at: datetime | None = _utc_field(default=None)
+
+
+class Assignment(Record, table=True):
+    """Who is responsible for a customer in which role, from `since` until `until`."""
+
+    __tablename__ = "assignment"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id")
+    user: str
+    role: str
+    assigned_by: str
+    reason: str | None = None
+    since: datetime = _utc_field(default_factory=clock.now)
+    until: datetime | None = _utc_field(default=None)
+    acknowledged_at: datetime | None = _utc_field(default=None)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One change (or, later, one view or export): who, when, what, and the fields before/after.
+
+    The audit trail doubles as the change log sync reads: `changes` maps each field to
+    [before, after], so a replica can push its edits field by field with the value it had
+    seen. `synced` is false for events made here and not yet pushed. `seq` is the local
+    order of events; `id` is the identity that travels.
+    """
+
+    __tablename__ = "audit_event"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(default_factory=new_id, unique=True)
+    at: datetime = _utc_field(default_factory=clock.now)
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None = None
+    customer_id: str | None = None
+    changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    synced: bool = False
+
+
+class Meta(SQLModel, table=True):
+    """Local key/value state: when a user last looked at the dashboard, sync cursors."""
+
+    __tablename__ = "meta"
+
+    key: str = Field(primary_key=True)
+    value: str

@@ -1,0 +1,106 @@
+"""The audit trail, which is also the change log that sync pushes.
+
+Every write records one event per changed record: actor, time, action, the record, and
+`changes` = {field: [before, after]} for every column the write changed, except
+bookkeeping (pk, version, created_at, updated_at, updated_by) and values derived from
+others (customer.dedupe_key). A create lists each non-empty field as [null, value]. So an
+event alone is enough to replay the change on another replica, field by field, with the
+value the writer had seen as `before`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from crmcli import clock
+from crmcli.models import AuditEvent, Customer
+from crmcli.repo.machine import jsonable, to_dict
+
+BOOKKEEPING = frozenset({"pk", "version", "created_at", "updated_at", "updated_by", "dedupe_key"})
+
+
+def snapshot(record: Any) -> dict[str, list[Any]]:
+    """The changes of a newly created record: every non-empty field as [None, value]."""
+    changes = {}
+    for name in type(record).model_fields:
+        value = getattr(record, name)
+        if name in BOOKKEEPING or name == "id" or value in (None, "", [], {}):
+            continue
+        changes[name] = [None, jsonable(value)]
+    return changes
+
+
+def apply(record: Any, values: dict[str, Any], by: str) -> dict[str, list[Any]]:
+    """Set `values` on `record`; return what changed and bump its version if anything did."""
+    changes = {}
+    for name, new in values.items():
+        old = getattr(record, name)
+        if old != new:
+            changes[name] = [jsonable(old), jsonable(new)]
+            setattr(record, name, new)
+    if changes:
+        record.version += 1
+        record.updated_at = clock.now()
+        if hasattr(record, "updated_by"):
+            record.updated_by = by
+    return changes
+
+
+def record(
+    s: Session,
+    *,
+    by: str,
+    action: str,
+    entity: str,
+    entity_id: str | None = None,
+    customer_id: str | None = None,
+    changes: dict[str, list[Any]] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        actor=by,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        customer_id=customer_id,
+        changes=changes or {},
+        detail=detail or {},
+    )
+    s.add(event)
+    return event
+
+
+EVENT_FIELDS = ("at", "actor", "action", "entity", "entity_id", "customer_id", "changes", "detail")
+
+
+def as_dict(event: AuditEvent) -> dict[str, Any]:
+    return to_dict(event, EVENT_FIELDS)
+
+
+def for_customer(s: Session, customer: Customer) -> list[AuditEvent]:
+    """A customer's history, oldest first, including customers merged into it."""
+    ids = [customer.id, *merged_into(s, customer.id)]
+    query = select(AuditEvent).where(col(AuditEvent.customer_id).in_(ids))
+    return list(s.exec(query.order_by(AuditEvent.at, AuditEvent.seq)).all())
+
+
+def merged_into(s: Session, customer_id: str) -> list[str]:
+    """Ids of the customers merged into this one, directly or through earlier merges."""
+    found: list[str] = []
+    frontier = [customer_id]
+    while frontier:
+        rows = s.exec(select(Customer.id).where(col(Customer.merged_into).in_(frontier))).all()
+        frontier = [row for row in rows if row not in found]
+        found.extend(frontier)
+    return found
+
+
+def for_user(s: Session, handle: str, user_id: str) -> list[AuditEvent]:
+    """What a user did, and what was done to their account, oldest first."""
+    query = select(AuditEvent).where(
+        or_(AuditEvent.actor == handle, AuditEvent.entity_id == user_id)
+    )
+    return list(s.exec(query.order_by(AuditEvent.at, AuditEvent.seq)).all())

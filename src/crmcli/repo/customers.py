@@ -1,0 +1,414 @@
+"""Customers: create, edit, delete, merge, find, and the duplicate guard.
+
+Values arrive as the text people typed (from options, import cells or form fields) keyed by
+canonical field name, Chinese alias or custom field name; `fields.parse_customer` turns
+them into stored values, so every writer applies the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, or_
+from sqlmodel import Session, col, select
+
+from crmcli import clock, fields
+from crmcli.db import region
+from crmcli.errors import Conflict, Invalid, NotFound
+from crmcli.ids import short
+from crmcli.models import Assignment, AuditEvent, Customer, Note, Task
+from crmcli.repo import (
+    assignments,
+    audit,
+    custom_fields,
+    notes,
+    refs,
+    search,
+    tasks,
+    users,
+)
+from crmcli.repo.machine import jsonable
+from crmcli.repo.users import Actor
+
+# --- identity ----------------------------------------------------------------------------
+
+
+def dedupe_key(name: str, company: str | None) -> str:
+    """What the duplicate guard compares besides phone and e-mail: name + company, folded."""
+    return f"{fields.fold(name)}\x1f{fields.fold(company or '')}"
+
+
+def describe(customer: Customer) -> str:
+    company = f" ({customer.company})" if customer.company else ""
+    return f"{short(customer.id)}  {customer.name}{company}"
+
+
+def resolve(s: Session, ref: str) -> Customer:
+    """The live customer `ref` names: an id prefix (full or short form) or the exact name."""
+    try:
+        return refs.resolve(
+            s, Customer, ref, kind="customer", describe=describe, name_column=Customer.name
+        )
+    except NotFound:
+        merged = _merged_away(s, ref)
+        if merged:
+            raise NotFound(f"customer {ref!r} was merged into {describe(merged)}") from None
+        raise
+
+
+def by_id(s: Session, customer_id: str) -> Customer:
+    """A customer by its full id, deleted ones included (tasks and notes point at them)."""
+    customer = s.exec(select(Customer).where(Customer.id == customer_id)).first()
+    if customer is None:
+        raise NotFound(f"no customer with id {customer_id}")
+    return customer
+
+
+def _merged_away(s: Session, ref: str) -> Customer | None:
+    condition = refs.id_matches(Customer, ref)
+    if condition is None:
+        return None
+    gone = s.exec(select(Customer).where(condition, col(Customer.merged_into).is_not(None))).all()
+    if len(gone) != 1:
+        return None
+    survivor = s.exec(select(Customer).where(Customer.id == gone[0].merged_into)).first()
+    return survivor if survivor and survivor.deleted_at is None else None
+
+
+def find_duplicate(
+    s: Session,
+    *,
+    phone: str | None,
+    email: str | None,
+    key: str,
+    exclude: str | None = None,
+) -> tuple[Customer, str] | None:
+    """A live customer with the same phone, e-mail, or name + company, and which one matched."""
+    conditions = [Customer.dedupe_key == key]
+    if phone:
+        conditions.append(Customer.phone == phone)
+    if email:
+        conditions.append(Customer.email == email)
+    query = select(Customer).where(or_(*conditions), Customer.deleted_at.is_(None))
+    if exclude:
+        query = query.where(Customer.id != exclude)
+    match = s.exec(query.limit(1)).first()
+    if match is None:
+        return None
+    if phone and match.phone == phone:
+        return match, "phone"
+    if email and match.email == email:
+        return match, "email"
+    return match, "name and company"
+
+
+def _guard_duplicates(s: Session, customer: Customer, exclude: str | None = None) -> None:
+    found = find_duplicate(
+        s, phone=customer.phone, email=customer.email, key=customer.dedupe_key, exclude=exclude
+    )
+    if found:
+        match, reason = found
+        raise Invalid(
+            f"same {reason} as existing customer {describe(match)}; "
+            "pass --allow-duplicate to keep both",
+            "duplicate",
+        )
+
+
+# --- writes ------------------------------------------------------------------------------
+
+
+def parse(s: Session, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Typed text → (standard values, custom values), by the data dictionary's rules."""
+    return fields.parse_customer(raw, region(s), custom_fields.declared(s))
+
+
+def create(
+    s: Session, raw: dict[str, Any], *, by: Actor, allow_duplicate: bool = False
+) -> Customer:
+    """Add a customer; the owner (the acting user unless given) gets an owner assignment."""
+    standard, extra = parse(s, raw)
+    if not standard.get("name"):
+        raise Invalid("is required", "name")
+    owner = users.get_active(s, standard.get("owner") or by.handle)
+    standard["owner"] = owner.handle
+    standard["stage"] = standard.get("stage") or fields.DEFAULT_STAGE
+    standard.setdefault("department", owner.department)
+    customer = Customer(
+        **standard,
+        extra={k: v for k, v in extra.items() if v is not None},
+        dedupe_key=dedupe_key(standard["name"], standard.get("company")),
+        created_by=by.handle,
+        updated_by=by.handle,
+    )
+    if not allow_duplicate:
+        _guard_duplicates(s, customer)
+    s.add(customer)
+    s.flush()
+    audit.record(
+        s, by=by.handle, action="customer.create", entity="customer", entity_id=customer.id,
+        customer_id=customer.id, changes=audit.snapshot(customer),
+    )
+    assignments.open_assignment(s, customer, owner.handle, "owner", by=by, reason="created")
+    search.refresh(s, [customer.pk])
+    return customer
+
+
+def update(
+    s: Session,
+    customer: Customer,
+    raw: dict[str, Any],
+    *,
+    by: Actor,
+    allow_duplicate: bool = False,
+    expected_version: int | None = None,
+) -> dict[str, list[Any]]:
+    """Edit fields; an empty value clears a field. Returns {field: [before, after]}.
+
+    `expected_version` (the version a form was opened on) turns a concurrent edit into a
+    Conflict instead of silently overwriting it. A new owner is a hand-over, recorded as
+    an assignment like `crm assign --role owner`.
+    """
+    if expected_version is not None and customer.version != expected_version:
+        raise Conflict(
+            f"{describe(customer)} was changed by {customer.updated_by} since you opened it "
+            f"(version {expected_version} → {customer.version}); reload and edit again"
+        )
+    standard, extra = parse(s, raw)
+    if "name" in standard and not standard["name"]:
+        raise Invalid("is required", "name")
+    if "stage" in standard and standard["stage"] is None:
+        raise Invalid("cannot be empty", "stage")
+    new_owner = standard.pop("owner", None)
+    if extra:
+        merged = {**customer.extra, **extra}
+        standard["extra"] = {k: v for k, v in merged.items() if v is not None}
+    changes = audit.apply(customer, standard, by.handle)
+    customer.dedupe_key = dedupe_key(customer.name, customer.company)
+    if changes and not allow_duplicate and {"phone", "email", "name", "company"} & changes.keys():
+        _guard_duplicates(s, customer, exclude=customer.id)
+    if changes:
+        audit.record(
+            s, by=by.handle, action="customer.update", entity="customer",
+            entity_id=customer.id, customer_id=customer.id, changes=changes,
+        )
+    if new_owner and new_owner != customer.owner:
+        previous = customer.owner
+        assignments.assign(s, customer, new_owner, "owner", by=by, reason=None)
+        changes["owner"] = [previous, customer.owner]
+    search.refresh(s, [customer.pk])
+    return changes
+
+
+def delete(s: Session, customer: Customer, *, by: Actor) -> None:
+    """Soft-delete: the record stays as a tombstone so the deletion can sync."""
+    changes = audit.apply(customer, {"deleted_at": clock.now()}, by.handle)
+    audit.record(
+        s, by=by.handle, action="customer.delete", entity="customer", entity_id=customer.id,
+        customer_id=customer.id, changes=changes,
+    )
+    search.refresh(s, [customer.pk])
+
+
+MERGE_FILLS = tuple(
+    spec.name for spec in fields.CUSTOMER_FIELDS if spec.name not in ("name", "owner", "tags")
+)
+
+
+def merge(s: Session, keep: Customer, other: Customer, *, by: Actor) -> dict[str, Any]:
+    """Fold `other` into `keep`: its notes, tasks and assignments move over, keep's empty
+    fields are filled from it, tags are united, and `other` is deleted pointing at `keep`."""
+    if keep.id == other.id:
+        raise Invalid("a customer cannot be merged with itself", "customer")
+    moved = {
+        "notes": _move(s, Note, other, keep, by),
+        "tasks": _move(s, Task, other, keep, by),
+        "assignments": assignments.absorb(s, other, keep, by=by),
+    }
+    fills: dict[str, Any] = {
+        name: getattr(other, name)
+        for name in MERGE_FILLS
+        if getattr(keep, name) in (None, "") and getattr(other, name) not in (None, "")
+    }
+    united = keep.tags + [t for t in other.tags if t not in keep.tags]
+    if united != keep.tags:
+        fills["tags"] = united
+    extra = {**other.extra, **keep.extra}
+    if extra != keep.extra:
+        fills["extra"] = extra
+    changes = audit.apply(keep, fills, by.handle)
+    keep.dedupe_key = dedupe_key(keep.name, keep.company)
+    audit.record(
+        s, by=by.handle, action="customer.merge", entity="customer", entity_id=keep.id,
+        customer_id=keep.id, changes=changes,
+        detail={"merged": other.id, "merged_name": other.name, **moved},
+    )
+    gone = audit.apply(other, {"deleted_at": clock.now(), "merged_into": keep.id}, by.handle)
+    audit.record(
+        s, by=by.handle, action="customer.delete", entity="customer", entity_id=other.id,
+        customer_id=other.id, changes=gone, detail={"merged_into": keep.id},
+    )
+    search.refresh(s, [keep.pk, other.pk])
+    return {"filled": sorted(changes), **moved}
+
+
+def _move(s: Session, model: type, source: Customer, target: Customer, by: Actor) -> int:
+    rows = s.exec(select(model).where(model.customer_id == source.id, model.deleted_at.is_(None)))
+    count = 0
+    for row in rows:
+        changes = audit.apply(row, {"customer_id": target.id}, by.handle)
+        audit.record(
+            s, by=by.handle, action=f"{model.__tablename__}.update", entity=model.__tablename__,
+            entity_id=row.id, customer_id=target.id, changes=changes,
+            detail={"merged_from": source.id},
+        )
+        count += 1
+    return count
+
+
+def transfer_owned(s: Session, leaving: str, heir: str, *, by: Actor, reason: str) -> int:
+    """Hand every live customer owned by `leaving` to `heir` (offboarding)."""
+    owned = s.exec(select(Customer).where(Customer.owner == leaving, Customer.deleted_at.is_(None)))
+    count = 0
+    for customer in owned:
+        assignments.assign(s, customer, heir, "owner", by=by, reason=reason)
+        count += 1
+    return count
+
+
+# --- reads -------------------------------------------------------------------------------
+
+SORTABLE = (
+    "name", "company", "city", "industry", "source", "stage", "level", "sla", "owner",
+    "department", "created_at", "updated_at",
+)
+
+
+@dataclass
+class CustomerQuery:
+    """The filters `customer list`, `export` and the dashboard share."""
+
+    owner: str | None = None
+    department: str | None = None
+    stage: str | None = None
+    level: str | None = None
+    tag: str | None = None
+    city: str | None = None
+    search: str | None = None
+    sort: str | None = None
+    limit: int | None = None
+    offset: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = [Customer.deleted_at.is_(None)]
+        if self.owner:
+            where.append(Customer.owner == self.owner.strip().lower())
+        if self.department:
+            where.append(Customer.department == self.department.strip())
+        if self.stage:
+            where.append(Customer.stage == fields.parse_stage(self.stage))
+        if self.level:
+            where.append(Customer.level == fields.parse_level(self.level))
+        if self.city:
+            where.append(Customer.city == self.city.strip())
+        if self.tag:
+            tagged = func.json_each(Customer.tags).table_valued("value")
+            where.append(select(tagged.c.value).where(tagged.c.value == self.tag.strip()).exists())
+        if self.search and self.search.strip():
+            where.append(search.matches(self.search))
+        return where
+
+    def order(self) -> list[Any]:
+        if not self.sort:
+            ranked = [search.rank(self.search)] if self.search and self.search.strip() else []
+            return [*ranked, Customer.name, Customer.pk]
+        name = self.sort.lstrip("-")
+        if name not in SORTABLE:
+            raise Invalid(f"cannot sort by {name!r}; one of {', '.join(SORTABLE)}", "sort")
+        column: Any = getattr(Customer, name)
+        if name == "stage":
+            column = case({stage: i for i, stage in enumerate(fields.STAGES)}, value=Customer.stage)
+        key = column.desc() if self.sort.startswith("-") else column.asc()
+        return [key, Customer.name, Customer.pk]
+
+
+def list_(s: Session, query: CustomerQuery) -> list[Customer]:
+    statement = select(Customer).where(*query.conditions()).order_by(*query.order())
+    if query.limit:
+        statement = statement.limit(query.limit)
+    if query.offset:
+        statement = statement.offset(query.offset)
+    return list(s.exec(statement).all())
+
+
+def count(s: Session, query: CustomerQuery) -> int:
+    statement = select(func.count()).select_from(Customer).where(*query.conditions())
+    return s.exec(statement).one()
+
+
+def as_dict(customer: Customer, custom: Iterable[str] = ()) -> dict[str, Any]:
+    """The machine form: data-dictionary names, full id, then the custom fields.
+
+    `custom` names the declared custom fields, so every row has the same keys (CSV
+    columns) whether or not this customer has a value for them.
+    """
+    values: dict[str, Any] = {"id": customer.id}
+    for spec in fields.CUSTOMER_FIELDS:
+        values[spec.name] = jsonable(getattr(customer, spec.name))
+    values["sla"] = fields.show_duration(customer.sla) or None
+    for name in custom:
+        values[name] = customer.extra.get(name)
+    for name, value in customer.extra.items():
+        values.setdefault(name, value)
+    values["created_at"] = clock.iso(customer.created_at)
+    values["updated_at"] = clock.iso(customer.updated_at)
+    values["version"] = customer.version
+    return values
+
+
+# --- the whole story ---------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    kind: str  # note | task | assignment | event
+    record: Any
+
+
+SHOWN_AS_RECORDS = frozenset({"note", "attachment", "assignment"})
+
+
+@dataclass
+class CustomerDetail:
+    customer: Customer
+    notes: list[Note]
+    tasks: list[Task]
+    assignments: list[Assignment]
+    history: list[AuditEvent]
+
+    def timeline(self) -> list[TimelineEntry]:
+        """Notes, tasks, assignments and history events merged, newest first."""
+        entries = [TimelineEntry(note.at, "note", note) for note in self.notes]
+        entries += [TimelineEntry(task.created_at, "task", task) for task in self.tasks]
+        entries += [TimelineEntry(a.since, "assignment", a) for a in self.assignments]
+        entries += [
+            TimelineEntry(event.at, "event", event)
+            for event in self.history
+            if event.entity not in SHOWN_AS_RECORDS and event.action != "task.create"
+        ]
+        return sorted(entries, key=lambda entry: entry.at, reverse=True)
+
+
+def detail(s: Session, customer: Customer) -> CustomerDetail:
+    return CustomerDetail(
+        customer=customer,
+        notes=notes.for_customer(s, customer.id),
+        tasks=tasks.for_customer(s, customer.id),
+        assignments=assignments.for_customer(s, customer.id),
+        history=audit.for_customer(s, customer),
+    )

@@ -1,0 +1,110 @@
+"""Notes (跟进记录): the team's summary next to the customer's own words, and attachments."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from crmcli import fields
+from crmcli.errors import Invalid
+from crmcli.models import Attachment, Customer, Note
+from crmcli.repo import audit, search
+from crmcli.repo.machine import to_dict
+from crmcli.repo.users import Actor
+
+
+def _store_file(source: Path, attachments_dir: Path) -> tuple[str, int]:
+    """Copy a file into the content-addressed store; returns (sha256, size).
+
+    Files are named by their sha256, so the same file attached twice is stored once and a
+    rolled-back note leaves at most an unreferenced copy, never a wrong one.
+    """
+    digest = hashlib.sha256()
+    attachments_dir.mkdir(parents=True, exist_ok=True)
+    with source.open("rb") as reader, tempfile.NamedTemporaryFile(
+        dir=attachments_dir, delete=False
+    ) as writer:
+        for block in iter(lambda: reader.read(1 << 20), b""):
+            digest.update(block)
+            writer.write(block)
+    sha = digest.hexdigest()
+    target = stored_path(attachments_dir, sha)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    Path(writer.name).replace(target)
+    return sha, target.stat().st_size
+
+
+def stored_path(attachments_dir: Path, sha256: str) -> Path:
+    return attachments_dir / sha256[:2] / sha256
+
+
+def add(
+    s: Session,
+    customer: Customer,
+    body: str,
+    *,
+    by: Actor,
+    kind: str = "internal",
+    quote: str | None = None,
+    attach: list[Path] | None = None,
+) -> Note:
+    body = fields.parse_text(body, "body")
+    if not body:
+        raise Invalid("is required (the summary in the team's words)", "body")
+    note = Note(
+        customer_id=customer.id,
+        kind=fields.parse_note_kind(kind),
+        body=body,
+        quote=fields.parse_text(quote or "", "quote") or None,
+        author=by.handle,
+    )
+    s.add(note)
+    audit.record(
+        s, by=by.handle, action="note.create", entity="note", entity_id=note.id,
+        customer_id=customer.id, changes=audit.snapshot(note),
+    )
+    for path in attach or []:
+        if not path.is_file():
+            raise Invalid(f"{path} is not a readable file", "attach")
+        sha, size = _store_file(path, s.info["attachments_dir"])
+        attachment = Attachment(note_id=note.id, filename=path.name, sha256=sha, size=size)
+        s.add(attachment)
+        audit.record(
+            s, by=by.handle, action="attachment.create", entity="attachment",
+            entity_id=attachment.id, customer_id=customer.id, changes=audit.snapshot(attachment),
+        )
+    s.flush()
+    search.refresh(s, [customer.pk])
+    return note
+
+
+NOTE_FIELDS = ("customer", "kind", "body", "quote", "author", "at")
+
+
+def as_dict(note: Note, attachments: list[Attachment]) -> dict:
+    values = to_dict(note, NOTE_FIELDS, customer="customer_id")
+    values["attachments"] = [
+        {"filename": a.filename, "sha256": a.sha256, "size": a.size} for a in attachments
+    ]
+    return values
+
+
+def for_customer(s: Session, customer_id: str) -> list[Note]:
+    """A customer's notes, newest first."""
+    query = select(Note).where(Note.customer_id == customer_id, col(Note.deleted_at).is_(None))
+    return list(s.exec(query.order_by(col(Note.at).desc(), col(Note.id).desc())).all())
+
+
+def attachments_of(s: Session, note_ids: list[str]) -> dict[str, list[Attachment]]:
+    found: dict[str, list[Attachment]] = defaultdict(list)
+    if note_ids:
+        query = select(Attachment).where(
+            col(Attachment.note_id).in_(note_ids), col(Attachment.deleted_at).is_(None)
+        )
+        for row in s.exec(query.order_by(Attachment.filename)):
+            found[row.note_id].append(row)
+    return found

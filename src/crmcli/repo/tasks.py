@@ -1,0 +1,149 @@
+"""Follow-up tasks (跟进任务): an assignee, a due time, a priority, and who closed them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case
+from sqlmodel import Session, col, select
+
+from crmcli import clock, fields
+from crmcli.errors import Invalid
+from crmcli.ids import short
+from crmcli.models import Customer, Task
+from crmcli.repo import audit, refs, users
+from crmcli.repo.machine import to_dict
+from crmcli.repo.users import Actor
+
+
+def describe(task: Task) -> str:
+    return f"{short(task.id)}  {task.title} ({task.assignee}, {task.status})"
+
+
+TASK_FIELDS = (
+    "customer", "title", "assignee", "due", "priority", "status", "created_by", "created_at",
+    "done_at",
+)
+
+
+def as_dict(task: Task) -> dict:
+    return to_dict(task, TASK_FIELDS, customer="customer_id")
+
+
+def resolve(s: Session, ref: str) -> Task:
+    return refs.resolve(s, Task, ref, kind="task", describe=describe)
+
+
+def _event(s: Session, action: str, task: Task, changes: dict, by: Actor) -> None:
+    audit.record(
+        s, by=by.handle, action=f"task.{action}", entity="task", entity_id=task.id,
+        customer_id=task.customer_id, changes=changes,
+    )
+
+
+def add(
+    s: Session,
+    customer: Customer,
+    title: str,
+    *,
+    by: Actor,
+    assignee: str | None = None,
+    due: str | None = None,
+    priority: str = "normal",
+) -> Task:
+    title = fields.parse_text(title, "title", 500)
+    if not title:
+        raise Invalid("is required", "title")
+    task = Task(
+        customer_id=customer.id,
+        title=title,
+        assignee=users.get_active(s, assignee or by.handle).handle,
+        due=fields.parse_when(due, clock.now()) if due else None,
+        priority=fields.parse_priority(priority),
+        created_by=by.handle,
+    )
+    s.add(task)
+    _event(s, "create", task, audit.snapshot(task), by)
+    return task
+
+
+def _change(s: Session, task: Task, action: str, values: dict, by: Actor) -> bool:
+    changes = audit.apply(task, values, by.handle)
+    if changes:
+        _event(s, action, task, changes, by)
+    return bool(changes)
+
+
+def complete(s: Session, task: Task, *, by: Actor) -> bool:
+    """Mark done; returns False if it already was."""
+    if task.status == "done":
+        return False
+    return _change(s, task, "done", {"status": "done", "done_at": clock.now()}, by)
+
+
+def cancel(s: Session, task: Task, *, by: Actor) -> bool:
+    if task.status == "cancelled":
+        return False
+    return _change(s, task, "cancel", {"status": "cancelled", "done_at": None}, by)
+
+
+def reopen(s: Session, task: Task, *, by: Actor) -> bool:
+    if task.status == "open":
+        return False
+    return _change(s, task, "reopen", {"status": "open", "done_at": None}, by)
+
+
+def reassign(s: Session, task: Task, to: str, *, by: Actor) -> bool:
+    heir = users.get_active(s, to)
+    return _change(s, task, "reassign", {"assignee": heir.handle}, by)
+
+
+def transfer_open(s: Session, leaving: str, heir: str, *, by: Actor) -> int:
+    """Hand every open task of `leaving` to `heir` (offboarding)."""
+    query = select(Task).where(
+        Task.assignee == leaving, Task.status == "open", col(Task.deleted_at).is_(None)
+    )
+    moved = list(s.exec(query))
+    for task in moved:
+        _change(s, task, "reassign", {"assignee": heir}, by)
+    return len(moved)
+
+
+@dataclass
+class TaskQuery:
+    assignee: str | None = None
+    customer_id: str | None = None
+    status: str | None = "open"
+    overdue: bool = False
+    due_before: datetime | None = None
+    limit: int | None = None
+
+
+def list_(s: Session, query: TaskQuery) -> list[tuple[Task, Customer]]:
+    """Tasks of live customers with their customer, soonest due first (no due date last)."""
+    statement = (
+        select(Task, Customer)
+        .join(Customer, Customer.id == Task.customer_id)
+        .where(col(Task.deleted_at).is_(None), col(Customer.deleted_at).is_(None))
+    )
+    if query.assignee:
+        statement = statement.where(Task.assignee == query.assignee.strip().lower())
+    if query.customer_id:
+        statement = statement.where(Task.customer_id == query.customer_id)
+    if query.status:
+        statement = statement.where(Task.status == fields.parse_task_status(query.status))
+    if query.overdue:
+        statement = statement.where(Task.status == "open", col(Task.due) < clock.now())
+    if query.due_before:
+        statement = statement.where(col(Task.due) < query.due_before)
+    priority = case({p: i for i, p in enumerate(reversed(fields.PRIORITIES))}, value=Task.priority)
+    statement = statement.order_by(col(Task.due).is_(None), Task.due, priority, Task.id)
+    if query.limit:
+        statement = statement.limit(query.limit)
+    return list(s.exec(statement).all())
+
+
+def for_customer(s: Session, customer_id: str) -> list[Task]:
+    query = select(Task).where(Task.customer_id == customer_id, col(Task.deleted_at).is_(None))
+    return list(s.exec(query.order_by(col(Task.created_at).desc(), col(Task.id).desc())).all())

@@ -1,0 +1,150 @@
+"""Team members: who may act, in which role, and what happens when someone leaves."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from crmcli import clock, fields
+from crmcli.errors import Invalid, NotFound, PermissionDenied, UsageError
+from crmcli.models import Assignment, Customer, Task, User
+from crmcli.repo import audit
+from crmcli.repo.machine import to_dict
+
+_HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting user as a write needs it: who (for the audit trail) and their role."""
+
+    handle: str
+    role: str
+    department: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+USER_FIELDS = ("handle", "name", "department", "role", "active", "created_at")
+
+
+def as_dict(user: User) -> dict:
+    return to_dict(user, USER_FIELDS)
+
+
+def parse_handle(text: str) -> str:
+    handle = text.strip().lower()
+    if not _HANDLE.match(handle):
+        raise Invalid(f"{text!r}: a handle is lower-case letters, digits, '.', '_' or '-'", "handle")
+    return handle
+
+
+def get(s: Session, handle: str) -> User:
+    user = s.exec(select(User).where(User.handle == handle.strip().lower())).first()
+    if user is None:
+        raise NotFound(f"no user {handle!r}")
+    return user
+
+
+def get_active(s: Session, handle: str) -> User:
+    user = get(s, handle)
+    if not user.active:
+        raise Invalid(f"user {user.handle!r} is deactivated", "user")
+    return user
+
+
+def acting(s: Session, handle: str | None) -> Actor:
+    """The Actor for `handle` (from --as, CRM_USER or the settings file)."""
+    if not handle:
+        raise UsageError("no acting user: pass --as HANDLE, set CRM_USER, or run `crm init`")
+    user = get(s, handle)
+    if not user.active:
+        raise PermissionDenied(f"user {user.handle!r} is deactivated and cannot act")
+    return Actor(user.handle, user.role, user.department)
+
+
+def require_role(by: Actor, roles: tuple[str, ...], what: str) -> None:
+    if by.role not in roles:
+        allowed = " or ".join(f"an {r}" if r[0] in "aeiou" else f"a {r}" for r in roles)
+        raise PermissionDenied(f"only {allowed} may {what}; {by.handle} is a {by.role}")
+
+
+def require_admin(by: Actor, what: str) -> None:
+    require_role(by, ("admin",), what)
+
+
+def any_exist(s: Session) -> bool:
+    return s.exec(select(User.id).limit(1)).first() is not None
+
+
+def create_first_admin(s: Session, handle: str, *, name: str, department: str | None) -> User:
+    """The database's first user, an admin: who `crm init` sets up."""
+    if any_exist(s):
+        raise Invalid("this database has users already; an admin adds more", "user")
+    return add(s, handle, name=name, department=department, role="admin", by=None)
+
+
+def add(
+    s: Session,
+    handle: str,
+    *,
+    name: str,
+    department: str | None,
+    role: str = "member",
+    by: Actor | None,
+) -> User:
+    """Add a member; `by` is None only for the first admin, created by `crm init`."""
+    if by is not None:
+        require_admin(by, "add users")
+    handle = parse_handle(handle)
+    if s.exec(select(User).where(User.handle == handle)).first():
+        raise Invalid(f"a user {handle!r} exists already", "handle")
+    user = User(
+        handle=handle,
+        name=fields.parse_name(name, "name"),
+        department=fields.parse_text(department or "", "department", 100) or None,
+        role=fields.parse_user_role(role),
+    )
+    s.add(user)
+    audit.record(
+        s,
+        by=by.handle if by else handle,
+        action="user.create",
+        entity="user",
+        entity_id=user.id,
+        changes=audit.snapshot(user),
+    )
+    return user
+
+
+def list_(s: Session, *, include_inactive: bool = True) -> list[User]:
+    query = select(User).where(User.deleted_at.is_(None))
+    if not include_inactive:
+        query = query.where(col(User.active).is_(True))
+    return list(s.exec(query.order_by(User.handle)).all())
+
+
+def workload(s: Session, handle: str) -> dict[str, int]:
+    """What a member is responsible for now: owned customers, open and overdue tasks,
+    assignments waiting for their acknowledgement."""
+
+    def number(query) -> int:
+        return s.exec(query).one()
+
+    tasks = select(func.count()).select_from(Task).where(
+        Task.assignee == handle, Task.status == "open", col(Task.deleted_at).is_(None)
+    )
+    return {
+        "customers": number(select(func.count()).select_from(Customer).where(
+            Customer.owner == handle, col(Customer.deleted_at).is_(None))),
+        "open_tasks": number(tasks),
+        "overdue_tasks": number(tasks.where(col(Task.due) < clock.now())),
+        "awaiting_ack": number(select(func.count()).select_from(Assignment).where(
+            Assignment.user == handle, col(Assignment.until).is_(None),
+            col(Assignment.acknowledged_at).is_(None), col(Assignment.deleted_at).is_(None))),
+    }
