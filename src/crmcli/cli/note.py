@@ -59,7 +59,7 @@ def add(
             s, customer, body, by=context.actor(s), kind=kind, quote=quote, attach=attach or []
         )
     typer.echo(short_id(note.id))
-    say("added a ", note.kind, " note to ", customers.describe(customer))
+    say("added ", note.kind, " note to ", customers.describe(customer))
 
 
 @app.command("list")

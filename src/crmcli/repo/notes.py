@@ -63,6 +63,7 @@ def add(
         author=by.handle,
     )
     s.add(note)
+    s.flush()  # the note row must exist before its attachments point at it
     audit.record(
         s, by=by.handle, action="note.create", entity="note", entity_id=note.id,
         customer_id=customer.id, changes=audit.snapshot(note),
