@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     INVALID = 4
     CONFLICT = 5
     PERMISSION_DENIED = 6
+    UNAVAILABLE = 7
 
 
 class CrmError(Exception):
@@ -58,3 +59,9 @@ class Conflict(CrmError):
 
 class PermissionDenied(CrmError):
     exit_code = ExitCode.PERMISSION_DENIED
+
+
+class Unavailable(CrmError):
+    """The shared database cannot be reached (or the connection broke); nothing changed."""
+
+    exit_code = ExitCode.UNAVAILABLE

@@ -131,7 +131,33 @@ def m001_initial(conn: Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial]
+def m002_sync(conn: Connection) -> None:
+    """Team sync: conflict entries (they sync like records) and an index for re-keying events."""
+    statements = [
+        f"""CREATE TABLE conflict (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    entity VARCHAR NOT NULL,
+    entity_id VARCHAR NOT NULL,
+    customer_id VARCHAR,
+    field VARCHAR NOT NULL,
+    base JSON,
+    mine JSON,
+    theirs JSON,
+    actor VARCHAR NOT NULL,
+    made_at DATETIME NOT NULL,
+    event_id VARCHAR NOT NULL,
+    resolution VARCHAR,
+    resolved_by VARCHAR,
+    resolved_at DATETIME,{_SYNCED})""",
+        "CREATE INDEX ix_conflict_open ON conflict (entity_id) WHERE resolved_at IS NULL",
+        "CREATE INDEX ix_audit_entity ON audit_event (entity_id)",
+    ]
+    for statement in statements:
+        conn.exec_driver_sql(statement)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial, m002_sync]
 LATEST = len(MIGRATIONS)
 
 

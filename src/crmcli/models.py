@@ -210,3 +210,35 @@ class Meta(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str
+
+
+class Conflict(Record, table=True):
+    """A change that did not make it into the shared record, kept so nothing is lost silently.
+
+    Made by the shared database when a pushed change meets a concurrent one (see
+    `crmcli.sync`): `kind` is "edit" (the field was changed elsewhere first), "deleted" (the
+    record was deleted elsewhere) or "gone" (the record is no longer in the shared database).
+    `field` is a column name, or "extra.NAME" for a custom field. `base` is what the pusher
+    had seen, `mine` the value that did not make it, `theirs` the value the record kept.
+    `actor` and `made_at` say who made the losing change and when (by their clock: shown to
+    people, never used to decide). Conflicts sync like any record; resolving one is an
+    ordinary change (`repo/conflicts.py`).
+    """
+
+    __tablename__ = "conflict"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    kind: str
+    entity: str
+    entity_id: str
+    customer_id: str | None = None
+    field: str
+    base: Any = Field(default=None, sa_type=JSON, nullable=True)
+    mine: Any = Field(default=None, sa_type=JSON, nullable=True)
+    theirs: Any = Field(default=None, sa_type=JSON, nullable=True)
+    actor: str
+    made_at: datetime = _utc_field()
+    event_id: str
+    resolution: str | None = None  # mine | theirs | value
+    resolved_by: str | None = None
+    resolved_at: datetime | None = _utc_field(default=None)

@@ -9,12 +9,16 @@ from typer.core import TyperGroup
 
 from crmcli import __version__
 from crmcli.cli import (
+    conflicts,
     customer,
     field,
     history,
     init,
     note,
+    remote,
     responsibility,
+    server,
+    sync,
     task,
     tui,
     user,
@@ -23,7 +27,8 @@ from crmcli.cli.context import AS_HELP, DB_HELP, start
 from crmcli.errors import Ambiguous, CrmError, ExitCode
 
 EXIT_CODES = """Exit codes: 0 ok, 1 internal error, 2 usage (wrong options, no database
-yet), 3 not found or ambiguous reference, 4 invalid data, 5 conflict, 6 permission denied."""
+yet), 3 not found or ambiguous reference, 4 invalid data, 5 conflict, 6 permission denied,
+7 shared database unreachable (crm sync, crm server)."""
 
 
 class CrmGroup(TyperGroup):
@@ -89,6 +94,10 @@ app.add_typer(note.app, name="note")
 app.add_typer(task.app, name="task")
 app.add_typer(user.app, name="user")
 app.add_typer(field.app, name="field")
+app.command("sync")(sync.sync)
+app.add_typer(remote.app, name="remote")
+app.add_typer(server.app, name="server")
+app.add_typer(conflicts.app, name="conflicts")
 
 
 def main() -> None:

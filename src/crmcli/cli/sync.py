@@ -1,0 +1,37 @@
+"""`crm sync`: exchange changes with the team's shared PostgreSQL database."""
+
+from crmcli.cli import context
+from crmcli.cli.context import data_command
+from crmcli.cli.options import FormatOption
+from crmcli.cli.output import Format, emit_one, say
+
+
+def _summary(report: dict):
+    from rich.text import Text
+
+    open_note = f" ({report['open_conflicts']} open: crm conflicts list)" if report["open_conflicts"] else ""
+    return Text(
+        f"pushed {report['pushed']}, pulled {report['pulled']}, "
+        f"conflicts {report['conflicts']}{open_note}"
+    )
+
+
+@data_command
+def sync(format: FormatOption = Format.table) -> None:
+    """Push your changes to the shared database and pull everyone else's.
+
+    Prints how many changes were pushed and pulled and how many conflicts the push made;
+    conflicting values are kept in `crm conflicts`, never dropped.
+    """
+    from crmcli.sync.run import sync as run
+
+    database = context.open_database()
+    try:
+        report = run(database, context.settings().user)
+    finally:
+        database.dispose()
+    if report.joined == "added":
+        say("joined the shared database as a new member: ", report.member, " (", report.role, ")")
+    elif report.joined == "recognised":
+        say("recognised as ", report.member, " (", report.role, ") in the shared database")
+    emit_one(report.as_dict(), format, lambda: _summary(report.as_dict()))

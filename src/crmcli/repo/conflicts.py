@@ -1,0 +1,153 @@
+"""Conflict entries: concurrent changes that did not make it, kept until someone decides.
+
+The shared database makes them during a push (see `crmcli.sync`); they reach every replica
+like any record. Resolving one is an ordinary, audited change that syncs:
+- `theirs`: the record keeps what it holds; the entry is closed;
+- `mine`: the entry's value (the one that did not make it) is written into the record;
+  for a record deleted elsewhere this restores it first;
+- a new value (customer fields only), typed like `crm customer edit` takes it.
+The first resolution to reach the shared database closes the entry there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from crmcli import clock
+from crmcli.errors import Invalid, UsageError
+from crmcli.ids import short
+from crmcli.models import (
+    Assignment,
+    Attachment,
+    Conflict,
+    Customer,
+    DecimalText,
+    FieldDef,
+    Note,
+    Task,
+    User,
+    UTCDateTime,
+)
+from crmcli.repo import assignments, audit, customers, refs, search
+from crmcli.repo.machine import to_dict
+from crmcli.repo.users import Actor
+from crmcli.sync.merge import put
+
+MODELS = {
+    "user": User, "field_def": FieldDef, "customer": Customer, "note": Note,
+    "attachment": Attachment, "task": Task, "assignment": Assignment,
+}
+TAKES = ("mine", "theirs")
+CONFLICT_FIELDS = (
+    "kind", "entity", "entity_id", "customer_id", "field", "base", "mine", "theirs", "actor",
+    "made_at", "event_id", "resolution", "resolved_by", "resolved_at", "created_at",
+)
+
+
+def describe(conflict: Conflict) -> str:
+    return f"{short(conflict.id)}  {conflict.entity} {short(conflict.entity_id)} {conflict.field}"
+
+
+def as_dict(conflict: Conflict) -> dict[str, Any]:
+    return to_dict(conflict, CONFLICT_FIELDS)
+
+
+def resolve_ref(s: Session, ref: str) -> Conflict:
+    return refs.resolve(s, Conflict, ref, kind="conflict", describe=describe)
+
+
+def list_(s: Session, *, include_resolved: bool = False) -> list[Conflict]:
+    query = select(Conflict).where(col(Conflict.deleted_at).is_(None))
+    if not include_resolved:
+        query = query.where(col(Conflict.resolved_at).is_(None))
+    return list(s.exec(query.order_by(Conflict.created_at, Conflict.id)).all())
+
+
+def count_open(s: Session) -> int:
+    query = select(func.count()).select_from(Conflict).where(
+        col(Conflict.resolved_at).is_(None), col(Conflict.deleted_at).is_(None)
+    )
+    return s.exec(query).one()
+
+
+def record_of(s: Session, conflict: Conflict) -> Any | None:
+    """The record a conflict is about, or None if this replica does not hold it."""
+    model = MODELS.get(conflict.entity)
+    if model is None:
+        return None
+    return s.exec(select(model).where(model.id == conflict.entity_id)).first()
+
+
+def stored(model: Any, column: str, value: Any) -> Any:
+    """A value from a conflict entry (JSON form) as the model stores it."""
+    kind = model.__table__.c[column].type
+    if value is None:
+        return None
+    if isinstance(kind, UTCDateTime):
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if isinstance(kind, DecimalText):
+        return Decimal(str(value))
+    return value
+
+
+def _write(s: Session, conflict: Conflict, record: Any, value: Any, by: Actor) -> None:
+    """Write `value` (stored form) into the conflict's field as an ordinary change."""
+    if conflict.entity == "customer" and conflict.field == "owner" and value:
+        assignments.assign(s, record, value, "owner", by=by, reason=f"conflict {short(conflict.id)}")
+        return
+    column = conflict.field.partition(".")[0]
+    holder = {column: getattr(record, column)}
+    put(holder, conflict.field, value)
+    values = {column: holder[column]}
+    if record.deleted_at is not None and conflict.kind == "deleted":
+        values["deleted_at"] = None
+    changes = audit.apply(record, values, by.handle)
+    if changes:
+        audit.record(
+            s, by=by.handle, action=f"{conflict.entity}.update", entity=conflict.entity,
+            entity_id=record.id, customer_id=conflict.customer_id, changes=changes,
+            detail={"conflict": conflict.id},
+        )
+    if isinstance(record, Customer):
+        record.dedupe_key = customers.dedupe_key(record.name, record.company)
+        search.refresh(s, [record.pk])
+
+
+def resolve(
+    s: Session, conflict: Conflict, *, take: str | None, value: str | None, by: Actor
+) -> None:
+    """Settle a conflict: take "mine", "theirs", or a new `value`; see the module doc."""
+    if conflict.resolved_at is not None:
+        raise Invalid(f"conflict {short(conflict.id)} was resolved by {conflict.resolved_by} already", "conflict")
+    if (take is None) == (value is None):
+        raise UsageError("give either --take mine|theirs or --value VALUE")
+    record = None if take == "theirs" else record_of(s, conflict)
+    if take != "theirs" and (record is None or conflict.kind == "gone"):
+        raise Invalid(
+            "the record is no longer in the shared database; only --take theirs closes this", "conflict"
+        )
+    if take == "mine":
+        column = conflict.field.partition(".")[0]
+        _write(s, conflict, record, stored(type(record), column, conflict.mine)
+               if column == conflict.field else conflict.mine, by)
+    elif value is not None:
+        if conflict.entity != "customer":
+            raise UsageError("--value works for customer fields; use --take, then edit the record")
+        name = conflict.field.partition(".")[2] or conflict.field
+        standard, extra = customers.parse(s, {name: value})
+        parsed = extra[name] if extra else standard[name]
+        _write(s, conflict, record, parsed, by)
+    changes = audit.apply(
+        conflict,
+        {"resolution": take or "value", "resolved_by": by.handle, "resolved_at": clock.now()},
+        by.handle,
+    )
+    audit.record(
+        s, by=by.handle, action="conflict.resolve", entity="conflict", entity_id=conflict.id,
+        customer_id=conflict.customer_id, changes=changes,
+    )

@@ -1,0 +1,87 @@
+"""The replica's side of a sync: rows in and out of the local SQLite, in bulk.
+
+Sync moves many rows at a time (a first sync brings the whole shared data set), so it uses
+SQLAlchemy Core statements on the model tables, executed many rows at once, rather than
+one ORM object per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import bindparam, delete, select
+from sqlmodel import Session
+
+from crmcli.models import AuditEvent, Customer
+from crmcli.sync.tables import Synced
+
+CHUNK = 500
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def rows_by(s: Session, synced: Synced, column: str, values: Iterable[Any]) -> dict[Any, dict]:
+    """The local rows (shared columns) whose `column` is one of `values`, keyed by it."""
+    table = synced.table
+    found: dict[Any, dict] = {}
+    for chunk in chunks(list(set(values))):
+        query = select(*(table.c[name] for name in synced.columns)).where(table.c[column].in_(chunk))
+        for row in s.connection().execute(query):
+            found[row._mapping[column]] = dict(row._mapping)
+    return found
+
+
+def ids(s: Session, synced: Synced) -> set[str]:
+    return set(s.connection().execute(select(synced.table.c.id)).scalars())
+
+
+def customer_pks(s: Session, customer_ids: Iterable[str]) -> list[int]:
+    """The search-index rowids of these customers."""
+    table = Customer.__table__
+    found: list[int] = []
+    for chunk in chunks(list(customer_ids)):
+        found += s.connection().execute(select(table.c.pk).where(table.c.id.in_(chunk))).scalars()
+    return found
+
+
+def synced_event_ids(s: Session) -> set[str]:
+    table = AuditEvent.__table__
+    return set(s.connection().execute(select(table.c.id).where(table.c.synced.is_(True))).scalars())
+
+
+def insert(s: Session, synced: Synced, rows: list[dict]) -> None:
+    if rows:
+        s.connection().execute(synced.table.insert(), rows)
+
+
+def update(s: Session, synced: Synced, rows: list[dict]) -> None:
+    """Overwrite rows by id with the values given (every row names the same columns)."""
+    if rows:
+        table = synced.table
+        statement = table.update().where(table.c.id == bindparam("_id"))
+        s.connection().execute(
+            statement, [{"_id": row["id"], **{k: v for k, v in row.items() if k != "id"}} for row in rows]
+        )
+
+
+def remove(s: Session, synced: Synced, record_ids: Iterable[str]) -> None:
+    """Delete rows outright (records that left what this member may see)."""
+    for chunk in chunks(list(record_ids)):
+        s.connection().execute(delete(synced.table).where(synced.table.c.id.in_(chunk)))
+
+
+def unsynced(s: Session) -> list[AuditEvent]:
+    """The outbox: events made here and not pushed yet, oldest first."""
+    query = select(AuditEvent).where(AuditEvent.synced.is_(False)).order_by(AuditEvent.seq)
+    return list(s.scalars(query))
+
+
+def mark_synced(s: Session, event_ids: Sequence[str]) -> None:
+    table = AuditEvent.__table__
+    for chunk in chunks(list(event_ids)):
+        s.connection().execute(table.update().where(table.c.id.in_(chunk)).values(synced=True))

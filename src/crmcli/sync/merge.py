@@ -1,0 +1,161 @@
+"""The merging rules, as pure functions: what a replica changed, and what the shared record does.
+
+A replica's unpushed audit events are folded per record: for each field, `base` is the
+`before` of the first event that changed it (what the replica had seen before it started
+changing it) and the change's author is the last event's. Fields holding a JSON object
+(customer.extra, the custom fields) are split per key ("extra.budget"), so custom fields
+merge one by one like standard ones.
+
+The shared database then decides each field by comparing values, never clocks:
+- it already holds the replica's value: nothing to do (equal values are no conflict);
+- it still holds `base`: nobody else changed it, take the replica's value;
+- otherwise someone else changed it first: the shared value stays and the replica's
+  value goes into a conflict entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Outcome(str, Enum):
+    same = "same"
+    take = "take"
+    conflict = "conflict"
+
+
+def decide(shared: Any, base: Any, mine: Any) -> Outcome:
+    """What the shared record does with one field a replica changed from `base` to `mine`."""
+    if shared == mine:
+        return Outcome.same
+    if shared == base:
+        return Outcome.take
+    return Outcome.conflict
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who made a change, when (by their clock: shown to people, never compared) and in which event."""
+
+    actor: str
+    at: Any
+    event_id: str
+
+
+@dataclass
+class RecordChanges:
+    """Everything one replica changed on one record since it last pushed."""
+
+    entity: str
+    entity_id: str
+    customer_id: str | None
+    created: bool = False
+    base: dict[str, Any] = field(default_factory=dict)
+    authors: dict[str, Author] = field(default_factory=dict)
+    last: Author | None = None
+
+
+def split(name: str, before: Any, after: Any) -> dict[str, tuple[Any, Any]]:
+    """One recorded change as per-field changes; JSON objects become one entry per key."""
+    objects = isinstance(before, dict) or isinstance(after, dict)
+    if objects and isinstance(before, dict | None) and isinstance(after, dict | None):
+        old, new = before or {}, after or {}
+        return {
+            f"{name}.{key}": (old.get(key), new.get(key))
+            for key in sorted(old.keys() | new.keys())
+            if old.get(key) != new.get(key)
+        }
+    return {name: (before, after)}
+
+
+def fold(events: list[Any], tracked: set[str]) -> list[RecordChanges]:
+    """Fold events (oldest first) into per-record changes, in the order records were first
+    touched. Only entities in `tracked` are folded; other events are history only."""
+    records: dict[tuple[str, str], RecordChanges] = {}
+    for event in events:
+        if event.entity not in tracked or not event.entity_id:
+            continue
+        key = (event.entity, event.entity_id)
+        record = records.get(key)
+        if record is None:
+            record = records[key] = RecordChanges(event.entity, event.entity_id, event.customer_id)
+        author = Author(event.actor, event.at, event.id)
+        record.last = author
+        record.customer_id = event.customer_id or record.customer_id
+        if event.action.endswith(".create"):
+            record.created = True
+        for name, (before, after) in (event.changes or {}).items():
+            for path, (old, _new) in split(name, before, after).items():
+                record.base.setdefault(path, old)
+                record.authors[path] = author
+    return list(records.values())
+
+
+DELETED = "deleted_at"
+
+
+@dataclass
+class Verdict:
+    """What the shared record does with one replica's changes to it."""
+
+    take: list[str] = field(default_factory=list)
+    conflicts: list[tuple[str, str]] = field(default_factory=list)  # (kind, field)
+
+
+def judge(shared: dict[str, Any], mine: dict[str, Any], changes: RecordChanges) -> Verdict:
+    """Apply the rules to one record that exists on both sides.
+
+    `shared` and `mine` are the record's values (comparable form) in the shared database
+    and on the replica. A deletion is decided first: deleted on both sides is agreement;
+    otherwise the field rule applies to `deleted_at` like to any field. Then, if the record
+    stays deleted but this replica did not delete it, every change it made to it is a
+    conflict of kind "deleted" (unless the deleted record holds that value already).
+    """
+    verdict = Verdict()
+    deleted = shared.get(DELETED) is not None
+    if DELETED in changes.base and not (deleted and mine.get(DELETED) is not None):
+        outcome = decide(shared.get(DELETED), changes.base[DELETED], mine.get(DELETED))
+        if outcome is Outcome.take:
+            verdict.take.append(DELETED)
+            deleted = mine.get(DELETED) is not None
+        elif outcome is Outcome.conflict:
+            verdict.conflicts.append(("edit", DELETED))
+    deleted_elsewhere = deleted and mine.get(DELETED) is None
+    for path, base in changes.base.items():
+        if path == DELETED:
+            continue
+        outcome = decide(get(shared, path), base, get(mine, path))
+        if outcome is Outcome.same:
+            continue
+        if deleted_elsewhere:
+            verdict.conflicts.append(("deleted", path))
+        elif outcome is Outcome.take:
+            verdict.take.append(path)
+        else:
+            verdict.conflicts.append(("edit", path))
+    return verdict
+
+
+def get(row: dict[str, Any], path: str) -> Any:
+    """A field's value in a row of comparable values; "extra.k" reads a key of `extra`."""
+    column, _, key = path.partition(".")
+    value = row.get(column)
+    if key:
+        return (value or {}).get(key)
+    return value
+
+
+def put(row: dict[str, Any], path: str, value: Any) -> None:
+    """Set a field in a row; for "extra.k" a None value removes the key."""
+    column, _, key = path.partition(".")
+    if not key:
+        row[column] = value
+        return
+    updated = dict(row.get(column) or {})
+    if value is None:
+        updated.pop(key, None)
+    else:
+        updated[key] = value
+    row[column] = updated

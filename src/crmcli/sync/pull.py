@@ -1,0 +1,185 @@
+"""Pull: what changed in the shared database since this replica's cursor, as one snapshot.
+
+`fetch` is a query over what the connected role can see: per table, the rows stamped
+after the cursor (see `schema.py`), read in one REPEATABLE READ READ ONLY transaction, so
+every table is read at the same moment and the new cursor (the highest number seen)
+leaves nothing behind. Its cost follows the changes; a no-op pull is a fixed handful of
+index lookups. When the shared view epoch moved since this replica last compared, `fetch`
+also lists the ids the role can see, and `apply` drops what the replica holds beyond them:
+a record that leaves a member's view leaves their replica.
+
+`apply` writes the rows into the replica in one local transaction with the new cursor:
+- a field this replica changed and has not pushed yet keeps its local value (the next
+  push judges it against the shared one);
+- a user or custom field that exists here under another id (made here independently) is
+  re-keyed to the shared id, its events with it;
+- audit events arrive as synced; the search index is refreshed for customers that changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from crmcli.models import AuditEvent, Conflict
+from crmcli.repo import search
+from crmcli.repo.customers import dedupe_key
+from crmcli.repo.notes import stored_path
+from crmcli.sync import local, merge, shared
+from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced
+
+REBUILD_INDEX_AT = 5_000  # refreshing more customers than this rebuilds the search index
+
+
+@dataclass
+class Pulled:
+    rows: dict[str, list[dict]]  # entity -> shared rows, oldest change first
+    events: list[dict]
+    cursor: int
+    epoch: int
+    visible: dict[str, set[str]] | None  # entity ("event" too) -> ids, when the view may have narrowed
+    blobs: dict[str, bytes]
+
+
+def fetch(conn: Any, cursor: int, epoch_seen: int | None, attachments_dir: Path) -> Pulled:
+    """Read everything newer than `cursor` in one snapshot."""
+    import psycopg
+
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+    try:
+        with conn.transaction():
+            epoch = conn.execute("SELECT view_epoch FROM crm_server").fetchone()[0]
+            rows = {synced.entity: shared.changed_since(conn, synced, cursor) for synced in RECORDS}
+            events = shared.changed_since(conn, EVENTS, cursor)
+            newest = max(
+                (row.pop("server_seq") for batch in (*rows.values(), events) for row in batch),
+                default=cursor,
+            )
+            visible = None
+            if epoch_seen is not None and epoch != epoch_seen:
+                visible = {synced.entity: shared.ids(conn, synced) for synced in (*RECORDS, EVENTS)}
+            missing = [
+                row["sha256"] for row in rows["attachment"]
+                if not stored_path(attachments_dir, row["sha256"]).is_file()
+            ]
+            blobs = shared.load_blobs(conn, missing)
+    finally:
+        conn.isolation_level = None
+        conn.read_only = None
+    return Pulled(rows, events, max(newest, cursor), epoch, visible, blobs)
+
+
+def _unpushed(s: Session) -> dict[tuple[str, str], set[str]]:
+    """The fields of each record that this replica changed and has not pushed yet."""
+    changed = merge.fold(local.unsynced(s), set(BY_ENTITY))
+    return {(c.entity, c.entity_id): set(c.base) for c in changed}
+
+
+def _rekey(s: Session, synced: Synced, old: str, new: str, unpushed: dict) -> None:
+    """Give a record made here the id of the shared record it turned out to be."""
+    table = synced.table
+    s.connection().execute(update(table).where(table.c.id == old).values(id=new))
+    for model in (AuditEvent, Conflict):
+        column = model.__table__.c
+        s.connection().execute(
+            update(model.__table__)
+            .where(column.entity == synced.entity, column.entity_id == old)
+            .values(entity_id=new)
+        )
+    if (synced.entity, old) in unpushed:
+        unpushed[(synced.entity, new)] = unpushed.pop((synced.entity, old))
+
+
+def _apply_rows(s: Session, synced: Synced, rows: list[dict], unpushed: dict) -> None:
+    for chunk in local.chunks(rows):
+        held = local.rows_by(s, synced, "id", [row["id"] for row in chunk])
+        if synced.natural_key:
+            key = synced.natural_key
+            others = local.rows_by(s, synced, key, [r[key] for r in chunk if r["id"] not in held])
+            for row in chunk:
+                other = others.get(row[key])
+                if row["id"] not in held and other and other["id"] != row["id"]:
+                    _rekey(s, synced, other["id"], row["id"], unpushed)
+                    held[row["id"]] = {**other, "id": row["id"]}
+        inserts, updates = [], []
+        for row in chunk:
+            values = dict(row)
+            mine = held.get(row["id"])
+            for path in unpushed.get((synced.entity, row["id"]), ()) if mine else ():
+                merge.put(values, path, merge.get(mine, path))
+            if synced.entity == "customer":
+                values["dedupe_key"] = dedupe_key(values["name"], values["company"])
+            (updates if mine else inserts).append(values)
+        local.insert(s, synced, inserts)
+        local.update(s, synced, updates)
+
+
+def _apply_events(s: Session, events: list[dict]) -> int:
+    """Store pulled events as synced; returns how many this replica did not have."""
+    arrived = 0
+    for chunk in local.chunks(events):
+        held = local.rows_by(s, EVENTS, "id", [event["id"] for event in chunk])
+        new = [{**event, "synced": True} for event in chunk if event["id"] not in held]
+        local.insert(s, EVENTS, new)
+        local.update(s, EVENTS, [
+            {"id": event["id"], "entity_id": event["entity_id"], "synced": True}
+            for event in chunk
+            if event["id"] in held and held[event["id"]]["entity_id"] != event["entity_id"]
+        ])
+        arrived += len(new)
+    return arrived
+
+
+def _leave_view(s: Session, visible: dict[str, set[str]], unpushed: dict) -> set[int]:
+    """Drop records (and their events) the member can no longer see; returns dropped
+    customers' index rowids. Records with unpushed changes stay until pushed, and so do
+    the records they belong to."""
+    kept = {record_id for (_entity, record_id) in unpushed}
+    dropped_pks: set[int] = set()
+    for synced in reversed(RECORDS):
+        gone = local.ids(s, synced) - visible[synced.entity] - kept
+        for child in RECORDS:
+            if child.parent and child.parent[1] == synced.entity:
+                column = child.table.c[child.parent[0]]
+                gone -= set(s.connection().execute(select(column).distinct()).scalars())
+        if synced.entity == "customer":
+            dropped_pks |= set(local.customer_pks(s, gone))
+        local.remove(s, synced, gone)
+    events = local.synced_event_ids(s) - visible[EVENTS.entity]
+    local.remove(s, EVENTS, events)
+    return dropped_pks
+
+
+def apply(s: Session, pulled: Pulled, attachments_dir: Path) -> int:
+    """Write a pull into the replica; returns how many events arrived from elsewhere."""
+    unpushed = _unpushed(s)
+    for synced in RECORDS:
+        _apply_rows(s, synced, pulled.rows[synced.entity], unpushed)
+    arrived = _apply_events(s, pulled.events)
+    customers = {row["id"] for row in pulled.rows["customer"]}
+    customers |= {row["customer_id"] for row in pulled.rows["note"]}
+    pks = set(local.customer_pks(s, customers))
+    if pulled.visible is not None:
+        pks |= _leave_view(s, pulled.visible, unpushed)
+    if len(pks) > REBUILD_INDEX_AT:
+        search.refresh_all(s)
+    else:
+        search.refresh(s, pks)
+    for sha, content in pulled.blobs.items():
+        _store_blob(attachments_dir, sha, content)
+    return arrived
+
+
+def _store_blob(attachments_dir: Path, sha: str, content: bytes) -> None:
+    """Write an attachment's content where notes.stored_path expects it (atomically)."""
+    target = stored_path(attachments_dir, sha)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(".part")
+    temporary.write_bytes(content)
+    temporary.replace(target)
+

@@ -1,0 +1,220 @@
+"""Push: a replica's outbox into the shared database, in one transaction.
+
+The outbox is the replica's unsynced audit events, oldest first, and the current local
+rows of the records they touched. Under the writer lock the shared database:
+
+1. skips events it holds already (a push cut off after the shared commit but before the
+   replica marked its events is simply sent again: it applies once);
+2. folds the rest per record (`merge.fold`) and judges each field (`merge.judge`) against
+   the shared row: take the replica's value, keep the shared one as it is, or keep the
+   shared one and write the replica's into a conflict entry (plus a `conflict.create`
+   event, so every replica's history shows it);
+3. inserts records created on the replica; a user or custom field whose handle or name the
+   shared database already knows is the same record (the shared one stands; a user's
+   role is never taken from a replica's own copy, and a user added by someone who is not
+   a shared admin joins as a member); a record whose parent left the shared database, or
+   an edit to a record that is no longer there, becomes a conflict of kind "gone";
+4. writes every touched record back (even if nothing was taken, so it gets a new
+   `server_seq` and the pull that follows brings the shared version back to the replica),
+   stores the events themselves, and the contents of new attachments.
+
+The replica marks its events synced only after this transaction committed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from crmcli.ids import new_id
+from crmcli.models import AuditEvent, Conflict
+from crmcli.repo import audit
+from crmcli.repo.notes import stored_path
+from crmcli.sync import local, merge, schema, shared
+from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced, comparable
+
+UNSHARED_ON_JOIN = frozenset({"role"})  # a user's role comes from the shared admins
+
+
+@dataclass
+class Outbox:
+    """What a replica has not pushed yet, read in one local transaction."""
+
+    events: list[AuditEvent]
+    rows: dict[str, dict[str, dict]]  # entity -> id -> local row (shared columns)
+    files: dict[str, Path]  # sha256 -> local copy, for attachments among the rows
+
+
+def read_outbox(s: Session, attachments_dir: Path) -> Outbox:
+    events = local.unsynced(s)
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for event in events:
+        if event.entity in BY_ENTITY and event.entity_id:
+            wanted[event.entity].add(event.entity_id)
+    rows = {
+        entity: local.rows_by(s, BY_ENTITY[entity], "id", record_ids)
+        for entity, record_ids in wanted.items()
+    }
+    files = {}
+    for row in rows.get("attachment", {}).values():
+        path = stored_path(attachments_dir, row["sha256"])
+        if path.is_file():
+            files[row["sha256"]] = path
+    return Outbox(events, rows, files)
+
+
+@dataclass
+class Pushed:
+    sent: list[str]  # the outbox's event ids, all in the shared database now
+    new: int  # how many of them this push brought
+    conflicts: int  # conflict entries this push made
+    member: dict | None  # the pusher's shared user record as it was before (None: new)
+
+
+def _comparable(row: dict) -> dict:
+    return {name: comparable(value) for name, value in row.items()}
+
+
+def _event_row(event: AuditEvent, entity_id: str | None) -> dict:
+    row = {name: getattr(event, name) for name in EVENTS.columns}
+    row["entity_id"] = entity_id
+    return row
+
+
+@dataclass
+class _Plan:
+    """What one push writes, built record by record."""
+
+    handle: str
+    now: datetime
+    admin: bool  # the pusher may add users with their roles
+    writes: dict[str, dict[str, dict]] = field(default_factory=lambda: defaultdict(dict))
+    conflicts: list[Conflict] = field(default_factory=list)
+    remapped: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def conflict(
+        self, kind: str, changes: merge.RecordChanges, record_id: str, path: str,
+        mine: dict, theirs: dict | None,
+    ) -> None:
+        author = changes.authors[path]
+        self.conflicts.append(Conflict(
+            kind=kind, entity=changes.entity, entity_id=record_id,
+            customer_id=changes.customer_id, field=path, base=changes.base.get(path),
+            mine=merge.get(mine, path), theirs=merge.get(theirs, path) if theirs else None,
+            actor=author.actor, made_at=author.at, event_id=author.event_id,
+            created_at=self.now, updated_at=self.now,
+        ))
+
+    def insert(self, synced: Synced, row: dict) -> None:
+        row = dict(row)
+        if synced.entity == "user" and not self.admin:
+            row["role"] = "member"
+        self.writes[synced.entity][row["id"]] = row
+
+    def merge_into(self, synced: Synced, changes: merge.RecordChanges, current: dict, row: dict) -> None:
+        """Judge the replica's changes against the shared `current` row, field by field."""
+        if (synced.entity, changes.entity_id) in self.remapped:
+            base = {k: v for k, v in changes.base.items() if k not in UNSHARED_ON_JOIN}
+            changes = dataclasses.replace(changes, base=base)
+        theirs, mine = _comparable(current), _comparable(row)
+        verdict = merge.judge(theirs, mine, changes)
+        updated = dict(current)
+        for path in verdict.take:
+            merge.put(updated, path, merge.get(row, path))
+        if verdict.take:
+            updated["version"] = current["version"] + 1
+            updated["updated_at"] = self.now
+            if "updated_by" in updated and changes.last:
+                updated["updated_by"] = changes.last.actor
+        self.writes[synced.entity][updated["id"]] = updated
+        if synced.entity == "conflict":
+            return  # who resolved a conflict first stands; the resolution's own change merges
+        for kind, path in verdict.conflicts:
+            self.conflict(kind, changes, current["id"], path, mine, theirs)
+
+    def events(self) -> list[dict]:
+        """A `conflict.create` event for every conflict entry made."""
+        return [
+            {
+                "id": new_id(), "at": self.now, "actor": self.handle, "action": "conflict.create",
+                "entity": "conflict", "entity_id": entry.id, "customer_id": entry.customer_id,
+                "changes": audit.snapshot(entry), "detail": {},
+            }
+            for entry in self.conflicts
+        ]
+
+
+def _plan_table(conn: Any, plan: _Plan, synced: Synced, records: list, outbox: Outbox) -> None:
+    rows = outbox.rows.get(synced.entity, {})
+    records = [changes for changes in records if changes.entity_id in rows]
+    current = shared.rows_by(conn, synced, "id", [c.entity_id for c in records])
+    if synced.natural_key:
+        key = synced.natural_key
+        unknown = [rows[c.entity_id][key] for c in records if c.entity_id not in current]
+        for value, row in shared.rows_by(conn, synced, key, unknown).items():
+            for changes in records:
+                if changes.entity_id not in current and rows[changes.entity_id][key] == value:
+                    plan.remapped[(synced.entity, changes.entity_id)] = row["id"]
+                    current[changes.entity_id] = row
+    parents: set[str] = set()
+    if synced.parent:
+        column, parent_entity = synced.parent
+        wanted = {rows[c.entity_id][column] for c in records if c.entity_id not in current}
+        coming = plan.writes[parent_entity].keys()
+        parents = set(coming) | set(shared.rows_by(conn, BY_ENTITY[parent_entity], "id", wanted - set(coming)))
+    for changes in records:
+        row = rows[changes.entity_id]
+        if changes.entity_id in current:
+            plan.merge_into(synced, changes, current[changes.entity_id], row)
+        elif changes.created and (not synced.parent or row[synced.parent[0]] in parents):
+            plan.insert(synced, row)
+        else:
+            mine = _comparable(row)
+            for path in changes.base:
+                if merge.get(mine, path) is not None:
+                    plan.conflict("gone", changes, changes.entity_id, path, mine, None)
+
+
+def push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
+    """Push the outbox in one shared transaction (committed when this returns)."""
+    if not outbox.events:
+        return Pushed([], 0, 0, None)
+    with conn.transaction():
+        now = schema.lock(conn)
+        members = conn.execute(
+            "SELECT (SELECT count(*) FROM users), (SELECT row_to_json(u) FROM users u WHERE handle = %s)",
+            (handle,),
+        ).fetchone()
+        member = members[1]
+        admin = members[0] == 0 or bool(member and member["role"] == "admin" and member["active"])
+        held = shared.rows_by(conn, EVENTS, "id", [event.id for event in outbox.events])
+        fresh = [event for event in outbox.events if event.id not in held]
+        by_entity: dict[str, list] = defaultdict(list)
+        for changes in merge.fold(fresh, set(BY_ENTITY)):
+            by_entity[changes.entity].append(changes)
+        plan = _Plan(handle, now, admin)
+        for synced in RECORDS:
+            if by_entity[synced.entity]:
+                _plan_table(conn, plan, synced, by_entity[synced.entity], outbox)
+        events = [
+            _event_row(e, plan.remapped.get((e.entity, e.entity_id or ""), e.entity_id))
+            for e in fresh
+        ]
+        shared.insert_new(conn, EVENTS, events + plan.events())
+        for synced in RECORDS:
+            shared.upsert(conn, synced, plan.writes[synced.entity].values())
+        shared.insert_new(
+            conn, BY_ENTITY["conflict"],
+            [{name: getattr(entry, name) for name in BY_ENTITY["conflict"].columns} for entry in plan.conflicts],
+        )
+        new_files = {row["sha256"] for row in plan.writes["attachment"].values()}
+        shared.store_blobs(conn, {
+            sha: path.read_bytes() for sha, path in outbox.files.items() if sha in new_files
+        })
+    return Pushed([event.id for event in outbox.events], len(fresh), len(plan.conflicts), member)

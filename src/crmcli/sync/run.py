@@ -1,0 +1,85 @@
+"""One `crm sync`: push the outbox, then pull, each step committed only after the one before.
+
+Sync owns its transactions (unlike a command, which owns one): the replica's outbox is
+read in a local read transaction, pushed in one shared transaction, and only after that
+committed does one local write transaction mark the events synced, apply the pull and
+move the cursor. Cut off anywhere, it leaves both sides consistent:
+- before the shared commit: nothing happened anywhere;
+- after it, before the local commit: the events are sent again next time and the shared
+  database skips them (it holds them already);
+- during the local commit: SQLite rolls back, the cursor has not moved, the pull repeats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from crmcli.db import Database, session_scope
+from crmcli.errors import UsageError
+from crmcli.repo import conflicts, users
+from crmcli.sync import connection, local, pull, push, schema, state
+
+
+@dataclass(frozen=True)
+class Report:
+    pushed: int  # changes of this replica that reached the shared database
+    pulled: int  # changes made elsewhere that reached this replica
+    conflicts: int  # conflict entries this push made
+    open_conflicts: int  # unresolved conflict entries on this replica now
+    member: str
+    role: str
+    joined: str | None  # on a first sync: "added" (new to the team) or "recognised"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+NOT_LINKED = "this database is not linked to a shared one; run `crm remote set URL`"
+
+
+def remote(database: Database) -> str:
+    """The shared database this replica is linked to."""
+    with session_scope(database, write=False) as s:
+        url = state.load(s).remote
+    if not url:
+        raise UsageError(NOT_LINKED)
+    return url
+
+
+def sync(database: Database, handle: str | None) -> Report:
+    """Push this replica's changes as `handle`, pull everyone else's; see the module doc."""
+    import psycopg
+
+    with session_scope(database, write=False) as s:
+        known = state.load(s)
+        member = users.acting(s, handle)
+        outbox = push.read_outbox(s, database.attachments_dir)
+    if not known.remote:
+        raise UsageError(NOT_LINKED)
+    conn = connection.connect(known.remote)
+    try:
+        server = schema.check(conn)
+        if known.server_id and known.server_id != server.server_id:
+            raise UsageError(
+                "this replica belongs to another shared database (its history cannot be "
+                "merged into this one); link it back, or make a fresh replica with `crm init`"
+            )
+        pushed = push.push(conn, outbox, member.handle)
+        pulled = pull.fetch(conn, known.cursor, known.epoch, database.attachments_dir)
+        with session_scope(database) as s:
+            local.mark_synced(s, pushed.sent)
+            arrived = pull.apply(s, pulled, database.attachments_dir)
+            state.synced(s, server_id=server.server_id, cursor=pulled.cursor, epoch=pulled.epoch)
+            now = users.get(s, member.handle)
+            open_count = conflicts.count_open(s)
+    except psycopg.OperationalError as error:
+        raise connection.lost(error, known.remote) from None
+    finally:
+        conn.close()
+    joined = None
+    if known.server_id is None and outbox.events:
+        joined = "recognised" if pushed.member else "added"
+    return Report(
+        pushed=pushed.new, pulled=arrived, conflicts=pushed.conflicts, open_conflicts=open_count,
+        member=now.handle, role=now.role, joined=joined,
+    )

@@ -1,0 +1,318 @@
+"""The shared database's schema: versioned migrations, `crm server init` and `crm server status`.
+
+The shared side holds the same record tables as a replica (see `tables.py`) plus:
+
+- `server_seq` on every record and event: a number from one sequence, stamped by a trigger
+  on every insert and update while the writer holds a per-schema transaction lock. So
+  writers are serialised, numbers are handed out in commit order, and a reader that has
+  seen every row up to N has seen everything committed up to N: a pull asks for rows
+  with `server_seq > cursor`, which costs what changed, not what exists. Any writer gets
+  this, our push or an administrator's psql session alike.
+- `crm_server`: one row with the schema version, an id for this shared database (a replica
+  refuses to sync its history into a different one) and `view_epoch`, bumped whenever
+  records can leave what a member sees (today: rows deleted outright; later also changes
+  to row-level security). A replica that sees a new epoch compares the ids it holds with
+  the ids it can see and drops the rest.
+- `attachment_blob`: attachment contents by sha256, so a note's files reach every replica.
+
+Migrations are SQL scripts applied in order by `crm server init`; append, never edit one
+that has shipped. Everything lives in the connection's current schema, so a database can
+host a team per schema (`?options=-csearch_path%3Dteam`), which is how the tests isolate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crmcli.errors import UsageError
+from crmcli.ids import new_id
+
+_RECORD = """
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    version integer NOT NULL,
+    deleted_at timestamptz,
+    server_seq bigint NOT NULL"""
+
+
+def _parent(table: str) -> str:
+    return f"REFERENCES {table} (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED"
+
+
+V1 = f"""
+CREATE TABLE crm_server (
+    id integer PRIMARY KEY CHECK (id = 1),
+    server_id text NOT NULL,
+    schema_version integer NOT NULL,
+    view_epoch bigint NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE SEQUENCE crm_change_seq;
+
+-- Serialise writers per schema and stamp the row with the next number (see module doc).
+CREATE FUNCTION crm_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('crmcli:' || TG_TABLE_SCHEMA));
+    NEW.server_seq := nextval(format('%I.crm_change_seq', TG_TABLE_SCHEMA)::regclass);
+    RETURN NEW;
+END $$;
+
+-- Rows deleted outright leave every replica: tell them to compare what they hold.
+CREATE FUNCTION crm_narrow_view() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('UPDATE %I.crm_server SET view_epoch = view_epoch + 1', TG_TABLE_SCHEMA);
+    RETURN NULL;
+END $$;
+
+CREATE TABLE users (
+    id text PRIMARY KEY,
+    handle text NOT NULL UNIQUE,
+    name text NOT NULL,
+    department text,
+    role text NOT NULL,
+    active boolean NOT NULL,{_RECORD}
+);
+CREATE TABLE field_def (
+    id text PRIMARY KEY,
+    name text NOT NULL UNIQUE,
+    type text NOT NULL,
+    choices jsonb NOT NULL,{_RECORD}
+);
+CREATE TABLE customer (
+    id text PRIMARY KEY,
+    name text NOT NULL,
+    company text,
+    phone text,
+    email text,
+    wechat text,
+    city text,
+    industry text,
+    source text,
+    stage text NOT NULL,
+    level text,
+    sla integer,
+    requirement text,
+    owner text,
+    department text,
+    tags jsonb NOT NULL,
+    contract_amount numeric,
+    id_number text,
+    bank_account text,
+    extra jsonb NOT NULL,
+    merged_into text,
+    created_by text,
+    updated_by text,{_RECORD}
+);
+CREATE INDEX customer_owner ON customer (owner);
+CREATE TABLE note (
+    id text PRIMARY KEY,
+    customer_id text NOT NULL {_parent("customer")},
+    kind text NOT NULL,
+    body text NOT NULL,
+    quote text,
+    author text NOT NULL,
+    at timestamptz NOT NULL,{_RECORD}
+);
+CREATE INDEX note_customer ON note (customer_id);
+CREATE TABLE attachment (
+    id text PRIMARY KEY,
+    note_id text NOT NULL {_parent("note")},
+    filename text NOT NULL,
+    sha256 text NOT NULL,
+    size integer NOT NULL,{_RECORD}
+);
+CREATE INDEX attachment_note ON attachment (note_id);
+CREATE TABLE task (
+    id text PRIMARY KEY,
+    customer_id text NOT NULL {_parent("customer")},
+    title text NOT NULL,
+    assignee text NOT NULL,
+    due timestamptz,
+    priority text NOT NULL,
+    status text NOT NULL,
+    created_by text NOT NULL,
+    done_at timestamptz,{_RECORD}
+);
+CREATE INDEX task_customer ON task (customer_id);
+CREATE TABLE assignment (
+    id text PRIMARY KEY,
+    customer_id text NOT NULL {_parent("customer")},
+    "user" text NOT NULL,
+    role text NOT NULL,
+    assigned_by text NOT NULL,
+    reason text,
+    since timestamptz NOT NULL,
+    until timestamptz,
+    acknowledged_at timestamptz,{_RECORD}
+);
+CREATE INDEX assignment_customer ON assignment (customer_id);
+CREATE TABLE conflict (
+    id text PRIMARY KEY,
+    kind text NOT NULL,
+    entity text NOT NULL,
+    entity_id text NOT NULL,
+    customer_id text,
+    field text NOT NULL,
+    base jsonb,
+    mine jsonb,
+    theirs jsonb,
+    actor text NOT NULL,
+    made_at timestamptz NOT NULL,
+    event_id text NOT NULL,
+    resolution text,
+    resolved_by text,
+    resolved_at timestamptz,{_RECORD}
+);
+CREATE TABLE audit_event (
+    id text PRIMARY KEY,
+    at timestamptz NOT NULL,
+    actor text NOT NULL,
+    action text NOT NULL,
+    entity text NOT NULL,
+    entity_id text,
+    customer_id text,
+    changes jsonb NOT NULL,
+    detail jsonb NOT NULL,
+    server_seq bigint NOT NULL
+);
+CREATE INDEX audit_event_customer ON audit_event (customer_id);
+CREATE TABLE attachment_blob (
+    sha256 text PRIMARY KEY,
+    content bytea NOT NULL
+);
+""" + "".join(
+    f"""
+CREATE UNIQUE INDEX {table}_server_seq ON {table} (server_seq);
+CREATE TRIGGER {table}_stamp BEFORE INSERT OR UPDATE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION crm_stamp();
+CREATE TRIGGER {table}_narrow AFTER DELETE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_narrow_view();
+"""
+    for table in (
+        "users", "field_def", "customer", "note", "attachment", "task", "assignment",
+        "conflict", "audit_event",
+    )
+)
+
+MIGRATIONS: tuple[str, ...] = (V1,)
+LATEST = len(MIGRATIONS)
+OURS = "crm_server"
+
+
+def lock(conn: Any) -> Any:
+    """Take the per-schema writer lock (the one `crm_stamp` takes); returns the server's now()."""
+    return conn.execute(
+        "SELECT now() FROM pg_advisory_xact_lock(hashtext('crmcli:' || current_schema()))"
+    ).fetchone()[0]
+
+
+def _tables(conn: Any) -> list[str]:
+    schema = conn.execute("SELECT current_schema()").fetchone()[0]
+    if schema is None:
+        raise UsageError("the shared database has no schema to use (check search_path)")
+    rows = conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+        "ORDER BY table_name",
+        (schema,),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def version(conn: Any) -> int:
+    """The schema version of the shared database; 0 if it was never prepared."""
+    if OURS not in _tables(conn):
+        return 0
+    return conn.execute("SELECT schema_version FROM crm_server").fetchone()[0]
+
+
+def init(conn: Any) -> tuple[int, int]:
+    """Prepare or upgrade the shared database; returns (version before, version after).
+
+    Idempotent: a database already at the latest version is left as it is. A schema that
+    holds tables of something else is refused, so we never mix with another application.
+    """
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('crmcli-init:' || current_schema()))")
+        tables = _tables(conn)
+        if OURS not in tables and tables:
+            shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
+            raise UsageError(
+                f"the shared database already holds tables that are not crmcli's ({shown}); "
+                "use an empty database or schema"
+            )
+        before = version(conn)
+        if before > LATEST:
+            raise UsageError(
+                f"the shared database has schema version {before}, newer than this crmcli "
+                f"understands ({LATEST}); upgrade crmcli"
+            )
+        for script in MIGRATIONS[before:]:
+            conn.execute(script)
+        if before == 0:
+            conn.execute(
+                "INSERT INTO crm_server (id, server_id, schema_version) VALUES (1, %s, %s)",
+                (new_id(), LATEST),
+            )
+        else:
+            conn.execute("UPDATE crm_server SET schema_version = %s", (LATEST,))
+    return before, LATEST
+
+
+NOT_PREPARED = "the shared database is not prepared yet; run `crm server init --url URL`"
+
+
+@dataclass(frozen=True)
+class ServerState:
+    server_id: str
+    view_epoch: int
+
+
+def check(conn: Any) -> ServerState:
+    """What a sync needs to know about the shared database, after checking it is usable
+    (one round trip)."""
+    import psycopg
+
+    try:
+        found, server_id, epoch = conn.execute(
+            "SELECT schema_version, server_id, view_epoch FROM crm_server"
+        ).fetchone()
+    except psycopg.errors.UndefinedTable:
+        raise UsageError(NOT_PREPARED) from None
+    if found < LATEST:
+        raise UsageError(
+            f"the shared database has schema version {found}, older than this crmcli "
+            f"({LATEST}); run `crm server init` to upgrade it"
+        )
+    if found > LATEST:
+        raise UsageError(
+            f"the shared database has schema version {found}, newer than this crmcli "
+            f"understands ({LATEST}); upgrade crmcli"
+        )
+    return ServerState(server_id, epoch)
+
+
+MEMBER_COLUMNS = ("handle", "name", "department", "role", "active")
+EVENT_COLUMNS = ("at", "actor", "action", "entity", "entity_id", "customer_id")
+
+
+def status(conn: Any) -> dict[str, Any]:
+    """Schema version, members and the newest change, for `crm server status`."""
+    found = version(conn)
+    if found == 0:
+        raise UsageError(NOT_PREPARED)
+    server_id = conn.execute("SELECT server_id FROM crm_server").fetchone()[0]
+    members = conn.execute(
+        f"SELECT {', '.join(MEMBER_COLUMNS)} FROM users WHERE deleted_at IS NULL ORDER BY handle"
+    ).fetchall()
+    newest = conn.execute(
+        f"SELECT {', '.join(EVENT_COLUMNS)} FROM audit_event ORDER BY server_seq DESC LIMIT 1"
+    ).fetchone()
+    customers = conn.execute("SELECT count(*) FROM customer WHERE deleted_at IS NULL").fetchone()[0]
+    return {
+        "schema_version": found,
+        "server_id": server_id,
+        "customers": customers,
+        "members": [dict(zip(MEMBER_COLUMNS, row, strict=True)) for row in members],
+        "newest_change": dict(zip(EVENT_COLUMNS, newest, strict=True)) if newest else None,
+    }

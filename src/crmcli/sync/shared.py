@@ -1,0 +1,116 @@
+"""The shared database's side of a sync: rows in and out of PostgreSQL, many per round trip.
+
+Statements are composed with psycopg.sql (identifiers quoted: `assignment."user"`), JSON
+columns are sent as jsonb, and writes use executemany, which psycopg pipelines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from crmcli.sync.tables import Synced
+
+
+def _names(names: Iterable[str]) -> Any:
+    from psycopg import sql
+
+    return sql.SQL(", ").join(map(sql.Identifier, names))
+
+
+def rows_by(conn: Any, synced: Synced, column: str, values: Iterable[Any]) -> dict[Any, dict]:
+    """The shared rows whose `column` is one of `values`, keyed by it."""
+    from psycopg import sql
+    from psycopg.rows import dict_row
+
+    values = list(set(values))
+    if not values:
+        return {}
+    query = sql.SQL("SELECT {} FROM {} WHERE {} = ANY(%s)").format(
+        _names(synced.columns), sql.Identifier(synced.name), sql.Identifier(column)
+    )
+    with conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute(query, (values,))
+        return {row[column]: row for row in cursor}
+
+
+def changed_since(conn: Any, synced: Synced, cursor: int) -> list[dict]:
+    """Rows stamped after `cursor`, oldest first, each with its `server_seq`."""
+    from psycopg import sql
+    from psycopg.rows import dict_row
+
+    query = sql.SQL("SELECT {}, server_seq FROM {} WHERE server_seq > %s ORDER BY server_seq").format(
+        _names(synced.columns), sql.Identifier(synced.name)
+    )
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query, (cursor,))
+        return cur.fetchall()
+
+
+def ids(conn: Any, synced: Synced) -> set[str]:
+    from psycopg import sql
+
+    return {row[0] for row in conn.execute(sql.SQL("SELECT id FROM {}").format(sql.Identifier(synced.name)))}
+
+
+def _values(synced: Synced, row: dict) -> list[Any]:
+    from psycopg.types.json import Jsonb
+
+    json_columns = synced.json_columns
+    return [Jsonb(row[name]) if name in json_columns else row[name] for name in synced.columns]
+
+
+def upsert(conn: Any, synced: Synced, rows: Iterable[dict]) -> None:
+    """Insert or overwrite whole rows by id (each write stamps a new server_seq)."""
+    from psycopg import sql
+
+    rows = list(rows)
+    if not rows:
+        return
+    columns = synced.columns
+    query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}").format(
+        sql.Identifier(synced.name),
+        _names(columns),
+        sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+        sql.SQL(", ").join(
+            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(name)) for name in columns if name != "id"
+        ),
+    )
+    with conn.cursor() as cursor:
+        cursor.executemany(query, [_values(synced, row) for row in rows])
+
+
+def insert_new(conn: Any, synced: Synced, rows: Iterable[dict]) -> None:
+    """Insert rows whose id is not there yet; rows already there stay as they are."""
+    from psycopg import sql
+
+    rows = list(rows)
+    if not rows:
+        return
+    query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING").format(
+        sql.Identifier(synced.name),
+        _names(synced.columns),
+        sql.SQL(", ").join(sql.Placeholder() * len(synced.columns)),
+    )
+    with conn.cursor() as cursor:
+        cursor.executemany(query, [_values(synced, row) for row in rows])
+
+
+def store_blobs(conn: Any, blobs: dict[str, bytes]) -> None:
+    if blobs:
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO attachment_blob (sha256, content) VALUES (%s, %s) "
+                "ON CONFLICT (sha256) DO NOTHING",
+                list(blobs.items()),
+            )
+
+
+def load_blobs(conn: Any, digests: Iterable[str]) -> dict[str, bytes]:
+    digests = list(set(digests))
+    if not digests:
+        return {}
+    rows = conn.execute(
+        "SELECT sha256, content FROM attachment_blob WHERE sha256 = ANY(%s)", (digests,)
+    )
+    return {sha: bytes(content) for sha, content in rows}

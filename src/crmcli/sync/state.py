@@ -1,0 +1,60 @@
+"""A replica's sync state, kept in its own database (table `meta`), never in the config file.
+
+- remote: the shared database's URL (without a password, see `connection.check_url`);
+- server_id: the shared database this replica's history belongs to, set on the first sync;
+- cursor: the highest `server_seq` this replica has pulled;
+- epoch: the shared database's view epoch when this replica last compared what it holds;
+- last_sync: when the last sync completed (this machine's clock; shown, never compared).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from crmcli import clock
+from crmcli.models import Meta
+
+PREFIX = "sync."
+
+
+@dataclass(frozen=True)
+class SyncState:
+    remote: str | None = None
+    server_id: str | None = None
+    cursor: int = 0
+    epoch: int | None = None
+    last_sync: str | None = None
+
+
+def load(s: Session) -> SyncState:
+    rows = s.exec(select(Meta).where(col(Meta.key).startswith(PREFIX))).all()
+    values = {row.key.removeprefix(PREFIX): row.value for row in rows}
+    return SyncState(
+        remote=values.get("remote"),
+        server_id=values.get("server_id"),
+        cursor=int(values.get("cursor", 0)),
+        epoch=int(values["epoch"]) if "epoch" in values else None,
+        last_sync=values.get("last_sync"),
+    )
+
+
+def _put(s: Session, name: str, value: str) -> None:
+    row = s.get(Meta, PREFIX + name)
+    if row is None:
+        s.add(Meta(key=PREFIX + name, value=value))
+    else:
+        row.value = value
+
+
+def set_remote(s: Session, url: str) -> None:
+    _put(s, "remote", url)
+
+
+def synced(s: Session, *, server_id: str, cursor: int, epoch: int) -> None:
+    """Record a completed sync (in the same transaction that applied what it pulled)."""
+    _put(s, "server_id", server_id)
+    _put(s, "cursor", str(cursor))
+    _put(s, "epoch", str(epoch))
+    _put(s, "last_sync", clock.iso(clock.now()) or "")

@@ -1,0 +1,91 @@
+"""What travels between a replica and the shared database: the synced tables and their columns.
+
+Every synced record table exists on both sides with the same columns, except the local-only
+ones (customer.pk, the search index's rowid, and customer.dedupe_key, derived from name and
+company). The shared side adds `server_seq`. Audit events travel too, without their local
+`seq` and `synced`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON, Table
+
+from crmcli.models import (
+    Assignment,
+    Attachment,
+    AuditEvent,
+    Conflict,
+    Customer,
+    FieldDef,
+    Note,
+    Task,
+    User,
+)
+from crmcli.repo.machine import jsonable
+
+LOCAL_ONLY = frozenset({"pk", "dedupe_key", "seq", "synced"})
+
+
+@dataclass(frozen=True)
+class Synced:
+    """One synced table.
+
+    `entity` is the name audit events use for its records. `natural_key` names the column
+    that identifies a record across replicas besides its id (a handle, a field name): two
+    replicas may create "the same" user independently, and the shared one then stands for
+    both. `parent` is the column pointing at the record this one belongs to, and the table
+    it points into.
+    """
+
+    entity: str
+    model: Any
+    natural_key: str | None = None
+    parent: tuple[str, str] | None = None
+
+    @property
+    def table(self) -> Table:
+        return self.model.__table__
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns both sides hold, in table order."""
+        return tuple(c.name for c in self.table.columns if c.name not in LOCAL_ONLY)
+
+    @property
+    def json_columns(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.table.columns if isinstance(c.type, JSON))
+
+
+# In dependency order: a record's parent comes before it.
+RECORDS: tuple[Synced, ...] = (
+    Synced("user", User, natural_key="handle"),
+    Synced("field_def", FieldDef, natural_key="name"),
+    Synced("customer", Customer),
+    Synced("note", Note, parent=("customer_id", "customer")),
+    Synced("attachment", Attachment, parent=("note_id", "note")),
+    Synced("task", Task, parent=("customer_id", "customer")),
+    Synced("assignment", Assignment, parent=("customer_id", "customer")),
+    Synced("conflict", Conflict),
+)
+BY_ENTITY = {synced.entity: synced for synced in RECORDS}
+BY_NAME = {synced.name: synced for synced in RECORDS}
+EVENTS = Synced("event", AuditEvent)
+
+
+def comparable(value: Any) -> Any:
+    """A stored value in the form audit events record it, so either side can compare."""
+    return jsonable(value)
+
+
+def customer_of(synced: Synced, row: dict[str, Any]) -> str | None:
+    """The customer a record belongs to, for conflict entries and history."""
+    if synced.entity == "customer":
+        return row["id"]
+    return row.get("customer_id")

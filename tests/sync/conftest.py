@@ -1,0 +1,155 @@
+"""Sync fixtures: a shared database of the test's own, and replicas as separate SQLite files.
+
+Every test gets its own PostgreSQL schema in the CRM_TEST_PG_URL database (other tests run
+concurrently against the same server), reached through `options=-csearch_path=…` in the
+URL, and dropped afterwards. The URL also carries an application_name unique to the test,
+so fault tests can find (and teardown can end) the backends of their own syncs.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TEAM = (
+    ("bob", "Bob Li", "service", "member"),
+    ("carol", "Carol Zhang", "marketing", "manager"),
+)
+
+
+class Postgres:
+    """An admin connection to the test server, for setting up and inspecting the shared side."""
+
+    def __init__(self, url: str, schema: str):
+        import psycopg
+
+        self.schema = schema
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.conn.execute(f'SET search_path = "{schema}"')
+
+    def rows(self, query: str, *params: Any) -> list[tuple]:
+        return self.conn.execute(query, params or None).fetchall()
+
+    def value(self, query: str, *params: Any) -> Any:
+        return self.conn.execute(query, params or None).fetchone()[0]
+
+    def run(self, query: str, *params: Any) -> None:
+        self.conn.execute(query, params or None)
+
+
+def _with_params(url: str, **params: str) -> str:
+    joined = "&".join(f"{key}={value}" for key, value in params.items())
+    return f"{url}{'&' if '?' in url else '?'}{joined}"
+
+
+@pytest.fixture
+def blank_shared(pg_url: str) -> Iterator[str]:
+    """The URL of an empty schema of this test's own (not prepared)."""
+    import psycopg
+
+    name = f"crm_t_{uuid.uuid4().hex[:16]}"
+    admin = psycopg.connect(pg_url, autocommit=True)
+    admin.execute(f'CREATE SCHEMA "{name}"')
+    try:
+        yield _with_params(pg_url, options=f"-csearch_path%3D{name}", application_name=name)
+    finally:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+        admin.execute(f'DROP SCHEMA "{name}" CASCADE')
+        admin.close()
+
+
+@pytest.fixture
+def shared(crm, blank_shared: str) -> str:
+    """The URL of a shared database prepared with `crm server init`."""
+    result = crm("server", "init", "--url", blank_shared)
+    assert result.exit_code == 0, result.output
+    return blank_shared
+
+
+@pytest.fixture
+def postgres(pg_url: str, blank_shared: str) -> Iterator[Postgres]:
+    schema = blank_shared.split("search_path%3D")[1].split("&")[0]
+    server = Postgres(pg_url, schema)
+    try:
+        yield server
+    finally:
+        server.conn.close()
+
+
+@dataclass
+class Replica:
+    """One member's local database, driven through the real command line (in-process)."""
+
+    crm: Callable
+    path: Path
+    handle: str
+
+    def __call__(self, *args: Any, env: dict | None = None, input: str | None = None):
+        return self.crm("--db", self.path, "--as", self.handle, *args, env=env, input=input)
+
+    def ok(self, *args: Any, env: dict | None = None) -> str:
+        result = self(*args, env=env)
+        assert result.exit_code == 0, result.output
+        return result.stdout.strip()
+
+    def sync(self, env: dict | None = None) -> dict:
+        import json
+
+        return json.loads(self.ok("sync", "--format", "json", env=env))
+
+    @contextmanager
+    def session(self, write: bool = False) -> Iterator[Any]:
+        from crmcli.db import Database, session_scope
+
+        database = Database(self.path)
+        try:
+            with session_scope(database, write=write) as s:
+                yield s
+        finally:
+            database.dispose()
+
+
+@pytest.fixture
+def replica(crm, tmp_path: Path, shared: str) -> Callable[..., Replica]:
+    """`replica(handle, name, dept)`: a fresh local database of this member, linked to the
+    shared one (not synced yet)."""
+
+    def make(handle: str, name: str | None = None, dept: str = "sales") -> Replica:
+        path = tmp_path / f"{handle}-{uuid.uuid4().hex[:6]}.db"
+        result = crm("init", "--db", path, "--user", handle, "--name", name or handle.title(),
+                     "--dept", dept)
+        assert result.exit_code == 0, result.output
+        member = Replica(crm, path, handle)
+        member.ok("remote", "set", shared)
+        return member
+
+    return make
+
+
+@pytest.fixture
+def team(replica) -> dict[str, Replica]:
+    """alice (admin) set the team up and synced; bob and carol joined and synced."""
+    alice = replica("alice", "Alice Wang", "sales")
+    for handle, name, dept, role in TEAM:
+        alice.ok("user", "add", handle, "--name", name, "--dept", dept, "--role", role)
+    alice.sync()
+    members = {"alice": alice}
+    for handle, name, dept, _role in TEAM:
+        members[handle] = replica(handle, name, dept)
+        members[handle].sync()
+    return members
+
+
+def pg_env() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key.startswith("PG")}

@@ -1,0 +1,103 @@
+"""Joining a team: `crm init`, `crm remote set URL`, `crm sync`; passwords stay out of our files."""
+
+import json
+
+from crmcli import config
+
+
+def test_a_member_new_to_the_shared_database_is_added_on_first_sync_as_a_member(replica):
+    alice = replica("alice", "Alice Wang", "sales")
+    first = alice("sync")
+    assert first.exit_code == 0, first.output
+    assert "new member: alice (admin)" in first.stderr  # the first member set the team up
+
+    dave = replica("dave", "Dave Wu", "product")
+    assert json.loads(dave.ok("user", "show", "dave", "--format", "json"))["role"] == "admin"
+    joined = dave("sync")
+    assert joined.exit_code == 0, joined.output
+    assert "new member: dave (member)" in joined.stderr
+    users = json.loads(dave.ok("user", "list", "--format", "json"))
+    assert [(u["handle"], u["role"]) for u in users] == [("alice", "admin"), ("dave", "member")]
+    alice.sync()
+    assert "dave" in alice.ok("user", "list")
+
+
+def test_a_member_who_exists_in_the_shared_database_is_recognised_by_handle(replica):
+    alice = replica("alice", "Alice Wang", "sales")
+    alice.ok("user", "add", "carol", "--name", "Carol Zhang", "--role", "manager")
+    alice.sync()
+
+    carol = replica("carol", "Carol Zhang", "marketing")
+    result = carol("sync")
+    assert result.exit_code == 0, result.output
+    assert "recognised as carol (manager)" in result.stderr
+    with carol.session() as s:
+        from crmcli.repo import users
+
+        local = users.get(s, "carol")
+    with alice.session() as s:
+        assert users.get(s, "carol").id == local.id  # one record, the shared one
+    history = json.loads(carol.ok("history", "--user", "carol", "--format", "json"))
+    assert {event["action"] for event in history} >= {"user.create"}
+
+
+def test_a_fresh_replica_first_sync_brings_the_whole_shared_data_set(team, replica):
+    alice = team["alice"]
+    first = alice.ok("customer", "add", "Acme Trading", "--city", "Shanghai")
+    alice.ok("note", "add", first, "called, wants a quote")
+    alice.ok("task", "add", first, "send the quote", "--assignee", "bob")
+    alice.ok("field", "add", "budget", "--type", "int")
+    alice.sync()
+
+    fresh = replica("bob", "Bob Li", "service")  # bob on a second machine
+    report = fresh.sync()
+    assert report["pushed"] == 1  # the user record `crm init` made, now matched by handle
+    assert report["pulled"] > 0
+    assert "Acme Trading" in fresh.ok("customer", "list")
+    assert "send the quote" in fresh.ok("task", "list", "--mine")
+    assert "budget" in fresh.ok("field", "list")
+    assert "wants a quote" in fresh.ok("note", "list", first)
+    assert fresh.ok("customer", "find", "Acme") == alice.ok("customer", "find", "Acme")
+
+
+def test_a_local_database_that_already_holds_records_pushes_them_on_first_sync(replica, crm, shared):
+    alice = replica("alice", "Alice Wang", "sales")
+    for name in ("Acme Trading", "北京星光科技", "Globex"):
+        alice.ok("customer", "add", name)
+    report = alice.sync()
+    assert report["pushed"] == 1 + 3 * 2  # the user, then each customer and its owner assignment
+    status = json.loads(crm("server", "status", "--url", shared, "--format", "json").stdout)
+    assert status["customers"] == 3
+
+
+def test_remote_set_refuses_a_url_with_a_password_and_never_stores_one(replica, shared):
+    alice = replica("alice")
+    with_password = shared.replace("postgres@", "postgres:s3cret@")
+    result = alice("remote", "set", with_password)
+    assert result.exit_code == 2
+    assert "password" in result.stderr and "~/.pgpass" in result.stderr
+    assert "s3cret" not in config.config_path().read_text()
+    assert b"s3cret" not in alice.path.read_bytes()
+    shown = json.loads(alice.ok("remote", "show", "--format", "json"))
+    assert shown["url"] == shared
+
+
+def test_a_libpq_service_file_names_the_shared_database(replica, shared, tmp_path, monkeypatch):
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(shared)
+    service_file = tmp_path / "pg_service.conf"
+    service_file.write_text(
+        "[crmteam]\n" + "".join(f"{key}={value}\n" for key, value in parts.items())
+    )
+    monkeypatch.setenv("PGSERVICEFILE", str(service_file))
+    alice = replica("alice")
+    alice.ok("remote", "set", "service=crmteam")
+    assert alice.sync()["pushed"] == 1
+
+
+def test_sync_without_a_linked_shared_database_says_how_to_link_one(crm):
+    assert crm("init", "--user", "alice", "--name", "Alice").exit_code == 0
+    result = crm("sync")
+    assert result.exit_code == 2
+    assert "crm remote set URL" in result.stderr

@@ -1,0 +1,182 @@
+"""Merging: different fields merge, the same field is a conflict kept in `crm conflicts`."""
+
+import json
+
+import pytest
+
+
+def customer(member, ref: str) -> dict:
+    return json.loads(member.ok("customer", "show", ref, "--format", "json"))
+
+
+def conflicts(member, *options: str) -> list[dict]:
+    return json.loads(member.ok("conflicts", "list", "--format", "json", *options))
+
+
+@pytest.fixture
+def acme(team) -> str:
+    """A customer everybody has: created by alice, synced to bob and carol."""
+    ref = team["alice"].ok("customer", "add", "Acme Trading", "--city", "Shanghai", "--stage", "lead")
+    team["alice"].sync()
+    team["bob"].sync()
+    team["carol"].sync()
+    return ref
+
+
+def test_changes_to_different_fields_of_one_customer_merge(team, acme):
+    alice, bob = team["alice"], team["bob"]
+    alice.ok("customer", "edit", acme, "--city", "Beijing")
+    bob.ok("customer", "edit", acme, "--stage", "qualified", "--level", "A")
+    alice.sync()
+    assert bob.sync()["conflicts"] == 0
+    alice.sync()
+    for member in (alice, bob):
+        record = customer(member, acme)
+        assert (record["city"], record["stage"], record["level"]) == ("Beijing", "qualified", "A")
+    assert conflicts(alice) == []
+
+
+def test_the_same_field_changed_to_different_values_keeps_the_first_and_a_conflict_entry(team, acme):
+    alice, bob, carol = team["alice"], team["bob"], team["carol"]
+    bob.ok("customer", "edit", acme, "--stage", "won")
+    alice.ok("customer", "edit", acme, "--stage", "lost")
+    bob.sync()  # bob's value reaches the shared database first
+    report = alice.sync()
+    assert report["conflicts"] == 1 and report["open_conflicts"] == 1
+    bob.sync()
+    carol.sync()
+    for member in (alice, bob, carol):
+        assert customer(member, acme)["stage"] == "won"
+        [entry] = conflicts(member)
+        assert (entry["field"], entry["theirs"], entry["mine"], entry["base"]) == ("stage", "won", "lost", "lead")
+        assert entry["actor"] == "alice" and entry["kind"] == "edit"
+        assert entry["record"] == "customer Acme Trading"
+
+    table = alice.ok("conflicts", "list")
+    assert "Not taken" in table and "lost" in table
+    shown = alice.ok("conflicts", "show", entry["id"][-8:])
+    assert "not taken" in shown and "alice" in shown
+
+
+def test_the_same_value_set_on_two_replicas_is_no_conflict(team, acme):
+    alice, bob = team["alice"], team["bob"]
+    alice.ok("customer", "edit", acme, "--stage", "won")
+    bob.ok("customer", "edit", acme, "--stage", "won")
+    alice.sync()
+    assert bob.sync()["conflicts"] == 0
+    assert conflicts(bob, "--all") == []
+
+
+def test_custom_fields_merge_one_by_one_and_their_definitions_sync(team, acme):
+    alice, bob = team["alice"], team["bob"]
+    alice.ok("field", "add", "budget", "--type", "int")
+    alice.ok("field", "add", "region", "--type", "choice", "--choices", "north,south")
+    alice.sync()
+    bob.sync()
+    assert "region" in bob.ok("field", "list")
+    alice.ok("customer", "edit", acme, "--set", "budget=5000")
+    bob.ok("customer", "edit", acme, "--set", "region=north")
+    alice.sync()
+    assert bob.sync()["conflicts"] == 0
+    alice.sync()
+    for member in (alice, bob):
+        record = customer(member, acme)
+        assert (record["budget"], record["region"]) == (5000, "north")
+
+
+def test_an_edit_to_a_customer_deleted_elsewhere_is_a_conflict_and_taking_mine_restores_it(team, acme):
+    alice, bob = team["alice"], team["bob"]
+    alice.ok("customer", "delete", acme)
+    bob.ok("customer", "edit", acme, "--city", "Hangzhou")
+    alice.sync()
+    assert bob.sync()["conflicts"] == 1
+    assert "Acme" not in bob.ok("customer", "list")  # deleted stays deleted
+    [entry] = conflicts(bob)
+    assert (entry["kind"], entry["field"], entry["mine"]) == ("deleted", "city", "Hangzhou")
+
+    bob.ok("conflicts", "resolve", entry["id"][-8:], "--take", "mine")
+    bob.sync()
+    alice.sync()
+    for member in (alice, bob):
+        assert customer(member, acme)["city"] == "Hangzhou"
+        assert conflicts(member) == []
+        [closed] = conflicts(member, "--all")
+        assert (closed["resolution"], closed["resolved_by"]) == ("mine", "bob")
+
+
+def test_resolving_with_theirs_or_a_new_value_is_an_ordinary_change_that_syncs(team, acme):
+    alice, bob = team["alice"], team["bob"]
+    for value_a, value_b, field in (("won", "lost", "--stage"), ("A", "B", "--level")):
+        alice.ok("customer", "edit", acme, field, value_a)
+        bob.ok("customer", "edit", acme, field, value_b)
+    alice.sync()
+    bob.sync()
+    stage, level = sorted(conflicts(bob), key=lambda entry: entry["field"])[::-1]
+    assert bob("conflicts", "resolve", stage["id"][-8:]).exit_code == 2  # neither --take nor --value
+    bob.ok("conflicts", "resolve", stage["id"][-8:], "--take", "theirs")
+    bob.ok("conflicts", "resolve", level["id"][-8:], "--value", "c")
+    again = bob("conflicts", "resolve", level["id"][-8:], "--take", "mine")
+    assert again.exit_code == 4 and "resolved by bob already" in again.stderr
+    bob.sync()
+    alice.sync()
+    record = customer(alice, acme)
+    assert (record["stage"], record["level"]) == ("won", "C")
+    assert conflicts(alice) == []
+    history = json.loads(alice.ok("history", acme, "--format", "json"))
+    assert [e["actor"] for e in history if e["action"] == "conflict.resolve"] == ["bob", "bob"]
+
+
+def test_several_local_edits_before_a_sync_are_judged_against_what_was_first_seen(team, acme):
+    alice, bob = team["alice"], team["bob"]
+    bob.ok("customer", "edit", acme, "--city", "Suzhou")
+    bob.ok("customer", "edit", acme, "--city", "Nanjing")  # base is still Shanghai
+    alice.ok("customer", "edit", acme, "--city", "Beijing")
+    alice.sync()
+    assert bob.sync()["conflicts"] == 1
+    [entry] = conflicts(bob)
+    assert (entry["base"], entry["theirs"], entry["mine"]) == ("Shanghai", "Beijing", "Nanjing")
+
+
+def test_notes_tasks_and_assignments_made_on_several_replicas_all_arrive(team, acme):
+    alice, bob, carol = team["alice"], team["bob"], team["carol"]
+    alice.ok("note", "add", acme, "alice called")
+    bob.ok("note", "add", acme, "bob visited", "--kind", "visit")
+    carol.ok("task", "add", acme, "send brochure", "--assignee", "bob")
+    bob.ok("assign", acme, "--to", "bob", "--role", "service")
+    for member in (alice, bob, carol, alice, bob, carol):
+        member.sync()
+    for member in (alice, bob, carol):
+        record = customer(member, acme)
+        assert sorted(note["body"] for note in record["notes"]) == ["alice called", "bob visited"]
+        assert [task["title"] for task in record["tasks"]] == ["send brochure"]
+        assert {(a["role"], a["user"]) for a in record["assignments"]} == {("owner", "alice"), ("service", "bob")}
+
+
+def test_attachments_reach_the_other_replicas(team, acme, tmp_path):
+    alice, bob = team["alice"], team["bob"]
+    contract = tmp_path / "contract.txt"
+    contract.write_text("合同 v1")
+    alice.ok("note", "add", acme, "contract attached", "--attach", contract)
+    alice.sync()
+    bob.sync()
+    [note] = customer(bob, acme)["notes"]
+    [attached] = note["attachments"]
+    from crmcli.repo.notes import stored_path
+
+    copy = stored_path(bob.path.parent / "attachments", attached["sha256"])
+    assert copy.read_text() == "合同 v1"
+
+
+def test_every_replica_shows_the_same_history_with_who_made_each_change(team, acme):
+    alice, bob, carol = team["alice"], team["bob"], team["carol"]
+    bob.ok("customer", "edit", acme, "--level", "B")
+    carol.ok("note", "add", acme, "campaign lead")
+    for member in (bob, carol, alice, bob):
+        member.sync()
+    histories = [
+        json.loads(member.ok("history", acme, "--format", "json")) for member in (alice, bob, carol)
+    ]
+    assert histories[0] == histories[1] == histories[2]
+    assert {(e["actor"], e["action"]) for e in histories[0]} >= {
+        ("alice", "customer.create"), ("bob", "customer.update"), ("carol", "note.create")
+    }
