@@ -216,10 +216,11 @@ class Conflict(Record, table=True):
     """A change that did not make it into the shared record, kept so nothing is lost silently.
 
     Made by the shared database when a pushed change meets a concurrent one (see
-    `crmcli.sync`): `kind` is "edit" (the field was changed elsewhere first), "deleted" (the
-    record was deleted elsewhere) or "gone" (the record is no longer in the shared database).
-    `field` is a column name, or "extra.NAME" for a custom field. `base` is what the pusher
-    had seen, `mine` the value that did not make it, `theirs` the value the record kept.
+    `crmcli.sync`). `kind` "edit": one field was changed elsewhere first; `field` is its
+    name ("extra.NAME" for a custom field), `base` what the pusher had seen, `mine` the
+    value that did not make it, `theirs` the value the record kept. `kind` "deleted" (the
+    record was deleted elsewhere) or "gone" (it is no longer in the shared database): one
+    entry for the record; `field` lists the fields and the values are {field: value}.
     `actor` and `made_at` say who made the losing change and when (by their clock: shown to
     people, never used to decide). Conflicts sync like any record; resolving one is an
     ordinary change (`repo/conflicts.py`).

@@ -87,18 +87,18 @@ def test_custom_fields_merge_one_by_one_and_their_definitions_sync(team, acme):
 def test_an_edit_to_a_customer_deleted_elsewhere_is_a_conflict_and_taking_mine_restores_it(team, acme):
     alice, bob = team["alice"], team["bob"]
     alice.ok("customer", "delete", acme)
-    bob.ok("customer", "edit", acme, "--city", "Hangzhou")
+    bob.ok("customer", "edit", acme, "--city", "Hangzhou", "--level", "A")
     alice.sync()
-    assert bob.sync()["conflicts"] == 1
+    assert bob.sync()["conflicts"] == 1  # one entry for the record
     assert "Acme" not in bob.ok("customer", "list")  # deleted stays deleted
     [entry] = conflicts(bob)
-    assert (entry["kind"], entry["field"], entry["mine"]) == ("deleted", "city", "Hangzhou")
+    assert (entry["kind"], entry["field"], entry["mine"]) == ("deleted", "city, level", {"city": "Hangzhou", "level": "A"})
 
     bob.ok("conflicts", "resolve", entry["id"][-8:], "--take", "mine")
     bob.sync()
     alice.sync()
     for member in (alice, bob):
-        assert customer(member, acme)["city"] == "Hangzhou"
+        assert (customer(member, acme)["city"], customer(member, acme)["level"]) == ("Hangzhou", "A")
         assert conflicts(member) == []
         [closed] = conflicts(member, "--all")
         assert (closed["resolution"], closed["resolved_by"]) == ("mine", "bob")

@@ -95,24 +95,31 @@ def stored(model: Any, column: str, value: Any) -> Any:
     return value
 
 
-def _write(s: Session, conflict: Conflict, record: Any, value: Any, by: Actor) -> None:
-    """Write `value` (stored form) into the conflict's field as an ordinary change."""
-    if conflict.entity == "customer" and conflict.field == "owner" and value:
-        assignments.assign(s, record, value, "owner", by=by, reason=f"conflict {short(conflict.id)}")
-        return
-    column = conflict.field.partition(".")[0]
-    holder = {column: getattr(record, column)}
-    put(holder, conflict.field, value)
-    values = {column: holder[column]}
+def _write(s: Session, conflict: Conflict, record: Any, values: dict[str, Any], by: Actor) -> None:
+    """Write {field: value} (JSON form) into the record as one ordinary, audited change;
+    a record deleted elsewhere is restored. A new owner is a hand-over, as everywhere."""
+    model = type(record)
+    owner = values.pop("owner", None) if isinstance(record, Customer) else None
+    columns: dict[str, Any] = {}
+    for path, value in values.items():
+        column = path.partition(".")[0]
+        if column == path:
+            columns[column] = stored(model, column, value)
+        else:
+            holder = {column: columns.get(column, getattr(record, column))}
+            put(holder, path, value)
+            columns[column] = holder[column]
     if record.deleted_at is not None and conflict.kind == "deleted":
-        values["deleted_at"] = None
-    changes = audit.apply(record, values, by.handle)
+        columns["deleted_at"] = None
+    changes = audit.apply(record, columns, by.handle)
     if changes:
         audit.record(
             s, by=by.handle, action=f"{conflict.entity}.update", entity=conflict.entity,
             entity_id=record.id, customer_id=conflict.customer_id, changes=changes,
             detail={"conflict": conflict.id},
         )
+    if owner and owner != record.owner:
+        assignments.assign(s, record, owner, "owner", by=by, reason=f"conflict {short(conflict.id)}")
     if isinstance(record, Customer):
         record.dedupe_key = customers.dedupe_key(record.name, record.company)
         search.refresh(s, [record.pk])
@@ -123,25 +130,26 @@ def resolve(
 ) -> None:
     """Settle a conflict: take "mine", "theirs", or a new `value`; see the module doc."""
     if conflict.resolved_at is not None:
-        raise Invalid(f"conflict {short(conflict.id)} was resolved by {conflict.resolved_by} already", "conflict")
+        raise Invalid(
+            f"conflict {short(conflict.id)} was resolved by {conflict.resolved_by} already", "conflict"
+        )
     if (take is None) == (value is None):
         raise UsageError("give either --take mine|theirs or --value VALUE")
+    if value is not None and (conflict.entity != "customer" or conflict.kind != "edit"):
+        raise UsageError("--value works for one customer field; use --take, then edit the record")
     record = None if take == "theirs" else record_of(s, conflict)
     if take != "theirs" and (record is None or conflict.kind == "gone"):
         raise Invalid(
-            "the record is no longer in the shared database; only --take theirs closes this", "conflict"
+            "the record is no longer in the shared database; only --take theirs closes this",
+            "conflict",
         )
     if take == "mine":
-        column = conflict.field.partition(".")[0]
-        _write(s, conflict, record, stored(type(record), column, conflict.mine)
-               if column == conflict.field else conflict.mine, by)
+        mine = conflict.mine if conflict.kind != "edit" else {conflict.field: conflict.mine}
+        _write(s, conflict, record, dict(mine), by)
     elif value is not None:
-        if conflict.entity != "customer":
-            raise UsageError("--value works for customer fields; use --take, then edit the record")
         name = conflict.field.partition(".")[2] or conflict.field
         standard, extra = customers.parse(s, {name: value})
-        parsed = extra[name] if extra else standard[name]
-        _write(s, conflict, record, parsed, by)
+        _write(s, conflict, record, {conflict.field: extra[name] if extra else standard[name]}, by)
     changes = audit.apply(
         conflict,
         {"resolution": take or "value", "resolved_by": by.handle, "resolved_at": clock.now()},

@@ -42,6 +42,7 @@ class Author:
     actor: str
     at: Any
     event_id: str
+    order: int  # the event's place among the replica's events (its local seq)
 
 
 @dataclass
@@ -81,7 +82,7 @@ def fold(events: list[Any], tracked: set[str]) -> list[RecordChanges]:
         record = records.get(key)
         if record is None:
             record = records[key] = RecordChanges(event.entity, event.entity_id, event.customer_id)
-        author = Author(event.actor, event.at, event.id)
+        author = Author(event.actor, event.at, event.id, event.seq or 0)
         record.last = author
         record.customer_id = event.customer_id or record.customer_id
         if event.action.endswith(".create"):

@@ -99,14 +99,25 @@ class _Plan:
     remapped: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def conflict(
-        self, kind: str, changes: merge.RecordChanges, record_id: str, path: str,
+        self, kind: str, changes: merge.RecordChanges, record_id: str, paths: list[str],
         mine: dict, theirs: dict | None,
     ) -> None:
-        author = changes.authors[path]
+        """Keep what did not make it. An "edit" conflict is about one field and holds plain
+        values; a "deleted" or "gone" one is about the record and holds {field: value}."""
+        if kind == "edit":
+            [path] = paths
+            values = changes.base.get(path), merge.get(mine, path), merge.get(theirs or {}, path)
+        else:
+            values = (
+                {path: changes.base.get(path) for path in paths},
+                {path: merge.get(mine, path) for path in paths},
+                {path: merge.get(theirs, path) for path in paths} if theirs else None,
+            )
+        author = max((changes.authors[path] for path in paths), key=lambda a: a.order)
         self.conflicts.append(Conflict(
             kind=kind, entity=changes.entity, entity_id=record_id,
-            customer_id=changes.customer_id, field=path, base=changes.base.get(path),
-            mine=merge.get(mine, path), theirs=merge.get(theirs, path) if theirs else None,
+            customer_id=changes.customer_id, field=", ".join(paths),
+            base=values[0], mine=values[1], theirs=values[2],
             actor=author.actor, made_at=author.at, event_id=author.event_id,
             created_at=self.now, updated_at=self.now,
         ))
@@ -135,8 +146,12 @@ class _Plan:
         self.writes[synced.entity][updated["id"]] = updated
         if synced.entity == "conflict":
             return  # who resolved a conflict first stands; the resolution's own change merges
+        deleted = [path for kind, path in verdict.conflicts if kind == "deleted"]
+        if deleted:
+            self.conflict("deleted", changes, current["id"], deleted, mine, theirs)
         for kind, path in verdict.conflicts:
-            self.conflict(kind, changes, current["id"], path, mine, theirs)
+            if kind == "edit":
+                self.conflict(kind, changes, current["id"], [path], mine, theirs)
 
     def events(self) -> list[dict]:
         """A `conflict.create` event for every conflict entry made."""
@@ -176,9 +191,9 @@ def _plan_table(conn: Any, plan: _Plan, synced: Synced, records: list, outbox: O
             plan.insert(synced, row)
         else:
             mine = _comparable(row)
-            for path in changes.base:
-                if merge.get(mine, path) is not None:
-                    plan.conflict("gone", changes, changes.entity_id, path, mine, None)
+            paths = [path for path in changes.base if merge.get(mine, path) is not None]
+            if paths:
+                plan.conflict("gone", changes, changes.entity_id, paths, mine, None)
 
 
 def push(conn: Any, outbox: Outbox, handle: str) -> Pushed:

@@ -1,0 +1,112 @@
+"""Pulling: local unpushed changes are kept, records that leave the view leave the replica,
+and a no-op sync costs the same whatever the size of the shared data."""
+
+import json
+
+import psycopg
+import pytest
+
+from crmcli.db import Database, session_scope
+from crmcli.sync import connection, pull, state
+
+
+def test_a_pull_never_overwrites_a_field_changed_here_and_not_pushed_yet(team):
+    alice, bob = team["alice"], team["bob"]
+    acme = alice.ok("customer", "add", "Acme Trading", "--city", "Shanghai", "--level", "C")
+    alice.sync()
+    bob.sync()
+    bob.ok("customer", "edit", acme, "--city", "Hangzhou")  # not pushed
+    alice.ok("customer", "edit", acme, "--city", "Beijing", "--level", "A")
+    alice.sync()
+
+    database = Database(bob.path)  # a pull alone, as if bob's edit came in during a sync
+    with session_scope(database, write=False) as s:
+        known = state.load(s)
+    conn = connection.connect(known.remote)
+    try:
+        pulled = pull.fetch(conn, known.cursor, known.epoch, database.attachments_dir)
+    finally:
+        conn.close()
+    with session_scope(database) as s:
+        pull.apply(s, pulled, database.attachments_dir)
+    database.dispose()
+    record = json.loads(bob.ok("customer", "show", acme, "--format", "json"))
+    assert (record["city"], record["level"]) == ("Hangzhou", "A")
+
+    assert bob.sync()["conflicts"] == 1  # and the next push judges it: alice was first
+    [entry] = json.loads(bob.ok("conflicts", "list", "--format", "json"))
+    assert (entry["theirs"], entry["mine"]) == ("Beijing", "Hangzhou")
+
+
+def test_a_record_removed_from_the_shared_database_leaves_every_replica(team, postgres):
+    alice, bob = team["alice"], team["bob"]
+    acme = alice.ok("customer", "add", "Acme Trading")
+    alice.ok("customer", "add", "Globex")
+    alice.ok("note", "add", acme, "first call")
+    alice.sync()
+    bob.sync()
+    bob.ok("note", "add", acme, "bob's unpushed note")
+    acme_id = postgres.value("SELECT id FROM customer WHERE name = 'Acme Trading'")
+    # An administrator removes the customer outright (later: row-level security hides it).
+    postgres.run("DELETE FROM audit_event WHERE customer_id = %s", acme_id)
+    postgres.run("DELETE FROM customer WHERE id = %s", acme_id)
+
+    report = bob.sync()
+    assert report["conflicts"] == 1  # bob's note had nowhere to go: kept as a conflict
+    [entry] = json.loads(bob.ok("conflicts", "list", "--format", "json"))
+    assert (entry["kind"], entry["mine"]["body"]) == ("gone", "bob's unpushed note")
+    alice.sync()
+    # What remains about it is bob's attempt and the conflict entry keeping his note.
+    remaining = sorted(row[0] for row in postgres.rows(
+        "SELECT action FROM audit_event WHERE customer_id = %s", acme_id))
+    assert remaining == ["conflict.create", "note.create"]
+    for member in (alice, bob):
+        assert member("customer", "show", acme).exit_code == 3
+        assert member.ok("customer", "find", "Acme") == ""
+        assert "Globex" in member.ok("customer", "list")
+        with member.session() as s:
+            rows = s.connection().exec_driver_sql(
+                "SELECT (SELECT count(*) FROM note), (SELECT count(*) FROM assignment), "
+                "(SELECT count(*) FROM audit_event WHERE customer_id = ?)", (acme_id,)
+            ).one()
+        assert tuple(rows) == (0, 1, len(remaining))
+
+
+class Counting(psycopg.Cursor):
+    """A cursor that counts the statements it sends (each one a round trip or less)."""
+
+    sent = 0
+
+    def execute(self, *args, **kwargs):
+        Counting.sent += 1
+        return super().execute(*args, **kwargs)
+
+    def executemany(self, *args, **kwargs):
+        Counting.sent += 1
+        return super().executemany(*args, **kwargs)
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    real = psycopg.connect
+    monkeypatch.setattr(psycopg, "connect", lambda *a, **k: real(*a, cursor_factory=Counting, **k))
+
+    def statements(action) -> int:
+        Counting.sent = 0
+        action()
+        return Counting.sent
+
+    return statements
+
+
+def test_a_no_op_sync_sends_the_same_few_statements_whatever_the_size_of_the_data(team, counted):
+    alice, bob = team["alice"], team["bob"]
+    small = counted(bob.sync)
+    for number in range(150):
+        ref = alice.ok("customer", "add", f"Customer {number}")
+        alice.ok("note", "add", ref, "hello")
+    alice.sync()
+    bob.sync()
+    large = counted(bob.sync)
+    assert large == small <= 15
+    assert counted(alice.sync) == small
