@@ -54,6 +54,7 @@ def test_the_same_field_changed_to_different_values_keeps_the_first_and_a_confli
 
     table = alice.ok("conflicts", "list")
     assert "Not taken" in table and "lost" in table
+    assert "stage: kept won, not taken lost (alice)" in carol.ok("customer", "show", acme)
     shown = alice.ok("conflicts", "show", entry["id"][-8:])
     assert "not taken" in shown and "alice" in shown
 

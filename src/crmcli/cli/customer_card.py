@@ -80,7 +80,18 @@ def _tasks_table(rows: list):
     return table
 
 
+def _conflict_summary(event: Any) -> str:
+    """A conflict entry in the timeline: what was kept, what was not, whose it was."""
+    made = {name: after for name, (_before, after) in event.changes.items()}
+    return (
+        f"{made.get('field')}: kept {made.get('theirs')}, not taken {made.get('mine')} "
+        f"({made.get('actor')}); see `crm conflicts show {short(event.entity_id)}`"
+    )
+
+
 def _event_summary(event: Any) -> str:
+    if event.action == "conflict.create":
+        return _conflict_summary(event)
     parts = []
     for name, (before, after) in event.changes.items():
         if before in (None, "", []):

@@ -9,6 +9,7 @@ company). The shared side adds `server_seq`. Audit events travel too, without th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import JSON, Table
@@ -53,12 +54,12 @@ class Synced:
     def name(self) -> str:
         return self.table.name
 
-    @property
+    @cached_property
     def columns(self) -> tuple[str, ...]:
         """The columns both sides hold, in table order."""
         return tuple(c.name for c in self.table.columns if c.name not in LOCAL_ONLY)
 
-    @property
+    @cached_property
     def json_columns(self) -> frozenset[str]:
         return frozenset(c.name for c in self.table.columns if isinstance(c.type, JSON))
 

@@ -1,0 +1,115 @@
+"""Sync benchmark: prints push/pull times for 10,000 changes and no-op syncs by data size.
+
+    python bench/sync.py [POSTGRES_URL]
+
+The URL defaults to CRM_TEST_PG_URL, then postgresql://postgres@127.0.0.1:5432/test. The
+benchmark works in a schema of its own, dropped at the end. Replicas are SQLite files in
+a temporary folder, driven in-process through the repository and sync functions (what
+`crm sync` runs, without the process start-up).
+
+Measured: a replica pushes 10,000 changes (5,000 new customers, each with its owner
+assignment), another pulls them; then 10,000 edits of those customers, pushed and pulled;
+then a no-op sync against shared databases of 1,000 and 100,000 customers (the larger
+one filled server-side, and pulled once by a fresh replica, which is timed too).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+
+from crmcli.db import Database, session_scope
+from crmcli.repo import customers, users
+from crmcli.sync import schema, state
+from crmcli.sync.run import sync
+
+FILL = """
+INSERT INTO customer (id, name, stage, tags, extra, created_at, updated_at, version, owner)
+SELECT gen_random_uuid()::text, 'Customer ' || n, 'lead', '[]', '{}', now(), now(), 1, 'alice'
+  FROM generate_series(1, %s) AS n
+"""
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def replica(folder: Path, url: str, handle: str) -> Database:
+    database = Database(folder / f"{handle}-{uuid.uuid4().hex[:6]}.db")
+    database.migrate()
+    with session_scope(database) as s:
+        users.create_first_admin(s, handle, name=handle.title(), department="sales")
+        state.set_remote(s, url)
+    return database
+
+
+def no_op(database: Database, handle: str, runs: int = 7) -> float:
+    return statistics.median(timed(lambda: sync(database, handle)) for _ in range(runs))
+
+
+def main() -> None:
+    base = (sys.argv[1:] or [os.environ.get("CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")])[0]
+    name = f"crm_bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(base, autocommit=True)
+    admin.execute(f'CREATE SCHEMA "{name}"')
+    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{name}"
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            schema.init(conn)
+        with tempfile.TemporaryDirectory() as folder:
+            run(Path(folder), url, admin, name)
+    finally:
+        admin.execute(f'DROP SCHEMA "{name}" CASCADE')
+        admin.close()
+
+
+def run(folder: Path, url: str, admin, name: str) -> None:
+    print(f"sync benchmark, PostgreSQL {admin.info.server_version // 10000}, schema {name}")
+    alice = replica(folder, url, "alice")
+    sync(alice, "alice")
+    bob = replica(folder, url, "bob")
+    sync(bob, "bob")
+
+    with session_scope(alice) as s:
+        me = users.acting(s, "alice")
+        made = [customers.create(s, {"name": f"Customer {n}", "city": "Shanghai"}, by=me,
+                                 allow_duplicate=True).id for n in range(5_000)]
+    push = timed(lambda: sync(alice, "alice"))
+    pull = timed(lambda: sync(bob, "bob"))
+    print(f"push 10,000 changes (5,000 new customers + owner assignments): {push:6.2f} s")
+    print(f"pull them into another replica:                                 {pull:6.2f} s")
+
+    with session_scope(alice) as s:
+        me = users.acting(s, "alice")
+        for number, customer_id in enumerate(made):
+            customer = customers.by_id(s, customer_id)
+            customers.update(s, customer, {"city": "Beijing", "level": "ABCD"[number % 4]}, by=me)
+            customers.update(s, customer, {"stage": "qualified"}, by=me)
+    push = timed(lambda: sync(alice, "alice"))
+    pull = timed(lambda: sync(bob, "bob"))
+    print(f"push 10,000 edits of existing customers:                        {push:6.2f} s")
+    print(f"pull them into another replica:                                 {pull:6.2f} s")
+
+    for size in (1_000, 100_000):
+        admin.execute(f'SET search_path = "{name}"')
+        admin.execute("DELETE FROM assignment; DELETE FROM note; DELETE FROM task; DELETE FROM customer")
+        admin.execute(FILL, (size,))
+        fresh = replica(folder, url, "alice")
+        first = timed(lambda fresh=fresh: sync(fresh, "alice"))
+        print(f"first sync of a fresh replica, {size:>7,} customers shared:        {first:6.2f} s")
+        print(f"no-op sync, {size:>7,} customers shared (median of 7):         "
+              f"{no_op(fresh, 'alice') * 1000:6.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Team sync: each member's local SQLite replica against the team's shared PostgreSQL.
+
+A member works on their replica (fast, offline); `crm sync` pushes what they changed
+since their last sync and pulls what everyone else changed. The promise: every replica
+converges to the same data, and no change is ever silently lost.
+
+How (one module per step; each module's docstring has the details):
+
+- The change log is the audit trail (`repo/audit.py`). Every write records an event with
+  the acting member's handle and `changes = {field: [before, after]}`; events not pushed
+  yet (`synced = False`) are the replica's outbox. `before` is what this replica had seen.
+- Push (`push.py`), one shared transaction under a per-schema writer lock: events the
+  shared database already holds are skipped, so a repeated push applies once; the rest
+  are folded per record and judged field by field (`merge.py`): take the replica's value
+  when the shared one is still what the replica had seen, do nothing when they are equal,
+  otherwise keep the shared value and put the replica's into a conflict entry (who made
+  it, when, what they had seen). Deletions, records gone from the shared database,
+  users and custom fields known by handle or name are handled there too. Clocks never
+  decide: only values are compared. The replica marks its events synced only after the
+  shared commit.
+- Pull (`pull.py`): one REPEATABLE READ snapshot of the rows stamped after the replica's
+  cursor (`schema.py` explains the stamps), written into the replica in one transaction
+  with the new cursor. Unpushed local fields keep their values. Cost follows the changes:
+  a no-op sync sends a fixed handful of statements. The pull is a plain query over what
+  the connected role can see, so row-level security (a later issue) narrows it by itself,
+  and when the shared view epoch moves the replica drops what it may no longer see.
+- Conflicts are records (`models.Conflict`, `repo/conflicts.py`): they reach every
+  replica, and resolving one is an ordinary change that syncs.
+- Identity: the member syncs as their handle. New to the shared database, they are added
+  by their first push (as a member, unless they set the team up); known there, their
+  local record is replaced by the shared one. The URL is kept in the replica's own
+  database, never with a password (`connection.py`).
+
+`run.py` strings the steps together; `state.py` keeps the replica's cursor and remote;
+`tables.py` says what travels; `local.py` and `shared.py` move rows in bulk on each side.
+"""
