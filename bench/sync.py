@@ -102,7 +102,7 @@ def run(folder: Path, url: str, admin, name: str) -> None:
 
     for size in (1_000, 100_000):
         admin.execute(f'SET search_path = "{name}"')
-        admin.execute("DELETE FROM assignment; DELETE FROM note; DELETE FROM task; DELETE FROM customer")
+        admin.execute("DELETE FROM audit_event; DELETE FROM conflict; DELETE FROM customer")
         admin.execute(FILL, (size,))
         fresh = replica(folder, url, "alice")
         first = timed(lambda fresh=fresh: sync(fresh, "alice"))

@@ -8,7 +8,6 @@ so fault tests can find (and teardown can end) the backends of their own syncs.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from helpers import scratch_schema
 
 TEAM = (
     ("bob", "Bob Li", "service", "member"),
@@ -44,29 +45,11 @@ class Postgres:
         self.conn.execute(query, params or None)
 
 
-def _with_params(url: str, **params: str) -> str:
-    joined = "&".join(f"{key}={value}" for key, value in params.items())
-    return f"{url}{'&' if '?' in url else '?'}{joined}"
-
-
 @pytest.fixture
 def blank_shared(pg_url: str) -> Iterator[str]:
     """The URL of an empty schema of this test's own (not prepared)."""
-    import psycopg
-
-    name = f"crm_t_{uuid.uuid4().hex[:16]}"
-    admin = psycopg.connect(pg_url, autocommit=True)
-    admin.execute(f'CREATE SCHEMA "{name}"')
-    try:
-        yield _with_params(pg_url, options=f"-csearch_path%3D{name}", application_name=name)
-    finally:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
-        admin.execute(f'DROP SCHEMA "{name}" CASCADE')
-        admin.close()
+    with scratch_schema(pg_url) as (url, _name):
+        yield url
 
 
 @pytest.fixture
@@ -79,7 +62,7 @@ def shared(crm, blank_shared: str) -> str:
 
 @pytest.fixture
 def postgres(pg_url: str, blank_shared: str) -> Iterator[Postgres]:
-    schema = blank_shared.split("search_path%3D")[1].split("&")[0]
+    schema = blank_shared.split("application_name=")[1]
     server = Postgres(pg_url, schema)
     try:
         yield server
@@ -149,7 +132,3 @@ def team(replica) -> dict[str, Replica]:
         members[handle] = replica(handle, name, dept)
         members[handle].sync()
     return members
-
-
-def pg_env() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if key.startswith("PG")}

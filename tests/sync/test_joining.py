@@ -101,3 +101,16 @@ def test_sync_without_a_linked_shared_database_says_how_to_link_one(crm):
     result = crm("sync")
     assert result.exit_code == 2
     assert "crm remote set URL" in result.stderr
+
+
+def test_a_replica_refuses_to_merge_its_history_into_another_shared_database(crm, replica, pg_url):
+    from helpers import scratch_schema
+
+    alice = replica("alice")
+    alice.sync()
+    with scratch_schema(pg_url) as (other, _name):
+        assert crm("server", "init", "--url", other).exit_code == 0
+        alice.ok("remote", "set", other)
+        result = alice("sync")
+        assert result.exit_code == 2
+        assert "belongs to another shared database" in result.stderr

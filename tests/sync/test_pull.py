@@ -7,6 +7,7 @@ import psycopg
 import pytest
 
 from crmcli.db import Database, session_scope
+from crmcli.repo import customers, notes, users
 from crmcli.sync import connection, pull, state
 
 
@@ -102,9 +103,10 @@ def counted(monkeypatch):
 def test_a_no_op_sync_sends_the_same_few_statements_whatever_the_size_of_the_data(team, counted):
     alice, bob = team["alice"], team["bob"]
     small = counted(bob.sync)
-    for number in range(150):
-        ref = alice.ok("customer", "add", f"Customer {number}")
-        alice.ok("note", "add", ref, "hello")
+    with alice.session(write=True) as s:
+        me = users.acting(s, "alice")
+        for number in range(500):
+            notes.add(s, customers.create(s, {"name": f"Customer {number}"}, by=me), "hello", by=me)
     alice.sync()
     bob.sync()
     large = counted(bob.sync)

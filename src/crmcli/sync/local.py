@@ -75,6 +75,13 @@ def remove(s: Session, synced: Synced, record_ids: Iterable[str]) -> None:
         s.connection().execute(delete(synced.table).where(synced.table.c.id.in_(chunk)))
 
 
+def event_records(s: Session, event_ids: Sequence[str]) -> dict[str, str | None]:
+    """Which of these events this replica holds, and the record each names."""
+    table = AuditEvent.__table__
+    query = select(table.c.id, table.c.entity_id).where(table.c.id.in_(event_ids))
+    return {event_id: entity_id for event_id, entity_id in s.connection().execute(query)}
+
+
 def unsynced(s: Session) -> list[AuditEvent]:
     """The outbox: events made here and not pushed yet, oldest first."""
     query = select(AuditEvent).where(AuditEvent.synced.is_(False)).order_by(AuditEvent.seq)

@@ -120,18 +120,20 @@ def _apply_rows(s: Session, synced: Synced, rows: list[dict], unpushed: dict) ->
 
 
 def _apply_events(s: Session, events: list[dict]) -> int:
-    """Store pulled events as synced; returns how many this replica did not have."""
+    """Store pulled events as synced; returns how many this replica did not have.
+
+    An event this replica holds keeps its row, except for the record it names: a user or
+    custom field re-keyed to its shared id (see `_rekey`) is named by that id everywhere.
+    """
     arrived = 0
     for chunk in local.chunks(events):
-        held = local.rows_by(s, EVENTS, "id", [event["id"] for event in chunk])
-        new = [{**event, "synced": True} for event in chunk if event["id"] not in held]
-        local.insert(s, EVENTS, new)
+        held = local.event_records(s, [event["id"] for event in chunk])
+        local.insert(s, EVENTS, [{**e, "synced": True} for e in chunk if e["id"] not in held])
         local.update(s, EVENTS, [
-            {"id": event["id"], "entity_id": event["entity_id"], "synced": True}
-            for event in chunk
-            if event["id"] in held and held[event["id"]]["entity_id"] != event["entity_id"]
+            {"id": e["id"], "entity_id": e["entity_id"], "synced": True}
+            for e in chunk if e["id"] in held and held[e["id"]] != e["entity_id"]
         ])
-        arrived += len(new)
+        arrived += sum(event["id"] not in held for event in chunk)
     return arrived
 
 

@@ -104,6 +104,7 @@ class _Plan:
     ) -> None:
         """Keep what did not make it. An "edit" conflict is about one field and holds plain
         values; a "deleted" or "gone" one is about the record and holds {field: value}."""
+        paths = sorted(paths)
         if kind == "edit":
             [path] = paths
             values = changes.base.get(path), merge.get(mine, path), merge.get(theirs or {}, path)
