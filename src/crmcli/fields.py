@@ -245,8 +245,9 @@ def parse_when(text: str, now: datetime, field: str = "due") -> datetime:
             return (now + timedelta(hours=count)).astimezone(now.tzinfo)
         day = today + timedelta(days=count * (7 if unit == "w" else 1))
     else:
-        try:
-            moment = datetime.fromisoformat(compact.replace("/", "-"))
+        typed = unicodedata.normalize("NFKC", text).strip()
+        try:  # the typed text, not `compact`: fromisoformat refuses the lower-case z of "…Z"
+            moment = datetime.fromisoformat(typed.replace("/", "-"))
         except ValueError:
             raise Invalid(
                 f"{text!r} is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM, today, tomorrow, "
@@ -345,6 +346,7 @@ def _alias_index() -> dict[str, str]:
     return index
 
 
+@lru_cache(maxsize=4096)
 def canonical_field(header: str) -> str | None:
     """The canonical customer field a header or option name means, or None."""
     return _alias_index().get(fold(header))
