@@ -39,6 +39,16 @@ def refresh(s: Session, pks: Iterable[int]) -> None:
     s.connection().exec_driver_sql(f"{_INDEXED} AND c.pk IN ({listed})")
 
 
+def index_new(s: Session, after_pk: int) -> None:
+    """Index every customer added after `after_pk`, in one statement (after a bulk load)."""
+    s.connection().exec_driver_sql(f"{_INDEXED} AND c.pk > ?", (int(after_pk),))
+
+
+def last_pk(s: Session) -> int:
+    """The highest customer pk so far: customers added from now on get higher ones."""
+    return s.connection().exec_driver_sql("SELECT coalesce(max(pk), 0) FROM customer").scalar_one()
+
+
 def refresh_all(s: Session) -> None:
     """Rebuild the whole index in one statement (after bulk loads)."""
     s.connection().exec_driver_sql("DELETE FROM customer_fts")
