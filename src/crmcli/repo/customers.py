@@ -154,13 +154,20 @@ class NewCustomer:
 
 
 def new_rows(
-    standard: dict[str, Any], extra: dict[str, Any], *, owner: User, by: Actor
+    standard: dict[str, Any],
+    extra: dict[str, Any],
+    *,
+    owner: User,
+    by: Actor,
+    customer_id: str | None = None,
 ) -> NewCustomer:
     """A new customer from parsed values: the defaults (stage, the owner's department), the
-    owner assignment, and the audit events. `create` and bulk imports both build with it."""
+    owner assignment, and the audit events. `create` and bulk imports both build with it;
+    an import of an export keeps the exported `customer_id`."""
     if not standard.get("name"):
         raise Invalid("is required", "name")
     values = {
+        **({"id": customer_id} if customer_id else {}),
         **standard,
         "owner": owner.handle,
         "stage": standard.get("stage") or fields.DEFAULT_STAGE,
