@@ -98,8 +98,6 @@ class Columns:
         """{field: value} for one row; Invalid if the row cannot be read as one record."""
         if isinstance(row, dict):
             return self._record(row)
-        if not isinstance(row, list):
-            raise Invalid("is not an object with field names")
         if len(row) > self.width and any(cell.strip() for cell in row[self.width:]):
             raise Invalid(f"has {len(row)} values but the header has {self.width} columns")
         return {field: row[index] if index < len(row) else "" for index, field in self.plan}

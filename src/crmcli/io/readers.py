@@ -29,7 +29,7 @@ EXTENSIONS = {
     ".json": "json", ".xlsx": "xlsx", ".xlsm": "xlsx",
 }
 ZIP_MAGIC = b"PK\x03\x04"
-Values = list[str] | dict[str, Any]
+Values = list[str] | dict[str, Any] | Invalid
 
 
 @dataclass
@@ -119,9 +119,13 @@ def _ndjson(text: Text) -> Iterator[tuple[str, Values]]:
         if not line.strip():
             continue
         try:
-            yield f"line {number}", json.loads(line)
+            yield f"line {number}", _object(json.loads(line))
         except json.JSONDecodeError as error:
             yield f"line {number}", Invalid(f"not valid JSON: {error.msg}")
+
+
+def _object(value: Any) -> dict[str, Any] | Invalid:
+    return value if isinstance(value, dict) else Invalid("is not an object with field names")
 
 
 _SPACE = re.compile(r"\s*")
@@ -153,6 +157,7 @@ class _Array:
                 return ""
 
     def _value(self, where: str) -> Any:
+        self._next_char()
         while True:
             try:
                 value, self.pos = self.decoder.raw_decode(self.buffer, self.pos)
@@ -174,7 +179,7 @@ class _Array:
         else:
             while True:
                 number += 1
-                yield f"item {number}", self._value(f"item {number}")
+                yield f"item {number}", _object(self._value(f"item {number}"))
                 following = self._next_char()
                 self.pos += 1
                 if following == "]":

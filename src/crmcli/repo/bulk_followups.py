@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
@@ -155,8 +155,9 @@ class NoteImport(FollowUpImport):
             Note.body == _text(entry.row.values, "body"),
             col(Note.deleted_at).is_(None),
         )
-        if entry.at:
-            query = query.where(Note.at == entry.at)
+        if entry.at:  # to the second: exports write times to the second
+            second = entry.at.replace(microsecond=0)
+            query = query.where(col(Note.at) >= second, col(Note.at) < second + timedelta(seconds=1))
         return self.s.exec(query.limit(1)).first()
 
     def create(self, entry: Entry) -> Note:

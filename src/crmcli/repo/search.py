@@ -40,7 +40,8 @@ def refresh(s: Session, pks: Iterable[int]) -> None:
 
 
 def index_new(s: Session, after_pk: int) -> None:
-    """Index every customer added after `after_pk`, in one statement (after a bulk load)."""
+    """(Re-)index every customer added after `after_pk`, in one statement (after a bulk load)."""
+    s.connection().exec_driver_sql("DELETE FROM customer_fts WHERE rowid > ?", (int(after_pk),))
     s.connection().exec_driver_sql(f"{_INDEXED} AND c.pk > ?", (int(after_pk),))
 
 
