@@ -27,8 +27,9 @@ def test_add_prints_the_short_id_and_stores_normalised_values(crm, alice, databa
         "stage": "qualified", "level": "A", "sla": "1d", "requirement": "需要报价",
         "owner": "alice", "department": "华南销售部", "tags": ["vip", "重点"],
     } == record
-    from crmcli.models import Customer
     from sqlmodel import select
+
+    from crmcli.models import Customer
 
     with database() as s:
         stored = s.exec(select(Customer)).one()
@@ -152,8 +153,9 @@ def test_delete_is_soft_and_recorded(crm, alice, database):
     assert crm("customer", "delete", ref).exit_code == 0
     assert crm("customer", "show", ref).exit_code == 3
     assert crm("customer", "list", "--format", "json").stdout.strip() == "[]"
-    from crmcli.models import AuditEvent, Customer
     from sqlmodel import select
+
+    from crmcli.models import AuditEvent, Customer
 
     with database() as s:
         assert s.exec(select(Customer)).one().deleted_at is not None

@@ -119,3 +119,12 @@ def test_the_migrated_schema_matches_the_models(alice, crm_home):
             assert set(migrated) == set(declared), table.name
             for name, required in declared.items():
                 assert migrated[name][1] == required, f"{table.name}.{name} NOT NULL differs"
+
+
+def test_a_corrupt_database_file_is_one_line_and_exit_1_not_a_traceback(crm_process, crm_home):
+    (crm_home / "crm.db").write_bytes(b"this is not sqlite" * 100)
+    result = crm_process("customer", "list")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "CRM_DEBUG" in result.stderr
