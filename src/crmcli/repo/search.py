@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, case, column, exists, func, or_, table
+from sqlalchemy import ColumnElement, case, column, func, or_, table
 from sqlmodel import Session, select
 
 from crmcli.models import Customer, Note
@@ -70,12 +70,12 @@ def matches(query: str) -> ColumnElement[bool]:
         return Customer.pk.in_(hits)
     pattern = _like_pattern(query)
     columns = (Customer.name, Customer.company, Customer.phone, Customer.email, Customer.requirement)
-    in_notes = exists().where(
-        Note.customer_id == Customer.id,
+    # Notes are scanned once (not probed per customer, which costs a second at 1M rows).
+    in_notes = select(Note.customer_id).where(
         Note.deleted_at.is_(None),
         or_(Note.body.like(pattern, escape="\\"), Note.quote.like(pattern, escape="\\")),
     )
-    return or_(*(column.like(pattern, escape="\\") for column in columns), in_notes)
+    return or_(*(column.like(pattern, escape="\\") for column in columns), Customer.id.in_(in_notes))
 
 
 def rank(query: str) -> ColumnElement[int]:
