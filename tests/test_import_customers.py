@@ -6,7 +6,7 @@ import json
 from sqlmodel import select
 
 from crmcli.models import Assignment, AuditEvent, Customer
-from helpers import add_customer
+from helpers import add_customer, customers_by_name
 
 
 def write(tmp_path, name: str, text: str):
@@ -15,18 +15,13 @@ def write(tmp_path, name: str, text: str):
     return path
 
 
-def customers(database) -> dict[str, Customer]:
-    with database() as s:
-        return {c.name: c for c in s.exec(select(Customer).where(Customer.deleted_at.is_(None)))}
-
-
 def test_values_go_through_the_same_rules_as_customer_add(crm, alice, database, tmp_path):
     add_customer(crm, "By Hand", "--phone", "+86 138-0013-8001", "--stage", "谈判",
                  "--sla", "24小时", "--set", "contract_amount=50万")
     path = write(tmp_path, "same.csv", "name,phone,stage,sla,contract_amount\n"
                  "By Import,+86 138-0013-8002,谈判,24小时,50万\n")
     assert crm("import", "customers", path).exit_code == 0
-    by_hand, imported = customers(database)["By Hand"], customers(database)["By Import"]
+    by_hand, imported = customers_by_name(database)["By Hand"], customers_by_name(database)["By Import"]
     for field in ("stage", "sla", "contract_amount", "owner", "department", "created_by"):
         assert getattr(imported, field) == getattr(by_hand, field), field
     assert imported.phone == "+8613800138002"
@@ -46,14 +41,14 @@ def test_invalid_rows_name_line_column_and_reason_and_nothing_is_written(
     assert "line 4: 客户名称: is required" in lines
     assert "invalid 2" in result.stderr
     assert "nothing imported" in result.stderr
-    assert customers(database) == {}
+    assert customers_by_name(database) == {}
 
 
 def test_partial_imports_the_valid_rows_and_still_exits_4(crm, alice, database, tmp_path):
     path = write(tmp_path, "bad.csv", "name,phone\nGood,13800138000\nBad,123\n")
     result = crm("import", "customers", path, "--partial")
     assert result.exit_code == 4
-    assert set(customers(database)) == {"Good"}
+    assert set(customers_by_name(database)) == {"Good"}
 
 
 def test_errors_can_go_to_a_csv_file(crm, alice, tmp_path):
@@ -80,7 +75,7 @@ def test_a_map_file_or_ignore_unknown_say_what_other_columns_are(crm, alice, dat
     path = write(tmp_path, "u.csv", "name,手机号码,备注\nA,13800138000,x\n")
     mapping = write(tmp_path, "map.toml", '"手机号码" = "phone"\n"备注" = "ignore"\n')
     assert crm("import", "customers", path, "--map", mapping).exit_code == 0
-    assert customers(database)["A"].phone == "+8613800138000"
+    assert customers_by_name(database)["A"].phone == "+8613800138000"
     other = write(tmp_path, "v.csv", "name,junk\nB,x\n")
     assert crm("import", "customers", other, "--ignore-unknown").exit_code == 0
     bad_map = write(tmp_path, "bad.toml", 'junk = "nonsense"\n')
@@ -94,7 +89,7 @@ def test_headers_match_ignoring_case_space_and_width_but_duplicates_are_refused(
 ):
     path = write(tmp_path, "w.csv", " ＮＡＭＥ , Phone ,电子邮件\nWide,13800138000,W@x.com\n")
     assert crm("import", "customers", path).exit_code == 0
-    assert customers(database)["Wide"].email == "w@x.com"
+    assert customers_by_name(database)["Wide"].email == "w@x.com"
     twice = write(tmp_path, "d.csv", "name,电话,phone\nA,1,2\n")
     result = crm("import", "customers", twice)
     assert result.exit_code == 4
@@ -106,7 +101,7 @@ def test_declared_custom_fields_import_by_name(crm, alice, database, tmp_path):
     path = write(tmp_path, "c.csv", "name,Budget\nA,\"1,200.50\"\nB,lots\n")
     result = crm("import", "customers", path, "--partial")
     assert "line 3: Budget: 'lots' is not a number" in result.stderr
-    assert customers(database)["A"].extra == {"budget": "1200.50"}
+    assert customers_by_name(database)["A"].extra == {"budget": "1200.50"}
 
 
 def test_duplicates_in_the_file_and_in_the_database_update_without_erasing(
@@ -120,7 +115,7 @@ def test_duplicates_in_the_file_and_in_the_database_update_without_erasing(
     result = crm("import", "customers", path)
     assert result.exit_code == 0, result.output
     assert "created 1, updated 2, unchanged 0" in result.stderr
-    stored = customers(database)
+    stored = customers_by_name(database)
     assert stored["Old Name"].city == "北京"
     assert stored["Old Name"].level == "A"
     assert stored["New One Again"].phone == "+8613900139000"  # name overwritten, phone kept
@@ -132,7 +127,7 @@ def test_name_and_company_case_folded_is_a_duplicate_key(crm, alice, database, t
     add_customer(crm, "Acme Ltd", "--company", "ACME")
     path = write(tmp_path, "n.csv", "name,company,city\n  acme ltd ,Ａｃｍｅ,Paris\n")
     assert crm("import", "customers", path).exit_code == 0
-    assert [(c.name, c.company, c.city) for c in customers(database).values()] == [
+    assert [(c.name, c.company, c.city) for c in customers_by_name(database).values()] == [
         ("acme ltd", "Ａｃｍｅ", "Paris")  # matched, and non-empty incoming values overwrite
     ]
 
@@ -146,7 +141,7 @@ def test_skip_and_error_are_the_other_duplicate_policies(crm, alice, database, t
     refused = crm("import", "customers", path, "--on-duplicate", "error")
     assert refused.exit_code == 4
     assert "line 2: duplicate: same phone as existing customer" in refused.stderr
-    assert customers(database)["Kept"].city is None
+    assert customers_by_name(database)["Kept"].city is None
 
 
 def test_running_the_same_import_twice_changes_nothing_and_says_so(crm, alice, database, tmp_path):
@@ -174,8 +169,8 @@ def test_dry_run_reports_everything_and_writes_nothing(crm, alice, database, tmp
                       "unchanged": 0, "skipped": 0, "invalid": 1, "dry_run": True,
                       "written": False}
     assert "dry run: nothing was written" in result.stderr
-    assert set(customers(database)) == {"Existing"}
-    assert customers(database)["Existing"].city is None
+    assert set(customers_by_name(database)) == {"Existing"}
+    assert customers_by_name(database)["Existing"].city is None
 
 
 def test_an_import_is_audited_per_record_and_as_a_whole(crm, team, database, tmp_path):

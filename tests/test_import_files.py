@@ -4,17 +4,10 @@ import json
 import subprocess
 import sys
 
-from sqlmodel import select
-
-from crmcli.models import Customer
+from helpers import customers_by_name
 
 HEADER = "客户名称,公司,电话,邮箱,阶段,标签\r\n"
 ROWS = '张三,北京某某科技,138 0013 8000,ZS@Example.com,线索,"vip,展会"\r\n李四,上海公司,13900139000,,商机,\r\n'
-
-
-def stored(database) -> dict[str, Customer]:
-    with database() as s:
-        return {c.name: c for c in s.exec(select(Customer))}
 
 
 def test_a_gbk_file_with_chinese_headers_imports(crm, alice, database, tmp_path):
@@ -23,7 +16,7 @@ def test_a_gbk_file_with_chinese_headers_imports(crm, alice, database, tmp_path)
     result = crm("import", "customers", path)
     assert result.exit_code == 0, result.output
     assert "created 2" in result.stderr
-    customers = stored(database)
+    customers = customers_by_name(database)
     assert customers["张三"].company == "北京某某科技"
     assert customers["张三"].phone == "+8613800138000"
     assert customers["张三"].email == "zs@example.com"
@@ -39,7 +32,7 @@ def test_utf8_with_bom_and_utf16_unicode_text_are_detected(crm, alice, database,
     assert crm("import", "customers", bom).exit_code == 0
     result = crm("import", "customers", unicode_text)
     assert result.exit_code == 0, result.output
-    assert set(stored(database)) == {"张三", "李四", "王五"}
+    assert set(customers_by_name(database)) == {"张三", "李四", "王五"}
 
 
 def test_crlf_quoted_newlines_and_commas_and_excel_trailing_rows_work(
@@ -53,7 +46,7 @@ def test_crlf_quoted_newlines_and_commas_and_excel_trailing_rows_work(
     )
     result = crm("import", "customers", path)
     assert result.exit_code == 0, result.output
-    customers = stored(database)
+    customers = customers_by_name(database)
     assert customers["Acme, Inc."].requirement == "first line\r\nsecond line"
     assert set(customers) == {"Acme, Inc.", "张三"}
 
@@ -80,7 +73,7 @@ def test_encoding_can_be_forced(crm, alice, database, tmp_path):
     path.write_bytes("name,city\n陳大文,台北\n".encode("big5"))
     result = crm("import", "customers", path, "--encoding", "big5")
     assert result.exit_code == 0, result.output
-    assert stored(database)["陳大文"].city == "台北"
+    assert customers_by_name(database)["陳大文"].city == "台北"
 
 
 def test_an_xlsx_sheet_made_with_openpyxl_imports_with_sheet_row_numbers(
@@ -100,7 +93,7 @@ def test_an_xlsx_sheet_made_with_openpyxl_imports_with_sheet_row_numbers(
     result = crm("import", "customers", path, "--sheet", "Leads", "--partial")
     assert result.exit_code == 4
     assert "row 3: 电话: '12' is not a valid phone number" in result.stderr
-    customer = stored(database)["张三"]
+    customer = customers_by_name(database)["张三"]
     assert customer.phone == "+8613800138000"
     assert str(customer.contract_amount) == "1234.5"
     missing = crm("import", "customers", path, "--sheet", "Nope")
@@ -118,7 +111,7 @@ def test_json_array_and_ndjson_import_with_lists_and_numbers(crm, alice, databas
     lines.write_text('{"name": "Nd One"}\n\n{"name": "Nd Two", "level": "b"}\n', encoding="utf-8")
     assert crm("import", "customers", array).exit_code == 0
     assert crm("import", "customers", lines).exit_code == 0
-    customers = stored(database)
+    customers = customers_by_name(database)
     assert customers["Web Lead"].tags == ["web", "form"]
     assert customers["Web Lead"].phone == "+8613800138000"
     assert customers["表单客户"].email == "form@x.com"
@@ -154,7 +147,7 @@ def test_stdin_is_sniffed_in_a_real_pipe(crm_process, alice, database):
                           input='[{"name": "Piped Three"}]')
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout)["created"] == 1
-    assert {"Piped One", "Piped Two", "Piped Three"} <= set(stored(database))
+    assert {"Piped One", "Piped Two", "Piped Three"} <= set(customers_by_name(database))
 
 
 def test_a_shell_pipeline_feeds_gbk_bytes_through_stdin(crm_home, alice, database, tmp_path):
@@ -163,14 +156,14 @@ def test_a_shell_pipeline_feeds_gbk_bytes_through_stdin(crm_home, alice, databas
     command = f"cat {gbk} | {sys.executable} -m crmcli import customers -"
     result = subprocess.run(command, shell=True, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert stored(database)["张三"].company == "北京某某科技"
+    assert customers_by_name(database)["张三"].company == "北京某某科技"
 
 
 def test_input_format_can_be_forced_for_stdin(crm, alice, database):
     result = crm("import", "customers", "-", "--input-format", "tsv",
                  input="name\tcity\nX, Y\tZ\n")
     assert result.exit_code == 0, result.output
-    assert stored(database)["X, Y"].city == "Z"
+    assert customers_by_name(database)["X, Y"].city == "Z"
     wrong = crm("import", "customers", "-", "--input-format", "yaml", input="x")
     assert wrong.exit_code == 2
 

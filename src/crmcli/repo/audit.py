@@ -52,23 +52,11 @@ def apply(record: Any, values: dict[str, Any], by: str) -> dict[str, list[Any]]:
     return changes
 
 
-def record(
-    s: Session,
-    *,
-    by: str,
-    action: str,
-    entity: str,
-    entity_id: str | None = None,
-    customer_id: str | None = None,
-    changes: dict[str, list[Any]] | None = None,
-    detail: dict[str, Any] | None = None,
-) -> AuditEvent:
-    event = AuditEvent(**event_row(
-        by=by, action=action, entity=entity, entity_id=entity_id, customer_id=customer_id,
-        changes=changes, detail=detail,
-    ))
-    s.add(event)
-    return event
+def record(s: Session, **event: Any) -> AuditEvent:
+    """Add one audit event; the keywords are `event_row`'s."""
+    row = AuditEvent(**event_row(**event))
+    s.add(row)
+    return row
 
 
 def event_row(

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from crmcli.errors import Invalid
+from crmcli.errors import CrmError, Invalid
 from crmcli.repo import audit
 from crmcli.repo.users import Actor
 
@@ -131,6 +131,20 @@ class Importer:
 
     def finish(self) -> None:
         """After the last batch (search index, say)."""
+
+
+def remembered(cache: dict[str, Any], key: str, lookup: Callable[[str], Any], field: str) -> Any:
+    """`lookup(key)`, remembered for the batch or import, a refusal too (Invalid on `field`):
+    a file naming the same owner or customer on every row looks it up once."""
+    if key not in cache:
+        try:
+            cache[key] = lookup(key)
+        except CrmError as error:
+            cache[key] = Invalid(str(error), field)
+    found = cache[key]
+    if isinstance(found, Invalid):
+        raise found
+    return found
 
 
 def batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -27,7 +27,7 @@ from crmcli.db import region
 from crmcli.errors import CrmError, Invalid
 from crmcli.models import Assignment, AuditEvent, Customer, User
 from crmcli.repo import custom_fields, customers, search, users
-from crmcli.repo.bulk import Importer, Row
+from crmcli.repo.bulk import Importer, Row, remembered
 
 KEY_COLUMNS = {
     "id": Customer.id,
@@ -82,15 +82,7 @@ class CustomerImport(Importer):
         return Entry(row, standard, extra, customer_id, owner, keys)
 
     def _owner(self, handle: str) -> User:
-        if handle not in self.owners:
-            try:
-                self.owners[handle] = users.get_active(self.s, handle)
-            except CrmError as error:
-                self.owners[handle] = Invalid(str(error), "owner")
-        found = self.owners[handle]
-        if isinstance(found, Invalid):
-            raise found
-        return found
+        return remembered(self.owners, handle, lambda h: users.get_active(self.s, h), "owner")
 
     def write(self, entries: list[Entry]) -> list[Entry]:
         found = self._existing(entries)

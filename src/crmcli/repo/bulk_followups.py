@@ -22,7 +22,7 @@ from crmcli.db import region
 from crmcli.errors import Ambiguous, CrmError, Invalid, NotFound
 from crmcli.models import Customer, Note, Task
 from crmcli.repo import audit, customers, notes, search, tasks, users
-from crmcli.repo.bulk import Importer, Row
+from crmcli.repo.bulk import Importer, Row, remembered
 
 
 @dataclass
@@ -50,15 +50,7 @@ class FollowUpImport(Importer):
         """The customer a cell names: id (or unique prefix), exact name, e-mail or phone."""
         if not ref:
             raise Invalid("is required", "customer")
-        if ref not in self.found:
-            try:
-                self.found[ref] = self._lookup(ref)
-            except CrmError as error:
-                self.found[ref] = Invalid(str(error), "customer")
-        found = self.found[ref]
-        if isinstance(found, Invalid):
-            raise found
-        return found
+        return remembered(self.found, ref, self._lookup, "customer")
 
     def _lookup(self, ref: str) -> Customer:
         try:
