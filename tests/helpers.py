@@ -12,6 +12,16 @@ def add_customer(crm, name: str, *options: str) -> str:
     return result.stdout.strip()
 
 
+def customers_by_name(database) -> dict:
+    """The live customers in the test's database, by name."""
+    from sqlmodel import select
+
+    from crmcli.models import Customer
+
+    with database() as s:
+        return {c.name: c for c in s.exec(select(Customer).where(Customer.deleted_at.is_(None)))}
+
+
 @contextmanager
 def scratch_schema(pg_url: str, prefix: str = "crm_t") -> Iterator[tuple[str, str]]:
     """A PostgreSQL schema of the caller's own: yields (URL that uses it, schema name).

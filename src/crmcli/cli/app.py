@@ -11,8 +11,10 @@ from crmcli import __version__
 from crmcli.cli import (
     conflicts,
     customer,
+    exporting,
     field,
     history,
+    importing,
     init,
     note,
     remote,
@@ -94,6 +96,8 @@ app.add_typer(note.app, name="note")
 app.add_typer(task.app, name="task")
 app.add_typer(user.app, name="user")
 app.add_typer(field.app, name="field")
+app.add_typer(importing.app, name="import")
+app.add_typer(exporting.app, name="export")
 app.command("sync")(sync.sync)
 app.add_typer(remote.app, name="remote")
 app.add_typer(server.app, name="server")
