@@ -32,7 +32,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from crmcli.ids import new_id
 from crmcli.models import AuditEvent, Conflict
 from crmcli.repo import audit
 from crmcli.repo.notes import stored_path
@@ -129,7 +128,9 @@ class _Plan:
             row["role"] = "member"
         self.writes[synced.entity][row["id"]] = row
 
-    def merge_into(self, synced: Synced, changes: merge.RecordChanges, current: dict, row: dict) -> None:
+    def merge_into(
+        self, synced: Synced, changes: merge.RecordChanges, current: dict, row: dict
+    ) -> None:
         """Judge the replica's changes against the shared `current` row, field by field."""
         if (synced.entity, changes.entity_id) in self.remapped:
             base = {k: v for k, v in changes.base.items() if k not in UNSHARED_ON_JOIN}
@@ -155,13 +156,12 @@ class _Plan:
                 self.conflict(kind, changes, current["id"], [path], mine, theirs)
 
     def events(self) -> list[dict]:
-        """A `conflict.create` event for every conflict entry made."""
+        """A `conflict.create` event for every conflict entry made (at the shared time)."""
         return [
-            {
-                "id": new_id(), "at": self.now, "actor": self.handle, "action": "conflict.create",
-                "entity": "conflict", "entity_id": entry.id, "customer_id": entry.customer_id,
-                "changes": audit.snapshot(entry), "detail": {},
-            }
+            {**audit.event_row(
+                by=self.handle, action="conflict.create", entity="conflict", entity_id=entry.id,
+                customer_id=entry.customer_id, changes=audit.snapshot(entry),
+            ), "at": self.now}
             for entry in self.conflicts
         ]
 
@@ -183,7 +183,7 @@ def _plan_table(conn: Any, plan: _Plan, synced: Synced, records: list, outbox: O
         column, parent_entity = synced.parent
         wanted = {rows[c.entity_id][column] for c in records if c.entity_id not in current}
         coming = plan.writes[parent_entity].keys()
-        parents = set(coming) | set(shared.rows_by(conn, BY_ENTITY[parent_entity], "id", wanted - set(coming)))
+        parents = set(coming) | shared.held(conn, BY_ENTITY[parent_entity], wanted - set(coming))
     for changes in records:
         row = rows[changes.entity_id]
         if changes.entity_id in current:
@@ -204,12 +204,13 @@ def push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
     with conn.transaction():
         now = schema.lock(conn)
         members = conn.execute(
-            "SELECT (SELECT count(*) FROM users), (SELECT row_to_json(u) FROM users u WHERE handle = %s)",
+            "SELECT (SELECT count(*) FROM users), "
+            "(SELECT row_to_json(u) FROM users u WHERE handle = %s)",
             (handle,),
         ).fetchone()
         member = members[1]
         admin = members[0] == 0 or bool(member and member["role"] == "admin" and member["active"])
-        held = shared.rows_by(conn, EVENTS, "id", [event.id for event in outbox.events])
+        held = shared.held(conn, EVENTS, [event.id for event in outbox.events])
         fresh = [event for event in outbox.events if event.id not in held]
         by_entity: dict[str, list] = defaultdict(list)
         for changes in merge.fold(fresh, set(BY_ENTITY)):
@@ -225,10 +226,10 @@ def push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
         shared.insert_new(conn, EVENTS, events + plan.events())
         for synced in RECORDS:
             shared.upsert(conn, synced, plan.writes[synced.entity].values())
-        shared.insert_new(
-            conn, BY_ENTITY["conflict"],
-            [{name: getattr(entry, name) for name in BY_ENTITY["conflict"].columns} for entry in plan.conflicts],
-        )
+        entries = BY_ENTITY["conflict"]
+        shared.insert_new(conn, entries, [
+            {name: getattr(entry, name) for name in entries.columns} for entry in plan.conflicts
+        ])
         new_files = {row["sha256"] for row in plan.writes["attachment"].values()}
         shared.store_blobs(conn, {
             sha: path.read_bytes() for sha, path in outbox.files.items() if sha in new_files

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from crmcli.db import Database, session_scope
-from crmcli.errors import UsageError
+from crmcli.errors import PermissionDenied, UsageError
 from crmcli.repo import conflicts, users
 from crmcli.sync import connection, local, pull, push, schema, state
 
@@ -52,10 +52,10 @@ def sync(database: Database, handle: str | None) -> Report:
 
     with session_scope(database, write=False) as s:
         known = state.load(s)
+        if not known.remote:
+            raise UsageError(NOT_LINKED)
         member = users.acting(s, handle)
         outbox = push.read_outbox(s, database.attachments_dir)
-    if not known.remote:
-        raise UsageError(NOT_LINKED)
     conn = connection.connect(known.remote)
     try:
         server = schema.check(conn)
@@ -74,6 +74,8 @@ def sync(database: Database, handle: str | None) -> Report:
             open_count = conflicts.count_open(s)
     except psycopg.OperationalError as error:
         raise connection.lost(error, known.remote) from None
+    except psycopg.errors.InsufficientPrivilege as error:
+        raise PermissionDenied(f"the shared database refused: {connection.first_line(error)}") from None
     finally:
         conn.close()
     joined = None

@@ -2,7 +2,7 @@
 
 The shared side holds the same record tables as a replica (see `tables.py`) plus:
 
-- `server_seq` on every record and event: a number from one sequence, stamped by a trigger
+- `server_seq` on every record and event: a number from one sequence, stamped by triggers
   on every insert and update while the writer holds a per-schema transaction lock. So
   writers are serialised, numbers are handed out in commit order, and a reader that has
   seen every row up to N has seen everything committed up to N: a pull asks for rows
@@ -50,10 +50,17 @@ CREATE TABLE crm_server (
 );
 CREATE SEQUENCE crm_change_seq;
 
--- Serialise writers per schema and stamp the row with the next number (see module doc).
-CREATE FUNCTION crm_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Serialise writers per schema (see module doc): every writing statement takes the lock
+-- before it touches a row, as a push does, so the two never wait for each other in turn.
+CREATE FUNCTION crm_lock() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('crmcli:' || TG_TABLE_SCHEMA));
+    RETURN NULL;
+END $$;
+
+-- Stamp each written row with the next number.
+CREATE FUNCTION crm_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
     NEW.server_seq := nextval(format('%I.crm_change_seq', TG_TABLE_SCHEMA)::regclass);
     RETURN NEW;
 END $$;
@@ -184,6 +191,8 @@ CREATE TABLE attachment_blob (
 """ + "".join(
     f"""
 CREATE UNIQUE INDEX {table}_server_seq ON {table} (server_seq);
+CREATE TRIGGER {table}_lock BEFORE INSERT OR UPDATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_lock();
 CREATE TRIGGER {table}_stamp BEFORE INSERT OR UPDATE ON {table}
     FOR EACH ROW EXECUTE FUNCTION crm_stamp();
 CREATE TRIGGER {table}_narrow AFTER DELETE ON {table}

@@ -34,6 +34,14 @@ def rows_by(conn: Any, synced: Synced, column: str, values: Iterable[Any]) -> di
         return {row[column]: row for row in cursor}
 
 
+def held(conn: Any, synced: Synced, record_ids: Iterable[str]) -> set[str]:
+    """Which of these ids the shared table holds."""
+    from psycopg import sql
+
+    query = sql.SQL("SELECT id FROM {} WHERE id = ANY(%s)").format(sql.Identifier(synced.name))
+    return {row[0] for row in conn.execute(query, (list(record_ids),))}
+
+
 def changed_since(conn: Any, synced: Synced, cursor: int) -> list[dict]:
     """Rows stamped after `cursor`, oldest first, each with its `server_seq`."""
     from psycopg import sql
@@ -48,9 +56,11 @@ def changed_since(conn: Any, synced: Synced, cursor: int) -> list[dict]:
 
 
 def ids(conn: Any, synced: Synced) -> set[str]:
+    """Every id of the table the connected role can see."""
     from psycopg import sql
 
-    return {row[0] for row in conn.execute(sql.SQL("SELECT id FROM {}").format(sql.Identifier(synced.name)))}
+    query = sql.SQL("SELECT id FROM {}").format(sql.Identifier(synced.name))
+    return {row[0] for row in conn.execute(query)}
 
 
 def _values(synced: Synced, row: dict) -> list[Any]:
