@@ -31,6 +31,7 @@ class Postgres:
     def __init__(self, url: str, schema: str):
         import psycopg
 
+        self.url = url
         self.schema = schema
         self.conn = psycopg.connect(url, autocommit=True)
         self.conn.execute(f'SET search_path = "{schema}"')
@@ -63,7 +64,7 @@ def shared(crm, blank_shared: str) -> str:
 @pytest.fixture
 def postgres(pg_url: str, blank_shared: str) -> Iterator[Postgres]:
     schema = blank_shared.split("application_name=")[1]
-    server = Postgres(pg_url, schema)
+    server = Postgres(blank_shared, schema)
     try:
         yield server
     finally:

@@ -102,6 +102,7 @@ def counted(monkeypatch):
 
 def test_a_no_op_sync_sends_the_same_few_statements_whatever_the_size_of_the_data(team, counted):
     alice, bob = team["alice"], team["bob"]
+    bob.sync()  # catch up with the team's joining
     small = counted(bob.sync)
     with alice.session(write=True) as s:
         me = users.acting(s, "alice")
@@ -110,5 +111,68 @@ def test_a_no_op_sync_sends_the_same_few_statements_whatever_the_size_of_the_dat
     alice.sync()
     bob.sync()
     large = counted(bob.sync)
-    assert large == small <= 15
+    assert large == small == 2  # the shared schema's version, then the newest stamp
     assert counted(alice.sync) == small
+
+
+@pytest.fixture
+def bob_role(postgres, pg_url):
+    """A database role for bob that sees only his customers (row-level security), and a
+    URL that logs in as it: what the permission work will set up for every member."""
+    role = f"crm_r_{postgres.schema[-12:]}"
+    postgres.run(f'CREATE ROLE "{role}" LOGIN')
+    for statement in (
+        'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"',
+        'GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"',
+        'GRANT USAGE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"',
+        "ALTER TABLE customer ENABLE ROW LEVEL SECURITY",
+        "CREATE POLICY own ON customer USING (owner = 'bob')",
+        "ALTER TABLE note ENABLE ROW LEVEL SECURITY",
+        "CREATE POLICY own ON note USING (customer_id IN (SELECT id FROM customer))",
+        "ALTER TABLE assignment ENABLE ROW LEVEL SECURITY",
+        "CREATE POLICY own ON assignment USING (customer_id IN (SELECT id FROM customer))",
+        "ALTER TABLE audit_event ENABLE ROW LEVEL SECURITY",
+        "CREATE POLICY own ON audit_event USING "
+        "(customer_id IS NULL OR customer_id IN (SELECT id FROM customer))",
+    ):
+        postgres.run(statement.format(schema=postgres.schema, role=role))
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    url = make_conninfo(**{**conninfo_to_dict(postgres.url), "user": role})
+    yield url
+    postgres.run(f'DROP OWNED BY "{role}"')
+    postgres.run(f'DROP ROLE "{role}"')
+
+
+def test_the_pull_brings_only_what_the_members_role_sees_and_what_leaves_the_view_leaves(
+    replica, postgres, bob_role
+):
+    alice = replica("alice", "Alice Wang", "sales")
+    alice.ok("user", "add", "bob", "--name", "Bob Li")
+    mine = alice.ok("customer", "add", "Bob's customer", "--owner", "bob")
+    alice.ok("note", "add", mine, "for bob")
+    theirs = alice.ok("customer", "add", "Alice's customer")
+    alice.ok("note", "add", theirs, "not for bob")
+    alice.sync()
+
+    bob = replica("bob", "Bob Li", "service")
+    bob.ok("remote", "set", bob_role)
+    bob.sync()
+    assert [c["name"] for c in json.loads(bob.ok("customer", "list", "--format", "json"))] == [
+        "Bob's customer"
+    ]
+    bob.ok("customer", "edit", mine, "--level", "A")
+    assert bob.sync()["pushed"] == 1
+
+    alice.sync()
+    alice.ok("assign", mine, "--to", "alice")  # the customer leaves bob's view
+    alice.sync()
+    postgres.run("UPDATE crm_server SET view_epoch = view_epoch + 1")  # as the permission triggers will
+    bob.sync()
+    assert bob.ok("customer", "list") == ""
+    with bob.session() as s:
+        held = s.connection().exec_driver_sql(
+            "SELECT (SELECT count(*) FROM customer), (SELECT count(*) FROM note), "
+            "(SELECT count(*) FROM audit_event WHERE customer_id IS NOT NULL)"
+        ).one()
+    assert tuple(held) == (0, 0, 0)

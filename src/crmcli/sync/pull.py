@@ -1,10 +1,11 @@
 """Pull: what changed in the shared database since this replica's cursor, as one snapshot.
 
-`fetch` is a query over what the connected role can see: per table, the rows stamped
-after the cursor (see `schema.py`), read in one REPEATABLE READ READ ONLY transaction, so
-every table is read at the same moment and the new cursor (the highest number seen)
-leaves nothing behind. Its cost follows the changes; a no-op pull is a fixed handful of
-index lookups. When the shared view epoch moved since this replica last compared, `fetch`
+`fetch` is a query over what the connected role can see, in one REPEATABLE READ READ ONLY
+transaction, so every table is read at the same moment: first the newest stamp visible
+(see `schema.py`); if it is not past the cursor, that one statement was the whole pull.
+Otherwise, per table, the rows stamped after the cursor up to that newest one, which
+becomes the new cursor and leaves nothing behind. Its cost follows the changes, not the
+size of the data. When the shared view epoch moved since this replica last compared, `fetch`
 also lists the ids the role can see, and `apply` drops what the replica holds beyond them:
 a record that leaves a member's view leaves their replica.
 
@@ -46,22 +47,21 @@ class Pulled:
 
 
 def fetch(conn: Any, cursor: int, epoch_seen: int | None, attachments_dir: Path) -> Pulled:
-    """Read everything newer than `cursor` in one snapshot."""
+    """Read everything newer than `cursor` in one snapshot; a no-op is one statement."""
     import psycopg
 
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
     try:
         with conn.transaction():
-            epoch = conn.execute("SELECT view_epoch FROM crm_server").fetchone()[0]
-            rows = {synced.entity: shared.changed_since(conn, synced, cursor) for synced in RECORDS}
-            events = shared.changed_since(conn, EVENTS, cursor)
-            newest = max(
-                (row.pop("server_seq") for batch in (*rows.values(), events) for row in batch),
-                default=cursor,
-            )
+            epoch, newest = shared.head(conn, (*RECORDS, EVENTS))
+            narrowed = epoch_seen is not None and epoch != epoch_seen
+            if newest <= cursor and not narrowed:
+                return Pulled({t.entity: [] for t in RECORDS}, [], cursor, epoch, None, {})
+            rows = {t.entity: shared.changed_between(conn, t, cursor, newest) for t in RECORDS}
+            events = shared.changed_between(conn, EVENTS, cursor, newest)
             visible = None
-            if epoch_seen is not None and epoch != epoch_seen:
+            if narrowed:
                 visible = {synced.entity: shared.ids(conn, synced) for synced in (*RECORDS, EVENTS)}
             missing = [
                 row["sha256"] for row in rows["attachment"]

@@ -42,17 +42,35 @@ def held(conn: Any, synced: Synced, record_ids: Iterable[str]) -> set[str]:
     return {row[0] for row in conn.execute(query, (list(record_ids),))}
 
 
-def changed_since(conn: Any, synced: Synced, cursor: int) -> list[dict]:
-    """Rows stamped after `cursor`, oldest first, each with its `server_seq`."""
+def head(conn: Any, tables: Iterable[Synced]) -> tuple[int, int]:
+    """The view epoch and the newest stamp the connected role can see, in one statement.
+
+    max() reads the end of each server_seq index, whatever the size of the table and
+    whether or not the planner has statistics yet.
+    """
+    from psycopg import sql
+
+    newest = sql.SQL(", ").join(
+        sql.SQL("(SELECT max(server_seq) FROM {})").format(sql.Identifier(synced.name))
+        for synced in tables
+    )
+    query = sql.SQL("SELECT view_epoch, coalesce(greatest({}), 0) FROM crm_server").format(newest)
+    epoch, stamp = conn.execute(query).fetchone()
+    return epoch, stamp
+
+
+def changed_between(conn: Any, synced: Synced, after: int, upto: int) -> list[dict]:
+    """Rows stamped in (after, upto], oldest first. Bounded on both sides, the condition
+    is an index range scan for the planner even before it has statistics."""
     from psycopg import sql
     from psycopg.rows import dict_row
 
-    query = sql.SQL("SELECT {}, server_seq FROM {} WHERE server_seq > %s ORDER BY server_seq").format(
-        _names(synced.columns), sql.Identifier(synced.name)
-    )
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(query, (cursor,))
-        return cur.fetchall()
+    query = sql.SQL(
+        "SELECT {} FROM {} WHERE server_seq > %s AND server_seq <= %s ORDER BY server_seq"
+    ).format(_names(synced.columns), sql.Identifier(synced.name))
+    with conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute(query, (after, upto))
+        return cursor.fetchall()
 
 
 def ids(conn: Any, synced: Synced) -> set[str]:
