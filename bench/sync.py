@@ -58,7 +58,8 @@ def no_op(database: Database, handle: str, runs: int = 7) -> float:
 
 
 def main() -> None:
-    base = (sys.argv[1:] or [os.environ.get("CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")])[0]
+    default = os.environ.get("CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    base = sys.argv[1] if len(sys.argv) > 1 else default
     name = f"crm_bench_{uuid.uuid4().hex[:8]}"
     admin = psycopg.connect(base, autocommit=True)
     admin.execute(f'CREATE SCHEMA "{name}"')

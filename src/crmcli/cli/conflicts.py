@@ -99,7 +99,9 @@ def _card(row: dict):
 def resolve(
     ref: ConflictRef,
     take: Annotated[Optional[Take], typer.Option(
-        "--take", help="mine: write the value that was not taken; theirs: keep the record as it is.")] = None,
+        "--take",
+        help="mine: write the value that was not taken; theirs: keep the record as it is.",
+    )] = None,
     value: Annotated[Optional[str], typer.Option(
         "--value", metavar="V", help="Write this value instead (customer fields).")] = None,
 ) -> None:
@@ -108,6 +110,7 @@ def resolve(
 
     with context.session() as s:
         entry = conflicts.resolve_ref(s, ref)
-        conflicts.resolve(s, entry, take=take.value if take else None, value=value, by=context.actor(s))
+        chosen = take.value if take else None
+        conflicts.resolve(s, entry, take=chosen, value=value, by=context.actor(s))
         described = conflicts.describe(entry)
     say("resolved ", described, " (", entry.resolution, "); `crm sync` shares it")

@@ -9,7 +9,9 @@ from crmcli.cli.options import FormatOption
 from crmcli.cli.output import Format, emit_one, say
 from crmcli.cli.remote import URL_HELP
 
-app = typer.Typer(help="The team's shared PostgreSQL: prepare it, see its state.", no_args_is_help=True)
+app = typer.Typer(
+    help="The team's shared PostgreSQL: prepare it, see its state.", no_args_is_help=True
+)
 
 UrlOption = Annotated[Optional[str], typer.Option(
     "--url", help=f"{URL_HELP} Default: the database `crm remote set` linked.", show_default=False)]
@@ -86,8 +88,10 @@ def _card(record: dict):
             f"{short_id(newest['entity_id'])}"
         ))
     members = Table(title=None, show_edge=False, pad_edge=False, box=None)
-    columns = [Column("handle", "Member"), Column("name", "Name"), Column("department", "Department"),
-               Column("role", "Role"), Column("active", "Active")]
+    columns = [
+        Column("handle", "Member"), Column("name", "Name"), Column("department", "Department"),
+        Column("role", "Role"), Column("active", "Active"),
+    ]
     for column in columns:
         members.add_column(column.header, style="bold" if column.key == "handle" else "")
     for member in record["members"]:

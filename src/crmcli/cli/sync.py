@@ -9,7 +9,8 @@ from crmcli.cli.output import Format, emit_one, say
 def _summary(report: dict):
     from rich.text import Text
 
-    open_note = f" ({report['open_conflicts']} open: crm conflicts list)" if report["open_conflicts"] else ""
+    waiting = report["open_conflicts"]
+    open_note = f" ({waiting} open: crm conflicts list)" if waiting else ""
     return Text(
         f"pushed {report['pushed']}, pulled {report['pulled']}, "
         f"conflicts {report['conflicts']}{open_note}"

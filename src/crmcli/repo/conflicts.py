@@ -119,7 +119,8 @@ def _write(s: Session, conflict: Conflict, record: Any, values: dict[str, Any], 
             detail={"conflict": conflict.id},
         )
     if owner and owner != record.owner:
-        assignments.assign(s, record, owner, "owner", by=by, reason=f"conflict {short(conflict.id)}")
+        reason = f"conflict {short(conflict.id)}"
+        assignments.assign(s, record, owner, "owner", by=by, reason=reason)
     if isinstance(record, Customer):
         record.dedupe_key = customers.dedupe_key(record.name, record.company)
         search.refresh(s, [record.pk])
@@ -131,7 +132,8 @@ def resolve(
     """Settle a conflict: take "mine", "theirs", or a new `value`; see the module doc."""
     if conflict.resolved_at is not None:
         raise Invalid(
-            f"conflict {short(conflict.id)} was resolved by {conflict.resolved_by} already", "conflict"
+            f"conflict {short(conflict.id)} was resolved by {conflict.resolved_by} already",
+            "conflict",
         )
     if (take is None) == (value is None):
         raise UsageError("give either --take mine|theirs or --value VALUE")

@@ -41,7 +41,8 @@ def describe(url: str) -> str:
         parts = conninfo_to_dict(url)
     except Exception:
         return "the shared database"
-    where = parts.get("service") or "{}:{}".format(parts.get("host", "localhost"), parts.get("port", 5432))
+    host = "{}:{}".format(parts.get("host", "localhost"), parts.get("port", 5432))
+    where = parts.get("service") or host
     return f"{where}/{parts.get('dbname', '')}".rstrip("/")
 
 
@@ -66,7 +67,9 @@ def connect(url: str) -> Any:
             url, autocommit=True, **{k: v for k, v in defaults.items() if k not in given}
         )
     except psycopg.OperationalError as error:
-        raise Unavailable(f"cannot reach the shared database {describe(url)}: {first_line(error)}") from None
+        raise Unavailable(
+            f"cannot reach the shared database {describe(url)}: {first_line(error)}"
+        ) from None
 
 
 def lost(error: BaseException, url: str) -> Unavailable:

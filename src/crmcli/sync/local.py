@@ -30,7 +30,8 @@ def rows_by(s: Session, synced: Synced, column: str, values: Iterable[Any]) -> d
     table = synced.table
     found: dict[Any, dict] = {}
     for chunk in chunks(list(set(values))):
-        query = select(*(table.c[name] for name in synced.columns)).where(table.c[column].in_(chunk))
+        columns = (table.c[name] for name in synced.columns)
+        query = select(*columns).where(table.c[column].in_(chunk))
         for row in s.connection().execute(query):
             found[row._mapping[column]] = dict(row._mapping)
     return found
@@ -64,9 +65,8 @@ def update(s: Session, synced: Synced, rows: list[dict]) -> None:
     if rows:
         table = synced.table
         statement = table.update().where(table.c.id == bindparam("_id"))
-        s.connection().execute(
-            statement, [{"_id": row["id"], **{k: v for k, v in row.items() if k != "id"}} for row in rows]
-        )
+        values = [{"_id": row["id"], **{k: v for k, v in row.items() if k != "id"}} for row in rows]
+        s.connection().execute(statement, values)
 
 
 def remove(s: Session, synced: Synced, record_ids: Iterable[str]) -> None:

@@ -37,7 +37,7 @@ def decide(shared: Any, base: Any, mine: Any) -> Outcome:
 
 @dataclass(frozen=True)
 class Author:
-    """Who made a change, when (by their clock: shown to people, never compared) and in which event."""
+    """Who made a change, in which event, and when (by their clock: shown, never compared)."""
 
     actor: str
     at: Any

@@ -42,7 +42,7 @@ class Pulled:
     events: list[dict]
     cursor: int
     epoch: int
-    visible: dict[str, set[str]] | None  # entity ("event" too) -> ids, when the view may have narrowed
+    visible: dict[str, set[str]] | None  # entity ("event" too) -> ids, if the view narrowed
     blobs: dict[str, bytes]
 
 

@@ -75,7 +75,8 @@ def sync(database: Database, handle: str | None) -> Report:
     except psycopg.OperationalError as error:
         raise connection.lost(error, known.remote) from None
     except psycopg.errors.InsufficientPrivilege as error:
-        raise PermissionDenied(f"the shared database refused: {connection.first_line(error)}") from None
+        refused = connection.first_line(error)
+        raise PermissionDenied(f"the shared database refused: {refused}") from None
     finally:
         conn.close()
     joined = None

@@ -101,7 +101,9 @@ def upsert(conn: Any, synced: Synced, rows: Iterable[dict]) -> None:
         _names(columns),
         sql.SQL(", ").join(sql.Placeholder() * len(columns)),
         sql.SQL(", ").join(
-            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(name)) for name in columns if name != "id"
+            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(name))
+            for name in columns
+            if name != "id"
         ),
     )
     with conn.cursor() as cursor:

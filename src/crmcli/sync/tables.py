@@ -83,10 +83,3 @@ EVENTS = Synced("event", AuditEvent)
 def comparable(value: Any) -> Any:
     """A stored value in the form audit events record it, so either side can compare."""
     return jsonable(value)
-
-
-def customer_of(synced: Synced, row: dict[str, Any]) -> str | None:
-    """The customer a record belongs to, for conflict entries and history."""
-    if synced.entity == "customer":
-        return row["id"]
-    return row.get("customer_id")
