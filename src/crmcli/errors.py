@@ -15,7 +15,6 @@ class ExitCode(IntEnum):
     INVALID = 4
     CONFLICT = 5
     PERMISSION_DENIED = 6
-    UNAVAILABLE = 7
 
 
 class CrmError(Exception):
@@ -62,6 +61,9 @@ class PermissionDenied(CrmError):
 
 
 class Unavailable(CrmError):
-    """The shared database cannot be reached (or the connection broke); nothing changed."""
+    """The shared database cannot be reached (or the connection broke); nothing changed.
 
-    exit_code = ExitCode.UNAVAILABLE
+    Not the user's data and not a bug, but the documented codes stop at 6, so it ends like
+    any other failure of the machinery (1), with its own one-line message."""
+
+    exit_code = ExitCode.INTERNAL

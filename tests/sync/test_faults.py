@@ -133,7 +133,7 @@ def test_a_sync_cut_off_leaves_both_sides_consistent_and_the_next_sync_completes
             process.wait(timeout=30)
     out, err = process.communicate()
     if cut == "connection":
-        assert process.returncode == 7
+        assert process.returncode == 1
         assert len(err.strip().splitlines()) == 1 and "run `crm sync` again" in err
     else:
         assert process.returncode == -9
@@ -221,7 +221,7 @@ def test_with_the_shared_database_unreachable_sync_fails_in_one_line_and_changes
     before = snapshot(alice)
 
     result = alice("sync")
-    assert result.exit_code == 7
+    assert result.exit_code == 1
     assert result.stdout == ""
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("error: cannot reach the shared database 127.0.0.1:1/test")

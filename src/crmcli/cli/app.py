@@ -28,9 +28,9 @@ from crmcli.cli import (
 from crmcli.cli.context import AS_HELP, DB_HELP, start
 from crmcli.errors import Ambiguous, CrmError, ExitCode
 
-EXIT_CODES = """Exit codes: 0 ok, 1 internal error, 2 usage (wrong options, no database
-yet), 3 not found or ambiguous reference, 4 invalid data, 5 conflict, 6 permission denied,
-7 shared database unreachable (crm sync, crm server)."""
+EXIT_CODES = """Exit codes: 0 ok, 1 internal error (or the shared database unreachable),
+2 usage (wrong options, no database yet), 3 not found or ambiguous reference, 4 invalid
+data, 5 conflict, 6 permission denied."""
 
 
 class CrmGroup(TyperGroup):
