@@ -1,0 +1,82 @@
+"""Fixtures for the dashboard: a seeded database, a frozen clock, stable ids, and the app
+built by the same factory `crm tui` uses.
+
+Snapshots must not change from run to run, so the clock is frozen (CRM_NOW), the time
+zone is UTC, and ids come from a counter instead of uuid7's random bits.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+import uuid6
+
+from crmcli import config
+from crmcli.tui.app import CrmApp, make_app
+from crmcli.tui.data import Workspace, create_workspace
+
+SEEDED_AT = "2026-03-02T09:00:00+00:00"
+NEXT_DAY = "2026-03-03T10:00:00+00:00"  # the seeded "today" tasks are overdue by then
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Freeze the clock at SEEDED_AT; call the fixture to move it."""
+
+    def freeze(moment: str) -> None:
+        monkeypatch.setenv("CRM_NOW", moment)
+
+    freeze(SEEDED_AT)
+    return freeze
+
+
+@pytest.fixture
+def stable_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids from a counter (still time-ordered like uuid7, so short ids are 00000001…)."""
+    counter = iter(range(1, 1_000_000))
+    monkeypatch.setattr(
+        uuid6, "uuid7", lambda: uuid.UUID(f"01950000-0000-7000-8000-{next(counter):012x}")
+    )
+
+
+@pytest.fixture
+def seeded(frozen, stable_ids) -> Callable[..., Workspace]:
+    """The demo data, loaded as alice (admin, sales) at SEEDED_AT."""
+    workspaces: list[Workspace] = []
+
+    def seed(with_demo: bool = True) -> Workspace:
+        workspace = create_workspace(config.resolve(), "alice", "Alice Wang", "sales", with_demo)
+        workspaces.append(workspace)
+        return workspace
+
+    yield seed
+    for workspace in workspaces:
+        workspace.close()
+
+
+@pytest.fixture
+def demo(seeded) -> Workspace:
+    return seeded()
+
+
+@pytest.fixture
+def app() -> Callable[..., CrmApp]:
+    """The dashboard on this test's database, without the watch for outside changes unless
+    asked (`app(watch_every=0.2)`)."""
+
+    def build(watch_every: float | None = None) -> CrmApp:
+        return make_app(config.resolve(), watch_every=watch_every)
+
+    return build
