@@ -424,7 +424,8 @@ class CustomerDetail:
             for event in self.history
             if event.entity not in SHOWN_AS_RECORDS and event.action != "task.create"
         ]
-        return sorted(entries, key=lambda entry: entry.at, reverse=True)
+        # uuid7 ids grow with creation time: they order records made in the same instant.
+        return sorted(entries, key=lambda entry: (entry.at, entry.record.id), reverse=True)
 
 
 def detail(s: Session, customer: Customer) -> CustomerDetail:
