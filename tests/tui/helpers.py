@@ -9,18 +9,20 @@ from textual.pilot import Pilot
 from textual.worker import WorkerState
 
 from crmcli.tui.data import Workspace
+from crmcli.tui.screens.customers import TYPING_PAUSE
 
 
 async def settle(pilot: Pilot) -> None:
-    """Wait until the workers (database reads and writes) are done and what they posted
-    has been handled and drawn."""
+    """Wait until the workers (database reads and writes) are done, what they posted has
+    been handled, and no new work followed for two rounds (a handler may start more)."""
     app = pilot.app
+    quiet = 0
     for _ in range(200):
         await app.workers.wait_for_complete()
         await pilot.pause()
         busy = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
-        if not busy:
-            await pilot.pause()
+        quiet = 0 if busy else quiet + 1
+        if quiet == 2:
             return
     raise AssertionError(f"workers still busy: {busy}")
 
@@ -33,10 +35,11 @@ async def press(pilot: Pilot, *keys: str) -> None:
 
 
 async def type_into(pilot: Pilot, selector: str, text: str) -> None:
-    """Focus an input and type `text` (as a user would, key by key)."""
+    """Focus an input and type `text` key by key, then give the search its pause."""
     pilot.app.screen.query_one(selector).focus()
     await pilot.pause()
     await pilot.press(*text)
+    await pilot.pause(TYPING_PAUSE + 0.1)
     await settle(pilot)
 
 

@@ -364,7 +364,7 @@ def page(
     million customers then costs what the first page does.
     """
     statement = select(Customer).where(*query.conditions())
-    if total is None or start <= total - start - size:
+    if total is None or start <= max(total - start - size, 0):
         return list(s.exec(statement.order_by(*query.order()).offset(start).limit(size)).all())
     if start >= total:
         return []

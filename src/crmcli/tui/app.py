@@ -31,7 +31,13 @@ VIEWS = Binding.Group("Views")
 
 class CrmApp(App[None]):
     TITLE = "crm"
-    CSS_PATH = "app.tcss"
+    # Every screen's styles, read once at start (a screen's own CSS_PATH would make Textual
+    # re-parse every stylesheet the first time that screen opens).
+    CSS_PATH = [
+        "app.tcss",
+        *(f"screens/{name}.tcss" for name in ("first_run", "customers", "customer", "my_work",
+                                              "changes", "forms")),
+    ]
     MODES = {"customers": CustomersScreen, "work": MyWorkScreen, "changes": ChangesScreen}
     BINDINGS = [
         Binding("f1", "switch_mode('customers')", "Customers", key_display="F1", group=VIEWS),

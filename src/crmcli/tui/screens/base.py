@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, Static
 
+from crmcli.display import clean
 from crmcli.errors import CrmError
 from crmcli.tui.data import Change, Workspace, post_if_current, start_write
 from crmcli.tui.literal import literal
@@ -58,13 +59,13 @@ class DataScreen(Screen):
     def on_saved(self, message: Saved) -> None:
         message.stop()
         if message.summary:  # some writes are bookkeeping with nothing to tell
-            self.notify(message.summary, markup=False)
+            self.notify(clean(message.summary), markup=False)
         app: CrmApp = self.app  # type: ignore[assignment]
         app.check_for_changes()
 
     def on_refused(self, message: Refused) -> None:
         message.stop()
-        self.notify(str(message.error), severity="error", markup=False)
+        self.notify(clean(str(message.error)), severity="error", markup=False)
 
 
 class FormScreen(ModalScreen[str | None]):
@@ -75,7 +76,6 @@ class FormScreen(ModalScreen[str | None]):
     build the write in `change`. A refused value is shown under its field.
     """
 
-    CSS_PATH = "forms.tcss"
     BINDINGS = [
         Binding("ctrl+s", "save", "Save"),
         Binding("escape", "cancel", "Cancel"),

@@ -22,7 +22,6 @@ from crmcli.tui.widgets.record_table import RecordTable
 
 
 class ChangesScreen(DataScreen):
-    CSS_PATH = "changes.tcss"
 
     class Loaded(Message):
         def __init__(self, look: LastLook, rows: list[tuple[AuditEvent, Customer]]) -> None:
@@ -68,10 +67,11 @@ class ChangesScreen(DataScreen):
                         cell(event.action), cell(audit.describe_changes(event.changes))])
             for event, customer in message.rows
         )
-        when = clock.show(message.look.at) if message.look.at else "ever"
-        count = len(message.rows) or "No"
-        self.query_one("#since", Static).update(literal(
-            f" {count} changes by others to your customers since you last looked ({when})"))
+        count = len(message.rows)
+        line = f" {count or 'No'} change{'' if count == 1 else 's'} by others to your customers"
+        if message.look.at:
+            line += f" since you last looked, {clock.show(message.look.at)}"
+        self.query_one("#since", Static).update(literal(line))
         self.show_detail()
         if message.rows:
             newest = message.rows[0][0].seq

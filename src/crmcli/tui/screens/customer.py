@@ -58,7 +58,6 @@ def acknowledge(customer_id: str) -> Change:
 
 
 class CustomerScreen(DataScreen):
-    CSS_PATH = "customer.tcss"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("e", "edit", "Edit"),

@@ -69,15 +69,19 @@ class CustomerFormScreen(FormScreen):
                     if value != self.initial.get(name, "")}
         return {name: value for name, value in values.items() if value.strip()}
 
+    def refusal(self, item: tuple[str, str]) -> Invalid | None:
+        """Why the data dictionary refuses this value, if it does."""
+        try:
+            fields.parse_customer(dict([item]), self.workspace.database.region, self.custom)
+        except Invalid as error:
+            return error
+        return None
+
     def change(self) -> Change | None:
         raw = self.typed()
-        refused = False
-        for name, value in raw.items():
-            try:
-                fields.parse_customer({name: value}, self.workspace.database.region, self.custom)
-            except Invalid as error:
-                self.fields[name].show_error(error.reason)
-                refused = True
+        refused = [error for error in map(self.refusal, raw.items()) if error]
+        for error in reversed(refused):  # every reason shown; the first field focused
+            self.show_error(error)
         if refused:
             return None
         if self.customer_id and not raw:

@@ -25,7 +25,6 @@ TYPING_PAUSE = 0.15  # seconds of quiet typing before the search runs
 
 
 class CustomersScreen(DataScreen):
-    CSS_PATH = "customers.tcss"
     BINDINGS = [
         Binding("a", "add", "Add"),
         Binding("slash", "search", "Search"),

@@ -27,7 +27,6 @@ WELCOME = (
 class FirstRunScreen(Screen[Workspace]):
     """Dismissed with the new workspace once the database exists."""
 
-    CSS_PATH = "first_run.tcss"
     BINDINGS = [Binding("ctrl+s", "create", "Create")]
 
     class Created(Message):

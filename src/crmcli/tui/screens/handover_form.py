@@ -27,11 +27,11 @@ class HandoverFormScreen(FormScreen):
         else:
             title = f"Assign {customer.name}"
         super().__init__(title)
-        self.customer, self.task = customer, task
+        self.target_customer, self.target_task = customer, task
 
     def compose_fields(self) -> ComposeResult:
         yield self.field("user", "to", Select([], prompt="who takes over", compact=True))
-        if self.task is None:
+        if self.target_task is None:
             roles = [(Text(role), role) for role in fields.ROLES]
             yield self.field("role", "role", Select(roles, value="owner", allow_blank=False,
                                                     compact=True))
@@ -50,11 +50,11 @@ class HandoverFormScreen(FormScreen):
         if chosen == Select.NULL:
             raise Invalid("choose who takes over", "user")
         handle = str(chosen)
-        if self.task is not None:
-            return self._reassign(self.task.id, handle)
+        if self.target_task is not None:
+            return self._reassign(self.target_task.id, handle)
         role = str(self.fields["role"].control.value)
         reason = self.fields["reason"].control.value
-        customer_id = self.customer.id
+        customer_id = self.target_customer.id
 
         def assign(s: Session, me: Actor) -> str:
             customer = customers.resolve(s, customer_id)

@@ -21,7 +21,6 @@ from crmcli.tui.widgets.task_table import TaskLine, TaskTable
 
 
 class MyWorkScreen(DataScreen):
-    CSS_PATH = "my_work.tcss"
     BINDINGS = [Binding("k", "acknowledge", "Ack")]
 
     class Loaded(Message):

@@ -69,9 +69,9 @@ class CustomerTable(RecordTable):
             self.start, self.shown, self.total, self.sort = start, shown, total, sort
 
     class Loaded(Message):
-        def __init__(self, start: int, rows: list[Customer], cursor: int) -> None:
+        def __init__(self, start: int, rows: list[Customer], cursor: int, total: int | None):
             super().__init__()
-            self.start, self.rows, self.cursor = start, rows, cursor
+            self.start, self.rows, self.cursor, self.total = start, rows, cursor, total
 
     class Counted(Message):
         def __init__(self, query: CustomerQuery, total: int) -> None:
@@ -109,20 +109,24 @@ class CustomerTable(RecordTable):
 
     @work(thread=True, exclusive=True, group="db")
     def load(self, start: int, cursor: int, recount: bool = False) -> None:
-        """Read a page, show it, then count (so counting never delays the first paint)."""
+        """Read a page and show it. A new query is counted after its first page is shown,
+        so counting never delays the first paint; a reload counts first, as rows may have
+        come or gone."""
         query, total = self.query, self.total
         with self.workspace.reading() as s:
-            if start == LAST:
-                total = customers.count(s, query) if total is None else total
+            if recount or (start == LAST and total is None):
+                total = customers.count(s, query)
+            if total is not None and (start == LAST or start >= total):
                 start = max(total - PAGE_SIZE, 0)
             rows = customers.page(s, query, start=start, size=PAGE_SIZE, total=total)
-            post_if_current(self, self.Loaded(start, rows, cursor))
-            if recount or total is None:
-                total = customers.count(s, query)
-            post_if_current(self, self.Counted(query, total))
+            post_if_current(self, self.Loaded(start, rows, cursor, total))
+            if total is None:
+                post_if_current(self, self.Counted(query, customers.count(s, query)))
 
     def on_customer_table_loaded(self, message: Loaded) -> None:
         self.start = message.start
+        if message.total is not None:
+            self.total = message.total
         self.fill((customer.id, _cells(customer)) for customer in message.rows)
         if self.row_count:
             self.move_cursor(row=min(max(message.cursor, 0), self.row_count - 1), animate=False)

@@ -15,7 +15,6 @@ class FormField(Vertical):
     DEFAULT_CSS = """
     FormField {
         height: auto;
-        margin-bottom: 1;
     }
     FormField > Horizontal {
         height: auto;
@@ -58,8 +57,8 @@ class FormField(Vertical):
 
 
 def show_refusal(fields: dict[str, FormField], banner: Static, error: CrmError) -> None:
-    """Show why a save was refused: under the field it concerns if the form has that field,
-    else in the form's banner."""
+    """Show why a save was refused: under the field it concerns if the form has that field
+    (and take the user there), else in the form's banner."""
     name = error.field if isinstance(error, Invalid) else None
     if name in fields:
         fields[name].show_error(error.reason)
