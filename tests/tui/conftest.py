@@ -10,13 +10,18 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 
 import pytest
 import uuid6
 
 from crmcli import config
+from crmcli.repo import customers
 from crmcli.tui.app import CrmApp, make_app
 from crmcli.tui.data import Workspace, create_workspace
+from crmcli.tui.screens.customer import CustomerScreen
+
+from .helpers import settle
 
 SEEDED_AT = "2026-03-02T09:00:00+00:00"
 NEXT_DAY = "2026-03-03T10:00:00+00:00"  # the seeded "today" tasks are overdue by then
@@ -80,3 +85,22 @@ def app() -> Callable[..., CrmApp]:
         return make_app(config.resolve(), watch_every=watch_every)
 
     return build
+
+
+@pytest.fixture
+def on_customer(demo, app, database):
+    """`async with on_customer("王芳") as (dashboard, pilot, customer_id):` the dashboard
+    opened on that demo customer's screen."""
+
+    @asynccontextmanager
+    async def open_screen(name: str, **run_test):
+        with database() as s:
+            target = customers.resolve(s, name).id
+        dashboard = app(watch_every=run_test.pop("watch_every", None))
+        async with dashboard.run_test(**{"size": (100, 40), **run_test}) as pilot:
+            await settle(pilot)
+            await dashboard.push_screen(CustomerScreen(target))
+            await settle(pilot)
+            yield dashboard, pilot, target
+
+    return open_screen

@@ -12,32 +12,17 @@ from crmcli.tui.widgets.task_table import TaskTable
 from .helpers import another_session, notifications, press, screen_text, settle
 
 
-def customer_id(database, name: str) -> str:
-    with database() as s:
-        return customers.resolve(s, name).id
-
-
-async def open_customer(dashboard, pilot, customer: str) -> CustomerScreen:
-    await settle(pilot)
-    screen = CustomerScreen(customer)
-    await dashboard.push_screen(screen)
-    await settle(pilot)
-    return screen
-
-
 def form_input(dashboard, name: str):
     return dashboard.screen.fields[name].control
 
 
 async def test_the_customer_screen_shows_grouped_fields_custom_fields_and_the_story(
-    demo, app, database
+    demo, on_customer
 ):
     with another_session(demo, "alice") as (s, me):
         custom_fields.add(s, "合同编号", "text", [], by=me)
         customers.update(s, customers.resolve(s, "王芳"), {"合同编号": "HT-2026-001"}, by=me)
-    dashboard = app()
-    async with dashboard.run_test(size=(120, 50)) as pilot:
-        await open_customer(dashboard, pilot, customer_id(database, "王芳"))
+    async with on_customer("王芳", size=(120, 50)) as (dashboard, pilot, _):
         shown = screen_text(dashboard)
         for expected in ("Contact", "Sales", "Service", "Custom", "Responsible",
                          "+8613800138000", "上海远航科技有限公司", "合同编号", "HT-2026-001",
@@ -58,11 +43,8 @@ async def test_the_customer_screen_shows_grouped_fields_custom_fields_and_the_st
         assert str(quote.render()) == "“如果三月底前迁移不完，我们只能推迟上线。”"
 
 
-async def test_editing_a_customer_saves_only_what_changed(demo, app, database):
-    target = customer_id(database, "李伟")
-    dashboard = app()
-    async with dashboard.run_test(size=(100, 40)) as pilot:
-        await open_customer(dashboard, pilot, target)
+async def test_editing_a_customer_saves_only_what_changed(on_customer, database):
+    async with on_customer("李伟") as (dashboard, pilot, target):
         await press(pilot, "e")
         assert isinstance(dashboard.screen, CustomerFormScreen)
         assert form_input(dashboard, "city").value == "北京"
@@ -78,12 +60,9 @@ async def test_editing_a_customer_saves_only_what_changed(demo, app, database):
 
 
 async def test_a_refused_value_is_shown_next_to_its_field_and_nothing_is_saved(
-    demo, app, database
+    on_customer, database
 ):
-    target = customer_id(database, "李伟")
-    dashboard = app()
-    async with dashboard.run_test(size=(100, 40)) as pilot:
-        await open_customer(dashboard, pilot, target)
+    async with on_customer("李伟") as (dashboard, pilot, target):
         await press(pilot, "e")
         form = dashboard.screen
         form_input(dashboard, "phone").value = "12345"
@@ -103,11 +82,10 @@ async def test_a_refused_value_is_shown_next_to_its_field_and_nothing_is_saved(
         assert customers.by_id(s, target).city == "北京"
 
 
-async def test_a_stale_edit_is_refused_and_the_other_change_is_kept(demo, app, database):
-    target = customer_id(database, "李伟")
-    dashboard = app()
-    async with dashboard.run_test(size=(100, 40)) as pilot:
-        await open_customer(dashboard, pilot, target)
+async def test_a_stale_edit_is_refused_and_the_other_change_is_kept(
+    demo, on_customer, database
+):
+    async with on_customer("李伟") as (dashboard, pilot, target):
         await press(pilot, "e")
         form = dashboard.screen
         with another_session(demo, "bob") as (s, bob):  # meanwhile, in another terminal
@@ -162,11 +140,8 @@ async def test_a_duplicate_is_refused_unless_the_user_keeps_it(demo, app, databa
         assert customers.count(s, CustomerQuery(search="13800138000")) == 2
 
 
-async def test_adding_a_note_keeps_the_customers_own_words(demo, app, database):
-    target = customer_id(database, "张敏")
-    dashboard = app()
-    async with dashboard.run_test(size=(100, 40)) as pilot:
-        await open_customer(dashboard, pilot, target)
+async def test_adding_a_note_keeps_the_customers_own_words(on_customer, database):
+    async with on_customer("张敏") as (dashboard, pilot, target):
         await press(pilot, "n")
         form = dashboard.screen
         form.fields["kind"].control.value = "complaint"
@@ -181,20 +156,15 @@ async def test_adding_a_note_keeps_the_customers_own_words(demo, app, database):
             "complaint", "维保响应太慢", "上次等了三天才有人来！", "alice")
 
 
-async def test_a_note_needs_a_summary(demo, app, database):
-    dashboard = app()
-    async with dashboard.run_test(size=(100, 40)) as pilot:
-        await open_customer(dashboard, pilot, customer_id(database, "张敏"))
+async def test_a_note_needs_a_summary(on_customer):
+    async with on_customer("张敏") as (dashboard, pilot, _):
         await press(pilot, "n", "ctrl+s")
         assert dashboard.screen.fields["body"].has_class("-invalid")
         assert isinstance(dashboard.focused, TextArea)
 
 
-async def test_adding_a_task_for_a_colleague(demo, app, database):
-    target = customer_id(database, "张敏")
-    dashboard = app()
-    async with dashboard.run_test(size=(100, 40)) as pilot:
-        await open_customer(dashboard, pilot, target)
+async def test_adding_a_task_for_a_colleague(on_customer, database):
+    async with on_customer("张敏") as (dashboard, pilot, target):
         await press(pilot, "t")
         form = dashboard.screen
         assert form.fields["assignee"].control.value == "alice"
@@ -225,11 +195,8 @@ async def test_a_task_with_a_bad_due_date_is_refused_next_to_the_field(demo, app
         assert isinstance(dashboard.focused, Input)
 
 
-async def test_completing_a_task_from_the_customer_screen(demo, app, database):
-    target = customer_id(database, "王芳")
-    dashboard = app()
-    async with dashboard.run_test(size=(100, 40)) as pilot:
-        await open_customer(dashboard, pilot, target)
+async def test_completing_a_task_from_the_customer_screen(on_customer, database):
+    async with on_customer("王芳") as (dashboard, pilot, target):
         dashboard.screen.query_one(TaskTable).focus()
         await press(pilot, "d")
         assert "done" in str(dashboard.screen.query_one(TaskTable).get_row_at(0)[4])
@@ -238,11 +205,8 @@ async def test_completing_a_task_from_the_customer_screen(demo, app, database):
         assert task.status == "done" and task.done_at is not None
 
 
-async def test_reassigning_a_task(demo, app, database):
-    target = customer_id(database, "王芳")
-    dashboard = app()
-    async with dashboard.run_test(size=(100, 40)) as pilot:
-        await open_customer(dashboard, pilot, target)
+async def test_reassigning_a_task(on_customer, database):
+    async with on_customer("王芳") as (dashboard, pilot, target):
         dashboard.screen.query_one(TaskTable).focus()
         await press(pilot, "r")
         form = dashboard.screen
@@ -254,11 +218,8 @@ async def test_reassigning_a_task(demo, app, database):
         assert task.assignee == "bob"
 
 
-async def test_handing_a_customer_over_with_a_reason(demo, app, database):
-    target = customer_id(database, "王芳")
-    dashboard = app()
-    async with dashboard.run_test(size=(100, 40)) as pilot:
-        await open_customer(dashboard, pilot, target)
+async def test_handing_a_customer_over_with_a_reason(on_customer, database):
+    async with on_customer("王芳") as (dashboard, pilot, target):
         await press(pilot, "a")
         form = dashboard.screen
         assert form.fields["role"].control.value == "owner"
@@ -273,21 +234,16 @@ async def test_handing_a_customer_over_with_a_reason(demo, app, database):
             "bob", "alice moves to the Beijing office", None)
 
 
-async def test_assigning_needs_someone_to_take_over(demo, app, database):
-    dashboard = app()
-    async with dashboard.run_test(size=(100, 40)) as pilot:
-        await open_customer(dashboard, pilot, customer_id(database, "王芳"))
+async def test_assigning_needs_someone_to_take_over(on_customer):
+    async with on_customer("王芳") as (dashboard, pilot, _):
         await press(pilot, "a", "ctrl+s")
         assert dashboard.screen.fields["user"].has_class("-invalid")
         assert isinstance(dashboard.focused, Select)
 
 
-async def test_acknowledging_an_assignment(demo, app, database):
-    target = customer_id(database, "刘洋")  # carol made alice its sales contact
-    dashboard = app()
+async def test_acknowledging_an_assignment(on_customer, database):
     seen: list = []
-    async with dashboard.run_test(size=(100, 40), message_hook=seen.append) as pilot:
-        await open_customer(dashboard, pilot, target)
+    async with on_customer("刘洋", message_hook=seen.append) as (dashboard, pilot, target):  # carol made alice its sales contact
         assert "sales alice (waiting)" in screen_text(dashboard)
         await press(pilot, "k")
         assert "sales alice (acknowledged)" in screen_text(dashboard)

@@ -83,3 +83,19 @@ async def test_a_missing_name_is_shown_next_to_the_name_field(app):
         await settle(pilot)
         assert dashboard.screen.fields["name"].has_class("-invalid")
         assert "is required" in screen_text(dashboard)
+
+
+async def test_a_database_path_that_cannot_be_written_is_explained(app, monkeypatch, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "file").write_text("")
+    monkeypatch.setenv("CRM_DB", str(locked / "file" / "crm.db"))  # a file is no folder
+    dashboard = app()
+    async with dashboard.run_test() as pilot:
+        await settle(pilot)
+        await type_into(pilot, "Input", "alice")
+        await pilot.press("tab", *"Alice")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(dashboard.screen, FirstRunScreen)
+        assert "cannot create the database" in screen_text(dashboard)

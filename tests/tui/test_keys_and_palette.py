@@ -1,7 +1,5 @@
 """Every action has a key shown in the footer and an entry in the command palette."""
 
-from crmcli.repo import customers
-from crmcli.tui.screens.customer import CustomerScreen
 from crmcli.tui.screens.note_form import NoteFormScreen
 from crmcli.tui.widgets.task_table import TaskTable
 
@@ -18,16 +16,8 @@ def palette(app) -> set[str]:
     return {command.title for command in app.get_system_commands(app.screen)}
 
 
-async def test_the_customer_screens_actions_are_in_the_footer_and_the_palette(
-    demo, app, database
-):
-    with database() as s:
-        target = customers.resolve(s, "王芳").id
-    dashboard = app()
-    async with dashboard.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await dashboard.push_screen(CustomerScreen(target))
-        await settle(pilot)
+async def test_the_customer_screens_actions_are_in_the_footer_and_the_palette(on_customer):
+    async with on_customer("王芳", size=(100, 30)) as (dashboard, pilot, _):
         dashboard.screen.query_one(TaskTable).focus()
         await pilot.pause()
         for key_and_name in CUSTOMER_ACTIONS:
@@ -50,14 +40,8 @@ async def test_the_lists_actions_are_in_the_footer_and_the_palette(demo, app):
         assert {"Open", "Done", "Reassign", "Ack"} <= palette(dashboard)
 
 
-async def test_an_action_chosen_in_the_palette_runs(demo, app, database):
-    with database() as s:
-        target = customers.resolve(s, "王芳").id
-    dashboard = app()
-    async with dashboard.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await dashboard.push_screen(CustomerScreen(target))
-        await settle(pilot)
+async def test_an_action_chosen_in_the_palette_runs(on_customer):
+    async with on_customer("王芳", size=(100, 30)) as (dashboard, pilot, _):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Note")

@@ -4,7 +4,6 @@ import asyncio
 import time
 
 from crmcli.repo import customers
-from crmcli.tui.screens.customer import CustomerScreen
 from crmcli.tui.widgets.customer_table import CustomerTable
 
 from .helpers import press, screen_text, settle
@@ -34,15 +33,8 @@ async def test_a_customer_added_in_another_terminal_appears_in_the_list(demo, ap
         assert "1–12 of 12" in str(dashboard.screen.query_one("#status").render())
 
 
-async def test_a_note_added_elsewhere_appears_on_the_open_customer(demo, app, crm_process,
-                                                                     database):
-    with database() as s:
-        target = customers.resolve(s, "张敏").id
-    dashboard = app(watch_every=1.0)
-    async with dashboard.run_test(size=(100, 40)) as pilot:
-        await settle(pilot)
-        await dashboard.push_screen(CustomerScreen(target))
-        await settle(pilot)
+async def test_a_note_added_elsewhere_appears_on_the_open_customer(on_customer, crm_process):
+    async with on_customer("张敏", watch_every=1.0) as (dashboard, pilot, target):
         result = await asyncio.to_thread(
             crm_process, "note", "add", target[-8:], "Asked for a discount", "--kind", "call")
         assert result.returncode == 0, result.stderr
@@ -51,15 +43,9 @@ async def test_a_note_added_elsewhere_appears_on_the_open_customer(demo, app, cr
 
 
 async def test_an_edit_made_in_another_terminal_while_the_form_is_open_is_kept(
-    demo, app, crm_process, database
+    on_customer, crm_process, database
 ):
-    with database() as s:
-        target = customers.resolve(s, "张敏").id
-    dashboard = app(watch_every=1.0)
-    async with dashboard.run_test(size=(100, 40)) as pilot:
-        await settle(pilot)
-        await dashboard.push_screen(CustomerScreen(target))
-        await settle(pilot)
+    async with on_customer("张敏", watch_every=1.0) as (dashboard, pilot, target):
         await press(pilot, "e")
         result = await asyncio.to_thread(
             crm_process, "customer", "edit", target[-8:], "--city", "东莞")

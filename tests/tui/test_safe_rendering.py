@@ -52,15 +52,11 @@ async def test_markup_and_escapes_in_user_data_show_literally_on_every_screen(de
     assert target
 
 
-async def test_a_notification_naming_a_hostile_customer_is_not_markup(demo, app):
-    target = seed_hostile(demo)
-    dashboard = app()
+async def test_a_notification_naming_a_hostile_customer_is_not_markup(demo, on_customer):
+    seed_hostile(demo)
     seen: list = []
-    async with dashboard.run_test(size=(200, 50), notifications=True,
-                                  message_hook=seen.append) as pilot:
-        await settle(pilot)
-        await dashboard.push_screen(CustomerScreen(target))
-        await settle(pilot)
+    async with on_customer(NAME, size=(200, 50), notifications=True,
+                           message_hook=seen.append) as (dashboard, pilot, _):
         await press(pilot, "k")  # nothing to acknowledge: the message names the customer
         [note] = notifications(seen)
         assert not note.markup

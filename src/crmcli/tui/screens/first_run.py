@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Static
 
 from crmcli.config import Settings
-from crmcli.errors import CrmError
+from crmcli.errors import CrmError, UsageError
 from crmcli.tui.data import Workspace, create_workspace
 from crmcli.tui.literal import literal
 from crmcli.tui.messages import Refused
@@ -79,6 +79,9 @@ class FirstRunScreen(Screen[Workspace]):
                                              values["department"], with_demo)
             except CrmError as error:
                 self.post_message(Refused(error))
+            except OSError as error:  # e.g. CRM_DB points into a folder we may not write
+                reason = f"cannot create the database: {error.strerror}: {error.filename}"
+                self.post_message(Refused(UsageError(reason)))
             else:
                 self.post_message(self.Created(workspace))
 

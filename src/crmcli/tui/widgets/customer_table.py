@@ -146,28 +146,30 @@ class CustomerTable(RecordTable):
         end = self.start + self.row_count
         return end < self.total if self.total is not None else self.row_count == PAGE_SIZE
 
-    def action_cursor_down(self) -> None:
-        if self.cursor_row >= self.row_count - 1 and self._has_next():
+    def _turn_page(self, forward: bool, cursor: int) -> bool:
+        """Load the next (or previous) page if the cursor is at that edge of this one."""
+        if forward and self.cursor_row >= self.row_count - 1 and self._has_next():
             self.load(self.start + self.row_count, 0)
+        elif not forward and self.cursor_row == 0 and self.start > 0:
+            self.load(max(self.start - PAGE_SIZE, 0), cursor)
         else:
+            return False
+        return True
+
+    def action_cursor_down(self) -> None:
+        if not self._turn_page(forward=True, cursor=0):
             super().action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        if self.cursor_row == 0 and self.start > 0:
-            self.load(max(self.start - PAGE_SIZE, 0), PAGE_SIZE - 1)
-        else:
+        if not self._turn_page(forward=False, cursor=PAGE_SIZE - 1):
             super().action_cursor_up()
 
     def action_page_down(self) -> None:
-        if self.cursor_row >= self.row_count - 1 and self._has_next():
-            self.load(self.start + self.row_count, 0)
-        else:
+        if not self._turn_page(forward=True, cursor=0):
             super().action_page_down()
 
     def action_page_up(self) -> None:
-        if self.cursor_row == 0 and self.start > 0:
-            self.load(max(self.start - PAGE_SIZE, 0), 0)
-        else:
+        if not self._turn_page(forward=False, cursor=0):
             super().action_page_up()
 
     def action_first_page(self) -> None:
