@@ -6,3 +6,13 @@ def add_customer(crm, name: str, *options: str) -> str:
     result = crm("customer", "add", name, *options)
     assert result.exit_code == 0, result.output
     return result.stdout.strip()
+
+
+def customers_by_name(database) -> dict:
+    """The live customers in the test's database, by name."""
+    from sqlmodel import select
+
+    from crmcli.models import Customer
+
+    with database() as s:
+        return {c.name: c for c in s.exec(select(Customer).where(Customer.deleted_at.is_(None)))}

@@ -245,8 +245,9 @@ def parse_when(text: str, now: datetime, field: str = "due") -> datetime:
             return (now + timedelta(hours=count)).astimezone(now.tzinfo)
         day = today + timedelta(days=count * (7 if unit == "w" else 1))
     else:
-        try:
-            moment = datetime.fromisoformat(compact.replace("/", "-"))
+        typed = unicodedata.normalize("NFKC", text).strip()
+        try:  # the typed text, not `compact`: fromisoformat refuses the lower-case z of "…Z"
+            moment = datetime.fromisoformat(typed.replace("/", "-"))
         except ValueError:
             raise Invalid(
                 f"{text!r} is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM, today, tomorrow, "
@@ -345,6 +346,7 @@ def _alias_index() -> dict[str, str]:
     return index
 
 
+@lru_cache(maxsize=4096)
 def canonical_field(header: str) -> str | None:
     """The canonical customer field a header or option name means, or None."""
     return _alias_index().get(fold(header))
@@ -431,3 +433,42 @@ def show_value(name: str, value: Any) -> str:
     if spec:
         return spec.show(value)
     return "" if value is None else str(value)
+
+
+# --- notes and tasks as import/export columns ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordColumn:
+    """A column of `crm import/export notes|tasks`: its name, Chinese header and aliases."""
+
+    name: str
+    label: str
+    aliases: tuple[str, ...] = ()
+
+
+NOTE_COLUMNS = (
+    RecordColumn("customer", "客户", ("客户名称",)),
+    RecordColumn("kind", "类型", ("跟进方式",)),
+    RecordColumn("body", "内容", ("跟进内容",)),
+    RecordColumn("quote", "客户原话", ("原话",)),
+    RecordColumn("author", "记录人", ()),
+    RecordColumn("at", "时间", ("跟进时间",)),
+)
+TASK_COLUMNS = (
+    RecordColumn("customer", "客户", ("客户名称",)),
+    RecordColumn("title", "任务", ("标题",)),
+    RecordColumn("assignee", "执行人", ()),
+    RecordColumn("due", "截止时间", ()),
+    RecordColumn("priority", "优先级", ()),
+    RecordColumn("status", "状态", ()),
+)
+
+
+def canonical_column(columns: tuple[RecordColumn, ...], header: str) -> str | None:
+    """The column of `columns` a header means (name, label or alias, folded), or None."""
+    folded = fold(header)
+    for column in columns:
+        if folded in (fold(column.name), fold(column.label), *map(fold, column.aliases)):
+            return column.name
+    return None

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ConfigDict
 from sqlalchemy import JSON, DateTime, String, TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -55,7 +56,14 @@ def _utc_field(**kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kwargs)
 
 
-class Record(SQLModel):
+class Base(SQLModel):
+    """Every table. Pydantic's validators are built on first use, not at import: table
+    models are not validated on construction, and `crm` pays for every import at start-up."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Record(Base):
     """The columns every synced record has."""
 
     created_at: datetime = _utc_field(default_factory=clock.now)
@@ -179,7 +187,7 @@ class Assignment(Record, table=True):
     acknowledged_at: datetime | None = _utc_field(default=None)
 
 
-class AuditEvent(SQLModel, table=True):
+class AuditEvent(Base, table=True):
     """One change (or, later, one view or export): who, when, what, and the fields before/after.
 
     The audit trail doubles as the change log sync reads: `changes` maps each field to
@@ -203,7 +211,7 @@ class AuditEvent(SQLModel, table=True):
     synced: bool = False
 
 
-class Meta(SQLModel, table=True):
+class Meta(Base, table=True):
     """Local key/value state: when a user last looked at the dashboard, sync cursors."""
 
     __tablename__ = "meta"

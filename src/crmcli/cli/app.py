@@ -10,8 +10,10 @@ from typer.core import TyperGroup
 from crmcli import __version__
 from crmcli.cli import (
     customer,
+    exporting,
     field,
     history,
+    importing,
     init,
     note,
     responsibility,
@@ -89,6 +91,8 @@ app.add_typer(note.app, name="note")
 app.add_typer(task.app, name="task")
 app.add_typer(user.app, name="user")
 app.add_typer(field.app, name="field")
+app.add_typer(importing.app, name="import")
+app.add_typer(exporting.app, name="export")
 
 
 def main() -> None:

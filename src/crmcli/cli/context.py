@@ -113,19 +113,23 @@ def open_database():
 
 @contextmanager
 def session(*, write: bool = True) -> Iterator[Any]:
-    """One transaction on the configured database, for the length of a command."""
+    """One transaction on the configured database, for the length of a command.
+
+    The acting user is checked first, for reads too: a deactivated member loses access at
+    once, not only the right to write.
+    """
     from crmcli.db import session_scope
+    from crmcli.repo import users
 
     database = open_database()
     try:
         with session_scope(database, write=write) as s:
+            s.info["actor"] = users.acting(s, settings().user)
             yield s
     finally:
         database.dispose()
 
 
 def actor(s: Any):
-    """The acting user, checked: exists, active."""
-    from crmcli.repo import users
-
-    return users.acting(s, settings().user)
+    """The acting user of this command's session (checked: exists, active)."""
+    return s.info["actor"]

@@ -153,6 +153,18 @@ def emit_one(record: dict[str, Any], fmt: Format, card: Callable[[], Any]) -> No
         _stdout_console().print(card())
 
 
+def key_value_card(pairs: Iterable[tuple[str, Any]]):
+    """A record shown as label/value lines (the table form of a `show`)."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column()
+    for label, value in pairs:
+        grid.add_row(label, safe(value))
+    return grid
+
+
 def say(*parts: Any, style: str = "") -> None:
     """A message on stderr; `parts` are joined literally (never parsed as markup)."""
     from rich.text import Text

@@ -8,7 +8,16 @@ from crmcli import fields
 from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import CustomerRef, FormatOption, LimitOption, TaskRef
-from crmcli.cli.output import Column, Format, emit, emit_one, local_time, say, short_id
+from crmcli.cli.output import (
+    Column,
+    Format,
+    emit,
+    emit_one,
+    key_value_card,
+    local_time,
+    say,
+    short_id,
+)
 
 app = typer.Typer(help="Follow-up tasks: add, list, complete, reassign.", no_args_is_help=True)
 
@@ -99,21 +108,11 @@ def show(task_id: TaskRef, format: FormatOption = Format.table) -> None:
 
 
 def _card(row: dict):
-    from rich.table import Table
-
-    from crmcli.cli.output import safe
-
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim")
-    grid.add_column()
-    for key in ("title", "customer_name", "assignee", "due", "priority", "status",
-                "created_by", "created_at", "done_at"):
-        value = row.get(key)
-        if key in ("due", "created_at", "done_at"):
-            value = local_time(value)
-        grid.add_row(key.replace("_name", ""), safe(value))
-    grid.add_row("id", row["id"])
-    return grid
+    keys = ("title", "customer_name", "assignee", "due", "priority", "status", "created_by",
+            "created_at", "done_at")
+    times = ("due", "created_at", "done_at")
+    pairs = [(k.replace("_name", ""), local_time(row[k]) if k in times else row[k]) for k in keys]
+    return key_value_card([*pairs, ("id", row["id"])])
 
 
 def _transition(task_id: str, change: str, done_message: str, same_message: str, **kwargs) -> None:

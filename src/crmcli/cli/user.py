@@ -8,7 +8,7 @@ from crmcli import fields
 from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption
-from crmcli.cli.output import Column, Format, emit, emit_one, local_time, say
+from crmcli.cli.output import Column, Format, emit, emit_one, key_value_card, local_time, say
 
 app = typer.Typer(help="Team members: add, list, show, deactivate.", no_args_is_help=True)
 
@@ -61,20 +61,8 @@ def show(handle: Handle, format: FormatOption = Format.table) -> None:
     with context.session(write=False) as s:
         user = users.get(s, handle)
         record = {**users.as_dict(user), **users.workload(s, user.handle)}
-    emit_one(record, format, lambda: _card(record))
-
-
-def _card(record: dict):
-    from rich.table import Table
-
-    from crmcli.cli.output import safe
-
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim")
-    grid.add_column()
-    for key, value in record.items():
-        grid.add_row(key, safe(local_time(value) if key == "created_at" else value))
-    return grid
+    pairs = [(k, local_time(v) if k == "created_at" else v) for k, v in record.items()]
+    emit_one(record, format, lambda: key_value_card(pairs))
 
 
 @app.command("deactivate")

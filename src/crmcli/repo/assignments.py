@@ -11,9 +11,9 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from crmcli import clock, fields
-from crmcli.models import Assignment, Customer
+from crmcli.models import Assignment, AuditEvent, Customer
 from crmcli.repo import audit, users
-from crmcli.repo.machine import to_dict
+from crmcli.repo.machine import new_row, to_dict
 from crmcli.repo.users import Actor
 
 ASSIGNMENT_FIELDS = (
@@ -26,9 +26,15 @@ def as_dict(row: Assignment) -> dict:
 
 
 def _event(s: Session, action: str, row: Assignment, changes: dict, by: Actor, **detail) -> None:
-    audit.record(
-        s, by=by.handle, action=f"assignment.{action}", entity="assignment", entity_id=row.id,
-        customer_id=row.customer_id, changes=changes, detail=detail,
+    s.add(AuditEvent(**_event_row(action, row.id, row.customer_id, changes, by, detail)))
+
+
+def _event_row(
+    action: str, row_id: str, customer_id: str, changes: dict, by: Actor, detail: dict
+) -> dict:
+    return audit.event_row(
+        by=by.handle, action=f"assignment.{action}", entity="assignment", entity_id=row_id,
+        customer_id=customer_id, changes=changes, detail=detail,
     )
 
 
@@ -54,14 +60,26 @@ def for_customer(s: Session, customer_id: str) -> list[Assignment]:
 def open_assignment(
     s: Session, customer: Customer, handle: str, role: str, *, by: Actor, reason: str | None
 ) -> Assignment:
-    now = clock.now()
-    row = Assignment(
-        customer_id=customer.id, user=handle, role=role, assigned_by=by.handle,
-        reason=reason, since=now, acknowledged_at=now if handle == by.handle else None,
-    )
+    values, event = opening_rows(customer.id, handle, role, by=by, reason=reason)
+    row = Assignment(**values)
     s.add(row)
-    _event(s, "create", row, audit.snapshot(row), by)
+    s.add(AuditEvent(**event))
     return row
+
+
+def opening_rows(
+    customer_id: str, handle: str, role: str, *, by: Actor, reason: str | None
+) -> tuple[dict, dict]:
+    """A new assignment's columns and its audit event's (`open_assignment`, bulk imports).
+
+    An assignment the acting user makes to themselves is acknowledged at once.
+    """
+    now = clock.now()
+    row = new_row(Assignment, {
+        "customer_id": customer_id, "user": handle, "role": role, "assigned_by": by.handle,
+        "reason": reason, "since": now, "acknowledged_at": now if handle == by.handle else None,
+    })
+    return row, _event_row("create", row["id"], customer_id, audit.snapshot_values(row), by, {})
 
 
 def end(s: Session, row: Assignment, *, by: Actor, reason: str | None = None) -> None:

@@ -17,20 +17,23 @@ from sqlmodel import Session, col, select
 
 from crmcli import clock
 from crmcli.models import AuditEvent, Customer
-from crmcli.repo.machine import jsonable, to_dict
+from crmcli.repo.machine import jsonable, new_row, to_dict
 
 BOOKKEEPING = frozenset({"pk", "version", "created_at", "updated_at", "updated_by", "dedupe_key"})
 
 
 def snapshot(record: Any) -> dict[str, list[Any]]:
     """The changes of a newly created record: every non-empty field as [None, value]."""
-    changes = {}
-    for name in type(record).model_fields:
-        value = getattr(record, name)
-        if name in BOOKKEEPING or name == "id" or value in (None, "", [], {}):
-            continue
-        changes[name] = [None, jsonable(value)]
-    return changes
+    return snapshot_values({name: getattr(record, name) for name in type(record).model_fields})
+
+
+def snapshot_values(values: dict[str, Any]) -> dict[str, list[Any]]:
+    """`snapshot` of a new row held as a dict of its columns (bulk writes)."""
+    return {
+        name: [None, jsonable(value)]
+        for name, value in values.items()
+        if name not in BOOKKEEPING and name != "id" and value not in (None, "", [], {})
+    }
 
 
 def apply(record: Any, values: dict[str, Any], by: str) -> dict[str, list[Any]]:
@@ -49,8 +52,14 @@ def apply(record: Any, values: dict[str, Any], by: str) -> dict[str, list[Any]]:
     return changes
 
 
-def record(
-    s: Session,
+def record(s: Session, **event: Any) -> AuditEvent:
+    """Add one audit event; the keywords are `event_row`'s."""
+    row = AuditEvent(**event_row(**event))
+    s.add(row)
+    return row
+
+
+def event_row(
     *,
     by: str,
     action: str,
@@ -59,18 +68,12 @@ def record(
     customer_id: str | None = None,
     changes: dict[str, list[Any]] | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEvent:
-    event = AuditEvent(
-        actor=by,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        customer_id=customer_id,
-        changes=changes or {},
-        detail=detail or {},
-    )
-    s.add(event)
-    return event
+) -> dict[str, Any]:
+    """The columns of a new audit event; `record` adds one, bulk writes insert many."""
+    return new_row(AuditEvent, {
+        "actor": by, "action": action, "entity": entity, "entity_id": entity_id,
+        "customer_id": customer_id, "changes": changes or {}, "detail": detail or {},
+    })
 
 
 EVENT_FIELDS = ("at", "actor", "action", "entity", "entity_id", "customer_id", "changes", "detail")

@@ -19,7 +19,7 @@ from crmcli import clock, fields
 from crmcli.db import region
 from crmcli.errors import Conflict, Invalid, NotFound
 from crmcli.ids import short
-from crmcli.models import Assignment, AuditEvent, Customer, Note, Task
+from crmcli.models import Assignment, AuditEvent, Customer, Note, Task, User
 from crmcli.repo import (
     assignments,
     audit,
@@ -30,7 +30,7 @@ from crmcli.repo import (
     tasks,
     users,
 )
-from crmcli.repo.machine import jsonable
+from crmcli.repo.machine import jsonable, new_row
 from crmcli.repo.users import Actor
 
 # --- identity ----------------------------------------------------------------------------
@@ -131,30 +131,61 @@ def create(
 ) -> Customer:
     """Add a customer; the owner (the acting user unless given) gets an owner assignment."""
     standard, extra = parse(s, raw)
-    if not standard.get("name"):
-        raise Invalid("is required", "name")
     owner = users.get_active(s, standard.get("owner") or by.handle)
-    standard["owner"] = owner.handle
-    standard["stage"] = standard.get("stage") or fields.DEFAULT_STAGE
-    standard.setdefault("department", owner.department)
-    customer = Customer(
-        **standard,
-        extra={k: v for k, v in extra.items() if v is not None},
-        dedupe_key=dedupe_key(standard["name"], standard.get("company")),
-        created_by=by.handle,
-        updated_by=by.handle,
-    )
+    rows = new_rows(standard, extra, owner=owner, by=by)
+    customer = Customer(**rows.customer)
     if not allow_duplicate:
         _guard_duplicates(s, customer)
     s.add(customer)
     s.flush()
-    audit.record(
-        s, by=by.handle, action="customer.create", entity="customer", entity_id=customer.id,
-        customer_id=customer.id, changes=audit.snapshot(customer),
-    )
-    assignments.open_assignment(s, customer, owner.handle, "owner", by=by, reason="created")
+    created, assigned = rows.events
+    s.add_all([AuditEvent(**created), Assignment(**rows.assignment), AuditEvent(**assigned)])
     search.refresh(s, [customer.pk])
     return customer
+
+
+@dataclass
+class NewCustomer:
+    """The rows one new customer consists of (columns as dicts, ready to insert)."""
+
+    customer: dict[str, Any]
+    assignment: dict[str, Any]  # the owner's
+    events: list[dict[str, Any]]  # customer.create, then assignment.create
+
+
+def new_rows(
+    standard: dict[str, Any],
+    extra: dict[str, Any],
+    *,
+    owner: User,
+    by: Actor,
+    customer_id: str | None = None,
+) -> NewCustomer:
+    """A new customer from parsed values: the defaults (stage, the owner's department), the
+    owner assignment, and the audit events. `create` and bulk imports both build with it;
+    an import of an export keeps the exported `customer_id`."""
+    if not standard.get("name"):
+        raise Invalid("is required", "name")
+    values = {
+        **({"id": customer_id} if customer_id else {}),
+        **standard,
+        "owner": owner.handle,
+        "stage": standard.get("stage") or fields.DEFAULT_STAGE,
+        "extra": {k: v for k, v in extra.items() if v is not None},
+        "dedupe_key": dedupe_key(standard["name"], standard.get("company")),
+        "created_by": by.handle,
+        "updated_by": by.handle,
+    }
+    values.setdefault("department", owner.department)
+    row = new_row(Customer, values)
+    created = audit.event_row(
+        by=by.handle, action="customer.create", entity="customer", entity_id=row["id"],
+        customer_id=row["id"], changes=audit.snapshot_values(row),
+    )
+    assignment, assigned = assignments.opening_rows(
+        row["id"], owner.handle, "owner", by=by, reason="created"
+    )
+    return NewCustomer(row, assignment, [created, assigned])
 
 
 def update(
@@ -178,6 +209,26 @@ def update(
             f"(version {expected_version} → {customer.version}); reload and edit again"
         )
     standard, extra = parse(s, raw)
+    changes = change(s, customer, standard, extra, by=by, allow_duplicate=allow_duplicate)
+    search.refresh(s, [customer.pk])
+    return changes
+
+
+def change(
+    s: Session,
+    customer: Customer,
+    standard: dict[str, Any],
+    extra: dict[str, Any],
+    *,
+    by: Actor,
+    allow_duplicate: bool = False,
+) -> dict[str, list[Any]]:
+    """Set parsed values on a customer, audited; `update` and bulk imports share it.
+
+    The search index is left to the caller (one refresh per edit, one per import batch).
+    A refused value (or duplicate) raises before anything is recorded, but may leave the
+    object modified: the caller rolls back (or expires it).
+    """
     if "name" in standard and not standard["name"]:
         raise Invalid("is required", "name")
     if "stage" in standard and standard["stage"] is None:
@@ -199,7 +250,6 @@ def update(
         previous = customer.owner
         assignments.assign(s, customer, new_owner, "owner", by=by, reason=None)
         changes["owner"] = [previous, customer.owner]
-    search.refresh(s, [customer.pk])
     return changes
 
 

@@ -6,6 +6,7 @@ whichever command produced them.
 
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from crmcli import clock
@@ -31,3 +32,29 @@ def to_dict(record: Any, names: tuple[str, ...], **renamed: str) -> dict[str, An
         attribute = renamed.get(name, name)
         values[name] = jsonable(getattr(record, attribute))
     return values
+
+
+def new_row(model: type, values: dict[str, Any]) -> dict[str, Any]:
+    """Every column of a new `model` row, in the model's order: `values`, and the model's
+    defaults for the rest.
+
+    This is what `model(**values)` would hold, without building the ORM object: bulk
+    writes insert such dicts with SQLAlchemy Core, because an ORM object costs ~160 µs
+    to build and a dict a few.
+    """
+    row = {
+        name: values[name] if name in values else factory() if factory else default
+        for name, factory, default in _defaults(model)
+    }
+    unknown = values.keys() - row.keys()
+    if unknown:
+        raise TypeError(f"not columns of {model.__name__}: {sorted(unknown)}")
+    return row
+
+
+@cache
+def _defaults(model: type) -> tuple[tuple[str, Any, Any], ...]:
+    return tuple(
+        (name, info.default_factory, None if info.is_required() else info.default)
+        for name, info in model.model_fields.items()
+    )

@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from crmcli import fields
+from crmcli import clock, fields
 from crmcli.errors import Invalid
 from crmcli.models import Attachment, Customer, Note
-from crmcli.repo import audit, search
+from crmcli.repo import audit, search, users
 from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor
 
@@ -51,7 +52,14 @@ def add(
     kind: str = "internal",
     quote: str | None = None,
     attach: list[Path] | None = None,
+    author: str | None = None,
+    at: datetime | None = None,
+    refresh_search: bool = True,
 ) -> Note:
+    """Add a note by `by` (or, imported, written by `author` at `at`).
+
+    A bulk import passes refresh_search=False and refreshes the index once per batch.
+    """
     body = fields.parse_text(body, "body")
     if not body:
         raise Invalid("is required (the summary in the team's words)", "body")
@@ -60,7 +68,8 @@ def add(
         kind=fields.parse_note_kind(kind),
         body=body,
         quote=fields.parse_text(quote or "", "quote") or None,
-        author=by.handle,
+        author=users.get(s, author).handle if author else by.handle,
+        at=at or clock.now(),
     )
     s.add(note)
     s.flush()  # the note row must exist before its attachments point at it
@@ -79,7 +88,8 @@ def add(
             entity_id=attachment.id, customer_id=customer.id, changes=audit.snapshot(attachment),
         )
     s.flush()
-    search.refresh(s, [customer.pk])
+    if refresh_search:
+        search.refresh(s, [customer.pk])
     return note
 
 

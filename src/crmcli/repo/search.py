@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, case, column, exists, func, or_, table
+from sqlalchemy import ColumnElement, case, column, func, or_, table
 from sqlmodel import Session, select
 
 from crmcli.models import Customer, Note
@@ -39,6 +39,17 @@ def refresh(s: Session, pks: Iterable[int]) -> None:
     s.connection().exec_driver_sql(f"{_INDEXED} AND c.pk IN ({listed})")
 
 
+def index_new(s: Session, after_pk: int) -> None:
+    """(Re-)index every customer added after `after_pk`, in one statement (after a bulk load)."""
+    s.connection().exec_driver_sql("DELETE FROM customer_fts WHERE rowid > ?", (int(after_pk),))
+    s.connection().exec_driver_sql(f"{_INDEXED} AND c.pk > ?", (int(after_pk),))
+
+
+def last_pk(s: Session) -> int:
+    """The highest customer pk so far: customers added from now on get higher ones."""
+    return s.connection().exec_driver_sql("SELECT coalesce(max(pk), 0) FROM customer").scalar_one()
+
+
 def refresh_all(s: Session) -> None:
     """Rebuild the whole index in one statement (after bulk loads)."""
     s.connection().exec_driver_sql("DELETE FROM customer_fts")
@@ -59,12 +70,12 @@ def matches(query: str) -> ColumnElement[bool]:
         return Customer.pk.in_(hits)
     pattern = _like_pattern(query)
     columns = (Customer.name, Customer.company, Customer.phone, Customer.email, Customer.requirement)
-    in_notes = exists().where(
-        Note.customer_id == Customer.id,
+    # Notes are scanned once (not probed per customer, which costs a second at 1M rows).
+    in_notes = select(Note.customer_id).where(
         Note.deleted_at.is_(None),
         or_(Note.body.like(pattern, escape="\\"), Note.quote.like(pattern, escape="\\")),
     )
-    return or_(*(column.like(pattern, escape="\\") for column in columns), in_notes)
+    return or_(*(column.like(pattern, escape="\\") for column in columns), Customer.id.in_(in_notes))
 
 
 def rank(query: str) -> ColumnElement[int]:

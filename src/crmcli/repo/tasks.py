@@ -51,16 +51,21 @@ def add(
     assignee: str | None = None,
     due: str | None = None,
     priority: str = "normal",
+    status: str = "open",
 ) -> Task:
+    """Add a task; an imported one may arrive done or cancelled already."""
     title = fields.parse_text(title, "title", 500)
     if not title:
         raise Invalid("is required", "title")
+    status = fields.parse_task_status(status)
     task = Task(
         customer_id=customer.id,
         title=title,
         assignee=users.get_active(s, assignee or by.handle).handle,
         due=fields.parse_when(due, clock.now()) if due else None,
         priority=fields.parse_priority(priority),
+        status=status,
+        done_at=clock.now() if status == "done" else None,
         created_by=by.handle,
     )
     s.add(task)

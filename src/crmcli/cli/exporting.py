@@ -1,0 +1,148 @@
+"""`crm export customers|notes|tasks`: csv, tsv, ndjson, json or xlsx, to stdout or -o FILE.
+
+The filters are `crm customer list`'s (notes and tasks: those of the customers selected).
+Headers are the data dictionary's names, or its Chinese labels with `--headers zh`; both
+import back. xlsx cells are text, never formulas; --escape-formulas protects CSV cells
+for spreadsheets (a leading = @ or tab gets a quote; the + of phone numbers stays).
+"""
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from crmcli.cli import context
+from crmcli.cli.context import data_command, keyword, with_parameters
+from crmcli.cli.output import cell_text, say
+from crmcli.errors import UsageError
+
+app = typer.Typer(
+    help="Export customers, notes or tasks as csv, tsv, ndjson, json or xlsx.",
+    no_args_is_help=True,
+)
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    tsv = "tsv"
+    ndjson = "ndjson"
+    json = "json"
+    xlsx = "xlsx"
+
+
+class Headers(str, Enum):
+    en = "en"
+    zh = "zh"
+
+
+def _options() -> list:
+    def option(name: str, annotation: Any, default: Any, *flags: str, **settings: Any):
+        return keyword(name, Annotated[annotation, typer.Option(*flags, **settings)], default)
+
+    return [
+        option("format", Optional[ExportFormat], None, "--format", "-f", case_sensitive=False,
+               help="Output format (default: from -o's extension, else csv)."),
+        option("output", Optional[Path], None, "--output", "-o", dir_okay=False,
+               help="Write to FILE instead of standard output."),
+        option("headers", Headers, Headers.en, "--headers",
+               help="Header row: en (field names) or zh (Chinese labels)."),
+        option("escape_formulas", bool, False, "--escape-formulas",
+               help="CSV/TSV: put a ' before cells starting with = @ or a tab."),
+        option("owner", Optional[str], None, "--owner", help="Owner's handle."),
+        option("department", Optional[str], None, "--department", help="Owning department."),
+        option("stage", Optional[str], None, "--stage", help="Stage (Chinese aliases accepted)."),
+        option("level", Optional[str], None, "--level", help="Level A-D."),
+        option("tag", Optional[str], None, "--tag", help="Has this tag."),
+        option("city", Optional[str], None, "--city", help="City."),
+        option("search", Optional[str], None, "--search", help="Substring of name, company, "
+               "phone, e-mail, requirement or notes."),
+        option("sort", Optional[str], None, "--sort",
+               help="Sort customers by a field; a leading - sorts descending."),
+        option("limit", Optional[int], None, "--limit", "-n", min=1,
+               help="At most this many customers (notes, tasks: of this many rows)."),
+    ]
+
+
+export_options = with_parameters(_options(), lambda values: {"options": values}, ("options",))
+
+
+@app.command("customers")
+@data_command
+@export_options
+def customers(options: dict) -> None:
+    """Export customers: id, every data-dictionary field, the custom fields."""
+    _run("customers", options)
+
+
+@app.command("notes")
+@data_command
+@export_options
+def notes(options: dict) -> None:
+    """Export the notes of the selected customers: customer id, kind, body, quote, author, at."""
+    _run("notes", options)
+
+
+@app.command("tasks")
+@data_command
+@export_options
+def tasks(options: dict) -> None:
+    """Export the tasks of the selected customers: customer id, title, assignee, due,
+    priority, status."""
+    _run("tasks", options)
+
+
+FILTERS = ("owner", "department", "stage", "level", "tag", "city", "search", "sort", "limit")
+
+
+def _run(kind: str, options: dict) -> None:
+    import sys
+
+    from crmcli.repo import exports
+    from crmcli.repo.customers import CustomerQuery
+
+    output: Optional[Path] = options["output"]
+    fmt = options["format"] or _format_of(output)
+    if fmt is ExportFormat.xlsx and output is None and sys.stdout.isatty():
+        raise UsageError("xlsx is a binary file: give -o FILE or redirect standard output")
+    query = CustomerQuery(**{name: options[name] for name in FILTERS})
+    with context.session(write=False) as s:
+        keys, headers = exports.columns(s, kind, chinese=options["headers"] is Headers.zh)
+        records = exports.rows(s, kind, query)
+        if fmt is ExportFormat.xlsx:
+            with _open(output, binary=True) as out:
+                count = _write(fmt, out, kind, keys, headers, records, options)
+        else:
+            with _open(output, binary=False) as out:
+                count = _write(fmt, out, kind, keys, headers, records, options)
+    say(f"exported {count} {kind}", f" to {output}" if output else "")
+
+
+def _format_of(output: Optional[Path]) -> ExportFormat:
+    suffix = output.suffix.lower().lstrip(".") if output else ""
+    return ExportFormat(suffix) if suffix in ExportFormat.__members__ else ExportFormat.csv
+
+
+def _open(output: Optional[Path], *, binary: bool):
+    import contextlib
+    import sys
+
+    if output is not None:
+        return output.open("wb") if binary else output.open("w", newline="", encoding="utf-8")
+    return contextlib.nullcontext(sys.stdout.buffer if binary else sys.stdout)
+
+
+def _write(fmt, out, kind: str, keys: list[str], headers: list[str], records, options) -> int:
+    from crmcli.io import writers
+
+    if fmt is ExportFormat.json:
+        return writers.write_json(out, records)
+    if fmt is ExportFormat.ndjson:
+        return writers.write_ndjson(out, records)
+    cells = ([cell_text(record[key]) for key in keys] for record in records)
+    if fmt is ExportFormat.xlsx:
+        return writers.write_xlsx(out, kind, headers, cells)
+    return writers.write_delimited(
+        out, headers, cells, delimiter="," if fmt is ExportFormat.csv else "\t",
+        escape_formulas=options["escape_formulas"],
+    )

@@ -1,0 +1,81 @@
+"""Writing an export: rows of {column: value} to csv, tsv, ndjson, json or xlsx, streamed.
+
+Tabular formats get text cells (the caller renders lists and numbers as text); json and
+ndjson get the machine values. A spreadsheet must never run what a customer typed:
+xlsx cells are written as text (type `s`, format `@`), so "=1+2" stays those characters,
+and `escape_formulas` prefixes CSV cells beginning with = @ or a tab with a quote. A
+leading + is left alone: it begins every phone number in E.164.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from typing import IO, Any
+
+FORMATS = ("csv", "tsv", "ndjson", "json", "xlsx")
+FORMULA_STARTS = ("=", "@", "\t")
+
+
+def escape_formula(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def write_delimited(
+    out: IO[str], headers: list[str], rows: Iterable[list[str]], *, delimiter: str,
+    escape_formulas: bool = False,
+) -> int:
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(headers)
+    count = 0
+    for cells in rows:
+        writer.writerow([escape_formula(c) for c in cells] if escape_formulas else cells)
+        count += 1
+    return count
+
+
+def write_ndjson(out: IO[str], records: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    for record in records:
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def write_json(out: IO[str], records: Iterable[dict[str, Any]]) -> int:
+    """A JSON array, one object per line, written as the records come."""
+    count = 0
+    out.write("[")
+    for record in records:
+        out.write(",\n" if count else "\n")
+        out.write(json.dumps(record, ensure_ascii=False))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
+
+
+def write_xlsx(out: IO[bytes], sheet: str, headers: list[str], rows: Iterable[list[str]]) -> int:
+    """One sheet of text cells, streamed (openpyxl's write-only mode)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    worksheet = workbook.create_sheet(sheet)
+
+    def text_cells(cells: list[str]) -> list[Any]:
+        row = []
+        for value in cells:
+            cell = WriteOnlyCell(worksheet, value=value)
+            cell.data_type = "s"  # never a formula, a number or a date: what was stored
+            cell.number_format = "@"
+            row.append(cell)
+        return row
+
+    worksheet.append(text_cells(headers))
+    count = 0
+    for cells in rows:
+        worksheet.append(text_cells(cells))
+        count += 1
+    workbook.save(out)
+    return count

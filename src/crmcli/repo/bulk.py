@@ -1,0 +1,153 @@
+"""What every bulk import shares: rows in, a report out, invalid rows told as they are met.
+
+An import runs in the caller's one write transaction. It reads the rows in batches of
+BATCH, so memory stays flat however long the input is, and writes each batch before the
+next is read, so a later row that repeats an earlier one finds it in the database like
+any other duplicate (no in-file index that would grow with the file). Every invalid row is
+reported through `on_invalid` with where it is, the field and the reason; the caller
+decides whether to commit (all-or-nothing by default, `--partial`, `--dry-run`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from itertools import islice
+from typing import Any
+
+from sqlmodel import Session
+
+from crmcli.errors import CrmError, Invalid
+from crmcli.repo import audit
+from crmcli.repo.users import Actor
+
+BATCH = 2000
+ON_DUPLICATE = ("update", "skip", "error")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One input record: `values` keyed by field name, or the `problem` that made it unreadable."""
+
+    where: str
+    values: dict[str, Any] = field(default_factory=dict)
+    problem: Invalid | None = None
+
+
+@dataclass(frozen=True)
+class RowError:
+    where: str
+    field: str | None
+    reason: str
+
+
+@dataclass
+class Report:
+    kind: str  # customers | notes | tasks
+    source: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    invalid: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {k: v for k, v in asdict(self).items() if isinstance(v, int)}
+
+
+class Importer:
+    """The loop and the bookkeeping; subclasses say how a batch is parsed and written."""
+
+    kind = ""
+
+    def __init__(
+        self,
+        s: Session,
+        *,
+        by: Actor,
+        source: str,
+        on_duplicate: str = "update",
+        on_invalid: Callable[[RowError], None] = lambda error: None,
+    ):
+        if on_duplicate not in ON_DUPLICATE:
+            raise Invalid(f"{on_duplicate!r} is not one of {', '.join(ON_DUPLICATE)}", "on-duplicate")
+        self.s = s
+        self.by = by
+        self.on_duplicate = on_duplicate
+        self.on_invalid = on_invalid
+        self.report = Report(self.kind, source)
+
+    def run(self, rows: Iterable[Row]) -> Report:
+        """Import every row; ends with one audit event for the import itself."""
+        deferred: list[Any] = []
+        for batch in batched(rows, BATCH):
+            parsed = [entry for entry in map(self._read, batch) if entry is not None]
+            deferred = self.write(deferred + parsed)
+            self.s.flush()
+        while deferred:
+            deferred = self.write(deferred)
+        self.finish()
+        audit.record(
+            self.s, by=self.by.handle, action=f"import.{self.kind}", entity="import",
+            detail={"file": self.report.source, **self.report.counts()},
+        )
+        return self.report
+
+    def _read(self, row: Row) -> Any:
+        if row.problem is not None:
+            return self.refuse(row.where, [row.problem])
+        try:
+            return self.parse(row)
+        except Invalid as error:
+            return self.refuse(row.where, self.problems(row) or [error])
+
+    def refuse(self, where: str, problems: list[Invalid]) -> None:
+        """Count a row as invalid and report each of its problems."""
+        self.report.invalid += 1
+        for problem in problems:
+            self.on_invalid(RowError(where, problem.field, problem.reason))
+
+    def problems(self, row: Row) -> list[Invalid]:
+        """Every bad value of a row that failed to parse, not just the first."""
+        found = []
+        for name, value in row.values.items():
+            try:
+                self.parse(Row(row.where, {name: value}), whole=False)
+            except Invalid as problem:
+                found.append(problem)
+        return found
+
+    # --- what each kind of record says -------------------------------------------------
+
+    def parse(self, row: Row, whole: bool = True) -> Any:
+        """The row's values parsed by the data dictionary; raises Invalid.
+
+        `whole=False` checks a row holding a single value (to list every bad value)."""
+        raise NotImplementedError
+
+    def write(self, entries: list[Any]) -> list[Any]:
+        """Store a batch of parsed rows; returns those that must wait for the next batch."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """After the last batch (search index, say)."""
+
+
+def remembered(cache: dict[str, Any], key: str, lookup: Callable[[str], Any], field: str) -> Any:
+    """`lookup(key)`, remembered for the batch or import, a refusal too (Invalid on `field`):
+    a file naming the same owner or customer on every row looks it up once."""
+    if key not in cache:
+        try:
+            cache[key] = lookup(key)
+        except CrmError as error:
+            cache[key] = Invalid(str(error), field)
+    found = cache[key]
+    if isinstance(found, Invalid):
+        raise found
+    return found
+
+
+def batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch

@@ -1,0 +1,35 @@
+"""The imports a front end can run, and the columns each one understands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlmodel import Session
+
+from crmcli import fields
+from crmcli.repo import custom_fields
+from crmcli.repo.bulk import Importer
+from crmcli.repo.bulk_customers import CustomerImport
+from crmcli.repo.bulk_followups import NoteImport, TaskImport
+
+KINDS = {"customers": CustomerImport, "notes": NoteImport, "tasks": TaskImport}
+
+
+def vocabulary(s: Session, kind: str) -> Callable[[str], str | None]:
+    """header → the field it means, for `kind` (customers: also custom fields and id)."""
+    if kind == "notes":
+        return lambda header: fields.canonical_column(fields.NOTE_COLUMNS, header)
+    if kind == "tasks":
+        return lambda header: fields.canonical_column(fields.TASK_COLUMNS, header)
+    custom = {fields.fold(name): name for name in custom_fields.declared(s)}
+
+    def customer_field(header: str) -> str | None:
+        folded = fields.fold(header)
+        return fields.canonical_field(header) or custom.get(folded) or (
+            "id" if folded == "id" else None)
+
+    return customer_field
+
+
+def importer(s: Session, kind: str, **options) -> Importer:
+    return KINDS[kind](s, **options)

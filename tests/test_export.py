@@ -1,0 +1,122 @@
+"""`crm export`: formats, filters, Chinese headers, formula safety, and the round trip."""
+
+import csv
+import io
+import json
+
+from helpers import add_customer
+
+
+def setup_customers(crm) -> None:
+    assert crm("field", "add", "budget", "--type", "decimal").exit_code == 0
+    assert crm("field", "add", "tier", "--type", "choice", "--choices", "gold,silver").exit_code == 0
+    add_customer(crm, "张三", "--company", "某公司", "--phone", "13800138000", "--stage", "谈判",
+                 "--sla", "1h30m", "--tag", "vip", "--tag", "展会", "--set", "budget=1,200.50",
+                 "--set", "tier=gold", "--set", "contract_amount=50万")
+    add_customer(crm, "=cmd|' /C calc'!A0", "--email", "x@y.com", "--city", "上海",
+                 "--requirement", "line one\nline two, with comma")
+    add_customer(crm, "Bob", "--level", "A")
+
+
+def test_export_then_import_into_an_empty_database_then_export_is_byte_identical(
+    crm, alice, crm_home, tmp_path, monkeypatch
+):
+    setup_customers(crm)
+    first = {}
+    for fmt in ("csv", "json", "xlsx"):
+        out = tmp_path / f"first.{fmt}"
+        assert crm("export", "customers", "-o", out).exit_code == 0
+        first[fmt] = out.read_bytes()
+    other = tmp_path / "other-home"
+    other.mkdir()
+    monkeypatch.setenv("CRM_HOME", str(other))
+    assert crm("init", "--user", "alice", "--name", "Alice", "--dept", "sales").exit_code == 0
+    missing = crm("import", "customers", tmp_path / "first.csv")
+    assert missing.exit_code == 4
+    assert "unknown columns: budget, tier" in missing.stderr
+    assert crm("field", "add", "budget", "--type", "decimal").exit_code == 0
+    assert crm("field", "add", "tier", "--type", "choice", "--choices", "gold,silver").exit_code == 0
+    result = crm("import", "customers", tmp_path / "first.csv")
+    assert result.exit_code == 0, result.output
+    for fmt in ("csv", "json"):
+        out = tmp_path / f"second.{fmt}"
+        assert crm("export", "customers", "-o", out).exit_code == 0
+        assert out.read_bytes() == first[fmt], fmt
+    assert crm("import", "customers", tmp_path / "first.json").stderr.count("unchanged 3") == 1
+
+
+def test_every_format_goes_to_stdout_by_default(crm, alice):
+    setup_customers(crm)
+    as_csv = list(csv.DictReader(io.StringIO(crm("export", "customers").stdout)))
+    assert [row["name"] for row in as_csv][0] == "=cmd|' /C calc'!A0"
+    assert as_csv[2]["sla"] == "1h30m"
+    assert as_csv[2]["tags"] == "vip,展会"
+    tsv = crm("export", "customers", "-f", "tsv").stdout
+    assert tsv.splitlines()[0].startswith("id\tname\tcompany")
+    ndjson = [json.loads(line) for line in crm("export", "customers", "-f", "ndjson").stdout.splitlines()]
+    assert ndjson[2]["budget"] == "1200.50"
+    assert ndjson[2]["tags"] == ["vip", "展会"]
+
+
+def test_filters_are_those_of_customer_list(crm, alice):
+    setup_customers(crm)
+    rows = json.loads(crm("export", "customers", "-f", "json", "--city", "上海").stdout)
+    assert [row["name"] for row in rows] == ["=cmd|' /C calc'!A0"]
+    rows = json.loads(crm("export", "customers", "-f", "json", "--stage", "谈判").stdout)
+    assert [row["name"] for row in rows] == ["张三"]
+
+
+def test_chinese_headers_are_the_data_dictionary_labels_and_import_back(crm, alice, tmp_path):
+    setup_customers(crm)
+    out = tmp_path / "zh.csv"
+    assert crm("export", "customers", "--headers", "zh", "-o", out).exit_code == 0
+    header = out.read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("id,客户名称,公司,电话,邮箱")
+    assert header.endswith(",budget,tier")
+    result = crm("import", "customers", out)
+    assert "unchanged 3" in result.stderr
+
+
+def test_xlsx_cells_are_text_so_nothing_becomes_a_formula(crm, alice, tmp_path):
+    from openpyxl import load_workbook
+
+    setup_customers(crm)
+    out = tmp_path / "c.xlsx"
+    assert crm("export", "customers", "-o", out).exit_code == 0
+    sheet = load_workbook(out).active
+    cells = {cell.value: cell.data_type for row in sheet.iter_rows() for cell in row if cell.value}
+    assert cells["=cmd|' /C calc'!A0"] == "s"
+    assert cells["+8613800138000"] == "s"
+
+
+def test_escape_formulas_protects_csv_cells_but_keeps_the_plus_of_phones(crm, alice):
+    setup_customers(crm)
+    rows = list(csv.DictReader(io.StringIO(
+        crm("export", "customers", "--escape-formulas").stdout)))
+    assert rows[0]["name"] == "'=cmd|' /C calc'!A0"
+    assert rows[2]["phone"] == "+8613800138000"
+
+
+def test_notes_and_tasks_export_and_import_back(crm, alice, tmp_path):
+    short = add_customer(crm, "张三")
+    assert crm("note", "add", short, "回访", "--quote", "下周再说", "--kind", "call").exit_code == 0
+    assert crm("task", "add", short, "寄样品", "--due", "2026-03-01").exit_code == 0
+    notes = crm("export", "notes").stdout
+    assert notes.splitlines()[0] == "customer,kind,body,quote,author,at"
+    assert "回访,下周再说,alice" in notes
+    tasks = crm("export", "tasks", "--headers", "zh").stdout
+    assert tasks.splitlines()[0] == "客户,任务,执行人,截止时间,优先级,状态"
+    (tmp_path / "n.csv").write_text(notes, encoding="utf-8")
+    (tmp_path / "t.csv").write_text(tasks, encoding="utf-8")
+    assert "unchanged 1" in crm("import", "notes", tmp_path / "n.csv").stderr
+    assert "unchanged 1" in crm("import", "tasks", tmp_path / "t.csv").stderr
+
+
+def test_an_xlsx_export_can_be_piped(crm_home, alice):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "crmcli", "export", "customers", "-f", "xlsx"],
+                            capture_output=True)
+    assert result.returncode == 0
+    assert result.stdout[:4] == b"PK\x03\x04"

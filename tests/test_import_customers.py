@@ -1,0 +1,209 @@
+"""`crm import customers`: the rules of `customer add`, duplicates, errors, reports, audit."""
+
+import csv
+import json
+
+from sqlmodel import select
+
+from crmcli.models import Assignment, AuditEvent, Customer
+from helpers import add_customer, customers_by_name
+
+
+def write(tmp_path, name: str, text: str):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_values_go_through_the_same_rules_as_customer_add(crm, alice, database, tmp_path):
+    add_customer(crm, "By Hand", "--phone", "+86 138-0013-8001", "--stage", "谈判",
+                 "--sla", "24小时", "--set", "contract_amount=50万")
+    path = write(tmp_path, "same.csv", "name,phone,stage,sla,contract_amount\n"
+                 "By Import,+86 138-0013-8002,谈判,24小时,50万\n")
+    assert crm("import", "customers", path).exit_code == 0
+    by_hand, imported = customers_by_name(database)["By Hand"], customers_by_name(database)["By Import"]
+    for field in ("stage", "sla", "contract_amount", "owner", "department", "created_by"):
+        assert getattr(imported, field) == getattr(by_hand, field), field
+    assert imported.phone == "+8613800138002"
+
+
+def test_invalid_rows_name_line_column_and_reason_and_nothing_is_written(
+    crm, alice, database, tmp_path
+):
+    path = write(tmp_path, "bad.csv", "客户名称,电话,邮箱,等级\n"
+                 "好客户,13800138000,,A\n坏客户,123,not-mail,Z\n,13900139000,,\n")
+    result = crm("import", "customers", path)
+    assert result.exit_code == 4
+    lines = result.stderr.splitlines()
+    assert "line 3: 电话: '123' is not a valid phone number for region CN" in lines
+    assert "line 3: 邮箱: 'not-mail' is not an e-mail address" in lines
+    assert "line 3: 等级: 'Z' is not one of A, B, C, D" in lines
+    assert "line 4: 客户名称: is required" in lines
+    assert "invalid 2" in result.stderr
+    assert "nothing imported" in result.stderr
+    assert customers_by_name(database) == {}
+
+
+def test_partial_imports_the_valid_rows_and_still_exits_4(crm, alice, database, tmp_path):
+    path = write(tmp_path, "bad.csv", "name,phone\nGood,13800138000\nBad,123\n")
+    result = crm("import", "customers", path, "--partial")
+    assert result.exit_code == 4
+    assert set(customers_by_name(database)) == {"Good"}
+
+
+def test_errors_can_go_to_a_csv_file(crm, alice, tmp_path):
+    path = write(tmp_path, "bad.csv", "name,phone\nBad,123\n")
+    report = tmp_path / "errors.csv"
+    result = crm("import", "customers", path, "--errors", report)
+    assert result.exit_code == 4
+    assert "123" not in result.stderr
+    with report.open(encoding="utf-8") as handle:
+        assert list(csv.reader(handle)) == [
+            ["where", "column", "reason"],
+            ["line 2", "phone", "'123' is not a valid phone number for region CN"],
+        ]
+
+
+def test_unknown_columns_stop_the_import_with_their_list(crm, alice, tmp_path):
+    path = write(tmp_path, "u.csv", "name,手机号码,备注\nA,13800138000,x\n")
+    result = crm("import", "customers", path)
+    assert result.exit_code == 4
+    assert "unknown columns: 手机号码, 备注" in result.stderr
+
+
+def test_a_map_file_or_ignore_unknown_say_what_other_columns_are(crm, alice, database, tmp_path):
+    path = write(tmp_path, "u.csv", "name,手机号码,备注\nA,13800138000,x\n")
+    mapping = write(tmp_path, "map.toml", '"手机号码" = "phone"\n"备注" = "ignore"\n')
+    assert crm("import", "customers", path, "--map", mapping).exit_code == 0
+    assert customers_by_name(database)["A"].phone == "+8613800138000"
+    other = write(tmp_path, "v.csv", "name,junk\nB,x\n")
+    assert crm("import", "customers", other, "--ignore-unknown").exit_code == 0
+    bad_map = write(tmp_path, "bad.toml", 'junk = "nonsense"\n')
+    result = crm("import", "customers", other, "--map", bad_map)
+    assert result.exit_code == 2
+    assert "no such field" in result.stderr
+
+
+def test_headers_match_ignoring_case_space_and_width_but_duplicates_are_refused(
+    crm, alice, database, tmp_path
+):
+    path = write(tmp_path, "w.csv", " ＮＡＭＥ , Phone ,电子邮件\nWide,13800138000,W@x.com\n")
+    assert crm("import", "customers", path).exit_code == 0
+    assert customers_by_name(database)["Wide"].email == "w@x.com"
+    twice = write(tmp_path, "d.csv", "name,电话,phone\nA,1,2\n")
+    result = crm("import", "customers", twice)
+    assert result.exit_code == 4
+    assert "duplicate columns: '电话' and 'phone' both mean phone" in result.stderr
+
+
+def test_declared_custom_fields_import_by_name(crm, alice, database, tmp_path):
+    assert crm("field", "add", "budget", "--type", "decimal").exit_code == 0
+    path = write(tmp_path, "c.csv", "name,Budget\nA,\"1,200.50\"\nB,lots\n")
+    result = crm("import", "customers", path, "--partial")
+    assert "line 3: Budget: 'lots' is not a number" in result.stderr
+    assert customers_by_name(database)["A"].extra == {"budget": "1200.50"}
+
+
+def test_duplicates_in_the_file_and_in_the_database_update_without_erasing(
+    crm, alice, database, tmp_path
+):
+    add_customer(crm, "Old Name", "--phone", "13800138000", "--city", "北京")
+    path = write(tmp_path, "d.csv", "name,phone,email,city,level\n"
+                 "Old Name,138 0013 8000,,,A\n"  # db duplicate by phone: level set, city kept
+                 "New One,13900139000,n@x.com,上海,\n"
+                 "New One Again,,N@X.com,,B\n")  # in-file duplicate by e-mail
+    result = crm("import", "customers", path)
+    assert result.exit_code == 0, result.output
+    assert "created 1, updated 2, unchanged 0" in result.stderr
+    stored = customers_by_name(database)
+    assert stored["Old Name"].city == "北京"
+    assert stored["Old Name"].level == "A"
+    assert stored["New One Again"].phone == "+8613900139000"  # name overwritten, phone kept
+    assert stored["New One Again"].level == "B"
+    assert len(stored) == 2
+
+
+def test_name_and_company_case_folded_is_a_duplicate_key(crm, alice, database, tmp_path):
+    add_customer(crm, "Acme Ltd", "--company", "ACME")
+    path = write(tmp_path, "n.csv", "name,company,city\n  acme ltd ,Ａｃｍｅ,Paris\n")
+    assert crm("import", "customers", path).exit_code == 0
+    assert [(c.name, c.company, c.city) for c in customers_by_name(database).values()] == [
+        ("acme ltd", "Ａｃｍｅ", "Paris")  # matched, and non-empty incoming values overwrite
+    ]
+
+
+def test_skip_and_error_are_the_other_duplicate_policies(crm, alice, database, tmp_path):
+    add_customer(crm, "Kept", "--phone", "13800138000")
+    path = write(tmp_path, "d.csv", "name,phone,city\nKept,13800138000,X\n")
+    skipped = crm("import", "customers", path, "--on-duplicate", "skip")
+    assert skipped.exit_code == 0
+    assert "skipped 1" in skipped.stderr
+    refused = crm("import", "customers", path, "--on-duplicate", "error")
+    assert refused.exit_code == 4
+    assert "line 2: duplicate: same phone as existing customer" in refused.stderr
+    assert customers_by_name(database)["Kept"].city is None
+
+
+def test_running_the_same_import_twice_changes_nothing_and_says_so(crm, alice, database, tmp_path):
+    path = write(tmp_path, "twice.csv", "name,phone,email,tags\n"
+                 "A,13800138000,a@x.com,x\nB,13900139000,,\nC,,c@x.com,\n")
+    assert "created 3" in crm("import", "customers", path).stderr
+    with database() as s:
+        events = len(s.exec(select(AuditEvent)).all())
+    again = crm("import", "customers", path, "--format", "json")
+    assert again.exit_code == 0
+    assert "created 0, updated 0, unchanged 3, skipped 0, invalid 0" in again.stderr
+    report = json.loads(again.stdout)
+    assert (report["created"], report["updated"], report["unchanged"]) == (0, 0, 3)
+    with database() as s:
+        assert len(s.exec(select(AuditEvent)).all()) == events + 1  # only the import's own
+
+
+def test_dry_run_reports_everything_and_writes_nothing(crm, alice, database, tmp_path):
+    add_customer(crm, "Existing", "--phone", "13800138000")
+    path = write(tmp_path, "d.csv", "name,phone,city\nExisting,13800138000,X\nNew,,\nBad,1,\n")
+    result = crm("import", "customers", path, "--dry-run", "-f", "json")
+    assert result.exit_code == 4
+    report = json.loads(result.stdout)
+    assert report == {"kind": "customers", "file": "d.csv", "created": 1, "updated": 1,
+                      "unchanged": 0, "skipped": 0, "invalid": 1, "dry_run": True,
+                      "written": False}
+    assert "dry run: nothing was written" in result.stderr
+    assert set(customers_by_name(database)) == {"Existing"}
+    assert customers_by_name(database)["Existing"].city is None
+
+
+def test_an_import_is_audited_per_record_and_as_a_whole(crm, team, database, tmp_path):
+    add_customer(crm, "Existing", "--phone", "13800138000")
+    path = write(tmp_path, "a.csv", "name,phone,owner,city\n"
+                 "Existing,13800138000,,上海\nNew,13900139000,bob,\n")
+    assert crm("import", "customers", path).exit_code == 0
+    with database() as s:
+        new = s.exec(select(Customer).where(Customer.name == "New")).one()
+        events = s.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        owner = s.exec(select(Assignment).where(Assignment.customer_id == new.id)).one()
+    created = [e for e in events if e.action == "customer.create" and e.entity_id == new.id]
+    assert created[0].changes["phone"] == [None, "+8613900139000"]
+    assert created[0].changes["owner"] == [None, "bob"]
+    updated = [e for e in events if e.action == "customer.update"]
+    assert updated[-1].changes == {"city": [None, "上海"]}
+    assert (owner.user, owner.role, owner.acknowledged_at) == ("bob", "owner", None)
+    assert any(e.action == "assignment.create" and e.entity_id == owner.id for e in events)
+    summary = events[-1]
+    assert (summary.action, summary.actor) == ("import.customers", "alice")
+    assert summary.detail == {"file": "a.csv", "created": 1, "updated": 1, "unchanged": 0,
+                              "skipped": 0, "invalid": 0}
+
+
+def test_imported_customers_are_found_by_search(crm, alice, tmp_path):
+    path = write(tmp_path, "s.csv", "name,company\n张小明,北京星辰科技\n")
+    assert crm("import", "customers", path).exit_code == 0
+    found = crm("customer", "find", "星辰科", "-f", "json")
+    assert [row["name"] for row in json.loads(found.stdout)] == ["张小明"]
+
+
+def test_an_unknown_owner_is_an_invalid_row(crm, alice, tmp_path):
+    path = write(tmp_path, "o.csv", "name,负责人\nA,nobody\n")
+    result = crm("import", "customers", path)
+    assert result.exit_code == 4
+    assert "line 2: 负责人: no user 'nobody'" in result.stderr

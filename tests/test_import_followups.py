@@ -1,0 +1,84 @@
+"""`crm import notes|tasks`: the customer by id, e-mail, phone or exact name; same error rules."""
+
+from sqlmodel import select
+
+from crmcli.models import AuditEvent, Note, Task
+from helpers import add_customer
+
+
+def write(tmp_path, name: str, text: str):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_notes_find_their_customer_by_id_email_phone_or_name(crm, alice, database, tmp_path):
+    short = add_customer(crm, "张三", "--phone", "13800138000", "--email", "zs@x.com")
+    path = write(tmp_path, "notes.csv", "客户,内容,客户原话,类型\n"
+                 f"{short},by id,,call\nZS@X.com,by email,\"太贵了，再便宜点\",电话\n"
+                 "138 0013 8000,by phone,,\n张三,by name,,visit\n")
+    result = crm("import", "notes", path)
+    assert result.exit_code == 0, result.output
+    assert "created 4" in result.stderr
+    with database() as s:
+        notes = {n.body: n for n in s.exec(select(Note))}
+    assert notes["by email"].quote == "太贵了，再便宜点"
+    assert notes["by email"].kind == "call"
+    assert notes["by name"].author == "alice"
+    found = crm("customer", "find", "再便宜", "-f", "json")
+    assert "张三" in found.stdout
+
+
+def test_notes_with_unknown_customers_are_invalid_rows_and_nothing_is_written(
+    crm, alice, database, tmp_path
+):
+    add_customer(crm, "张三")
+    path = write(tmp_path, "notes.csv",
+                 "customer,body,kind\n张三,ok,\nnobody,lost,\n张三,,\n张三,x,chat\n")
+    result = crm("import", "notes", path)
+    assert result.exit_code == 4
+    assert "line 3: customer: no customer matches 'nobody'" in result.stderr
+    assert "line 4: body: is required" in result.stderr
+    assert "line 5: kind: 'chat' is not one of" in result.stderr
+    with database() as s:
+        assert s.exec(select(Note)).all() == []
+
+
+def test_importing_the_same_notes_twice_adds_nothing(crm, alice, database, tmp_path):
+    add_customer(crm, "张三")
+    path = write(tmp_path, "notes.csv", "customer,body,at\n张三,回访,2026-01-05T03:04:05Z\n")
+    assert "created 1" in crm("import", "notes", path).stderr
+    again = crm("import", "notes", path)
+    assert "created 0, updated 0, unchanged 1" in again.stderr
+    with database() as s:
+        (note,) = s.exec(select(Note)).all()
+    assert note.at.isoformat() == "2026-01-05T03:04:05+00:00"
+
+
+def test_tasks_import_with_assignee_due_priority_and_status(crm, team, database, tmp_path):
+    add_customer(crm, "张三", "--email", "zs@x.com")
+    path = write(tmp_path, "tasks.csv", "客户,任务,执行人,截止时间,优先级,状态\n"
+                 "zs@x.com,寄样品,bob,2026-03-01,high,\nzs@x.com,报价,,,,完成\n")
+    result = crm("import", "tasks", path)
+    assert result.exit_code == 0, result.output
+    with database() as s:
+        tasks = {t.title: t for t in s.exec(select(Task))}
+        actions = [e.action for e in s.exec(select(AuditEvent))]
+    assert (tasks["寄样品"].assignee, tasks["寄样品"].priority) == ("bob", "high")
+    assert tasks["报价"].status == "done"
+    assert tasks["报价"].done_at is not None
+    assert actions.count("task.create") == 2
+    assert actions[-1] == "import.tasks"
+    update = write(tmp_path, "again.csv", "customer,title,assignee,status\nzs@x.com,寄样品,carol,\n")
+    assert "updated 1" in crm("import", "tasks", update).stderr
+    with database() as s:
+        task = s.exec(select(Task).where(Task.title == "寄样品")).one()
+    assert (task.assignee, task.priority) == ("carol", "high")
+
+
+def test_a_task_for_an_unknown_assignee_is_reported_with_its_line(crm, alice, tmp_path):
+    add_customer(crm, "张三")
+    path = write(tmp_path, "tasks.csv", "customer,title,assignee\n张三,call,ghost\n")
+    result = crm("import", "tasks", path, "--partial")
+    assert result.exit_code == 4
+    assert "line 2: no user 'ghost'" in result.stderr

@@ -1,0 +1,104 @@
+"""`crm task …`: follow-ups with assignees, due dates and status."""
+
+import json
+
+from helpers import add_customer
+
+NOW = "2026-11-23T12:00:00+00:00"
+
+
+def tasks(crm, *options, env=None):
+    result = crm("task", "list", *options, "--format", "json", env=env)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_a_task_has_assignee_due_and_priority(crm, team):
+    ref = add_customer(crm, "Acme")
+    result = crm("task", "add", ref, "send quote", "--assignee", "bob", "--due", "2026-12-01",
+                 "--priority", "urgent")
+    assert result.exit_code == 0, result.output
+    [task] = tasks(crm)
+    assert (task["title"], task["assignee"], task["priority"], task["status"],
+            task["created_by"]) == ("send quote", "bob", "urgent", "open", "alice")
+    assert task["due"].startswith("2026-12-01")
+
+
+def test_the_assignee_defaults_to_the_acting_user(crm, team):
+    ref = add_customer(crm, "Acme")
+    crm("task", "add", ref, "call back")
+    assert tasks(crm)[0]["assignee"] == "alice"
+
+
+def test_relative_due_dates_count_from_today(crm, alice):
+    ref = add_customer(crm, "Acme")
+    env = {"CRM_NOW": NOW, "TZ": "UTC"}
+    for due in ("tomorrow", "+3d", "+2w", "friday"):
+        assert crm("task", "add", ref, f"due {due}", "--due", due, env=env).exit_code == 0
+    dues = {t["title"]: t["due"] for t in tasks(crm, env=env)}
+    assert dues == {"due tomorrow": "2026-11-24T23:59:00Z", "due +3d": "2026-11-26T23:59:00Z",
+                    "due +2w": "2026-12-07T23:59:00Z", "due friday": "2026-11-27T23:59:00Z"}
+
+
+def test_bad_task_input_is_refused(crm, team):
+    ref = add_customer(crm, "Acme")
+    assert crm("task", "add", ref, "x", "--due", "someday").exit_code == 4
+    assert crm("task", "add", ref, "x", "--priority", "asap").exit_code == 4
+    assert crm("task", "add", ref, "x", "--assignee", "nobody").exit_code == 3
+    assert crm("task", "add", "no such customer", "x").exit_code == 3
+    assert tasks(crm) == []
+
+
+def test_list_filters_mine_assignee_customer_overdue_due_before_and_status(crm, team):
+    acme, globex = add_customer(crm, "Acme"), add_customer(crm, "Globex")
+    env = {"CRM_NOW": NOW}
+    crm("task", "add", acme, "late", "--due", "2026-11-20", env=env)
+    crm("task", "add", acme, "soon", "--due", "2026-11-25", "--assignee", "bob", env=env)
+    crm("task", "add", globex, "later", "--due", "2026-12-20", env=env)
+    crm("task", "add", globex, "whenever", "--assignee", "bob", env=env)
+
+    def titles(*options):
+        return [t["title"] for t in tasks(crm, *options, env=env)]
+
+    assert titles() == ["late", "soon", "later", "whenever"]
+    assert titles("--mine") == ["late", "later"]
+    assert titles("--as", "bob", "--mine") == ["soon", "whenever"]
+    assert titles("--assignee", "bob") == ["soon", "whenever"]
+    assert titles("--customer", "Globex") == ["later", "whenever"]
+    assert titles("--overdue") == ["late"]
+    assert titles("--due-before", "2026-12-01") == ["late", "soon"]
+    done = tasks(crm, env=env)[0]["id"]
+    crm("task", "done", done, env=env)
+    assert titles("--overdue") == []
+    assert titles("--status", "done") == ["late"]
+    assert len(titles("--status", "all")) == 4
+
+
+def test_done_reopen_cancel_and_reassign_are_recorded(crm, team):
+    ref = add_customer(crm, "Acme")
+    task = crm("task", "add", ref, "send quote").stdout.strip()
+    assert crm("task", "done", task).exit_code == 0
+    [closed] = tasks(crm, "--status", "done")
+    assert closed["done_at"] is not None
+    again = crm("task", "done", task)
+    assert again.exit_code == 0 and "already done" in again.stderr
+    assert crm("task", "reopen", task).exit_code == 0
+    assert tasks(crm)[0]["done_at"] is None
+    assert crm("task", "reassign", task, "--to", "bob").exit_code == 0
+    assert tasks(crm)[0]["assignee"] == "bob"
+    assert crm("task", "reassign", task, "--to", "nobody").exit_code == 3
+    assert crm("task", "cancel", task).exit_code == 0
+    assert tasks(crm, "--status", "cancelled")[0]["title"] == "send quote"
+    history = crm("history", ref, "--format", "json").stdout
+    actions = [e["action"] for e in json.loads(history)]
+    for action in ("task.create", "task.done", "task.reopen", "task.reassign", "task.cancel"):
+        assert action in actions
+    show = json.loads(crm("task", "show", task, "--format", "json").stdout)
+    assert (show["status"], show["customer_name"]) == ("cancelled", "Acme")
+
+
+def test_tasks_of_a_deleted_customer_are_not_listed(crm, alice):
+    ref = add_customer(crm, "Acme")
+    crm("task", "add", ref, "x")
+    crm("customer", "delete", ref)
+    assert tasks(crm) == []

@@ -1,0 +1,78 @@
+"""`crm user …`: members, roles and offboarding."""
+
+import json
+
+from helpers import add_customer
+
+
+def users(crm, *options):
+    return {u["handle"]: u for u in json.loads(crm("user", "list", *options, "--format", "json").stdout)}
+
+
+def test_an_admin_adds_members_with_a_role_and_department(crm, team):
+    listed = users(crm)
+    assert {h: (u["role"], u["department"], u["active"]) for h, u in listed.items()} == {
+        "alice": ("admin", "sales", True), "bob": ("member", "service", True),
+        "carol": ("manager", "marketing", True)}
+
+
+def test_only_an_admin_adds_or_deactivates_users(crm, team):
+    denied = crm("--as", "carol", "user", "add", "dave", "--name", "Dave")
+    assert denied.exit_code == 6 and "admin" in denied.stderr
+    assert crm("--as", "bob", "user", "deactivate", "carol", "--transfer-to", "bob").exit_code == 6
+    assert "dave" not in users(crm)
+
+
+def test_bad_users_are_refused(crm, alice):
+    assert crm("user", "add", "alice", "--name", "Again").exit_code == 4
+    assert crm("user", "add", "Bad Handle!", "--name", "X").exit_code == 4
+    assert crm("user", "add", "dave", "--name", "Dave", "--role", "king").exit_code == 4
+    assert crm("user", "show", "nobody").exit_code == 3
+
+
+def test_deactivating_moves_customers_open_tasks_and_assignments_to_the_named_colleague(crm, team):
+    owned = add_customer(crm, "Owned by bob", "--owner", "bob")
+    served = add_customer(crm, "Served by bob")
+    crm("assign", served, "--to", "bob", "--role", "service")
+    open_task = crm("task", "add", served, "open one", "--assignee", "bob").stdout.strip()
+    done_task = crm("task", "add", served, "done one", "--assignee", "bob").stdout.strip()
+    crm("task", "done", done_task)
+    result = crm("user", "deactivate", "bob", "--transfer-to", "carol")
+    assert result.exit_code == 0, result.output
+    assert "1 customers, 1 open tasks, 1 assignments" in result.stderr
+    assert users(crm)["bob"]["active"] is False
+    assert "bob" not in users(crm, "--active")
+    owned_record = json.loads(crm("customer", "show", owned, "--format", "json").stdout)
+    assert owned_record["owner"] == "carol"
+    served_record = json.loads(crm("customer", "show", served, "--format", "json").stdout)
+    current = {(a["role"], a["user"]) for a in served_record["assignments"] if a["until"] is None}
+    assert ("service", "carol") in current and ("service", "bob") not in current
+    tasks = {t["id"][-8:]: t for t in served_record["tasks"]}
+    assert tasks[open_task]["assignee"] == "carol"
+    assert tasks[done_task]["assignee"] == "bob"  # closed work keeps its history
+    events = json.loads(crm("history", "--user", "bob", "--format", "json").stdout)
+    assert any(e["action"] == "user.deactivate" for e in events)
+
+
+def test_a_deactivated_user_loses_access_at_once(crm, team):
+    crm("user", "deactivate", "bob", "--transfer-to", "alice")
+    result = crm("--as", "bob", "customer", "list")
+    assert result.exit_code == 6 and "deactivated" in result.stderr
+
+
+def test_deactivation_needs_an_active_colleague_other_than_the_leaver(crm, team):
+    assert crm("user", "deactivate", "bob", "--transfer-to", "bob").exit_code == 4
+    assert crm("user", "deactivate", "bob", "--transfer-to", "nobody").exit_code == 3
+    crm("user", "deactivate", "carol", "--transfer-to", "alice")
+    assert crm("user", "deactivate", "bob", "--transfer-to", "carol").exit_code == 4
+    assert crm("user", "deactivate", "carol", "--transfer-to", "alice").exit_code == 4
+    assert crm("user", "deactivate", "bob").exit_code == 2
+
+
+def test_user_show_tells_the_current_workload(crm, team):
+    ref = add_customer(crm, "Acme", "--owner", "bob")
+    crm("task", "add", ref, "late", "--assignee", "bob", "--due", "2020-01-01")
+    crm("task", "add", ref, "later", "--assignee", "bob", "--due", "+1w")
+    record = json.loads(crm("user", "show", "bob", "--format", "json").stdout)
+    assert (record["customers"], record["open_tasks"], record["overdue_tasks"],
+            record["awaiting_ack"]) == (1, 2, 1, 1)
