@@ -110,6 +110,7 @@ class CustomerScreen(DataScreen):
     async def on_customer_screen_loaded(self, message: Loaded) -> None:
         detail = message.detail
         customer = self.customer = detail.customer
+        self.refresh_bindings()  # the actions are enabled once there is a customer
         newest = detail.history[-1].seq if detail.history else 0
         if self._shown == (customer.version, newest):
             return  # nothing about this customer changed; keep the reader's place

@@ -94,6 +94,7 @@ class MyWorkScreen(DataScreen):
         )
         self.query_one("#awaiting-title", Label).update(
             f"Waiting for my acknowledgement: {len(found.awaiting)}")
+        self.refresh_bindings()  # Ack needs something waiting
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         customer_id = self.customer_of.get(event.row_key.value)

@@ -104,8 +104,9 @@ class CustomerTable(RecordTable):
         self.load(0, 0)
 
     def reload(self) -> None:
-        """Read the current page again (the data changed) and recount, keeping the cursor."""
-        self.load(self.start, self.cursor_row, recount=True)
+        """Read the current page again (the data changed) and recount, keeping the cursor.
+        Before the first count (the screen just opened) it is the first paint: page first."""
+        self.load(self.start, self.cursor_row, recount=self.total is not None)
 
     @work(thread=True, exclusive=True, group="db")
     def load(self, start: int, cursor: int, recount: bool = False) -> None:

@@ -49,6 +49,7 @@ class TaskTable(RecordTable):
     def show_tasks(self, lines: list[TaskLine]) -> None:
         self.lines = {line.task.id: line for line in lines}
         self.fill((line.task.id, self._cells(line)) for line in lines)
+        self.refresh_bindings()  # Done / Reassign need a task
 
     def _cells(self, line: TaskLine) -> list[Text]:
         task = line.task
