@@ -31,6 +31,7 @@ class ChangesScreen(DataScreen):
     def __init__(self) -> None:
         super().__init__()
         self.look: LastLook | None = None  # where this visit starts
+        self.remembered = 0  # the newest event recorded as seen
         self.events: dict[str, tuple[AuditEvent, Customer]] = {}
 
     @property
@@ -71,10 +72,13 @@ class ChangesScreen(DataScreen):
         line = f" {count or 'No'} change{'' if count == 1 else 's'} by others to your customers"
         if message.look.at:
             line += f" since you last looked, {clock.show(message.look.at)}"
+        if count == dashboard.SHOWN_CHANGES:
+            line += " (the newest shown)"
         self.query_one("#since", Static).update(literal(line))
         self.show_detail()
-        if message.rows:
-            newest = message.rows[0][0].seq
+        newest = message.rows[0][0].seq if message.rows else 0
+        if newest > self.remembered:
+            self.remembered = newest
             self.write(lambda s, me: self._remember(s, me, newest))
 
     @staticmethod

@@ -16,7 +16,8 @@ from crmcli.repo import tasks
 from crmcli.repo.users import Actor
 from crmcli.tui.data import Workspace, start_write
 from crmcli.tui.literal import cell
-from crmcli.tui.messages import Saved
+from crmcli.tui.screens.base import DataScreen
+from crmcli.tui.screens.handover_form import HandoverFormScreen
 from crmcli.tui.widgets.record_table import RecordTable
 
 GROUP_STYLES = {"overdue": "bold red", "today": "bold yellow", "upcoming": ""}
@@ -89,14 +90,7 @@ class TaskTable(RecordTable):
         start_write(self, self.workspace, complete)
 
     def action_reassign(self) -> None:
-        from crmcli.tui.screens.handover_form import HandoverFormScreen
-
         line = self.selected
-        if line is None:
-            return
-
-        def reassigned(summary: str | None) -> None:
-            if summary:
-                self.post_message(Saved(summary))
-
-        self.app.push_screen(HandoverFormScreen(task=line.task), reassigned)
+        if line is not None:
+            screen: DataScreen = self.screen  # type: ignore[assignment]  # tasks live there
+            screen.open_form(HandoverFormScreen(task=line.task))
