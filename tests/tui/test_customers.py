@@ -157,3 +157,19 @@ async def test_slash_goes_to_the_search_and_escape_back_to_the_list(demo, app):
         assert isinstance(dashboard.focused, CustomerTable)
         await press(pilot, "a")
         assert isinstance(dashboard.screen, CustomerFormScreen)
+
+
+async def test_paging_past_exactly_one_full_page_stays_on_it(seeded, app):
+    workspace = seeded(with_demo=False)
+    with another_session(workspace, "alice") as (s, me):
+        for number in range(PAGE_SIZE):
+            customers.create(s, {"name": f"Customer {number:03d}"}, by=me)
+    dashboard = app()
+    async with dashboard.run_test() as pilot:
+        await settle(pilot)
+        table = dashboard.screen.query_one(CustomerTable)
+        table.total = None  # as if the count had not come back yet
+        table.move_cursor(row=PAGE_SIZE - 1)
+        await press(pilot, "down")
+        assert table.row_count == PAGE_SIZE
+        assert "1–100 of 100" in status(dashboard)

@@ -120,6 +120,10 @@ class CustomerTable(RecordTable):
             if total is not None and (start == LAST or start >= total):
                 start = max(total - PAGE_SIZE, 0)
             rows = customers.page(s, query, start=start, size=PAGE_SIZE, total=total)
+            if not rows and start > 0:  # nothing this far (not counted yet, or rows went)
+                total = customers.count(s, query)
+                start = max(total - PAGE_SIZE, 0)
+                rows = customers.page(s, query, start=start, size=PAGE_SIZE, total=total)
             post_if_current(self, self.Loaded(start, rows, cursor, total))
             if total is None:
                 post_if_current(self, self.Counted(query, customers.count(s, query)))

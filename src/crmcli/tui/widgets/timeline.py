@@ -74,7 +74,7 @@ class Timeline(VerticalScroll):
         entries = detail.timeline()
         widgets = []
         for entry in entries[:SHOWN_ENTRIES]:
-            parts = [Label(_heading(entry), classes="heading"),
+            parts = [Label(literal(_heading(entry)), classes="heading"),
                      _body(entry, files.get(entry.record.id, []) if entry.kind == "note" else [])]
             if entry.kind == "note" and entry.record.quote:
                 parts.append(Static(joined("“", literal(entry.record.quote), "”"), classes="quote"))
