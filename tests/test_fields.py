@@ -28,6 +28,43 @@ def test_phones_are_stored_in_e164(typed, stored):
     assert fields.parse_phone(typed, "CN") == stored
 
 
+SEPARATED_DIGITS = st.lists(
+    st.tuples(st.sampled_from("0123456789"), st.sampled_from(["", "", "", " ", "-", "."])),
+    min_size=7, max_size=13,
+).map(lambda pairs: "".join(d + sep for d, sep in pairs).strip(" -."))
+
+
+@given(
+    region=st.sampled_from(["CN", "US", "GB", "HK", "SG", "DE", "JP"]),
+    prefix=st.sampled_from(["", "+86 ", "+86", "+1 ", "+44 ", "0", "1", "13", "+852 "]),
+    digits=SEPARATED_DIGITS,
+)
+def test_the_plain_mobile_shortcut_agrees_with_a_full_parse(region, prefix, digits):
+    text = prefix + digits
+    fast = fields._plain_mobile(text, region)
+    if fast is None:
+        return
+    fields.parse_phone.cache_clear()
+    import phonenumbers
+
+    number = phonenumbers.parse(text, region)
+    assert phonenumbers.is_valid_number(number)
+    assert phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == fast
+
+
+def test_the_plain_mobile_shortcut_covers_every_chinese_mobile_prefix():
+    import phonenumbers
+
+    for prefix in range(130, 200):
+        for suffix in ("00138000", "12345678", "99999999"):
+            text = f"{prefix}{suffix}"
+            number = phonenumbers.parse(text, "CN")
+            full = (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                    if phonenumbers.is_valid_number(number) else None)
+            assert fields._plain_mobile(text, "CN") in (None, full), text
+    assert fields._plain_mobile("138 0013 8000", "CN") == "+8613800138000"
+
+
 def test_the_phone_region_decides_how_a_national_number_is_read():
     assert fields.parse_phone("650 253 0000", "US") == "+16502530000"
 

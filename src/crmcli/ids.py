@@ -6,17 +6,45 @@ short id people see is therefore the *last* eight hex digits, which are random. 
 resolves by a prefix of either the full id or the short id.
 """
 
+import os
 import re
-
-import uuid6
+import threading
+import time
 
 SHORT_LEN = 8
 MIN_PREFIX = 4
 _HEX = re.compile(r"^[0-9a-f-]+$")
 
+_lock = threading.Lock()
+_last_ms = 0
+_counter = 0
+
 
 def new_id() -> str:
-    return str(uuid6.uuid7())
+    """A uuid7 (RFC 9562): Unix milliseconds, a 12-bit counter, 62 random bits.
+
+    The counter keeps ids made in the same millisecond in creation order (RFC 9562,
+    method 1), and ids keep increasing if the system clock steps back. Written here rather
+    than taken from a library because bulk imports make four ids per row: this costs a
+    third of a general-purpose implementation.
+    """
+    global _last_ms, _counter
+    randomness = int.from_bytes(os.urandom(9), "big")
+    with _lock:
+        now_ms = time.time_ns() // 1_000_000
+        if now_ms > _last_ms:
+            # start low in the counter's range so a burst within one millisecond fits
+            _last_ms, _counter = now_ms, randomness >> 62
+        else:
+            _counter += 1
+            if _counter > 0xFFF:
+                _last_ms, _counter = _last_ms + 1, 0
+        value = (
+            (_last_ms << 80) | (0x7 << 76) | (_counter << 64) | (0b10 << 62)
+            | (randomness & 0x3FFF_FFFF_FFFF_FFFF)
+        )
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def short(record_id: str | None) -> str:

@@ -8,6 +8,8 @@ An assignment made by someone else waits for the new holder's acknowledgement (`
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
 from crmcli import clock, fields
@@ -26,15 +28,9 @@ def as_dict(row: Assignment) -> dict:
 
 
 def _event(s: Session, action: str, row: Assignment, changes: dict, by: Actor, **detail) -> None:
-    s.add(AuditEvent(**_event_row(action, row.id, row.customer_id, changes, by, detail)))
-
-
-def _event_row(
-    action: str, row_id: str, customer_id: str, changes: dict, by: Actor, detail: dict
-) -> dict:
-    return audit.event_row(
-        by=by.handle, action=f"assignment.{action}", entity="assignment", entity_id=row_id,
-        customer_id=customer_id, changes=changes, detail=detail,
+    audit.record(
+        s, by=by.handle, action=f"assignment.{action}", entity="assignment", entity_id=row.id,
+        customer_id=row.customer_id, changes=changes, detail=detail,
     )
 
 
@@ -68,18 +64,29 @@ def open_assignment(
 
 
 def opening_rows(
-    customer_id: str, handle: str, role: str, *, by: Actor, reason: str | None
+    customer_id: str,
+    handle: str,
+    role: str,
+    *,
+    by: Actor,
+    reason: str | None,
+    now: datetime | None = None,
 ) -> tuple[dict, dict]:
     """A new assignment's columns and its audit event's (`open_assignment`, bulk imports).
 
     An assignment the acting user makes to themselves is acknowledged at once.
     """
-    now = clock.now()
+    now = now or clock.now()
     row = new_row(Assignment, {
         "customer_id": customer_id, "user": handle, "role": role, "assigned_by": by.handle,
         "reason": reason, "since": now, "acknowledged_at": now if handle == by.handle else None,
+        "created_at": now, "updated_at": now,
     })
-    return row, _event_row("create", row["id"], customer_id, audit.snapshot_values(row), by, {})
+    event = audit.event_row(
+        by=by.handle, action="assignment.create", entity="assignment", entity_id=row["id"],
+        customer_id=customer_id, changes=audit.snapshot_values(row), at=now,
+    )
+    return row, event
 
 
 def end(s: Session, row: Assignment, *, by: Actor, reason: str | None = None) -> None:

@@ -10,6 +10,7 @@ value the writer had seen as `before`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_
@@ -68,11 +69,13 @@ def event_row(
     customer_id: str | None = None,
     changes: dict[str, list[Any]] | None = None,
     detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """The columns of a new audit event; `record` adds one, bulk writes insert many."""
     return new_row(AuditEvent, {
         "actor": by, "action": action, "entity": entity, "entity_id": entity_id,
         "customer_id": customer_id, "changes": changes or {}, "detail": detail or {},
+        "at": at or clock.now(),
     })
 
 

@@ -19,15 +19,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import col, select
 
-from crmcli import fields
+from crmcli import clock, fields
 from crmcli.db import region
 from crmcli.errors import CrmError, Invalid
 from crmcli.models import Assignment, AuditEvent, Customer, User
 from crmcli.repo import custom_fields, customers, search, users
-from crmcli.repo.bulk import Importer, Row, remembered
+from crmcli.repo.bulk import Importer, Row, insert_rows, remembered
 
 KEY_COLUMNS = {
     "id": Customer.id,
@@ -85,6 +84,7 @@ class CustomerImport(Importer):
         return remembered(self.owners, handle, lambda h: users.get_active(self.s, h), "owner")
 
     def write(self, entries: list[Entry]) -> list[Entry]:
+        self.now = clock.now()  # a batch is stamped with one time
         found = self._existing(entries)
         pending: set[tuple[str, str]] = set()
         new: list[customers.NewCustomer] = []
@@ -133,7 +133,8 @@ class CustomerImport(Importer):
         try:
             owner = entry.owner or self._owner(self.by.handle)
             return customers.new_rows(
-                entry.standard, entry.extra, owner=owner, by=self.by, customer_id=entry.customer_id
+                entry.standard, entry.extra, owner=owner, by=self.by,
+                customer_id=entry.customer_id, now=self.now,
             )
         except Invalid as problem:
             return self.refuse(entry.row.where, [problem])
@@ -141,10 +142,9 @@ class CustomerImport(Importer):
     def _insert(self, new: list[customers.NewCustomer]) -> None:
         if not new:
             return
-        connection = self.s.connection()
-        connection.execute(insert(Customer), [rows.customer for rows in new])
-        connection.execute(insert(Assignment), [rows.assignment for rows in new])
-        connection.execute(insert(AuditEvent), [event for rows in new for event in rows.events])
+        insert_rows(self.s, Customer, [rows.customer for rows in new])
+        insert_rows(self.s, Assignment, [rows.assignment for rows in new])
+        insert_rows(self.s, AuditEvent, [event for rows in new for event in rows.events])
         self.report.created += len(new)
 
     def _update(self, updates: list[tuple[int, Entry]]) -> None:

@@ -160,12 +160,14 @@ def new_rows(
     owner: User,
     by: Actor,
     customer_id: str | None = None,
+    now: datetime | None = None,
 ) -> NewCustomer:
     """A new customer from parsed values: the defaults (stage, the owner's department), the
-    owner assignment, and the audit events. `create` and bulk imports both build with it;
-    an import of an export keeps the exported `customer_id`."""
+    owner assignment, and the audit events, all stamped `now`. `create` and bulk imports
+    both build with it; an import of an export keeps the exported `customer_id`."""
     if not standard.get("name"):
         raise Invalid("is required", "name")
+    now = now or clock.now()
     values = {
         **({"id": customer_id} if customer_id else {}),
         **standard,
@@ -175,15 +177,17 @@ def new_rows(
         "dedupe_key": dedupe_key(standard["name"], standard.get("company")),
         "created_by": by.handle,
         "updated_by": by.handle,
+        "created_at": now,
+        "updated_at": now,
     }
     values.setdefault("department", owner.department)
     row = new_row(Customer, values)
     created = audit.event_row(
         by=by.handle, action="customer.create", entity="customer", entity_id=row["id"],
-        customer_id=row["id"], changes=audit.snapshot_values(row),
+        customer_id=row["id"], changes=audit.snapshot_values(row), at=now,
     )
     assignment, assigned = assignments.opening_rows(
-        row["id"], owner.handle, "owner", by=by, reason="created"
+        row["id"], owner.handle, "owner", by=by, reason="created", now=now
     )
     return NewCustomer(row, assignment, [created, assigned])
 

@@ -14,6 +14,8 @@ from crmcli import clock
 
 def jsonable(value: Any) -> Any:
     """A stored value as JSON: Decimal as text, times as ISO UTC."""
+    if value is None or type(value) in _AS_IS:
+        return value
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime):
@@ -23,6 +25,9 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return dict(value)
     return value
+
+
+_AS_IS = frozenset({str, int, bool, float})
 
 
 def to_dict(record: Any, names: tuple[str, ...], **renamed: str) -> dict[str, Any]:
@@ -42,19 +47,24 @@ def new_row(model: type, values: dict[str, Any]) -> dict[str, Any]:
     writes insert such dicts with SQLAlchemy Core, because an ORM object costs ~160 µs
     to build and a dict a few.
     """
-    row = {
-        name: values[name] if name in values else factory() if factory else default
-        for name, factory, default in _defaults(model)
-    }
-    unknown = values.keys() - row.keys()
+    template, factories = _defaults(model)
+    unknown = values.keys() - template.keys()
     if unknown:
         raise TypeError(f"not columns of {model.__name__}: {sorted(unknown)}")
+    row = {**template, **values}
+    for name, factory in factories:
+        if name not in values:
+            row[name] = factory()
     return row
 
 
 @cache
-def _defaults(model: type) -> tuple[tuple[str, Any, Any], ...]:
-    return tuple(
-        (name, info.default_factory, None if info.is_required() else info.default)
-        for name, info in model.model_fields.items()
-    )
+def _defaults(model: type) -> tuple[dict[str, Any], tuple[tuple[str, Any], ...]]:
+    """A row of `model`'s static defaults, and the columns whose default is made per row."""
+    template: dict[str, Any] = {}
+    factories = []
+    for name, info in model.model_fields.items():
+        template[name] = None if info.is_required() or info.default_factory else info.default
+        if info.default_factory:
+            factories.append((name, info.default_factory))
+    return template, tuple(factories)
