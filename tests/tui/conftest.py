@@ -8,14 +8,13 @@ zone is UTC, and ids come from a counter instead of uuid7's random bits.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 
 import pytest
-import uuid6
 
-from crmcli import config
+from crmcli import config, ids
 from crmcli.repo import customers
 from crmcli.tui.app import CrmApp, make_app
 from crmcli.tui.data import Workspace, create_workspace
@@ -25,6 +24,7 @@ from .helpers import settle
 
 SEEDED_AT = "2026-03-02T09:00:00+00:00"
 NEXT_DAY = "2026-03-03T10:00:00+00:00"  # the seeded "today" tasks are overdue by then
+FROZEN_NS = 1_772_442_000_000_000_000  # SEEDED_AT, for the ids' clock
 
 
 @pytest.fixture(autouse=True)
@@ -49,11 +49,14 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
 
 @pytest.fixture
 def stable_ids(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ids from a counter (still time-ordered like uuid7, so short ids are 00000001…)."""
-    counter = iter(range(1, 1_000_000))
-    monkeypatch.setattr(
-        uuid6, "uuid7", lambda: uuid.UUID(f"01950000-0000-7000-8000-{next(counter):012x}")
-    )
+    """uuid7s from a counter: `crmcli.ids` gets a frozen clock and "random" bits 1, 2, 3…,
+    so ids still grow in creation order and short ids read 00000001, 00000002…"""
+    counter = iter(range(1, 10_000_000))
+    fake_random = SimpleNamespace(urandom=lambda size: next(counter).to_bytes(size, "big"))
+    monkeypatch.setattr(ids, "os", fake_random)
+    monkeypatch.setattr(ids, "time", SimpleNamespace(time_ns=lambda: FROZEN_NS))
+    monkeypatch.setattr(ids, "_last_ms", 0)
+    monkeypatch.setattr(ids, "_counter", 0)
 
 
 @pytest.fixture
