@@ -6,7 +6,7 @@ from crmcli.cli.context import data_command
 
 @data_command
 def tui() -> None:
-    """Open the interactive dashboard."""
-    from crmcli.tui.app import run
+    """Open the interactive dashboard (on a machine with no database yet, it offers to create one)."""
+    from crmcli.tui.app import make_app
 
-    run(context.settings())
+    make_app(context.settings()).run()

@@ -1,33 +1,118 @@
-"""Placeholder dashboard until the dashboard issue lands: shows where the data lives."""
+"""The dashboard app: three views (customers, my work, what changed), the first-run screen,
+and the watch that brings in changes made by other processes.
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
+`make_app` is the one way to build it: `crm tui`, the tests and the snapshot tests all
+use it, so they all see the same app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
 
 from crmcli.config import Settings
+from crmcli.tui.data import Workspace, open_workspace
+from crmcli.tui.messages import DataChanged
+from crmcli.tui.screens.base import DataScreen
+from crmcli.tui.screens.changes import ChangesScreen
+from crmcli.tui.screens.customers import CustomersScreen
+from crmcli.tui.screens.first_run import FirstRunScreen
+from crmcli.tui.screens.my_work import MyWorkScreen
+
+WATCH_EVERY = 1.0  # seconds between looks for changes made elsewhere (target: seen within 3 s)
+THEMES = ("textual-dark", "textual-light")
+VIEWS = Binding.Group("Views")
 
 
-class CrmApp(App):
+class CrmApp(App[None]):
     TITLE = "crm"
-    BINDINGS = [("q", "quit", "Quit")]
+    # Every screen's styles, read once at start (a screen's own CSS_PATH would make Textual
+    # re-parse every stylesheet the first time that screen opens).
+    CSS_PATH = [
+        "app.tcss",
+        *(f"screens/{name}.tcss" for name in ("first_run", "customers", "customer", "my_work",
+                                              "changes", "forms")),
+    ]
+    MODES = {"customers": CustomersScreen, "work": MyWorkScreen, "changes": ChangesScreen}
+    BINDINGS = [
+        Binding("f1", "switch_mode('customers')", "Customers", key_display="F1", group=VIEWS),
+        Binding("f2", "switch_mode('work')", "My work", key_display="F2", group=VIEWS),
+        Binding("f3", "switch_mode('changes')", "What changed", key_display="F3", group=VIEWS),
+        Binding("ctrl+t", "toggle_theme", "Light/dark", show=False),
+    ]
 
-    def __init__(self, settings: Settings):
+    def __init__(
+        self, settings: Settings, workspace: Workspace | None, watch_every: float | None
+    ) -> None:
         super().__init__()
         self.settings = settings
+        self.workspace: Workspace = workspace  # type: ignore[assignment]  # set by first run
+        self.watch_every = watch_every
+        self.marker = 0
 
-    def compose(self) -> ComposeResult:
-        from rich.text import Text
-
-        yield Header()
-        if self.settings.db_path.exists():
-            message = Text(f"Database: {self.settings.db_path}\nThe dashboard is coming.")
+    def on_mount(self) -> None:
+        if self.workspace is None:
+            self.push_screen(FirstRunScreen(self.settings), self.begin)
         else:
-            message = Text(
-                "Welcome to crm.\nNo database yet: run\n"
-                "  crm init --user HANDLE --name NAME --dept DEPT"
-            )
-        yield Static(message)
-        yield Footer()
+            self.begin(self.workspace)
+
+    def begin(self, workspace: Workspace | None) -> None:
+        self.workspace = workspace
+        self.marker = workspace.change_marker()
+        if self.watch_every:
+            self.set_interval(self.watch_every, self.check_for_changes)
+        self.switch_mode("customers")
+
+    def on_unmount(self) -> None:
+        if self.workspace is not None:
+            self.workspace.close()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_mode":
+            return self.workspace is not None
+        return True
+
+    # --- live updates --------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="watch")
+    def check_for_changes(self) -> None:
+        """Post DataChanged when anything was committed since the last look (any process)."""
+        marker = self.workspace.change_marker()
+        if marker != self.marker:
+            self.post_message(DataChanged(marker))
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        self.marker = message.marker
+        if isinstance(self.screen, DataScreen):
+            self.screen.reload()
+        # Screens underneath reload when they are shown again (DataScreen.on_screen_resume).
+
+    # --- keys and commands ---------------------------------------------------------------
+
+    def action_toggle_theme(self) -> None:
+        self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette lists every action the footer offers here, then Textual's own."""
+        listed = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if binding.show and binding.description and binding.description not in listed:
+                listed.add(binding.description)
+                run = partial(self.run_action, binding.action, active.node)
+                yield SystemCommand(binding.description, f"key: {binding.key}", run)
+        yield from super().get_system_commands(screen)
 
 
-def run(settings: Settings) -> None:
-    CrmApp(settings).run()
+def make_app(settings: Settings, *, watch_every: float | None = WATCH_EVERY) -> CrmApp:
+    """The dashboard on the configured database (or its first-run screen if there is none).
+
+    Raises the command line's errors (no acting user, newer schema…) before anything is
+    drawn. `watch_every=None` turns the watch for outside changes off (snapshot tests).
+    """
+    return CrmApp(settings, open_workspace(settings), watch_every)

@@ -1,0 +1,165 @@
+"""What the dashboard asks the database besides plain lists: my work, what changed, and a
+cheap sign that anything changed at all.
+
+Every write records an audit event (see `audit.py`), so the newest event's `seq` moves
+whenever any process (the CLI in another terminal, an import, a sync) commits a change:
+polling it costs one index lookup, however big the database is.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, literal, or_, type_coerce
+from sqlmodel import Session, col, select
+
+from crmcli import clock
+from crmcli.models import Assignment, AuditEvent, Customer, Meta, Note, Task, UTCDateTime
+from crmcli.repo import tasks
+
+# --- changes by anyone -------------------------------------------------------------------
+
+
+def change_marker(s: Session) -> int:
+    """A number that grows with every committed change: the newest audit event's seq."""
+    return s.exec(select(func.max(AuditEvent.seq))).one() or 0
+
+
+# --- my work -----------------------------------------------------------------------------
+
+
+@dataclass
+class SlaBreach:
+    """A customer whose response-time limit ran out: last contact + sla is in the past."""
+
+    customer: Customer
+    last_contact: datetime
+
+    @property
+    def due(self) -> datetime:
+        return self.last_contact + timedelta(minutes=self.customer.sla or 0)
+
+
+@dataclass
+class MyWork:
+    overdue: list[tuple[Task, Customer]]
+    today: list[tuple[Task, Customer]]
+    upcoming: list[tuple[Task, Customer]]
+    sla_breaches: list[SlaBreach]
+    awaiting: list[tuple[Assignment, Customer]]
+
+
+def my_work(s: Session, handle: str) -> MyWork:
+    """`handle`'s open tasks (overdue, due today, later or undated), the customers they own
+    whose response-time limit has passed, and the assignments waiting for their
+    acknowledgement."""
+    now = clock.now()
+    today = clock.local(now).date()
+    work = MyWork([], [], [], sla_breaches(s, handle, now), awaiting(s, handle))
+    for task, customer in tasks.list_(s, tasks.TaskQuery(assignee=handle, status="open")):
+        if task.due is not None and task.due < now:
+            work.overdue.append((task, customer))
+        elif task.due is not None and clock.local(task.due).date() == today:
+            work.today.append((task, customer))
+        else:
+            work.upcoming.append((task, customer))
+    return work
+
+
+def sla_breaches(s: Session, handle: str, now: datetime) -> list[SlaBreach]:
+    """Live customers owned by `handle` with an sla, not contacted within it.
+
+    The last contact is the newest note that is not internal (a call, a visit, a mail…);
+    a customer never contacted counts from when it was created. Longest overdue first.
+    """
+    last_note = (
+        select(func.max(Note.at))
+        .where(Note.customer_id == Customer.id, col(Note.deleted_at).is_(None),
+               Note.kind != "internal")
+        .scalar_subquery()
+    )
+    last_contact = type_coerce(func.coalesce(last_note, Customer.created_at), UTCDateTime)
+    now_value = literal(now, UTCDateTime)
+    late = func.julianday(now_value) - func.julianday(last_contact) > Customer.sla / 1440.0
+    query = (
+        select(Customer, last_contact)
+        .where(Customer.owner == handle, col(Customer.deleted_at).is_(None),
+               col(Customer.sla).is_not(None), late)
+    )
+    found = [SlaBreach(customer, contact) for customer, contact in s.exec(query).all()]
+    return sorted(found, key=lambda breach: (breach.due, breach.customer.name))
+
+
+def awaiting(s: Session, handle: str) -> list[tuple[Assignment, Customer]]:
+    """Assignments waiting for `handle` to acknowledge them, with their customers."""
+    query = (
+        select(Assignment, Customer)
+        .join(Customer, Customer.id == Assignment.customer_id)
+        .where(Assignment.user == handle, col(Assignment.until).is_(None),
+               col(Assignment.acknowledged_at).is_(None), col(Assignment.deleted_at).is_(None),
+               col(Customer.deleted_at).is_(None))
+        .order_by(Assignment.since, Assignment.id)
+    )
+    return list(s.exec(query).all())
+
+
+# --- what changed since I last looked ----------------------------------------------------
+
+SHOWN_CHANGES = 200
+
+
+@dataclass
+class LastLook:
+    """Where `handle` stopped reading the change list: the newest event seen, and when."""
+
+    seq: int = 0
+    at: datetime | None = None
+
+
+def _seen_key(handle: str) -> str:
+    return f"dashboard.seen.{handle}"
+
+
+def last_look(s: Session, handle: str) -> LastLook:
+    row = s.get(Meta, _seen_key(handle))
+    if row is None:
+        return LastLook()
+    value = json.loads(row.value)
+    return LastLook(value["seq"], datetime.fromisoformat(value["at"]))
+
+
+def remember_look(s: Session, handle: str, seq: int) -> None:
+    """Record that `handle` has seen the changes up to event `seq` (local state, not synced,
+    so not audited). Never moves backwards."""
+    if seq <= last_look(s, handle).seq:
+        return
+    value = json.dumps({"seq": seq, "at": clock.now().isoformat()})
+    row = s.get(Meta, _seen_key(handle))
+    if row is None:
+        s.add(Meta(key=_seen_key(handle), value=value))
+    else:
+        row.value = value
+
+
+def changes_for(
+    s: Session, handle: str, since: int, limit: int = SHOWN_CHANGES
+) -> list[tuple[AuditEvent, Customer]]:
+    """Changes others made after event `since` to customers `handle` owns or is currently
+    assigned to, newest first."""
+    assigned = (
+        select(Assignment.id)
+        .where(Assignment.customer_id == Customer.id, Assignment.user == handle,
+               col(Assignment.until).is_(None), col(Assignment.deleted_at).is_(None))
+        .exists()
+    )
+    query = (
+        select(AuditEvent, Customer)
+        .join(Customer, Customer.id == AuditEvent.customer_id)
+        .where(col(AuditEvent.seq) > since, AuditEvent.actor != handle,
+               or_(Customer.owner == handle, assigned))
+        .order_by(col(AuditEvent.seq).desc())
+        .limit(limit)
+    )
+    return list(s.exec(query).all())

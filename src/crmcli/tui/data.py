@@ -1,0 +1,117 @@
+"""The dashboard's way to the database: one transaction per worker, as the acting user.
+
+Screens never build queries: they call the same repository functions as the command line,
+inside `reading()` (a deferred transaction that never waits for a writer) or `writing()`
+(an immediate one, with the acting user checked afresh, so a user deactivated meanwhile
+can no longer write). Writes run in a thread worker and answer with a `Saved` or
+`Refused` message, so the screen stays responsive while another process holds the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlmodel import Session
+from textual.dom import DOMNode
+from textual.message import Message
+from textual.worker import Worker, get_current_worker
+
+from crmcli import config
+from crmcli.config import Settings
+from crmcli.db import Database, session_scope
+from crmcli.errors import CrmError
+from crmcli.repo import dashboard, demo, users
+from crmcli.repo.users import Actor
+from crmcli.tui.messages import Refused, Saved
+
+Change = Callable[[Session, Actor], str]
+"""A write: given a session and the acting user, change things and say what was done."""
+
+
+@dataclass
+class Workspace:
+    database: Database
+    handle: str
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with session_scope(self.database, write=False) as s:
+            yield s
+
+    @contextmanager
+    def writing(self) -> Iterator[tuple[Session, Actor]]:
+        with session_scope(self.database) as s:
+            yield s, users.acting(s, self.handle)
+
+    def change_marker(self) -> int:
+        with self.reading() as s:
+            return dashboard.change_marker(s)
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+def open_workspace(settings: Settings) -> Workspace | None:
+    """The configured database and acting user, or None when there is nothing to open yet
+    (no file, or a file nobody has set up): the first-run screen's cue.
+
+    Raises the same errors as the command line for a database that cannot be used (newer
+    schema, no acting user, a deactivated user), before any screen is drawn.
+    """
+    if not settings.db_path.exists():
+        return None
+    database = Database.open(settings)
+    try:
+        with session_scope(database, write=False) as s:
+            if not users.any_exist(s):
+                database.dispose()
+                return None
+            actor = users.acting(s, settings.user)
+    except BaseException:
+        database.dispose()
+        raise
+    return Workspace(database, actor.handle)
+
+
+def create_workspace(
+    settings: Settings, handle: str, name: str, department: str, with_demo: bool
+) -> Workspace:
+    """What `crm init` does, plus demo data if asked: the database, its first user (an
+    admin, remembered as the acting user) and, optionally, a demo team and customers."""
+    database = Database.create(settings)
+    try:
+        with session_scope(database) as s:
+            user = users.create_first_admin(s, handle, name=name, department=department)
+            if with_demo:
+                demo.load(s, by=Actor(user.handle, user.role, user.department))
+    except BaseException:
+        database.dispose()
+        raise
+    config.remember_user(settings.db_path, user.handle)
+    return Workspace(database, user.handle)
+
+
+def post_if_current(node: DOMNode, message: Message) -> None:
+    """Post a worker's result unless a newer worker of the same group replaced it."""
+    if not get_current_worker().is_cancelled:
+        node.post_message(message)
+
+
+def start_write(node: DOMNode, workspace: Workspace, change: Change) -> Worker:
+    """Run `change` in a write transaction in a thread; `node` gets Saved or Refused.
+
+    Writes are never exclusive: a later read must not cancel a write that is committing.
+    """
+
+    def write() -> None:
+        try:
+            with workspace.writing() as (s, me):
+                summary = change(s, me)
+        except CrmError as error:
+            node.post_message(Refused(error))
+        else:
+            node.post_message(Saved(summary))
+
+    return node.run_worker(write, thread=True, group="write", name="write")

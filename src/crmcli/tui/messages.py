@@ -1,0 +1,31 @@
+"""Messages more than one screen or widget handles; a widget's own messages live in it."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from crmcli.errors import CrmError
+
+
+class DataChanged(Message):
+    """Something was committed to the database, by this dashboard or by another process."""
+
+    def __init__(self, marker: int) -> None:
+        super().__init__()
+        self.marker = marker
+
+
+class Saved(Message):
+    """A write went through; `summary` says what happened, for a notification."""
+
+    def __init__(self, summary: str) -> None:
+        super().__init__()
+        self.summary = summary
+
+
+class Refused(Message):
+    """A write was refused (invalid value, stale edit, permission…); nothing was stored."""
+
+    def __init__(self, error: CrmError) -> None:
+        super().__init__()
+        self.error = error

@@ -1,0 +1,177 @@
+"""What every screen of data and every form shares: the way to the database, loading in a
+worker, and turning the outcome of a write into something the user sees.
+
+Errors a user can cause (`CrmError`) become a notification; in a form, a refused value is
+shown next to its field instead. Messages built from user data are never markup.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Label, Static
+
+from crmcli.display import clean
+from crmcli.errors import CrmError
+from crmcli.tui.data import Change, Workspace, post_if_current, start_write
+from crmcli.tui.literal import literal
+from crmcli.tui.messages import Refused, Saved
+from crmcli.tui.widgets.form_field import FormField, clear_refusals, show_refusal
+
+if TYPE_CHECKING:
+    from crmcli.tui.app import CrmApp
+
+
+class DataScreen(Screen):
+    """A screen showing data: reloads when shown and when the database changes."""
+
+    @property
+    def workspace(self) -> Workspace:
+        app: CrmApp = self.app  # type: ignore[assignment]
+        return app.workspace
+
+    def reload(self) -> None:
+        """Read what the screen shows again (in a worker)."""
+        raise NotImplementedError
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def write(self, change: Change) -> None:
+        start_write(self, self.workspace, change)
+
+    def open_form(self, form: FormScreen) -> None:
+        """Show a form; what it saved is reported like any other write."""
+
+        def done(summary: str | None) -> None:
+            if summary:
+                self.post_message(Saved(summary))
+
+        self.app.push_screen(form, done)
+
+    def on_saved(self, message: Saved) -> None:
+        message.stop()
+        if message.summary:  # some writes are bookkeeping with nothing to tell
+            self.notify(clean(message.summary), markup=False)
+        app: CrmApp = self.app  # type: ignore[assignment]
+        app.check_for_changes()
+
+    def on_refused(self, message: Refused) -> None:
+        message.stop()
+        self.notify(clean(str(message.error)), severity="error", markup=False)
+
+
+class FormScreen(ModalScreen[str | None]):
+    """A modal form that saves through one repository write and closes with its summary.
+
+    Subclasses yield their fields from `compose_fields` (registering each with `field`),
+    optionally `read` what they need in a worker and `fill` the controls with it, and
+    build the write in `change`. A refused value is shown under its field.
+    """
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, data: Any) -> None:
+            super().__init__()
+            self.data = data
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.form_title = title
+        self.fields: dict[str, FormField] = {}
+        self.ready = False
+
+    @property
+    def workspace(self) -> Workspace:
+        app: CrmApp = self.app  # type: ignore[assignment]
+        return app.workspace
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="form"):
+            yield Label(literal(self.form_title), id="form-title")
+            yield Static(id="form-error")
+            with VerticalScroll(id="form-body"):
+                yield from self.compose_fields()
+            with Horizontal(id="form-buttons"):
+                yield Button("Save", variant="primary", id="save")
+                yield Button("Cancel", id="cancel")
+        yield Footer(compact=True)
+
+    def compose_fields(self) -> ComposeResult:
+        raise NotImplementedError
+
+    def field(self, name: str, label: str, control: Any) -> FormField:
+        self.fields[name] = FormField(label, control)
+        return self.fields[name]
+
+    # --- loading -------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="db")
+    def load(self) -> None:
+        with self.workspace.reading() as s:
+            data = self.read(s)
+        post_if_current(self, self.Loaded(data))
+
+    def read(self, s: Session) -> Any:
+        """What the form needs from the database (runs in a worker)."""
+        return None
+
+    async def on_form_screen_loaded(self, message: Loaded) -> None:
+        await self.fill(message.data)
+        self.ready = True
+
+    async def fill(self, data: Any) -> None:
+        """Put what `read` returned into the controls."""
+
+    # --- saving --------------------------------------------------------------------------
+
+    def change(self) -> Change | None:
+        """The write the form asks for, or None if it has shown why it cannot save."""
+        raise NotImplementedError
+
+    def action_save(self) -> None:
+        if not self.ready:
+            return
+        clear_refusals(self.fields, self.query_one("#form-error", Static))
+        try:
+            change = self.change()
+        except CrmError as error:
+            self.show_error(error)
+            return
+        if change is not None:
+            start_write(self, self.workspace, change)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.action_cancel()
+
+    def on_saved(self, message: Saved) -> None:
+        message.stop()
+        self.dismiss(message.summary)
+
+    def on_refused(self, message: Refused) -> None:
+        message.stop()
+        self.show_error(message.error)
+
+    def show_error(self, error: CrmError) -> None:
+        show_refusal(self.fields, self.query_one("#form-error", Static), error)

@@ -1,0 +1,104 @@
+"""What changed: what others did to the customers I own or am assigned to since I last
+looked. The list stays put while I read it; the next visit starts after what I saw."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+from textual import work
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Static
+
+from crmcli import clock
+from crmcli.models import AuditEvent, Customer
+from crmcli.repo import audit, dashboard
+from crmcli.repo.dashboard import LastLook
+from crmcli.repo.users import Actor
+from crmcli.tui.data import post_if_current
+from crmcli.tui.literal import cell, literal
+from crmcli.tui.screens.base import DataScreen
+from crmcli.tui.screens.customer import CustomerScreen
+from crmcli.tui.widgets.record_table import RecordTable
+
+
+class ChangesScreen(DataScreen):
+
+    class Loaded(Message):
+        def __init__(self, look: LastLook, rows: list[tuple[AuditEvent, Customer]]) -> None:
+            super().__init__()
+            self.look, self.rows = look, rows
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.look: LastLook | None = None  # where this visit starts
+        self.remembered = 0  # the newest event recorded as seen
+        self.events: dict[str, tuple[AuditEvent, Customer]] = {}
+
+    @property
+    def table(self) -> RecordTable:
+        return self.query_one(RecordTable)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="since")
+        yield RecordTable([("When", 16), ("Who", 8), ("Customer", 16), ("What", 18),
+                           ("Changes", 40)])
+        yield Static(id="detail")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = f"What changed · {self.workspace.handle}"
+
+    def on_screen_resume(self) -> None:
+        self.look = None  # a new visit: show what came after the last one
+
+    @work(thread=True, exclusive=True, group="db")
+    def reload(self) -> None:
+        handle = self.workspace.handle
+        with self.workspace.reading() as s:
+            look = self.look or dashboard.last_look(s, handle)
+            rows = dashboard.changes_for(s, handle, look.seq)
+        post_if_current(self, self.Loaded(look, rows))
+
+    def on_changes_screen_loaded(self, message: Loaded) -> None:
+        self.look = message.look
+        self.events = {event.id: (event, customer) for event, customer in message.rows}
+        self.table.fill(
+            (event.id, [cell(clock.show(event.at)), cell(event.actor), cell(customer.name),
+                        cell(event.action), cell(audit.describe_changes(event.changes))])
+            for event, customer in message.rows
+        )
+        count = len(message.rows)
+        line = f" {count or 'No'} change{'' if count == 1 else 's'} by others to your customers"
+        if message.look.at:
+            line += f" since you last looked, {clock.show(message.look.at)}"
+        if count == dashboard.SHOWN_CHANGES:
+            line += " (the newest shown)"
+        self.query_one("#since", Static).update(literal(line))
+        self.show_detail()
+        newest = message.rows[0][0].seq if message.rows else 0
+        if newest > self.remembered:
+            self.remembered = newest
+            self.write(lambda s, me: self._remember(s, me, newest))
+
+    @staticmethod
+    def _remember(s: Session, me: Actor, seq: int) -> str:
+        dashboard.remember_look(s, me.handle, seq)
+        return ""
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        key = self.table.selected_key
+        detail = self.query_one("#detail", Static)
+        if key is None:
+            detail.update("")
+            return
+        event, customer = self.events[key]
+        detail.update(literal(f"{customer.name}: {event.action} by {event.actor}\n"
+                              f"{audit.describe_changes(event.changes)}"))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        _, customer = self.events[event.row_key.value]
+        self.app.push_screen(CustomerScreen(customer.id))

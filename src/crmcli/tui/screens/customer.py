@@ -1,0 +1,145 @@
+"""One customer's whole story: every field, who is responsible, the tasks, and the timeline
+of notes, tasks, hand-overs and changes, with the actions a follow-up needs."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from sqlmodel import Session
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer, Header, Label, Static
+
+from crmcli.display import clean
+from crmcli.ids import short
+from crmcli.models import Assignment, Attachment, Customer
+from crmcli.repo import assignments, customers, notes
+from crmcli.repo.customers import CustomerDetail
+from crmcli.repo.users import Actor
+from crmcli.tui.data import Change, post_if_current
+from crmcli.tui.literal import literal
+from crmcli.tui.screens.base import DataScreen
+from crmcli.tui.screens.customer_form import CustomerFormScreen
+from crmcli.tui.screens.handover_form import HandoverFormScreen
+from crmcli.tui.screens.note_form import NoteFormScreen
+from crmcli.tui.screens.task_form import TaskFormScreen
+from crmcli.tui.widgets.customer_fields import CustomerFields
+from crmcli.tui.widgets.task_table import TaskLine, TaskTable
+from crmcli.tui.widgets.timeline import Timeline
+
+
+def _title(customer: Customer) -> Text:
+    title = literal(customer.name, "bold")
+    if customer.company:
+        title.append_text(Text.assemble("  ", literal(customer.company)))
+    title.append(f"  {short(customer.id)} · {customer.stage}")
+    if customer.level:
+        title.append(f" · level {customer.level}")
+    title.append_text(Text.assemble(" · owner ", literal(customer.owner)))
+    if customer.deleted_at:
+        title.append("  (deleted)", style="bold red")
+    return title
+
+
+def acknowledge(customer_id: str) -> Change:
+    """The write behind "Ack": accept my waiting assignments on this customer."""
+
+    def accept(s: Session, me: Actor) -> str:
+        customer = customers.resolve(s, customer_id)
+        accepted = assignments.acknowledge(s, customer, by=me)
+        if not accepted:
+            return f"nothing of yours to acknowledge on {customers.describe(customer)}"
+        roles = ", ".join(row.role for row in accepted)
+        return f"acknowledged {roles} of {customers.describe(customer)}"
+
+    return accept
+
+
+class CustomerScreen(DataScreen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("e", "edit", "Edit"),
+        Binding("n", "note", "Note"),
+        Binding("t", "add_task", "Task"),
+        Binding("a", "assign", "Assign"),
+        Binding("k", "acknowledge", "Ack"),
+    ]
+
+    class Loaded(Message):
+        def __init__(
+            self,
+            detail: CustomerDetail,
+            files: dict[str, list[Attachment]],
+            current: list[Assignment],
+        ) -> None:
+            super().__init__()
+            self.detail, self.files, self.current = detail, files, current
+
+    def __init__(self, customer_id: str) -> None:
+        super().__init__()
+        self.customer_id = customer_id
+        self.customer: Customer | None = None
+        self._shown: tuple[int, int] | None = None
+
+    @property
+    def tasks(self) -> TaskTable:
+        return self.query_one(TaskTable)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="title")
+        with Horizontal(id="panes"):
+            yield CustomerFields(id="fields")
+            with Vertical(id="story"):
+                yield Label("Tasks", classes="section")
+                yield TaskTable(self.workspace, across_customers=False)
+                yield Label("Timeline", classes="section")
+                yield Timeline()
+        yield Footer(compact=True)
+
+    @work(thread=True, exclusive=True, group="db")
+    def reload(self) -> None:
+        with self.workspace.reading() as s:
+            detail = customers.detail(s, customers.by_id(s, self.customer_id))
+            files = notes.attachments_of(s, [note.id for note in detail.notes])
+            current = assignments.current(s, self.customer_id)
+        post_if_current(self, self.Loaded(detail, files, current))
+
+    async def on_customer_screen_loaded(self, message: Loaded) -> None:
+        detail = message.detail
+        customer = self.customer = detail.customer
+        self.refresh_bindings()  # the actions are enabled once there is a customer
+        newest = detail.history[-1].seq if detail.history else 0
+        if self._shown == (customer.version, newest):
+            return  # nothing about this customer changed; keep the reader's place
+        self._shown = (customer.version, newest)
+        self.sub_title = clean(customer.name)
+        self.query_one("#title", Static).update(_title(customer))
+        await self.query_one(CustomerFields).show(customer, message.current)
+        open_first = sorted(detail.tasks, key=lambda task: task.status != "open")
+        self.tasks.show_tasks([TaskLine(task) for task in open_first])
+        await self.query_one(Timeline).show(detail, message.files)
+
+    # --- actions -------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("edit", "note", "add_task", "assign", "acknowledge"):
+            return True if self.customer is not None else None
+        return True
+
+    def action_edit(self) -> None:
+        self.open_form(CustomerFormScreen(self.customer_id))
+
+    def action_note(self) -> None:
+        self.open_form(NoteFormScreen(self.customer_id, self.customer.name))
+
+    def action_add_task(self) -> None:
+        self.open_form(TaskFormScreen(self.customer_id, self.customer.name))
+
+    def action_assign(self) -> None:
+        self.open_form(HandoverFormScreen(customer=self.customer))
+
+    def action_acknowledge(self) -> None:
+        self.write(acknowledge(self.customer_id))

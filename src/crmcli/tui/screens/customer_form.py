@@ -1,0 +1,102 @@
+"""Add or edit a customer: one input per field of the data dictionary and per custom field.
+
+Values are typed text, parsed by the same rules as `crm customer add/edit` (Chinese
+aliases included: 阶段 谈判, 响应时限 24小时). Every refused value is shown under its
+field before anything is written. An edit sends only the fields the user changed, with
+the version the form was opened on, so a change someone else made meanwhile is refused
+(`errors.Conflict`) instead of overwritten.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+from textual.app import ComposeResult
+from textual.widgets import Checkbox, Input, Label
+
+from crmcli import fields
+from crmcli.errors import Invalid
+from crmcli.models import Customer
+from crmcli.repo import custom_fields, customers
+from crmcli.repo.users import Actor
+from crmcli.tui.data import Change
+from crmcli.tui.screens.base import FormScreen
+
+
+class CustomerFormScreen(FormScreen):
+    def __init__(self, customer_id: str | None = None) -> None:
+        super().__init__("Edit customer" if customer_id else "New customer")
+        self.customer_id = customer_id
+        self.version: int | None = None
+        self.custom: dict[str, fields.CustomField] = {}
+        self.initial: dict[str, str] = {}
+
+    def compose_fields(self) -> ComposeResult:
+        for spec in fields.CUSTOMER_FIELDS:
+            control = Input(placeholder=f"{spec.label} · {spec.meaning}", compact=True)
+            yield self.field(spec.name, spec.name, control)
+        yield Label("Custom fields", id="custom-title")
+        keep = Checkbox("keep it even if it looks like a duplicate", id="allow-duplicate")
+        yield self.field("duplicate", "", keep)
+
+    def read(self, s: Session) -> tuple[Customer | None, dict[str, fields.CustomField]]:
+        customer = customers.by_id(s, self.customer_id) if self.customer_id else None
+        return customer, custom_fields.declared(s)
+
+    async def fill(self, data: tuple[Customer | None, dict[str, fields.CustomField]]) -> None:
+        customer, self.custom = data
+        if self.custom:
+            placed = [self.field(name, name, Input(placeholder=spec.type, compact=True))
+                      for name, spec in self.custom.items()]
+            await self.query_one("#form-body").mount_all(placed, after="#custom-title")
+        else:
+            self.query_one("#custom-title").display = False
+        if customer is not None:
+            self.version = customer.version
+            for spec in fields.CUSTOMER_FIELDS:
+                self.initial[spec.name] = spec.show(getattr(customer, spec.name))
+            for name in self.custom:
+                self.initial[name] = fields.show_value(name, customer.extra.get(name))
+        for name, value in self.initial.items():
+            self.fields[name].control.value = value
+        self.fields["name"].control.focus()
+
+    def typed(self) -> dict[str, str]:
+        """What the user typed: on an edit the changed fields only, else the filled ones."""
+        values = {name: field.control.value for name, field in self.fields.items()
+                  if isinstance(field.control, Input)}
+        if self.customer_id:
+            return {name: value for name, value in values.items()
+                    if value != self.initial.get(name, "")}
+        return {name: value for name, value in values.items() if value.strip()}
+
+    def refusal(self, item: tuple[str, str]) -> Invalid | None:
+        """Why the data dictionary refuses this value, if it does."""
+        try:
+            fields.parse_customer(dict([item]), self.workspace.database.region, self.custom)
+        except Invalid as error:
+            return error
+        return None
+
+    def change(self) -> Change | None:
+        raw = self.typed()
+        refused = [error for error in map(self.refusal, raw.items()) if error]
+        for error in reversed(refused):  # every reason shown; the first field focused
+            self.show_error(error)
+        if refused:
+            return None
+        if self.customer_id and not raw:
+            self.dismiss("nothing changed")
+            return None
+        allow_duplicate = self.query_one("#allow-duplicate", Checkbox).value
+        customer_id, version = self.customer_id, self.version
+
+        def save(s: Session, me: Actor) -> str:
+            if customer_id is None:
+                customer = customers.create(s, raw, by=me, allow_duplicate=allow_duplicate)
+                return f"added {customers.describe(customer)}"
+            customer = customers.resolve(s, customer_id)
+            changed = customers.update(s, customer, raw, by=me, allow_duplicate=allow_duplicate,
+                                       expected_version=version)
+            return f"updated {customers.describe(customer)}: {', '.join(sorted(changed))}"
+
+        return save

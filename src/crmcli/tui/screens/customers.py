@@ -1,0 +1,139 @@
+"""The customer list: search as you type (the CLI's search, Chinese included), filters by
+stage, level, owner and tag, sorting by column, and pages read from the database."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, Select, Static
+
+from crmcli import fields
+from crmcli.repo import users
+from crmcli.repo.customers import CustomerQuery
+from crmcli.tui.data import post_if_current
+from crmcli.tui.screens.base import DataScreen
+from crmcli.tui.screens.customer import CustomerScreen
+from crmcli.tui.screens.customer_form import CustomerFormScreen
+from crmcli.tui.widgets.customer_table import CustomerTable
+
+TYPING_PAUSE = 0.15  # seconds of quiet typing before the search runs
+
+
+class CustomersScreen(DataScreen):
+    BINDINGS = [
+        Binding("a", "add", "Add"),
+        Binding("slash", "search", "Search"),
+        Binding("escape", "focus_table", "To list", show=False),
+    ]
+
+    class OwnersLoaded(Message):
+        def __init__(self, handles: list[str]) -> None:
+            super().__init__()
+            self.handles = handles
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._typing: Timer | None = None
+
+    @property
+    def table(self) -> CustomerTable:
+        return self.query_one(CustomerTable)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="filters"):
+            yield Input(placeholder="Search name, phone, notes… 搜索", id="search", compact=True)
+            yield Select([(Text(stage), stage) for stage in fields.STAGES], prompt="Stage",
+                         id="stage", compact=True)
+            yield Select([(Text(level), level) for level in fields.LEVELS], prompt="Level",
+                         id="level", compact=True)
+            yield Select([], prompt="Owner", id="owner", compact=True)
+            yield Input(placeholder="Tag", id="tag", compact=True)
+        yield CustomerTable(self.workspace)
+        yield Static(id="status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Customers · {self.workspace.handle}"
+        self.table.focus()
+        self.load_owners()
+
+    def reload(self) -> None:
+        self.table.reload()
+
+    @work(thread=True, exclusive=True, group="owners")
+    def load_owners(self) -> None:
+        with self.workspace.reading() as s:
+            handles = [user.handle for user in users.list_(s)]
+        post_if_current(self, self.OwnersLoaded(handles))
+
+    def on_customers_screen_owners_loaded(self, message: OwnersLoaded) -> None:
+        owner = self.query_one("#owner", Select)
+        owner.set_options([(Text(handle), handle) for handle in message.handles])
+
+    # --- filters -------------------------------------------------------------------------
+
+    def build_query(self) -> CustomerQuery:
+        def chosen(select_id: str) -> str | None:
+            value = self.query_one(select_id, Select).value
+            return None if value == Select.NULL else str(value)
+
+        return CustomerQuery(
+            search=self.query_one("#search", Input).value.strip() or None,
+            stage=chosen("#stage"),
+            level=chosen("#level"),
+            owner=chosen("#owner"),
+            tag=self.query_one("#tag", Input).value.strip() or None,
+            sort=self.table.query.sort,
+        )
+
+    def apply_filters(self) -> None:
+        query = self.build_query()
+        if query != self.table.query:
+            self.table.show_query(query)
+
+    @on(Input.Changed)
+    def typed(self) -> None:
+        if self._typing is not None:
+            self._typing.stop()
+        self._typing = self.set_timer(TYPING_PAUSE, self.apply_filters)
+
+    @on(Select.Changed)
+    def chose(self) -> None:
+        self.apply_filters()
+
+    @on(Input.Submitted)
+    def submitted(self) -> None:
+        self.apply_filters()
+        self.table.focus()
+
+    # --- status and actions --------------------------------------------------------------
+
+    def on_customer_table_page_shown(self, message: CustomerTable.PageShown) -> None:
+        total = "…" if message.total is None else f"{message.total:,}"
+        if message.shown:
+            where = f"{message.start + 1:,}–{message.start + message.shown:,} of {total}"
+        else:
+            where = "no customers match" if message.total == 0 else "0 of …"
+        sort = message.sort or "name"
+        order = f"{sort.lstrip('-')} {'▼' if sort.startswith('-') else '▲'}"
+        self.query_one("#status", Static).update(
+            Text(f" {where} · sorted by {order} · s sort, r reverse, Home/End first/last page")
+        )
+
+    def on_customer_table_selected(self, message: CustomerTable.Selected) -> None:
+        self.app.push_screen(CustomerScreen(message.customer_id))
+
+    def action_add(self) -> None:
+        self.open_form(CustomerFormScreen())
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_focus_table(self) -> None:
+        self.table.focus()

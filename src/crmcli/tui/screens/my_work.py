@@ -1,0 +1,112 @@
+"""My work: my open tasks (overdue, today, upcoming), my customers whose response-time
+limit has passed since we last spoke to them, and hand-overs waiting for my acknowledgement."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Label
+
+from crmcli import clock, fields
+from crmcli.repo import dashboard
+from crmcli.repo.dashboard import MyWork
+from crmcli.tui.data import post_if_current
+from crmcli.tui.literal import cell
+from crmcli.tui.screens.base import DataScreen
+from crmcli.tui.screens.customer import CustomerScreen, acknowledge
+from crmcli.tui.widgets.record_table import RecordTable
+from crmcli.tui.widgets.task_table import TaskLine, TaskTable
+
+
+class MyWorkScreen(DataScreen):
+    BINDINGS = [Binding("k", "acknowledge", "Ack")]
+
+    class Loaded(Message):
+        def __init__(self, work: MyWork) -> None:
+            super().__init__()
+            self.work = work
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.customer_of: dict[str, str] = {}  # row key → customer id, for every table
+
+    @property
+    def tasks(self) -> TaskTable:
+        return self.query_one(TaskTable)
+
+    @property
+    def breaches(self) -> RecordTable:
+        return self.query_one("#sla", RecordTable)
+
+    @property
+    def awaiting(self) -> RecordTable:
+        return self.query_one("#awaiting", RecordTable)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label("My open tasks", id="tasks-title", classes="section")
+        yield TaskTable(self.workspace, across_customers=True)
+        yield Label("Response limit passed", id="sla-title", classes="section")
+        yield RecordTable([("Customer", 16), ("Company", 18), ("SLA", 5),
+                           ("Last contact", 16), ("Reply was due", 16)], id="sla")
+        yield Label("Waiting for my acknowledgement", id="awaiting-title", classes="section")
+        yield RecordTable([("Customer", 16), ("Role", 9), ("From", 8), ("Since", 16),
+                           ("Reason", 24)], id="awaiting")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = f"My work · {self.workspace.handle}"
+
+    @work(thread=True, exclusive=True, group="db")
+    def reload(self) -> None:
+        with self.workspace.reading() as s:
+            found = dashboard.my_work(s, self.workspace.handle)
+        post_if_current(self, self.Loaded(found))
+
+    def on_my_work_screen_loaded(self, message: Loaded) -> None:
+        found = message.work
+        lines = [TaskLine(task, customer, group)
+                 for group, rows in (("overdue", found.overdue), ("today", found.today),
+                                     ("upcoming", found.upcoming))
+                 for task, customer in rows]
+        self.customer_of = {line.task.id: line.customer.id for line in lines}
+        self.tasks.show_tasks(lines)
+        self.query_one("#tasks-title", Label).update(
+            f"My open tasks: {len(found.overdue)} overdue, {len(found.today)} today, "
+            f"{len(found.upcoming)} upcoming"
+        )
+        self.customer_of.update({b.customer.id: b.customer.id for b in found.sla_breaches})
+        self.breaches.fill(
+            (b.customer.id, [cell(b.customer.name), cell(b.customer.company),
+                             cell(fields.show_duration(b.customer.sla)),
+                             cell(clock.show(b.last_contact)), cell(clock.show(b.due), "red")])
+            for b in found.sla_breaches
+        )
+        self.query_one("#sla-title", Label).update(
+            f"Response limit passed: {len(found.sla_breaches)}")
+        self.customer_of.update({row.id: customer.id for row, customer in found.awaiting})
+        self.awaiting.fill(
+            (row.id, [cell(customer.name), cell(row.role), cell(row.assigned_by),
+                      cell(clock.show(row.since)), cell(row.reason)])
+            for row, customer in found.awaiting
+        )
+        self.query_one("#awaiting-title", Label).update(
+            f"Waiting for my acknowledgement: {len(found.awaiting)}")
+        self.refresh_bindings()  # Ack needs something waiting
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        customer_id = self.customer_of.get(event.row_key.value)
+        if customer_id:
+            self.app.push_screen(CustomerScreen(customer_id))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "acknowledge":
+            return True if self.awaiting.row_count else None
+        return True
+
+    def action_acknowledge(self) -> None:
+        key = self.awaiting.selected_key
+        if key is not None:
+            self.write(acknowledge(self.customer_of[key]))

@@ -1,0 +1,86 @@
+"""A customer's whole story, newest first: notes (the customer's own words set apart from the
+team's summary), tasks, hand-overs and every other change from the audit trail."""
+
+from __future__ import annotations
+
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Label, Static
+
+from crmcli import clock
+from crmcli.models import Attachment
+from crmcli.repo import audit
+from crmcli.repo.customers import CustomerDetail, TimelineEntry
+from crmcli.tui.literal import joined, literal
+
+SHOWN_ENTRIES = 100
+
+
+def _heading(entry: TimelineEntry) -> str:
+    record = entry.record
+    who = {
+        "note": lambda: f"{record.kind} · {record.author}",
+        "task": lambda: f"task · {record.created_by}",
+        "assignment": lambda: f"assignment · {record.assigned_by}",
+        "event": lambda: f"{record.action} · {record.actor}",
+    }[entry.kind]()
+    return f"{clock.show(entry.at)}  {who}"
+
+
+def _body(entry: TimelineEntry, files: list[Attachment]) -> Static:
+    record = entry.record
+    if entry.kind == "note":
+        text = literal(record.body)
+        for attachment in files:
+            text.append_text(joined("\n📎 ", literal(attachment.filename), f" ({attachment.size} bytes)"))
+    elif entry.kind == "task":
+        due = f", due {clock.show(record.due)}" if record.due else ""
+        text = joined(literal(record.title), f" → {record.assignee} [{record.status}{due}]")
+    elif entry.kind == "assignment":
+        text = literal(f"{record.user} as {record.role}")
+        if record.until:
+            text.append(f" (until {clock.show(record.until)})", style="dim")
+        elif record.acknowledged_at is None:
+            text.append(" (waiting for acknowledgement)", style="italic")
+        if record.reason:
+            text.append_text(joined(" — ", literal(record.reason)))
+    else:
+        text = literal(audit.describe_changes(record.changes))
+    return Static(text, classes="body")
+
+
+class Timeline(VerticalScroll):
+    DEFAULT_CSS = """
+    Timeline > .entry {
+        height: auto;
+        margin-bottom: 1;
+    }
+    Timeline .heading {
+        color: $text-muted;
+    }
+    Timeline .quote {
+        margin: 0 0 0 2;
+        padding: 0 1;
+        border-left: thick $accent;
+        color: $text-accent;
+        text-style: italic;
+    }
+    Timeline .more {
+        color: $text-muted;
+        text-style: italic;
+    }
+    """
+
+    async def show(self, detail: CustomerDetail, files: dict[str, list[Attachment]]) -> None:
+        entries = detail.timeline()
+        widgets = []
+        for entry in entries[:SHOWN_ENTRIES]:
+            parts = [Label(literal(_heading(entry)), classes="heading"),
+                     _body(entry, files.get(entry.record.id, []) if entry.kind == "note" else [])]
+            if entry.kind == "note" and entry.record.quote:
+                parts.append(Static(joined("“", literal(entry.record.quote), "”"), classes="quote"))
+            widgets.append(Vertical(*parts, classes=f"entry {entry.kind}"))
+        if len(entries) > SHOWN_ENTRIES:
+            more = len(entries) - SHOWN_ENTRIES
+            widgets.append(Label(f"… {more} older entries: see `crm history`", classes="more"))
+        await self.remove_children()
+        await self.mount_all(widgets)

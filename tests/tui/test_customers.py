@@ -1,0 +1,175 @@
+"""The customers screen: search as you type, filters, sorting, paging."""
+
+from crmcli.repo import customers
+from crmcli.tui.screens.customer import CustomerScreen
+from crmcli.tui.screens.customer_form import CustomerFormScreen
+from crmcli.tui.widgets.customer_table import PAGE_SIZE, CustomerTable
+
+from .helpers import another_session, press, screen_text, settle, type_into
+
+
+def names(app) -> list[str]:
+    table = app.screen.query_one(CustomerTable)
+    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+
+def status(app) -> str:
+    return str(app.screen.query_one("#status").render())
+
+
+async def test_the_list_shows_the_customers_sorted_by_name_with_a_count(demo, app):
+    dashboard = app()
+    async with dashboard.run_test() as pilot:
+        await settle(pilot)
+        shown = names(dashboard)
+        assert shown[:2] == ["Aiko Tanaka", "Emma Schmidt"]
+        assert "王芳" in shown and len(shown) == 11
+        assert "1–11 of 11" in status(dashboard)
+
+
+async def test_search_as_you_type_finds_a_two_character_chinese_name(demo, app):
+    dashboard = app()
+    async with dashboard.run_test() as pilot:
+        await settle(pilot)
+        await type_into(pilot, "#search", "王芳")
+        assert names(dashboard) == ["王芳"]
+        assert "1–1 of 1" in status(dashboard)
+
+
+async def test_search_finds_words_in_notes_like_the_command_line(demo, app):
+    dashboard = app()
+    async with dashboard.run_test() as pilot:
+        await settle(pilot)
+        await type_into(pilot, "#search", "积分到现在")  # the customer's words in a note
+        assert names(dashboard) == ["陈静"]
+        await pilot.press(*["backspace"] * 5)
+        await type_into(pilot, "#search", "")
+        assert len(names(dashboard)) == 11
+
+
+async def test_filters_by_stage_level_owner_and_tag(demo, app):
+    dashboard = app()
+    async with dashboard.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        screen = dashboard.screen
+        screen.query_one("#stage").value = "won"
+        await settle(pilot)
+        assert names(dashboard) == ["Lucas Martin", "陈静"]
+        screen.query_one("#level").value = "A"
+        await settle(pilot)
+        assert names(dashboard) == ["陈静"]
+        screen.query_one("#stage").clear()
+        screen.query_one("#level").clear()
+        screen.query_one("#owner").value = "carol"
+        await settle(pilot)
+        assert names(dashboard) == ["João Silva", "周杰"]
+        screen.query_one("#owner").clear()
+        await type_into(pilot, "#tag", "重点")
+        assert names(dashboard) == ["Aiko Tanaka", "王芳", "陈静"]
+
+
+async def test_choosing_a_stage_with_the_keyboard_filters_the_list(demo, app):
+    dashboard = app()
+    async with dashboard.run_test() as pilot:
+        await settle(pilot)
+        dashboard.screen.query_one("#stage").focus()
+        await press(pilot, "enter", "down", "down", "enter")  # past lead to qualified
+        assert names(dashboard) == ["刘洋"]
+
+
+async def test_sorting_by_a_column_and_reversing_it(demo, app):
+    dashboard = app()
+    async with dashboard.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "s")  # next column: company
+        table = dashboard.screen.query_one(CustomerTable)
+        assert table.query.sort == "company"
+        assert names(dashboard)[0] == "João Silva"  # Atlântico Pescados
+        assert "sorted by company ▲" in status(dashboard)
+        await press(pilot, "r")
+        assert table.query.sort == "-company"
+        assert names(dashboard)[-1] == "João Silva"
+        await pilot.click(CustomerTable, offset=(45, 0))  # the Stage header
+        await settle(pilot)
+        assert table.query.sort == "stage"
+        assert names(dashboard)[0] in ("Olivia Brown", "张敏")  # leads first
+        assert "Stage ▲" in screen_text(dashboard)
+
+
+async def test_the_list_is_read_a_page_at_a_time_and_pages_to_the_end(demo, app):
+    with another_session(demo, "alice") as (s, me):
+        for number in range(250):
+            customers.create(s, {"name": f"Customer {number:03d}"}, by=me)
+    dashboard = app()
+    async with dashboard.run_test() as pilot:
+        await settle(pilot)
+        table = dashboard.screen.query_one(CustomerTable)
+        assert table.row_count == PAGE_SIZE
+        assert "1–100 of 261" in status(dashboard)
+        await press(pilot, "end")
+        assert table.row_count == PAGE_SIZE
+        assert "162–261 of 261" in status(dashboard)
+        assert names(dashboard)[-1] == "陈静"
+        assert table.cursor_row == PAGE_SIZE - 1
+        await press(pilot, "down")  # nothing after the last row
+        assert "162–261 of 261" in status(dashboard)
+        await press(pilot, "home")
+        assert names(dashboard)[0] == "Aiko Tanaka"
+        table.move_cursor(row=PAGE_SIZE - 1)
+        await press(pilot, "down")  # past the page: the next page
+        assert "101–200 of 261" in status(dashboard)
+        assert table.cursor_row == 0
+        await press(pilot, "up")  # back before it
+        assert "1–100 of 261" in status(dashboard)
+        assert table.cursor_row == PAGE_SIZE - 1
+
+
+async def test_enter_opens_the_customer_under_the_cursor(demo, app):
+    dashboard = app()
+    async with dashboard.run_test() as pilot:
+        await settle(pilot)
+        await press(pilot, "down", "enter")
+        assert isinstance(dashboard.screen, CustomerScreen)
+        assert "Emma Schmidt" in screen_text(dashboard)
+        await press(pilot, "escape")
+        assert dashboard.screen.query_one(CustomerTable).cursor_row == 1
+
+
+async def test_a_click_on_a_row_opens_that_customer(demo, app):
+    dashboard = app()
+    async with dashboard.run_test() as pilot:
+        await settle(pilot)
+        table = dashboard.screen.query_one(CustomerTable)
+        await pilot.click(CustomerTable, offset=(3, 3))  # third row: João Silva
+        await pilot.click(CustomerTable, offset=(3, 3))
+        await settle(pilot)
+        assert isinstance(dashboard.screen, CustomerScreen), table.cursor_row
+        assert "João Silva" in screen_text(dashboard)
+
+
+async def test_slash_goes_to_the_search_and_escape_back_to_the_list(demo, app):
+    dashboard = app()
+    async with dashboard.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        assert dashboard.focused.id == "search"
+        await pilot.press("escape")
+        assert isinstance(dashboard.focused, CustomerTable)
+        await press(pilot, "a")
+        assert isinstance(dashboard.screen, CustomerFormScreen)
+
+
+async def test_paging_past_exactly_one_full_page_stays_on_it(seeded, app):
+    workspace = seeded(with_demo=False)
+    with another_session(workspace, "alice") as (s, me):
+        for number in range(PAGE_SIZE):
+            customers.create(s, {"name": f"Customer {number:03d}"}, by=me)
+    dashboard = app()
+    async with dashboard.run_test() as pilot:
+        await settle(pilot)
+        table = dashboard.screen.query_one(CustomerTable)
+        table.total = None  # as if the count had not come back yet
+        table.move_cursor(row=PAGE_SIZE - 1)
+        await press(pilot, "down")
+        assert table.row_count == PAGE_SIZE
+        assert "1–100 of 100" in status(dashboard)

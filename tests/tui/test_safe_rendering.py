@@ -1,0 +1,65 @@
+"""Names and notes that look like markup or carry escape sequences show literally, everywhere."""
+
+from crmcli.repo import customers, notes, tasks
+from crmcli.tui.screens.customer import CustomerScreen
+from crmcli.tui.widgets.customer_table import CustomerTable
+
+from .helpers import another_session, notifications, press, screen_text, settle
+
+NAME = "[bold]Evil[/bold] [@click=app.quit]x[/] \x1b[31mred\u202e"
+SHOWN_NAME = "[bold]Evil[/bold] [@click=app.quit]x[/] \\x1b[31mred\\u202e"
+BODY = "[red]not red[/red] [@click=app.quit]quit[/]"
+QUOTE = "[link=https://example.com]click me[/link] \x1b]8;;x\x07"
+SHOWN_QUOTE = "[link=https://example.com]click me[/link] \\x1b]8;;x\\x07"
+TITLE = "[b]call back[/b] [@click=app.bell]ring[/]"
+
+
+def seed_hostile(workspace) -> str:
+    with another_session(workspace, "alice") as (s, me):
+        customer = customers.create(s, {"name": NAME, "company": "[i]Co[/i]"}, by=me)
+        notes.add(s, customer, BODY, by=me, kind="call", quote=QUOTE)
+        tasks.add(s, customer, TITLE, by=me, due="today")
+    with another_session(workspace, "bob") as (s, bob):
+        customer = customers.resolve(s, customer.id)
+        customers.update(s, customer, {"requirement": "[blink]wants[/blink]"}, by=bob)
+    return customer.id
+
+
+async def test_markup_and_escapes_in_user_data_show_literally_on_every_screen(demo, app):
+    target = seed_hostile(demo)
+    dashboard = app()
+    async with dashboard.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        table = dashboard.screen.query_one(CustomerTable)
+        assert str(table.get_row(target)[0]) == SHOWN_NAME
+        assert "[bold]Evil[/bold]…  [i]Co[/i]" in screen_text(dashboard)
+
+        table.move_cursor(row=table.get_row_index(target))
+        await press(pilot, "enter")
+        assert isinstance(dashboard.screen, CustomerScreen)
+        shown = screen_text(dashboard)
+        for literal in (SHOWN_NAME, "[i]Co[/i]", BODY, f"“{SHOWN_QUOTE}”", "[b]call back[/b]",
+                        "[blink]wants[/blink]"):
+            assert literal in shown, literal
+        assert dashboard.screen.sub_title == SHOWN_NAME
+
+        await press(pilot, "escape", "f2")
+        assert "[bold]Evil[/b…  [b]call back[/b] [@click=app.…" in screen_text(dashboard)
+        await press(pilot, "f3")
+        shown = screen_text(dashboard)
+        assert "requirement=[blink]wants[/blink]" in shown
+        assert SHOWN_NAME in shown
+    assert target
+
+
+async def test_a_notification_naming_a_hostile_customer_is_not_markup(demo, on_customer):
+    seed_hostile(demo)
+    seen: list = []
+    async with on_customer(NAME, size=(200, 50), notifications=True,
+                           message_hook=seen.append) as (dashboard, pilot, _):
+        await press(pilot, "k")  # nothing to acknowledge: the message names the customer
+        [note] = notifications(seen)
+        assert not note.markup
+        assert SHOWN_NAME in note.message
+        assert "[bold]Evil[/bold]" in screen_text(dashboard)
+        assert dashboard.is_running

@@ -1,0 +1,90 @@
+"""How each screen looks (pytest-textual-snapshot): seeded data, frozen clock, stable ids,
+no blinking cursor, 80×24 unless said. `pytest --snapshot-update` accepts a new look after
+checking it in the report."""
+
+
+from crmcli.repo import customers
+
+from .conftest import NEXT_DAY
+from .helpers import another_session, press, settle
+
+
+def steps(*keys: str, then=None):
+    """A run_before that waits for the data, presses `keys` (each settling), freezes the
+    cursors and optionally runs `then(pilot)`."""
+
+    async def run(pilot) -> None:
+        await settle(pilot)
+        await press(pilot, *keys)
+        if then is not None:
+            await then(pilot)
+            await settle(pilot)
+        for widget in pilot.app.screen.query("Input, TextArea"):
+            widget.cursor_blink = False
+        await pilot.pause()
+
+    return run
+
+
+def test_the_first_run_screen(snap_compare, app, monkeypatch, frozen):
+    monkeypatch.setenv("CRM_DB", "/home/you/.local/share/crmcli/crm.db")
+    assert snap_compare(app(), run_before=steps())
+
+
+def test_the_customer_list_with_chinese_names(snap_compare, demo, app):
+    assert snap_compare(app(), run_before=steps())
+
+
+def test_the_customer_list_in_the_light_theme_on_a_wide_terminal(snap_compare, demo, app):
+    assert snap_compare(app(), terminal_size=(120, 30), run_before=steps("ctrl+t"))
+
+
+def test_a_customer_at_the_smallest_size(snap_compare, demo, app):
+    assert snap_compare(app(), run_before=steps("end", "up", "enter"))
+
+
+def test_my_work_a_day_later(snap_compare, demo, app, frozen):
+    frozen(NEXT_DAY)
+    assert snap_compare(app(), terminal_size=(100, 30), run_before=steps("f2"))
+
+
+def test_what_changed(snap_compare, demo, app):
+    assert snap_compare(app(), run_before=steps("f3"))
+
+
+def test_the_customer_form_with_a_refused_phone(snap_compare, demo, app):
+    async def refuse(pilot):
+        form = pilot.app.screen
+        form.fields["phone"].control.value = "12345"
+        await press(pilot, "ctrl+s")
+
+    assert snap_compare(app(), terminal_size=(100, 30),
+                        run_before=steps("end", "up", "enter", "e", then=refuse))
+
+
+def test_the_note_form(snap_compare, demo, app):
+    async def write(pilot):
+        form = pilot.app.screen
+        form.fields["body"].control.text = "客户要求下周三前给出迁移计划"
+        form.fields["quote"].control.text = "别再拖了，我们老板每天都在问。"
+
+    assert snap_compare(app(), run_before=steps("end", "up", "enter", "n", then=write))
+
+
+def test_the_task_form(snap_compare, demo, app):
+    assert snap_compare(app(), run_before=steps("end", "up", "enter", "t"))
+
+
+def test_the_assign_form(snap_compare, demo, app):
+    assert snap_compare(app(), run_before=steps("end", "up", "enter", "a"))
+
+
+def test_a_stale_edit_banner(snap_compare, demo, app):
+    async def collide(pilot):
+        with another_session(demo, "bob") as (s, bob):
+            customers.update(s, customers.resolve(s, "王芳"), {"city": "苏州"}, by=bob)
+        pilot.app.screen.fields["city"].control.value = "杭州"
+        await press(pilot, "ctrl+s")
+
+    assert snap_compare(app(), terminal_size=(100, 30),
+                        run_before=steps("end", "up", "enter", "e", then=collide))
