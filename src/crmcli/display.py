@@ -8,6 +8,7 @@ with visible escapes (`\\x1b`, `\\u202e`); tab and newline stay.
 """
 
 import re
+from typing import Any
 
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -20,3 +21,29 @@ def _escape(match: re.Match[str]) -> str:
 def clean(text: str) -> str:
     """`text` with control characters and bidi overrides shown as escapes."""
     return _UNSAFE.sub(_escape, text)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(_shown(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={_shown(item)}" for key, item in value.items())
+    return str(value)
+
+
+def describe_changes(changes: dict[str, list[Any]]) -> str:
+    """An audit event's `changes` as one line people read: `stage: lead → won; city=上海`.
+
+    New values show as `=`. Links to other records (`customer_id`, `note_id`…) are left
+    out: people see the record itself next to the line. Both front ends use this."""
+    parts = []
+    for name, (before, after) in (changes or {}).items():
+        if name.endswith("_id"):
+            continue
+        if before in (None, "", []):
+            parts.append(f"{name}={_shown(after)}")
+        else:
+            parts.append(f"{name}: {_shown(before)} → {_shown(after)}")
+    return "; ".join(parts)

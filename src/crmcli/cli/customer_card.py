@@ -4,6 +4,7 @@ from typing import Any
 
 from crmcli import clock, fields
 from crmcli.cli.output import safe
+from crmcli.display import describe_changes
 from crmcli.ids import short
 
 GROUPS = (("contact", "Contact"), ("sales", "Sales"), ("service", "Service"),
@@ -92,13 +93,7 @@ def _conflict_summary(event: Any) -> str:
 def _event_summary(event: Any) -> str:
     if event.action == "conflict.create":
         return _conflict_summary(event)
-    parts = []
-    for name, (before, after) in event.changes.items():
-        if before in (None, "", []):
-            parts.append(f"{name}={after}")
-        else:
-            parts.append(f"{name}: {before} → {after}")
-    return "; ".join(parts)
+    return describe_changes(event.changes)
 
 
 def _timeline(detail: Any, attachments: dict):

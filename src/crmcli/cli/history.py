@@ -8,31 +8,15 @@ from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption, LimitOption
 from crmcli.cli.output import Column, Format, emit, local_time, say, short_id
+from crmcli.display import describe_changes
 from crmcli.errors import UsageError
-
-
-def _changes(changes: dict) -> str:
-    parts = []
-    for name, (before, after) in (changes or {}).items():
-        if before in (None, "", []):
-            parts.append(f"{name}={_value(after)}")
-        else:
-            parts.append(f"{name}: {_value(before)} → {_value(after)}")
-    return "; ".join(parts)
-
-
-def _value(value) -> str:
-    from crmcli.cli.output import cell_text
-
-    return cell_text(value)
-
 
 COLUMNS = [
     Column("at", "At", local_time),
     Column("actor", "Actor"),
     Column("action", "Action"),
     Column("entity_id", "Record", short_id),
-    Column("changes", "Changes", _changes, max_width=80),
+    Column("changes", "Changes", describe_changes, max_width=80),
 ]
 
 

@@ -110,29 +110,3 @@ def for_user(s: Session, handle: str, user_id: str) -> list[AuditEvent]:
         or_(AuditEvent.actor == handle, AuditEvent.entity_id == user_id)
     )
     return list(s.exec(query.order_by(AuditEvent.at, AuditEvent.seq)).all())
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ",".join(_shown(item) for item in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{key}={_shown(item)}" for key, item in value.items())
-    return str(value)
-
-
-def describe_changes(changes: dict[str, list[Any]]) -> str:
-    """`changes` as one line people read: `stage: lead → won; city=上海` (new values as =).
-
-    Links to other records (`customer_id`, `note_id`…) are left out: people see the record
-    itself next to the line."""
-    parts = []
-    for name, (before, after) in changes.items():
-        if name.endswith("_id"):
-            continue
-        if before in (None, "", []):
-            parts.append(f"{name}={_shown(after)}")
-        else:
-            parts.append(f"{name}: {_shown(before)} → {_shown(after)}")
-    return "; ".join(parts)

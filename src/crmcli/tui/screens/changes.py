@@ -10,8 +10,9 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
 from crmcli import clock
+from crmcli.display import describe_changes
 from crmcli.models import AuditEvent, Customer
-from crmcli.repo import audit, dashboard
+from crmcli.repo import dashboard
 from crmcli.repo.dashboard import LastLook
 from crmcli.repo.users import Actor
 from crmcli.tui.data import post_if_current
@@ -65,7 +66,7 @@ class ChangesScreen(DataScreen):
         self.events = {event.id: (event, customer) for event, customer in message.rows}
         self.table.fill(
             (event.id, [cell(clock.show(event.at)), cell(event.actor), cell(customer.name),
-                        cell(event.action), cell(audit.describe_changes(event.changes))])
+                        cell(event.action), cell(describe_changes(event.changes))])
             for event, customer in message.rows
         )
         count = len(message.rows)
@@ -97,7 +98,7 @@ class ChangesScreen(DataScreen):
             return
         event, customer = self.events[key]
         detail.update(literal(f"{customer.name}: {event.action} by {event.actor}\n"
-                              f"{audit.describe_changes(event.changes)}"))
+                              f"{describe_changes(event.changes)}"))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         _, customer = self.events[event.row_key.value]

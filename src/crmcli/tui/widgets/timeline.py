@@ -7,8 +7,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
 from crmcli import clock
+from crmcli.display import describe_changes
 from crmcli.models import Attachment
-from crmcli.repo import audit
 from crmcli.repo.customers import CustomerDetail, TimelineEntry
 from crmcli.tui.literal import joined, literal
 
@@ -44,7 +44,7 @@ def _body(entry: TimelineEntry, files: list[Attachment]) -> Static:
         if record.reason:
             text.append_text(joined(" — ", literal(record.reason)))
     else:
-        text = literal(audit.describe_changes(record.changes))
+        text = literal(describe_changes(record.changes))
     return Static(text, classes="body")
 
 
