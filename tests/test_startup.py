@@ -33,3 +33,26 @@ def test_customer_show_imports_no_tui_excel_or_postgres_code(crm, alice):
     modules = loaded("customer", "show", "Acme")
     assert "sqlmodel" in modules  # it did read the database
     assert not modules & {"textual", "openpyxl", "psycopg"}
+
+
+GC_PROBE = """
+import gc, sys
+from crmcli.cli.app import main
+sys.argv = ["crm", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print("GC:" + str(gc.isenabled()), file=sys.stderr)
+"""
+
+
+def gc_enabled_after(*args: str) -> bool:
+    result = subprocess.run([sys.executable, "-c", GC_PROBE, *args], capture_output=True, text=True)
+    return result.stderr.strip().splitlines()[-1] == "GC:True"
+
+
+def test_short_commands_skip_the_cycle_collector_and_long_ones_keep_it(crm, alice):
+    crm("customer", "add", "Acme")
+    assert gc_enabled_after("customer", "list") is False
+    assert gc_enabled_after("export", "customers", "--format", "json") is True

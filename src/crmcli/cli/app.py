@@ -1,5 +1,6 @@
 """The root `crm` app: global options, the nouns, and the one place errors become exit codes."""
 
+import gc
 import os
 import sys
 from typing import Annotated, Optional
@@ -109,9 +110,15 @@ def main() -> None:
 
     A closed pipe (`crm … | head`) ends quietly; an interrupt exits 130; anything else is
     an internal error (exit 1) whose traceback CRM_DEBUG=1 shows.
+
+    Python's cyclic garbage collector is off for the run: a command is over in a fraction
+    of a second, its imports create hundreds of thousands of objects and no garbage
+    cycles, and the collector walking them costs a tenth of the start-up
+    (bench/startup.py). Commands that can run long turn it back on (`context.long_running`).
     """
     from crmcli.cli.output import fail
 
+    gc.disable()
     try:
         app()
     except BrokenPipeError:

@@ -7,6 +7,7 @@ the app many times in one process).
 """
 
 import functools
+import gc
 import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -96,6 +97,11 @@ _with_globals = with_parameters(
 def data_command(func: Callable) -> Callable:
     """Give a command its own --db and --as options (they are also accepted before it)."""
     return _with_globals(func)
+
+
+def long_running() -> None:
+    """Collect garbage cycles again: this command may run for minutes (see `app.main`)."""
+    gc.enable()
 
 
 def settings():

@@ -96,6 +96,7 @@ FILTERS = ("owner", "department", "stage", "level", "tag", "city", "search", "so
 
 
 def _run(kind: str, options: dict) -> None:
+    context.long_running()
     import sys
 
     from crmcli.repo import exports

@@ -83,6 +83,7 @@ def tasks(file: FileArgument, options: dict, format: FormatOption = Format.table
 
 
 def _run(kind: str, file: str, options: dict, format: Format) -> None:
+    context.long_running()
     from crmcli.io.columns import Columns, read_map
     from crmcli.io.encoding import check_encoding
     from crmcli.io.readers import FORMATS, open_source

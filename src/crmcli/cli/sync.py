@@ -24,6 +24,7 @@ def sync(format: FormatOption = Format.table) -> None:
     Prints how many changes were pushed and pulled and how many conflicts the push made;
     conflicting values are kept in `crm conflicts`, never dropped.
     """
+    context.long_running()
     from crmcli.sync.run import sync as run
 
     database = context.open_database()

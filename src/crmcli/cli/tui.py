@@ -7,6 +7,7 @@ from crmcli.cli.context import data_command
 @data_command
 def tui() -> None:
     """Open the interactive dashboard (on a machine with no database yet, it offers to create one)."""
+    context.long_running()
     from crmcli.tui.app import make_app
 
     make_app(context.settings()).run()
