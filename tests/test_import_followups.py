@@ -76,9 +76,21 @@ def test_tasks_import_with_assignee_due_priority_and_status(crm, team, database,
     assert (task.assignee, task.priority) == ("carol", "high")
 
 
-def test_a_task_for_an_unknown_assignee_is_reported_with_its_line(crm, alice, tmp_path):
+def test_a_task_for_an_unknown_assignee_is_reported_with_its_line_and_column(crm, alice, tmp_path):
     add_customer(crm, "张三")
-    path = write(tmp_path, "tasks.csv", "customer,title,assignee\n张三,call,ghost\n")
+    path = write(tmp_path, "tasks.csv", "customer,title,assignee\n张三,call,ghost\n张三,mail,\n")
     result = crm("import", "tasks", path, "--partial")
     assert result.exit_code == 4
-    assert "line 2: no user 'ghost'" in result.stderr
+    assert "line 2: assignee: no user 'ghost'" in result.stderr
+    assert "created 1" in result.stderr
+
+
+def test_a_note_by_an_unknown_author_is_one_invalid_row_not_a_failed_import(crm, team, tmp_path):
+    add_customer(crm, "张三")
+    crm("user", "deactivate", "bob", "--transfer-to", "alice")
+    path = write(tmp_path, "notes.csv",
+                 "customer,body,author\n张三,from a stranger,nobody\n张三,from bob who left,bob\n")
+    result = crm("import", "notes", path, "--partial")
+    assert result.exit_code == 4
+    assert "line 2: author: no user 'nobody'" in result.stderr
+    assert "created 1" in result.stderr  # a note by a member who has left is history

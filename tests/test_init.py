@@ -121,10 +121,40 @@ def test_the_migrated_schema_matches_the_models(alice, crm_home):
                 assert migrated[name][1] == required, f"{table.name}.{name} NOT NULL differs"
 
 
-def test_a_corrupt_database_file_is_one_line_and_exit_1_not_a_traceback(crm_process, crm_home):
+def test_a_file_that_is_not_a_database_is_one_line_and_exit_2_not_a_traceback(
+    crm_process, crm_home, tmp_path
+):
     (crm_home / "crm.db").write_bytes(b"this is not sqlite" * 100)
     result = crm_process("customer", "list")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    assert "CRM_DEBUG" in result.stderr
+    assert "is not a database crmcli can open" in result.stderr
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database")
+    assert crm_process("--db", notes, "customer", "list").returncode == 2
+
+
+def test_a_broken_settings_file_is_named_in_one_line_with_exit_2(crm, crm_home, alice):
+    settings = crm_home / "config.toml"
+    settings.write_text("users = [oops")
+    result = crm("customer", "list")
+    assert result.exit_code == 2 and str(settings) in result.stderr
+    settings.write_text("region = 5\n")
+    result = crm("customer", "list")
+    assert result.exit_code == 2 and "region must be a string" in result.stderr
+
+
+def test_the_filesystem_holding_the_database_is_matched_by_whole_path_components(monkeypatch):
+    from crmcli import db
+
+    mounts = "/dev/vda / ext4 rw 0 0\nserver:/srv /srv nfs4 rw 0 0\n/dev/vdb /srv/data ext4 rw 0 0\n"
+    real_read_text = db.Path.read_text
+    monkeypatch.setattr(
+        db.Path, "read_text",
+        lambda self, *a, **k: mounts if str(self) == "/proc/mounts" else real_read_text(self, *a, **k),
+    )
+    monkeypatch.setattr(db.Path, "resolve", lambda self: self)
+    assert db._filesystem_type(db.Path("/srv/database")) == "nfs4"
+    assert db._filesystem_type(db.Path("/srv/data/crm")) == "ext4"
+    assert db._filesystem_type(db.Path("/home/me")) == "ext4"

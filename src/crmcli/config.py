@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from crmcli.errors import UsageError
+
 DEFAULT_REGION = "CN"
 
 
@@ -40,8 +42,17 @@ def load_file() -> dict:
     path = config_path()
     if not path.exists():
         return {}
-    with path.open("rb") as handle:
-        return tomllib.load(handle)
+    try:
+        with path.open("rb") as handle:
+            values = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise UsageError(f"cannot read the settings file {path}: {error}") from None
+    for key in ("db", "region"):
+        if not isinstance(values.get(key, ""), str):
+            raise UsageError(f"{path}: {key} must be a string")
+    if not isinstance(values.get("users", {}), dict):
+        raise UsageError(f"{path}: users must be a table of database path = handle")
+    return values
 
 
 def save_file(values: dict) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
 from crmcli import migrations
@@ -37,8 +38,12 @@ def _filesystem_type(path: Path) -> str:
     target = str(path.resolve())
     for line in mounts:
         parts = line.split()
-        if len(parts) >= 3 and target.startswith(parts[1]) and len(parts[1]) > len(best):
-            best, kind = parts[1], parts[2]
+        if len(parts) < 3:
+            continue
+        mount = parts[1].replace("\\040", " ")  # /proc/mounts escapes spaces
+        inside = target == mount or target.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) > len(best):
+            best, kind = mount, parts[2]
     return kind
 
 
@@ -107,8 +112,15 @@ class Database:
                 "`crm init --user HANDLE --name NAME --dept DEPT`"
             )
         database = cls(settings.db_path, settings.region)
-        with database.reader.connect() as conn:
-            behind = migrations.pending(conn)
+        try:
+            with database.reader.connect() as conn:
+                behind = migrations.pending(conn)
+        except DatabaseError as error:
+            database.dispose()
+            raise UsageError(
+                f"{settings.db_path} is not a database crmcli can open ({error.orig}); "
+                "check --db / CRM_DB"
+            ) from None
         if behind == migrations.LATEST:
             raise UsageError(
                 f"{settings.db_path} is not a crmcli database yet; run "

@@ -95,6 +95,21 @@ def parse_name(text: str, field: str = "name") -> str:
     return value
 
 
+_HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def normal_handle(text: str) -> str:
+    """How a user handle is compared: trimmed, lower-case (`Alice ` is `alice`)."""
+    return text.strip().lower()
+
+
+def parse_handle(text: str, field: str = "handle") -> str:
+    handle = normal_handle(text)
+    if not _HANDLE.match(handle):
+        raise Invalid(f"{text!r}: a handle is lower-case letters, digits, '.', '_' or '-'", field)
+    return handle
+
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
@@ -114,6 +129,9 @@ _MINUTES_PER = {
 }
 
 
+MAX_DURATION_MINUTES = 366 * 1440
+
+
 def parse_duration(text: str, field: str = "sla") -> int:
     """A response-time limit in minutes: `30m`, `4h`, `2d`, `1h30m`, `1小时`, `24小时`, `2天`."""
     compact = unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "")
@@ -123,6 +141,8 @@ def parse_duration(text: str, field: str = "sla") -> int:
     minutes = sum(float(n) * _MINUTES_PER[u] for n, u in parts)
     if minutes < 1:
         raise Invalid(f"{text!r} is shorter than a minute", field)
+    if minutes > MAX_DURATION_MINUTES:
+        raise Invalid(f"{text!r} is longer than a year", field)
     return round(minutes)
 
 
@@ -138,6 +158,10 @@ def show_duration(minutes: int | None) -> str:
     return "".join(out) or "0m"
 
 
+MAX_AMOUNT = Decimal(10) ** 15
+MAX_DECIMALS = 6
+
+
 def parse_decimal(text: str, field: str = "contract_amount") -> Decimal:
     """Money as Decimal: `1,234.50`, `¥1234`, `1234元`, `50万` (= 500000)."""
     compact = unicodedata.normalize("NFKC", text).strip().replace(",", "").replace(" ", "")
@@ -149,8 +173,12 @@ def parse_decimal(text: str, field: str = "contract_amount") -> Decimal:
         value = Decimal(compact) * factor
     except InvalidOperation:
         raise Invalid(f"{text!r} is not a number", field) from None
+    except ArithmeticError:  # an exponent beyond what Decimal holds
+        raise Invalid(f"{text!r} is too large", field) from None
     if not value.is_finite():
         raise Invalid(f"{text!r} is not a number", field)
+    if abs(value) >= MAX_AMOUNT or value.as_tuple().exponent < -MAX_DECIMALS:
+        raise Invalid(f"{text!r} is out of range (at most 15 digits and 6 decimals)", field)
     return value
 
 
@@ -160,21 +188,39 @@ def show_decimal(value: Decimal | None) -> str:
 
 def parse_int(text: str, field: str) -> int:
     try:
-        return int(unicodedata.normalize("NFKC", text).strip().replace(",", ""))
+        value = int(unicodedata.normalize("NFKC", text).strip().replace(",", ""))
     except ValueError:
         raise Invalid(f"{text!r} is not a whole number", field) from None
+    if not -(2**63) < value < 2**63:
+        raise Invalid(f"{text!r} is out of range", field)
+    return value
+
+
+_DAY = r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
+_DAY_AND_TIME = re.compile(_DAY + r"(?:[ T]+(\d{1,2})[:：](\d{2})(?::(\d{2}))?)?")
+
+
+def _calendar(text: str) -> tuple[date, time | None] | None:
+    """A day (and a time, if given) as people write them: 2026-01-05, 2026/1/5 (Excel in
+    Chinese locales), 2026年1月5日, optionally followed by 10:30 or 10:30:00."""
+    match = _DAY_AND_TIME.fullmatch(unicodedata.normalize("NFKC", text).strip())
+    if not match:
+        return None
+    year, month, day_, hour, minute, second = match.groups()
+    try:
+        day = date(int(year), int(month), int(day_))
+        moment = time(int(hour), int(minute), int(second or 0)) if hour else None
+    except ValueError:
+        return None
+    return day, moment
 
 
 def parse_date(text: str, field: str) -> str:
     """A calendar date, stored as ISO `YYYY-MM-DD` (also accepts 2026/1/5 and 2026年1月5日)."""
-    compact = unicodedata.normalize("NFKC", text).strip()
-    match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", compact)
-    try:
-        if not match:
-            raise ValueError
-        return date(*map(int, match.groups())).isoformat()
-    except ValueError:
-        raise Invalid(f"{text!r} is not a date (YYYY-MM-DD)", field) from None
+    found = _calendar(text)
+    if found is None or found[1] is not None:
+        raise Invalid(f"{text!r} is not a date (YYYY-MM-DD)", field)
+    return found[0].isoformat()
 
 
 def parse_tags(values: str | Iterable[str]) -> list[str]:
@@ -226,26 +272,48 @@ def parse_when(text: str, now: datetime, field: str = "due") -> datetime:
     elif compact in _WEEKDAYS:
         ahead = (_WEEKDAYS[compact] - today.weekday() - 1) % 7 + 1
         day = today + timedelta(days=ahead)
-    elif match := re.fullmatch(r"\+(\d+)([dwh])", compact):
+    elif match := re.fullmatch(r"\+(\d{1,6})([dwh])", compact):
         count, unit = int(match[1]), match[2]
-        if unit == "h":
-            return (now + timedelta(hours=count)).astimezone(now.tzinfo)
-        day = today + timedelta(days=count * (7 if unit == "w" else 1))
+        try:
+            if unit == "h":
+                return (now + timedelta(hours=count)).astimezone(now.tzinfo)
+            day = today + timedelta(days=count * (7 if unit == "w" else 1))
+        except OverflowError:
+            raise Invalid(f"{text!r} is too far ahead", field) from None
     else:
-        typed = unicodedata.normalize("NFKC", text).strip()
-        try:  # the typed text, not `compact`: fromisoformat refuses the lower-case z of "…Z"
-            moment = datetime.fromisoformat(typed.replace("/", "-"))
-        except ValueError:
+        moment = _absolute(text)
+        if moment is None:
             raise Invalid(
                 f"{text!r} is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM, today, tomorrow, "
                 "+3d, +2w or a weekday)",
                 field,
-            ) from None
-        if len(compact) <= 10:
-            day = moment.date()
-        else:
-            return (moment if moment.tzinfo else moment.astimezone()).astimezone(now.tzinfo)
+            )
+        if isinstance(moment, datetime):
+            return moment.astimezone(now.tzinfo)
+        day = moment
+    if day.year > 9998:
+        raise Invalid(f"{text!r} is too far ahead", field)
     return datetime.combine(day, END_OF_DAY).astimezone().astimezone(now.tzinfo)
+
+
+def _absolute(text: str) -> datetime | date | None:
+    """An absolute day (a `date`) or moment (an aware `datetime`), or None.
+
+    ISO 8601 with a time zone (what exports write, `…Z`) first, then the calendar forms
+    custom date fields accept, with an optional local time."""
+    typed = unicodedata.normalize("NFKC", text).strip()
+    if len(typed) > 10:
+        try:
+            moment = datetime.fromisoformat(typed)
+        except ValueError:
+            pass
+        else:
+            return moment if moment.tzinfo else moment.astimezone()
+    found = _calendar(typed)
+    if found is None:
+        return None
+    day, moment = found
+    return day if moment is None else datetime.combine(day, moment).astimezone()
 
 
 # --- the customer record -----------------------------------------------------------------
@@ -302,7 +370,7 @@ CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("requirement", "需求", ("需求说明",), "service", _text("requirement"),
               meaning="What the customer needs, in the team's words."),
     FieldSpec("owner", "负责人", ("跟进人",), "sales",
-              lambda text, region: parse_text(text, "owner", 64) or None,
+              lambda text, region: parse_handle(text, "owner") if text.strip() else None,
               meaning="Responsible user's handle (default: you)."),
     FieldSpec("department", "部门", ("所属部门",), "sales", _text("department", 100),
               meaning="Owning department (default: the owner's)."),
@@ -365,6 +433,13 @@ class CustomField:
         return parse_text(text, self.name)
 
 
+# keys that customer records carry in JSON/CSV besides the fields (`customers.as_dict`,
+# `customer show`): a custom field by one of these names would overwrite them
+RESERVED_NAMES = frozenset({
+    "id", "pk", "version", "created_at", "updated_at", "deleted_at", "created_by",
+    "updated_by", "extra", "dedupe_key", "merged_into", "notes", "tasks", "assignments",
+    "history", "customer",
+})
 _CUSTOM_NAME = re.compile(r"^[^\W\d][\w]{0,63}$")
 
 
@@ -374,6 +449,8 @@ def check_custom_definition(name: str, type_: str, choices: Iterable[str]) -> Cu
         raise Invalid("a field name is a letter followed by letters, digits or _", "name")
     if canonical_field(name):
         raise Invalid(f"{name!r} is already a standard field", "name")
+    if fold(name) in RESERVED_NAMES:
+        raise Invalid(f"{name!r} is a name the machine formats use already", "name")
     if type_ not in CUSTOM_TYPES:
         raise Invalid(f"{type_!r} is not one of {', '.join(CUSTOM_TYPES)}", "type")
     options = tuple(c.strip() for c in choices if c.strip())

@@ -35,7 +35,11 @@ data, 5 conflict, 6 permission denied."""
 
 
 class CrmGroup(TyperGroup):
-    """Turns errors a user can cause into one line on stderr and a documented exit code."""
+    """Turns errors a user can cause into one line on stderr and a documented exit code.
+
+    A reader that stops early (`crm … | head`) is not an error: the command ends quietly
+    with 0, so `set -o pipefail` scripts keep working.
+    """
 
     def invoke(self, ctx: typer.Context):
         try:
@@ -45,6 +49,11 @@ class CrmGroup(TyperGroup):
 
             fail(str(error), error.candidates if isinstance(error, Ambiguous) else ())
             raise typer.Exit(error.exit_code) from None
+        except BrokenPipeError:
+            # stdout is gone: point it at /dev/null so the flush at exit cannot fail again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(ExitCode.OK) from None
 
 
 def _describe(error: Exception) -> str:
@@ -108,8 +117,8 @@ app.add_typer(conflicts.app, name="conflicts")
 def main() -> None:
     """The `crm` entry point: what escapes a command ends in one line, not a traceback.
 
-    A closed pipe (`crm … | head`) ends quietly; an interrupt exits 130; anything else is
-    an internal error (exit 1) whose traceback CRM_DEBUG=1 shows.
+    Anything that escapes a command is an internal error (exit 1) whose traceback
+    CRM_DEBUG=1 shows (Typer itself ends an interrupt with 130, CrmGroup a closed pipe).
 
     Python's cyclic garbage collector is off for the run: a command is over in a fraction
     of a second, its imports create hundreds of thousands of objects and no garbage
@@ -121,13 +130,6 @@ def main() -> None:
     gc.disable()
     try:
         app()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(ExitCode.OK)
-    except KeyboardInterrupt:
-        fail("interrupted")
-        sys.exit(130)
     except Exception as error:  # noqa: BLE001 - the edge: no traceback for users
         if os.environ.get("CRM_DEBUG"):
             raise

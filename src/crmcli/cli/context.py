@@ -12,9 +12,12 @@ import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+
+from crmcli.errors import UsageError
 
 
 @dataclass
@@ -97,6 +100,15 @@ _with_globals = with_parameters(
 def data_command(func: Callable) -> Callable:
     """Give a command its own --db and --as options (they are also accepted before it)."""
     return _with_globals(func)
+
+
+def writable(path: Path) -> Path:
+    """`path` if a file can be written there; a usage error naming it otherwise."""
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write {path}: no directory {path.parent}")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a directory")
+    return path
 
 
 def long_running() -> None:

@@ -6,6 +6,8 @@ import back. xlsx cells are text, never formulas; --escape-formulas protects CSV
 for spreadsheets (a leading = @ or tab gets a quote; the + of phone numbers stays).
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -13,7 +15,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from crmcli.cli import context
-from crmcli.cli.context import data_command, keyword, with_parameters
+from crmcli.cli.context import data_command, keyword, with_parameters, writable
 from crmcli.cli.output import cell_text, say
 from crmcli.errors import UsageError
 
@@ -110,12 +112,8 @@ def _run(kind: str, options: dict) -> None:
     with context.session(write=False) as s:
         keys, headers = exports.columns(s, kind, chinese=options["headers"] is Headers.zh)
         records = exports.rows(s, kind, query)
-        if fmt is ExportFormat.xlsx:
-            with _open(output, binary=True) as out:
-                count = _write(fmt, out, kind, keys, headers, records, options)
-        else:
-            with _open(output, binary=False) as out:
-                count = _write(fmt, out, kind, keys, headers, records, options)
+        with _open(output, binary=fmt is ExportFormat.xlsx) as out:
+            count = _write(fmt, out, kind, keys, headers, records, options)
     say(f"exported {count} {kind}", f" to {output}" if output else "")
 
 
@@ -124,13 +122,28 @@ def _format_of(output: Optional[Path]) -> ExportFormat:
     return ExportFormat(suffix) if suffix in ExportFormat.__members__ else ExportFormat.csv
 
 
-def _open(output: Optional[Path], *, binary: bool):
-    import contextlib
+@contextmanager
+def _open(output: Optional[Path], *, binary: bool) -> Iterator[Any]:
+    """Standard output, or FILE written whole or not at all: into a temporary file beside it,
+    renamed over FILE only once the export is complete."""
+    import os
     import sys
+    import tempfile
 
-    if output is not None:
-        return output.open("wb") if binary else output.open("w", newline="", encoding="utf-8")
-    return contextlib.nullcontext(sys.stdout.buffer if binary else sys.stdout)
+    if output is None:
+        yield sys.stdout.buffer if binary else sys.stdout
+        return
+    folder = writable(output).parent
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") if binary else os.fdopen(
+            handle, "w", newline="", encoding="utf-8"
+        ) as out:
+            yield out
+        os.replace(temporary, output)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def _write(fmt, out, kind: str, keys: list[str], headers: list[str], records, options) -> int:

@@ -8,21 +8,28 @@ as data); every invalid row is told on stderr, or written to --errors FILE as CS
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
 from crmcli.cli import context
-from crmcli.cli.context import data_command, keyword, with_parameters
+from crmcli.cli.context import data_command, keyword, with_parameters, writable
 from crmcli.cli.options import FormatOption
 from crmcli.cli.output import Format, emit_one, say
-from crmcli.errors import ExitCode
+from crmcli.errors import ExitCode, UsageError
 
 app = typer.Typer(
     help="Import customers, notes or tasks from csv, tsv, ndjson, json or xlsx (or stdin).",
     no_args_is_help=True,
 )
+
+class OnDuplicate(str, Enum):
+    update = "update"
+    skip = "skip"
+    error = "error"
+
 
 FileArgument = Annotated[str, typer.Argument(
     metavar="FILE", help="The file to import; - reads standard input.")]
@@ -43,7 +50,7 @@ def _options() -> list:
                dir_okay=False, help='TOML: column = "field" or column = "ignore".'),
         option("ignore_unknown", bool, False, "--ignore-unknown",
                help="Skip columns that are no field instead of stopping."),
-        option("on_duplicate", str, "update", "--on-duplicate", metavar="update|skip|error",
+        option("on_duplicate", OnDuplicate, OnDuplicate.update, "--on-duplicate",
                help="A row matching a stored record: update it (non-empty values overwrite, "
                     "empty ones never erase), skip it, or count it invalid."),
         option("partial", bool, False, "--partial",
@@ -91,6 +98,8 @@ def _run(kind: str, file: str, options: dict, format: Format) -> None:
 
     if options["input_format"] and options["input_format"] not in FORMATS:
         raise typer.BadParameter(f"one of {', '.join(FORMATS)}", param_hint="--input-format")
+    if str(options["errors_file"]) == "-" and format is not Format.table:
+        raise UsageError("--errors - and --format both want standard output; give --errors FILE")
     encoding = check_encoding(options["encoding"]) if options["encoding"] else None
     with context.session() as s, _problem_writer(options["errors_file"]) as tell:
         vocabulary = imports.vocabulary(s, kind)
@@ -102,7 +111,7 @@ def _run(kind: str, file: str, options: dict, format: Format) -> None:
                 columns.use_headers(source.headers)
             importer = imports.importer(
                 s, kind, by=context.actor(s), source=source.name,
-                on_duplicate=options["on_duplicate"],
+                on_duplicate=options["on_duplicate"].value,
                 on_invalid=lambda error: tell(error, columns.column_of),
             )
             with _progress(source.progress) as tick:
@@ -138,6 +147,7 @@ def _rows(rows: Iterator, columns: Any, tick: Callable[[], None]) -> Iterator:
 @contextmanager
 def _problem_writer(path: Optional[Path]) -> Iterator[Callable]:
     """Where invalid rows are told: stderr lines, or CSV rows (where, column, reason)."""
+    import contextlib
     import csv
     import sys
 
@@ -151,7 +161,11 @@ def _problem_writer(path: Optional[Path]) -> Iterator[Callable]:
 
         yield tell
         return
-    with (sys.stdout if str(path) == "-" else path.open("w", newline="", encoding="utf-8")) as out:
+    if str(path) == "-":
+        target = contextlib.nullcontext(sys.stdout)  # standard output stays open afterwards
+    else:
+        target = writable(path).open("w", newline="", encoding="utf-8")
+    with target as out:
         writer = csv.writer(out)
         writer.writerow(["where", "column", "reason"])
         yield lambda error, column_of: writer.writerow(

@@ -55,7 +55,10 @@ def open_source(
             stream, name, size = sys.stdin.buffer, "stdin", None
         else:
             file = Path(path)
-            stream = stack.enter_context(file.open("rb"))
+            try:
+                stream = stack.enter_context(file.open("rb"))
+            except OSError as error:
+                raise UsageError(f"cannot read {path}: {error.strerror}") from None
             name, size = file.name, file.stat().st_size
             format = format or EXTENSIONS.get(file.suffix.lower())
         if format is None and stream.peek(len(ZIP_MAGIC)).startswith(ZIP_MAGIC):

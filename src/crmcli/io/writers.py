@@ -55,6 +55,14 @@ def write_json(out: IO[str], records: Iterable[dict[str, Any]]) -> int:
     return count
 
 
+def xml_safe(text: str) -> str:
+    """`text` without the control characters an xlsx file (XML 1.0) cannot hold: each is
+    written as a visible escape (ESC as `\\x1b`), as tables show them."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
 def write_xlsx(out: IO[bytes], sheet: str, headers: list[str], rows: Iterable[list[str]]) -> int:
     """One sheet of text cells, streamed (openpyxl's write-only mode)."""
     from openpyxl import Workbook
@@ -66,7 +74,7 @@ def write_xlsx(out: IO[bytes], sheet: str, headers: list[str], rows: Iterable[li
     def text_cells(cells: list[str]) -> list[Any]:
         row = []
         for value in cells:
-            cell = WriteOnlyCell(worksheet, value=value)
+            cell = WriteOnlyCell(worksheet, value=xml_safe(value))
             cell.data_type = "s"  # never a formula, a number or a date: what was stored
             cell.number_format = "@"
             row.append(cell)

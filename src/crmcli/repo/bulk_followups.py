@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from crmcli import clock, fields
 from crmcli.db import region
 from crmcli.errors import Ambiguous, CrmError, Invalid, NotFound
-from crmcli.models import Customer, Note, Task
+from crmcli.models import Customer, Note, Task, User
 from crmcli.repo import audit, customers, notes, search, tasks, users
 from crmcli.repo.bulk import Importer, Row, remembered
 
@@ -44,7 +44,15 @@ class FollowUpImport(Importer):
         super().__init__(s, **options)
         self.region = region(s)
         self.found: dict[str, Customer | Invalid] = {}
+        self.people: dict[str, User | Invalid] = {}
         self.touched: set[int] = set()
+
+    def person(self, handle: str, field: str, *, active: bool = True) -> User:
+        """The user a cell names (an active one unless `active` is False: a note's author may
+        have left since); an unknown one is the row's problem, reported against `field`."""
+        lookup = users.get_active if active else users.get
+        key = f"{handle}\x1f{active}"
+        return remembered(self.people, key, lambda _: lookup(self.s, handle), field)
 
     def customer(self, ref: str) -> Customer:
         """The customer a cell names: id (or unique prefix), exact name, e-mail or phone."""
@@ -138,7 +146,7 @@ class NoteImport(FollowUpImport):
         values = row.values
         customer = self.customer(_text(values, "customer")) if whole or "customer" in values else None
         if _text(values, "author"):
-            users.get(self.s, _text(values, "author"))
+            self.person(_text(values, "author"), "author", active=False)
         return Entry(row, customer, self.when(values, "at"))
 
     def existing(self, entry: Entry) -> Note | None:
@@ -175,6 +183,8 @@ class TaskImport(FollowUpImport):
     def parse(self, row: Row, whole: bool = True) -> Entry:
         values = row.values
         customer = self.customer(_text(values, "customer")) if whole or "customer" in values else None
+        if _text(values, "assignee"):
+            self.person(_text(values, "assignee"), "assignee")
         return Entry(row, customer)
 
     def existing(self, entry: Entry) -> Task | None:
@@ -198,7 +208,7 @@ class TaskImport(FollowUpImport):
         values = entry.row.values
         assignee, priority, status = (_text(values, n) for n in ("assignee", "priority", "status"))
         changed = self.apply(task, {
-            "assignee": users.get_active(self.s, assignee).handle if assignee else None,
+            "assignee": self.person(assignee, "assignee").handle if assignee else None,
             "due": self.when(values, "due"),
             "priority": fields.parse_priority(priority) if priority else None,
         })

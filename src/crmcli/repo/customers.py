@@ -360,7 +360,7 @@ class CustomerQuery:
     def conditions(self) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = [Customer.deleted_at.is_(None)]
         if self.owner:
-            where.append(Customer.owner == self.owner.strip().lower())
+            where.append(Customer.owner == fields.normal_handle(self.owner))
         if self.department:
             where.append(Customer.department == self.department.strip())
         if self.stage:

@@ -133,7 +133,7 @@ def list_(s: Session, query: TaskQuery) -> list[tuple[Task, Customer]]:
         .where(col(Task.deleted_at).is_(None), col(Customer.deleted_at).is_(None))
     )
     if query.assignee:
-        statement = statement.where(Task.assignee == query.assignee.strip().lower())
+        statement = statement.where(Task.assignee == fields.normal_handle(query.assignee))
     if query.customer_id:
         statement = statement.where(Task.customer_id == query.customer_id)
     if query.status:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import func
@@ -13,8 +12,6 @@ from crmcli.errors import Invalid, NotFound, PermissionDenied, UsageError
 from crmcli.models import Assignment, Customer, Task, User
 from crmcli.repo import audit
 from crmcli.repo.machine import to_dict
-
-_HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -37,15 +34,8 @@ def as_dict(user: User) -> dict:
     return to_dict(user, USER_FIELDS)
 
 
-def parse_handle(text: str) -> str:
-    handle = text.strip().lower()
-    if not _HANDLE.match(handle):
-        raise Invalid(f"{text!r}: a handle is lower-case letters, digits, '.', '_' or '-'", "handle")
-    return handle
-
-
 def get(s: Session, handle: str) -> User:
-    user = s.exec(select(User).where(User.handle == handle.strip().lower())).first()
+    user = s.exec(select(User).where(User.handle == fields.normal_handle(handle))).first()
     if user is None:
         raise NotFound(f"no user {handle!r}")
     return user
@@ -101,7 +91,7 @@ def add(
     """Add a member; `by` is None only for the first admin, created by `crm init`."""
     if by is not None:
         require_admin(by, "add users")
-    handle = parse_handle(handle)
+    handle = fields.parse_handle(handle)
     if s.exec(select(User).where(User.handle == handle)).first():
         raise Invalid(f"a user {handle!r} exists already", "handle")
     user = User(
