@@ -73,34 +73,40 @@ def test_a_record_removed_from_the_shared_database_leaves_every_replica(team, po
         assert tuple(rows) == (0, 1, len(remaining))
 
 
-class Counting(psycopg.Cursor):
-    """A cursor that counts the statements it sends (each one a round trip or less)."""
-
-    sent = 0
-
-    def execute(self, *args, **kwargs):
-        Counting.sent += 1
-        return super().execute(*args, **kwargs)
-
-    def executemany(self, *args, **kwargs):
-        Counting.sent += 1
-        return super().executemany(*args, **kwargs)
-
-
 @pytest.fixture
-def counted(monkeypatch):
+def counted(monkeypatch, tmp_path):
+    """`counted(action)`: how many round trips to the shared database `action` makes.
+
+    libpq traces every message of every connection opened meanwhile; each round trip ends
+    with the server's ReadyForQuery, whether the statement was a query or a BEGIN/COMMIT.
+    """
+    from psycopg import pq
+
     real = psycopg.connect
-    monkeypatch.setattr(psycopg, "connect", lambda *a, **k: real(*a, cursor_factory=Counting, **k))
+    traces: list = []
 
-    def statements(action) -> int:
-        Counting.sent = 0
+    def traced(*args, **kwargs):
+        conn = real(*args, **kwargs)
+        trace = open(tmp_path / f"trace-{len(traces)}.txt", "w")  # closed by round_trips
+        traces.append(trace)
+        conn.pgconn.trace(trace.fileno())
+        conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        return conn
+
+    monkeypatch.setattr(psycopg, "connect", traced)
+
+    def round_trips(action) -> int:
+        traces.clear()
         action()
-        return Counting.sent
+        for trace in traces:
+            trace.close()
+        messages = [line.split("\t") for trace in traces for line in open(trace.name)]
+        return sum(message[0] == "B" and message[2] == "ReadyForQuery" for message in messages)
 
-    return statements
+    return round_trips
 
 
-def test_a_no_op_sync_sends_the_same_few_statements_whatever_the_size_of_the_data(team, counted):
+def test_a_no_op_sync_makes_the_same_few_round_trips_whatever_the_size_of_the_data(team, counted):
     alice, bob = team["alice"], team["bob"]
     bob.sync()  # catch up with the team's joining
     small = counted(bob.sync)
@@ -111,7 +117,8 @@ def test_a_no_op_sync_sends_the_same_few_statements_whatever_the_size_of_the_dat
     alice.sync()
     bob.sync()
     large = counted(bob.sync)
-    assert large == small == 2  # the shared schema's version, then the newest stamp
+    # The schema check, then the pull's snapshot: BEGIN, the newest stamp, COMMIT.
+    assert large == small == 4
     assert counted(alice.sync) == small
 
 

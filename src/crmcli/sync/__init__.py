@@ -21,7 +21,8 @@ How (one module per step; each module's docstring has the details):
 - Pull (`pull.py`): one REPEATABLE READ snapshot of the rows stamped after the replica's
   cursor (`schema.py` explains the stamps), written into the replica in one transaction
   with the new cursor. Unpushed local fields keep their values. Cost follows the changes:
-  a no-op sync sends a fixed handful of statements. The pull is a plain query over what
+  a no-op sync is four round trips whatever the size of the data (the schema check, then
+  BEGIN, the newest stamp, COMMIT). The pull is a plain query over what
   the connected role can see, so row-level security (a later issue) narrows it by itself,
   and when the shared view epoch moves the replica drops what it may no longer see.
 - Conflicts are records (`models.Conflict`, `repo/conflicts.py`): they reach every

@@ -2,8 +2,8 @@
 
 `fetch` is a query over what the connected role can see, in one REPEATABLE READ READ ONLY
 transaction, so every table is read at the same moment: first the newest stamp visible
-(see `schema.py`); if it is not past the cursor, that one statement was the whole pull.
-Otherwise, per table, the rows stamped after the cursor up to that newest one, which
+(see `schema.py`); if it is not past the cursor, that one query was the whole pull (three
+round trips: BEGIN, the query, COMMIT). Otherwise, per table, the rows stamped after the cursor up to that newest one, which
 becomes the new cursor and leaves nothing behind. Its cost follows the changes, not the
 size of the data. When the shared view epoch moved since this replica last compared, `fetch`
 also lists the ids the role can see, and `apply` drops what the replica holds beyond them:
@@ -47,7 +47,7 @@ class Pulled:
 
 
 def fetch(conn: Any, cursor: int, epoch_seen: int | None, attachments_dir: Path) -> Pulled:
-    """Read everything newer than `cursor` in one snapshot; a no-op is one statement."""
+    """Read everything newer than `cursor` in one snapshot; a no-op is one query (see above)."""
     import psycopg
 
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
