@@ -29,8 +29,10 @@ How (one module per step; each module's docstring has the details):
   replica, and resolving one is an ordinary change that syncs.
 - Identity: the member syncs as their handle. New to the shared database, they are added
   by their first push (as a member, unless they set the team up); known there, their
-  local record is replaced by the shared one. The URL is kept in the replica's own
-  database, never with a password (`connection.py`).
+  local record is replaced by the shared one; deactivated there, they are refused before
+  anything is read or written (checked with the schema, and again under the push's
+  writer lock). The URL is kept in the replica's own database, never with a password
+  (`connection.py`).
 
 `run.py` strings the steps together; `state.py` keeps the replica's cursor and remote;
 `tables.py` says what travels; `local.py` and `shared.py` move rows in bulk on each side.

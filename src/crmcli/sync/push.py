@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from crmcli.errors import PermissionDenied
 from crmcli.models import AuditEvent, Conflict
 from crmcli.repo import audit
 from crmcli.repo.notes import stored_path
@@ -197,6 +198,15 @@ def _plan_table(conn: Any, plan: _Plan, synced: Synced, records: list, outbox: O
                 plan.conflict("gone", changes, changes.entity_id, paths, mine, None)
 
 
+def deactivated(handle: str) -> PermissionDenied:
+    """The refusal of a member the shared database knows as deactivated: they may have
+    worked offline since, but nothing of theirs goes in and nothing comes out."""
+    return PermissionDenied(
+        f"{handle} is deactivated in the shared database; sync refused (nothing was sent "
+        "or received)"
+    )
+
+
 def push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
     """Push the outbox in one shared transaction (committed when this returns)."""
     if not outbox.events:
@@ -209,6 +219,8 @@ def push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
             (handle,),
         ).fetchone()
         member = members[1]
+        if member and not member["active"]:  # deactivated since the sync's first check
+            raise deactivated(handle)
         admin = members[0] == 0 or bool(member and member["role"] == "admin" and member["active"])
         held = shared.held(conn, EVENTS, [event.id for event in outbox.events])
         fresh = [event for event in outbox.events if event.id not in held]

@@ -58,7 +58,9 @@ def sync(database: Database, handle: str | None) -> Report:
         outbox = push.read_outbox(s, database.attachments_dir)
     conn = connection.connect(known.remote)
     try:
-        server = schema.check(conn)
+        server = schema.check(conn, member.handle)
+        if server.member_active is False:
+            raise push.deactivated(member.handle)
         if known.server_id and known.server_id != server.server_id:
             raise UsageError(
                 "this replica belongs to another shared database (its history cannot be "

@@ -275,16 +275,19 @@ NOT_PREPARED = "the shared database is not prepared yet; run `crm server init --
 class ServerState:
     server_id: str
     view_epoch: int
+    member_active: bool | None  # the syncing member's standing there (None: not a member yet)
 
 
-def check(conn: Any) -> ServerState:
-    """What a sync needs to know about the shared database, after checking it is usable
-    (one round trip)."""
+def check(conn: Any, handle: str) -> ServerState:
+    """What a sync by `handle` needs to know about the shared database, after checking it
+    is usable (one round trip)."""
     import psycopg
 
     try:
-        found, server_id, epoch = conn.execute(
-            "SELECT schema_version, server_id, view_epoch FROM crm_server"
+        found, server_id, epoch, active = conn.execute(
+            "SELECT schema_version, server_id, view_epoch, "
+            "(SELECT active FROM users WHERE handle = %s) FROM crm_server",
+            (handle,),
         ).fetchone()
     except psycopg.errors.UndefinedTable:
         raise UsageError(NOT_PREPARED) from None
@@ -298,7 +301,7 @@ def check(conn: Any) -> ServerState:
             f"the shared database has schema version {found}, newer than this crmcli "
             f"understands ({LATEST}); upgrade crmcli"
         )
-    return ServerState(server_id, epoch)
+    return ServerState(server_id, epoch, active)
 
 
 MEMBER_COLUMNS = ("handle", "name", "department", "role", "active")
