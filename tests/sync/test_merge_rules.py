@@ -85,3 +85,20 @@ def test_deleting_on_both_sides_is_agreement_and_a_delete_of_a_live_record_is_ta
         changes_of({"deleted_at": None, "city": "B"}),
     )
     assert live.take == ["deleted_at", "city"] and live.conflicts == []
+
+
+def test_a_time_stamp_agrees_when_both_sides_reached_its_state_and_conflicts_with_its_state():
+    stamps = {"done_at": "status", "until": None}
+    base = {"status": "open", "done_at": None, "until": None}
+    both_done = merge.judge(
+        {"status": "done", "done_at": "t1", "until": "t3"},
+        {"status": "done", "done_at": "t2", "until": "t4"},
+        changes_of(base), stamps,
+    )
+    assert both_done.take == [] and both_done.conflicts == []
+    done_or_cancelled = merge.judge(
+        {"status": "done", "done_at": "t1", "until": None},
+        {"status": "cancelled", "done_at": None, "until": None},
+        changes_of({"status": "open", "done_at": None}), stamps,
+    )
+    assert done_or_cancelled.conflicts == [("edit", "status"), ("edit", "done_at")]

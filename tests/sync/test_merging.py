@@ -181,3 +181,29 @@ def test_every_replica_shows_the_same_history_with_who_made_each_change(team, ac
     assert {(e["actor"], e["action"]) for e in histories[0]} >= {
         ("alice", "customer.create"), ("bob", "customer.update"), ("carol", "note.create")
     }
+
+
+def test_a_state_reached_on_two_replicas_is_no_conflict_and_the_first_time_stamp_stays(
+    team, acme, replica
+):
+    """The same task completed twice, the same hand-over acknowledged on two machines."""
+    alice, bob = team["alice"], team["bob"]
+    task = alice.ok("task", "add", acme, "send brochure", "--assignee", "bob")
+    alice.ok("assign", acme, "--to", "bob", "--role", "service")
+    alice.sync()
+    bob.sync()
+    bobs_phone = replica("bob", "Bob Li", "service")  # bob on a second machine
+    bobs_phone.sync()
+
+    alice.ok("task", "done", task, env={"CRM_NOW": "2030-01-01T09:00:00Z"})
+    bob.ok("task", "done", task, env={"CRM_NOW": "2030-01-01T10:00:00Z"})
+    bobs_phone.ok("ack", acme, env={"CRM_NOW": "2030-01-01T11:00:00Z"})
+    bob.ok("ack", acme, env={"CRM_NOW": "2030-01-01T12:00:00Z"})
+    for member in (alice, bobs_phone, bob):
+        assert member.sync()["conflicts"] == 0
+    alice.sync()
+    assert conflicts(alice, "--all") == []
+    [done] = customer(alice, acme)["tasks"]
+    assert (done["status"], done["done_at"]) == ("done", "2030-01-01T09:00:00Z")
+    [service] = [a for a in customer(alice, acme)["assignments"] if a["role"] == "service"]
+    assert service["acknowledged_at"] == "2030-01-01T11:00:00Z"

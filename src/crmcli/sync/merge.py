@@ -8,6 +8,8 @@ merge one by one like standard ones.
 
 The shared database then decides each field by comparing values, never clocks:
 - it already holds the replica's value: nothing to do (equal values are no conflict);
+  a time stamp of a state (a task's done_at) agrees when the state does (both replicas
+  completed the task): the stamp that arrived first stays;
 - it still holds `base`: nobody else changed it, take the replica's value;
 - otherwise someone else changed it first: the shared value stays and the replica's
   value goes into a conflict entry.
@@ -15,6 +17,7 @@ The shared database then decides each field by comparing values, never clocks:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -105,11 +108,17 @@ class Verdict:
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (kind, field)
 
 
-def judge(shared: dict[str, Any], mine: dict[str, Any], changes: RecordChanges) -> Verdict:
+def judge(
+    shared: dict[str, Any],
+    mine: dict[str, Any],
+    changes: RecordChanges,
+    stamps: Mapping[str, str | None] | None = None,
+) -> Verdict:
     """Apply the rules to one record that exists on both sides.
 
     `shared` and `mine` are the record's values (comparable form) in the shared database
-    and on the replica. A deletion is decided first: deleted on both sides is agreement;
+    and on the replica; `stamps` are the record's time stamps of a state (`Synced.stamps`).
+    A deletion is decided first: deleted on both sides is agreement;
     otherwise the field rule applies to `deleted_at` like to any field. Then, if the record
     stays deleted but this replica did not delete it, every change it made to it is a
     conflict of kind "deleted" (unless the deleted record holds that value already).
@@ -128,7 +137,7 @@ def judge(shared: dict[str, Any], mine: dict[str, Any], changes: RecordChanges) 
         if path == DELETED:
             continue
         outcome = decide(get(shared, path), base, get(mine, path))
-        if outcome is Outcome.same:
+        if outcome is Outcome.same or _same_state(shared, mine, path, stamps or {}):
             continue
         if deleted_elsewhere:
             verdict.conflicts.append(("deleted", path))
@@ -137,6 +146,18 @@ def judge(shared: dict[str, Any], mine: dict[str, Any], changes: RecordChanges) 
         else:
             verdict.conflicts.append(("edit", path))
     return verdict
+
+
+def _same_state(
+    shared: dict[str, Any], mine: dict[str, Any], path: str, stamps: Mapping[str, str | None]
+) -> bool:
+    """Whether `path` stamps a state both sides are in (then its value is no conflict)."""
+    if path not in stamps:
+        return False
+    state = stamps[path]
+    if state is None:
+        return (shared.get(path) is None) == (mine.get(path) is None)
+    return shared.get(state) == mine.get(state)
 
 
 def get(row: dict[str, Any], path: str) -> Any:

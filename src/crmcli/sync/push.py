@@ -137,7 +137,7 @@ class _Plan:
             base = {k: v for k, v in changes.base.items() if k not in UNSHARED_ON_JOIN}
             changes = dataclasses.replace(changes, base=base)
         theirs, mine = _comparable(current), _comparable(row)
-        verdict = merge.judge(theirs, mine, changes)
+        verdict = merge.judge(theirs, mine, changes, synced.stamps)
         updated = dict(current)
         for path in verdict.take:
             merge.put(updated, path, merge.get(row, path))

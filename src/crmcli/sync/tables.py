@@ -8,7 +8,7 @@ company). The shared side adds `server_seq`. Audit events travel too, without th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -38,13 +38,16 @@ class Synced:
     that identifies a record across replicas besides its id (a handle, a field name): two
     replicas may create "the same" user independently, and the shared one then stands for
     both. `parent` is the column pointing at the record this one belongs to, and the table
-    it points into.
+    it points into. `stamps` maps a column that records when a state was reached to the
+    column holding that state (None: the state is whether the stamp is set at all): two
+    replicas that reached the same state agree, whenever each of them reached it.
     """
 
     entity: str
     model: Any
     natural_key: str | None = None
     parent: tuple[str, str] | None = None
+    stamps: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def table(self) -> Table:
@@ -71,8 +74,11 @@ RECORDS: tuple[Synced, ...] = (
     Synced("customer", Customer),
     Synced("note", Note, parent=("customer_id", "customer")),
     Synced("attachment", Attachment, parent=("note_id", "note")),
-    Synced("task", Task, parent=("customer_id", "customer")),
-    Synced("assignment", Assignment, parent=("customer_id", "customer")),
+    Synced("task", Task, parent=("customer_id", "customer"), stamps={"done_at": "status"}),
+    Synced(
+        "assignment", Assignment, parent=("customer_id", "customer"),
+        stamps={"until": None, "acknowledged_at": None},
+    ),
     Synced("conflict", Conflict),
 )
 BY_ENTITY = {synced.entity: synced for synced in RECORDS}
