@@ -24,17 +24,21 @@ def test_a_member_new_to_the_shared_database_is_added_on_first_sync_as_a_member(
 
 def test_a_member_who_exists_in_the_shared_database_is_recognised_by_handle(replica):
     alice = replica("alice", "Alice Wang", "sales")
-    alice.ok("user", "add", "carol", "--name", "Carol Zhang", "--role", "manager")
+    alice.ok("user", "add", "carol", "--name", "Carol Zhang", "--dept", "marketing",
+             "--role", "manager")
     alice.sync()
 
-    carol = replica("carol", "Carol Zhang", "marketing")
-    result = carol("sync")
+    carol = replica("carol", "Carol Z.", "events")  # not quite what the admin entered
+    result = carol("sync", "--format", "json")
     assert result.exit_code == 0, result.output
     assert "recognised as carol (manager)" in result.stderr
+    assert json.loads(result.stdout)["conflicts"] == 0  # she gets the shared record
+    assert json.loads(carol.ok("conflicts", "list", "--all", "--format", "json")) == []
     with carol.session() as s:
         from crmcli.repo import users
 
         local = users.get(s, "carol")
+        assert (local.name, local.department, local.role) == ("Carol Zhang", "marketing", "manager")
     with alice.session() as s:
         assert users.get(s, "carol").id == local.id  # one record, the shared one
     history = json.loads(carol.ok("history", "--user", "carol", "--format", "json"))

@@ -55,10 +55,18 @@ class RecordChanges:
     entity: str
     entity_id: str
     customer_id: str | None
-    created: bool = False
+    created_in: str | None = None  # the id of the event that created the record here
     base: dict[str, Any] = field(default_factory=dict)
     authors: dict[str, Author] = field(default_factory=dict)
     last: Author | None = None
+
+    @property
+    def created(self) -> bool:
+        return self.created_in is not None
+
+    def set_only_by_creation(self, path: str) -> bool:
+        """Whether the record's creation here was the only change to `path`."""
+        return self.created_in is not None and self.authors[path].event_id == self.created_in
 
 
 def split(name: str, before: Any, after: Any) -> dict[str, tuple[Any, Any]]:
@@ -89,7 +97,7 @@ def fold(events: list[Any], tracked: set[str]) -> list[RecordChanges]:
         record.last = author
         record.customer_id = event.customer_id or record.customer_id
         if event.action.endswith(".create"):
-            record.created = True
+            record.created_in = event.id
         for name, (before, after) in (event.changes or {}).items():
             for path, (old, _new) in split(name, before, after).items():
                 record.base.setdefault(path, old)

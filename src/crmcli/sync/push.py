@@ -11,8 +11,9 @@ rows of the records they touched. Under the writer lock the shared database:
    event, so every replica's history shows it);
 3. inserts records created on the replica; a user or custom field whose handle or name the
    shared database already knows is the same record (the shared one stands; a user's
-   role is never taken from a replica's own copy, and a user added by someone who is not
-   a shared admin joins as a member); a record whose parent left the shared database, or
+   role is never taken from a replica's own copy, the pushing member's own record, made
+   by `crm init` on joining, gives way to the one the admins entered without conflicts,
+   and a user added by someone who is not a shared admin joins as a member); a record whose parent left the shared database, or
    an edit to a record that is no longer there, becomes a conflict of kind "gone";
 4. writes every touched record back (even if nothing was taken, so it gets a new
    `server_seq` and the pull that follows brings the shared version back to the replica),
@@ -134,8 +135,7 @@ class _Plan:
     ) -> None:
         """Judge the replica's changes against the shared `current` row, field by field."""
         if (synced.entity, changes.entity_id) in self.remapped:
-            base = {k: v for k, v in changes.base.items() if k not in UNSHARED_ON_JOIN}
-            changes = dataclasses.replace(changes, base=base)
+            changes = self.recognised(synced, changes, row)
         theirs, mine = _comparable(current), _comparable(row)
         verdict = merge.judge(theirs, mine, changes, synced.stamps)
         updated = dict(current)
@@ -155,6 +155,19 @@ class _Plan:
         for kind, path in verdict.conflicts:
             if kind == "edit":
                 self.conflict(kind, changes, current["id"], [path], mine, theirs)
+
+    def recognised(
+        self, synced: Synced, changes: merge.RecordChanges, row: dict
+    ) -> merge.RecordChanges:
+        """The changes still to judge on a record the shared database knew by its natural
+        key: never a user's role; and for the pusher's own user record (the one `crm init`
+        made when they joined), nothing its creation alone set: they get the shared record."""
+        own = synced.entity == "user" and row["handle"] == self.handle
+        base = {
+            path: value for path, value in changes.base.items()
+            if path not in UNSHARED_ON_JOIN and not (own and changes.set_only_by_creation(path))
+        }
+        return dataclasses.replace(changes, base=base)
 
     def events(self) -> list[dict]:
         """A `conflict.create` event for every conflict entry made (at the shared time)."""
