@@ -32,8 +32,8 @@ from sqlalchemy import select
 
 from crmcli.db import Database, session_scope
 from crmcli.models import Customer, Task
-from crmcli.repo import custom_fields, customers, notes, tasks, users
-from crmcli.sync import merge, schema, state
+from crmcli.repo import custom_fields, customers, entities, notes, tasks, users
+from crmcli.sync import schema, state
 from crmcli.sync.run import sync
 from crmcli.sync.tables import EVENTS, RECORDS
 from helpers import scratch_schema
@@ -216,7 +216,7 @@ def _check_nothing_lost(team: Team, shared: dict[str, list[dict]]) -> None:
         }
     for customer_id, path, value, by, pushed_in in team.pushed:
         comparable = _json(value)
-        final = _json(merge.get(records[customer_id], path))
+        final = _json(entities.get(records[customer_id], path))
         assert (
             final == comparable
             or (customer_id, path, comparable, by) in kept

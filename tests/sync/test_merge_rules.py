@@ -6,6 +6,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crmcli.repo import entities
 from crmcli.sync import merge
 from crmcli.sync.merge import Outcome
 
@@ -61,9 +62,9 @@ def test_a_json_object_field_is_split_per_key_so_custom_fields_merge_one_by_one(
     assert merge.split("extra", None, {"a": 1}) == {"extra.a": (None, 1)}
     assert merge.split("tags", ["x"], ["x", "y"]) == {"tags": (["x"], ["x", "y"])}
     row = {"extra": {"a": 1}}
-    merge.put(row, "extra.b", 2)
-    merge.put(row, "extra.a", None)
-    assert row == {"extra": {"b": 2}} and merge.get(row, "extra.b") == 2
+    entities.put(row, "extra.b", 2)
+    entities.put(row, "extra.a", None)
+    assert row == {"extra": {"b": 2}} and entities.get(row, "extra.b") == 2
 
 
 def changes_of(base: dict) -> merge.RecordChanges:

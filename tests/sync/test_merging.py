@@ -207,3 +207,24 @@ def test_a_state_reached_on_two_replicas_is_no_conflict_and_the_first_time_stamp
     assert (done["status"], done["done_at"]) == ("done", "2030-01-01T09:00:00Z")
     [service] = [a for a in customer(alice, acme)["assignments"] if a["role"] == "service"]
     assert service["acknowledged_at"] == "2030-01-01T11:00:00Z"
+
+
+def test_a_resolution_is_checked_like_any_edit_of_the_customer(team, acme):
+    alice, bob = team["alice"], team["bob"]
+    alice.ok("customer", "add", "Globex", "--phone", "13800138000")
+    alice.ok("customer", "edit", acme, "--stage", "won", "--phone", "13900139000")
+    bob.ok("customer", "edit", acme, "--stage", "lost", "--phone", "13700137000")
+    alice.sync()
+    bob.sync()
+    entries = {entry["field"]: entry["id"][-8:] for entry in conflicts(bob)}
+
+    empty = bob("conflicts", "resolve", entries["stage"], "--value", "")
+    assert empty.exit_code == 4
+    assert empty.stderr.strip().splitlines() == ["error: stage: cannot be empty"]
+    taken = bob("conflicts", "resolve", entries["phone"], "--value", "13800138000")
+    assert taken.exit_code == 4 and "same phone as existing customer" in taken.stderr
+    assert len(conflicts(bob)) == 2 and customer(bob, acme)["stage"] == "won"
+
+    bob.ok("conflicts", "resolve", entries["phone"], "--value", "13800138000", "--allow-duplicate")
+    assert customer(bob, acme)["phone"] == "+8613800138000"
+    assert [entry["field"] for entry in conflicts(bob)] == ["stage"]

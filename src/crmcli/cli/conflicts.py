@@ -7,6 +7,7 @@ import typer
 
 from crmcli.cli import context
 from crmcli.cli.context import data_command
+from crmcli.cli.customer import AllowDuplicate
 from crmcli.cli.options import FormatOption
 from crmcli.cli.output import Column, Format, emit, emit_one, local_time, say, short_id
 
@@ -104,13 +105,19 @@ def resolve(
     )] = None,
     value: Annotated[Optional[str], typer.Option(
         "--value", metavar="V", help="Write this value instead (customer fields).")] = None,
+    allow_duplicate: AllowDuplicate = False,
 ) -> None:
-    """Resolve a conflict; the resolution is an ordinary change that `crm sync` shares."""
+    """Resolve a conflict; the resolution is an ordinary change that `crm sync` shares.
+
+    A value written into a customer is checked like `crm customer edit` checks it."""
     from crmcli.repo import conflicts
 
     with context.session() as s:
         entry = conflicts.resolve_ref(s, ref)
         chosen = take.value if take else None
-        conflicts.resolve(s, entry, take=chosen, value=value, by=context.actor(s))
+        conflicts.resolve(
+            s, entry, take=chosen, value=value, by=context.actor(s),
+            allow_duplicate=allow_duplicate,
+        )
         described = conflicts.describe(entry)
     say("resolved ", described, " (", entry.resolution, "); `crm sync` shares it")

@@ -21,27 +21,11 @@ from sqlmodel import Session, col, select
 from crmcli import clock
 from crmcli.errors import Invalid, UsageError
 from crmcli.ids import short
-from crmcli.models import (
-    Assignment,
-    Attachment,
-    Conflict,
-    Customer,
-    DecimalText,
-    FieldDef,
-    Note,
-    Task,
-    User,
-    UTCDateTime,
-)
-from crmcli.repo import assignments, audit, customers, refs, search
+from crmcli.models import Conflict, Customer, DecimalText, UTCDateTime
+from crmcli.repo import audit, customers, entities, refs, search
 from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor
-from crmcli.sync.merge import put
 
-MODELS = {
-    "user": User, "field_def": FieldDef, "customer": Customer, "note": Note,
-    "attachment": Attachment, "task": Task, "assignment": Assignment,
-}
 TAKES = ("mine", "theirs")
 CONFLICT_FIELDS = (
     "kind", "entity", "entity_id", "customer_id", "field", "base", "mine", "theirs", "actor",
@@ -77,7 +61,7 @@ def count_open(s: Session) -> int:
 
 def record_of(s: Session, conflict: Conflict) -> Any | None:
     """The record a conflict is about, or None if this replica does not hold it."""
-    model = MODELS.get(conflict.entity)
+    model = entities.MODELS.get(conflict.entity)
     if model is None:
         return None
     return s.exec(select(model).where(model.id == conflict.entity_id)).first()
@@ -95,22 +79,43 @@ def stored(model: Any, column: str, value: Any) -> Any:
     return value
 
 
-def _write(s: Session, conflict: Conflict, record: Any, values: dict[str, Any], by: Actor) -> None:
-    """Write {field: value} (JSON form) into the record as one ordinary, audited change;
-    a record deleted elsewhere is restored. A new owner is a hand-over, as everywhere."""
-    model = type(record)
-    owner = values.pop("owner", None) if isinstance(record, Customer) else None
-    columns: dict[str, Any] = {}
+def _restore(s: Session, conflict: Conflict, record: Any, by: Actor) -> None:
+    """Take back the deletion made elsewhere that a "deleted" conflict is about."""
+    changes = audit.apply(record, {"deleted_at": None}, by.handle)
+    audit.record(
+        s, by=by.handle, action=f"{conflict.entity}.update", entity=conflict.entity,
+        entity_id=record.id, customer_id=conflict.customer_id, changes=changes,
+        detail={"conflict": conflict.id},
+    )
+    if isinstance(record, Customer):
+        search.refresh(s, [record.pk])
+
+
+def _write(
+    s: Session, conflict: Conflict, record: Any, values: dict[str, Any], *, by: Actor,
+    allow_duplicate: bool,
+) -> None:
+    """Write {path: value} (JSON form) into the record as one ordinary, audited change.
+
+    A customer is changed like any edit of it (`customers.change`: required fields, the
+    duplicate guard, a new owner is a hand-over); other records take the values as given."""
+    if isinstance(record, Customer):
+        standard: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for path, value in values.items():
+            column, _, key = path.partition(".")
+            if key:
+                extra[key] = value
+            else:
+                standard[column] = stored(Customer, column, value)
+        customers.change(s, record, standard, extra, by=by, allow_duplicate=allow_duplicate)
+        search.refresh(s, [record.pk])
+        return
+    row = {column: getattr(record, column) for column in {p.partition(".")[0] for p in values}}
     for path, value in values.items():
-        column = path.partition(".")[0]
-        if column == path:
-            columns[column] = stored(model, column, value)
-        else:
-            holder = {column: columns.get(column, getattr(record, column))}
-            put(holder, path, value)
-            columns[column] = holder[column]
-    if record.deleted_at is not None and conflict.kind == "deleted":
-        columns["deleted_at"] = None
+        entities.put(row, path, value)
+    model = type(record)
+    columns = {column: stored(model, column, value) for column, value in row.items()}
     changes = audit.apply(record, columns, by.handle)
     if changes:
         audit.record(
@@ -118,18 +123,19 @@ def _write(s: Session, conflict: Conflict, record: Any, values: dict[str, Any], 
             entity_id=record.id, customer_id=conflict.customer_id, changes=changes,
             detail={"conflict": conflict.id},
         )
-    if owner and owner != record.owner:
-        reason = f"conflict {short(conflict.id)}"
-        assignments.assign(s, record, owner, "owner", by=by, reason=reason)
-    if isinstance(record, Customer):
-        record.dedupe_key = customers.dedupe_key(record.name, record.company)
-        search.refresh(s, [record.pk])
 
 
 def resolve(
-    s: Session, conflict: Conflict, *, take: str | None, value: str | None, by: Actor
+    s: Session,
+    conflict: Conflict,
+    *,
+    take: str | None,
+    value: str | None,
+    by: Actor,
+    allow_duplicate: bool = False,
 ) -> None:
-    """Settle a conflict: take "mine", "theirs", or a new `value`; see the module doc."""
+    """Settle a conflict: take "mine", "theirs", or a new `value`; see the module doc.
+    A value written into a customer is checked like any edit (`allow_duplicate` as there)."""
     if conflict.resolved_at is not None:
         raise Invalid(
             f"conflict {short(conflict.id)} was resolved by {conflict.resolved_by} already",
@@ -146,12 +152,15 @@ def resolve(
             "conflict",
         )
     if take == "mine":
+        if conflict.kind == "deleted" and record.deleted_at is not None:
+            _restore(s, conflict, record, by)
         mine = conflict.mine if conflict.kind != "edit" else {conflict.field: conflict.mine}
-        _write(s, conflict, record, dict(mine), by)
+        _write(s, conflict, record, dict(mine), by=by, allow_duplicate=allow_duplicate)
     elif value is not None:
         name = conflict.field.partition(".")[2] or conflict.field
         standard, extra = customers.parse(s, {name: value})
-        _write(s, conflict, record, {conflict.field: extra[name] if extra else standard[name]}, by)
+        customers.change(s, record, standard, extra, by=by, allow_duplicate=allow_duplicate)
+        search.refresh(s, [record.pk])
     changes = audit.apply(
         conflict,
         {"resolution": take or "value", "resolved_by": by.handle, "resolved_at": clock.now()},

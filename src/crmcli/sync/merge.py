@@ -3,8 +3,8 @@
 A replica's unpushed audit events are folded per record: for each field, `base` is the
 `before` of the first event that changed it (what the replica had seen before it started
 changing it) and the change's author is the last event's. Fields holding a JSON object
-(customer.extra, the custom fields) are split per key ("extra.budget"), so custom fields
-merge one by one like standard ones.
+(customer.extra, the custom fields) are split per key into paths ("extra.budget", see
+`repo/entities.py`), so custom fields merge one by one like standard ones.
 
 The shared database then decides each field by comparing values, never clocks:
 - it already holds the replica's value: nothing to do (equal values are no conflict);
@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+
+from crmcli.repo.entities import get
 
 
 class Outcome(str, Enum):
@@ -166,26 +168,3 @@ def _same_state(
     if state is None:
         return (shared.get(path) is None) == (mine.get(path) is None)
     return shared.get(state) == mine.get(state)
-
-
-def get(row: dict[str, Any], path: str) -> Any:
-    """A field's value in a row of comparable values; "extra.k" reads a key of `extra`."""
-    column, _, key = path.partition(".")
-    value = row.get(column)
-    if key:
-        return (value or {}).get(key)
-    return value
-
-
-def put(row: dict[str, Any], path: str, value: Any) -> None:
-    """Set a field in a row; for "extra.k" a None value removes the key."""
-    column, _, key = path.partition(".")
-    if not key:
-        row[column] = value
-        return
-    updated = dict(row.get(column) or {})
-    if value is None:
-        updated.pop(key, None)
-    else:
-        updated[key] = value
-    row[column] = updated

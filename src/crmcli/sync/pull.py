@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from crmcli.models import AuditEvent, Conflict
-from crmcli.repo import search
+from crmcli.repo import entities, search
 from crmcli.repo.customers import dedupe_key
 from crmcli.repo.notes import stored_path
 from crmcli.sync import local, merge, shared
@@ -111,7 +111,7 @@ def _apply_rows(s: Session, synced: Synced, rows: list[dict], unpushed: dict) ->
             values = dict(row)
             mine = held.get(row["id"])
             for path in unpushed.get((synced.entity, row["id"]), ()) if mine else ():
-                merge.put(values, path, merge.get(mine, path))
+                entities.put(values, path, entities.get(mine, path))
             if synced.entity == "customer":
                 values["dedupe_key"] = dedupe_key(values["name"], values["company"])
             (updates if mine else inserts).append(values)

@@ -35,7 +35,7 @@ from sqlmodel import Session
 
 from crmcli.errors import PermissionDenied
 from crmcli.models import AuditEvent, Conflict
-from crmcli.repo import audit
+from crmcli.repo import audit, entities
 from crmcli.repo.notes import stored_path
 from crmcli.sync import local, merge, schema, shared
 from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced, comparable
@@ -108,12 +108,12 @@ class _Plan:
         paths = sorted(paths)
         if kind == "edit":
             [path] = paths
-            values = changes.base.get(path), merge.get(mine, path), merge.get(theirs or {}, path)
+            values = changes.base.get(path), entities.get(mine, path), entities.get(theirs or {}, path)
         else:
             values = (
                 {path: changes.base.get(path) for path in paths},
-                {path: merge.get(mine, path) for path in paths},
-                {path: merge.get(theirs, path) for path in paths} if theirs else None,
+                {path: entities.get(mine, path) for path in paths},
+                {path: entities.get(theirs, path) for path in paths} if theirs else None,
             )
         author = max((changes.authors[path] for path in paths), key=lambda a: a.order)
         self.conflicts.append(Conflict(
@@ -140,7 +140,7 @@ class _Plan:
         verdict = merge.judge(theirs, mine, changes, synced.stamps)
         updated = dict(current)
         for path in verdict.take:
-            merge.put(updated, path, merge.get(row, path))
+            entities.put(updated, path, entities.get(row, path))
         if verdict.take:
             updated["version"] = current["version"] + 1
             updated["updated_at"] = self.now
@@ -206,7 +206,7 @@ def _plan_table(conn: Any, plan: _Plan, synced: Synced, records: list, outbox: O
             plan.insert(synced, row)
         else:
             mine = _comparable(row)
-            paths = [path for path in changes.base if merge.get(mine, path) is not None]
+            paths = [path for path in changes.base if entities.get(mine, path) is not None]
             if paths:
                 plan.conflict("gone", changes, changes.entity_id, paths, mine, None)
 

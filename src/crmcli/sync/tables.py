@@ -14,17 +14,8 @@ from typing import Any
 
 from sqlalchemy import JSON, Table
 
-from crmcli.models import (
-    Assignment,
-    Attachment,
-    AuditEvent,
-    Conflict,
-    Customer,
-    FieldDef,
-    Note,
-    Task,
-    User,
-)
+from crmcli.models import AuditEvent
+from crmcli.repo.entities import MODELS
 from crmcli.repo.machine import jsonable
 
 LOCAL_ONLY = frozenset({"pk", "dedupe_key", "seq", "synced"})
@@ -44,10 +35,14 @@ class Synced:
     """
 
     entity: str
-    model: Any
     natural_key: str | None = None
     parent: tuple[str, str] | None = None
     stamps: dict[str, str | None] = field(default_factory=dict)
+    model: Any = None  # the entity's table model (`entities.MODELS`) unless given
+
+    def __post_init__(self) -> None:
+        if self.model is None:
+            object.__setattr__(self, "model", MODELS[self.entity])
 
     @property
     def table(self) -> Table:
@@ -67,23 +62,23 @@ class Synced:
         return frozenset(c.name for c in self.table.columns if isinstance(c.type, JSON))
 
 
-# In dependency order: a record's parent comes before it.
+# Every kind of record (`repo/entities.py`), in dependency order: a record's parent first.
 RECORDS: tuple[Synced, ...] = (
-    Synced("user", User, natural_key="handle"),
-    Synced("field_def", FieldDef, natural_key="name"),
-    Synced("customer", Customer),
-    Synced("note", Note, parent=("customer_id", "customer")),
-    Synced("attachment", Attachment, parent=("note_id", "note")),
-    Synced("task", Task, parent=("customer_id", "customer"), stamps={"done_at": "status"}),
+    Synced("user", natural_key="handle"),
+    Synced("field_def", natural_key="name"),
+    Synced("customer"),
+    Synced("note", parent=("customer_id", "customer")),
+    Synced("attachment", parent=("note_id", "note")),
+    Synced("task", parent=("customer_id", "customer"), stamps={"done_at": "status"}),
     Synced(
-        "assignment", Assignment, parent=("customer_id", "customer"),
+        "assignment", parent=("customer_id", "customer"),
         stamps={"until": None, "acknowledged_at": None},
     ),
-    Synced("conflict", Conflict),
+    Synced("conflict"),
 )
 BY_ENTITY = {synced.entity: synced for synced in RECORDS}
 BY_NAME = {synced.name: synced for synced in RECORDS}
-EVENTS = Synced("event", AuditEvent)
+EVENTS = Synced("event", model=AuditEvent)
 
 
 def comparable(value: Any) -> Any:

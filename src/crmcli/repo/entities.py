@@ -1,0 +1,48 @@
+"""The kinds of record audit events and conflict entries name, and paths to their fields.
+
+An audit event or a conflict entry names its record by entity ("customer", "note", …) and
+id; `MODELS` is the one map from those names to the tables (sync's list of what travels,
+`sync/tables.py`, is built on it). A path names one field of a record in JSON form: a
+column ("city"), or "column.key" for one key of a JSON object column ("extra.budget", a
+custom field), so custom fields are read, merged and restored one by one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crmcli.models import Assignment, Attachment, Conflict, Customer, FieldDef, Note, Task, User
+
+MODELS: dict[str, Any] = {
+    "user": User,
+    "field_def": FieldDef,
+    "customer": Customer,
+    "note": Note,
+    "attachment": Attachment,
+    "task": Task,
+    "assignment": Assignment,
+    "conflict": Conflict,
+}
+
+
+def get(row: dict[str, Any], path: str) -> Any:
+    """A field's value in a row; "extra.k" reads a key of `extra`."""
+    column, _, key = path.partition(".")
+    value = row.get(column)
+    if key:
+        return (value or {}).get(key)
+    return value
+
+
+def put(row: dict[str, Any], path: str, value: Any) -> None:
+    """Set a field in a row; for "extra.k" a None value removes the key."""
+    column, _, key = path.partition(".")
+    if not key:
+        row[column] = value
+        return
+    updated = dict(row.get(column) or {})
+    if value is None:
+        updated.pop(key, None)
+    else:
+        updated[key] = value
+    row[column] = updated
