@@ -8,11 +8,12 @@ in-process. After a final round in which every replica syncs twice:
 - all three replicas and the shared database hold identical data, record by record and
   event by event, with nothing left unpushed;
 - no value was silently lost: every value a replica pushed is still the record's value,
-  or is kept in a conflict entry of its author, or was overwritten later by an edit made
-  on a replica that had pulled it. The test keeps that account itself: each sync is
-  numbered, each replica remembers the number of its last sync (it has pulled everything
-  pushed up to then), and each edit notes the value it overwrote if that value came from
-  the shared database (not from the replica's own unpushed edits).
+  or is kept in a conflict entry of its author, or it reached the shared record and was
+  overwritten there by an edit made on a replica that had pulled it. The test keeps that
+  account itself: syncs are numbered and the shared values are noted after each one;
+  each replica remembers the number of its last sync (it pulled the shared values of
+  then), and each edit notes the value it overwrote if that value came from the shared
+  database (not from the replica's own unpushed edits).
 """
 
 from __future__ import annotations
@@ -77,29 +78,39 @@ class Member:
 
 @dataclass
 class Team:
-    url: str
+    conn: Any  # to the shared database
     members: list[Member]
-    syncs: int = 0
+    shared_values: list[dict[tuple[str, str], Any]] = field(default_factory=list)  # after each sync
     pushed: list[tuple[str, str, Any, str, int]] = field(default_factory=list)  # customer, path, value, by, sync
-    # (customer, path, value) -> the latest sync whose pull an edit that overwrote the value had seen
-    overwritten: dict[tuple[str, str, Any], int] = field(default_factory=dict)
+    # (customer, path, value) -> the numbers of the syncs an edit that overwrote it had pulled
+    overwritten: dict[tuple[str, str, Any], set[int]] = field(default_factory=dict)
+
+    def note_shared_values(self) -> None:
+        """What the shared customers hold now: sync number len(shared_values) - 1 ended."""
+        values = {}
+        for customer_id, *columns in self.conn.execute("SELECT id, city, stage, level, extra FROM customer"):
+            row = dict(zip(("city", "stage", "level", "extra"), columns, strict=True))
+            for name in EDITS:
+                path = PATHS.get(name, name)
+                values[(customer_id, path)] = _json(entities.get(row, path))
+        self.shared_values.append(values)
 
     def sync(self, index: int) -> None:
         member = self.members[index]
         sync(member.database, member.handle)
-        self.syncs += 1
+        self.note_shared_values()
+        number = len(self.shared_values) - 1
         self.pushed += [
-            (cid, path, value, member.handle, self.syncs)
+            (cid, path, value, member.handle, number)
             for (cid, path), value in member.unpushed.items()
         ]
         member.unpushed.clear()
-        member.pulled = self.syncs
+        member.pulled = number
 
     def overwrite(self, member: Member, customer_id: str, path: str, value: Any) -> None:
         """`member` changed a value it had pulled (not one of its own unpushed edits)."""
         if (customer_id, path) not in member.unpushed:
-            key = (customer_id, path, _json(value))
-            self.overwritten[key] = max(self.overwritten.get(key, 0), member.pulled)
+            self.overwritten.setdefault((customer_id, path, _json(value)), set()).add(member.pulled)
 
 
 def _new_replica(folder: Path, url: str, handle: str) -> Member:
@@ -125,7 +136,9 @@ def _set_up(folder: Path, url: str) -> Team:
     for handle in HANDLES[1:]:
         members.append(_new_replica(folder, url, handle))
         sync(members[-1].database, handle)
-    return Team(url, members)
+    team = Team(psycopg.connect(url, autocommit=True), members)
+    team.note_shared_values()  # sync number 0: every replica has pulled these
+    return team
 
 
 def _live(s, model, index: int):
@@ -205,8 +218,9 @@ def _shared_data(conn) -> dict[str, list[dict]]:
 
 
 def _check_nothing_lost(team: Team, shared: dict[str, list[dict]]) -> None:
-    """Every pushed value is the record's, or in a conflict entry of its author, or was
-    overwritten by an edit made after its push had been pulled (see the module doc)."""
+    """Every pushed value is the record's, or in a conflict entry of its author, or reached
+    the shared record and was overwritten by an edit made on a replica that had pulled it
+    there (see the module doc)."""
     records = {row["id"]: row for row in shared["customer"]}
     kept = set()
     for entry in shared["conflict"]:
@@ -215,13 +229,17 @@ def _check_nothing_lost(team: Team, shared: dict[str, list[dict]]) -> None:
             (entry["entity_id"], path, _json(value), entry["actor"]) for path, value in values.items()
         }
     for customer_id, path, value, by, pushed_in in team.pushed:
-        comparable = _json(value)
-        final = _json(entities.get(records[customer_id], path))
-        assert (
-            final == comparable
-            or (customer_id, path, comparable, by) in kept
-            or team.overwritten.get((customer_id, path, comparable), 0) >= pushed_in
-        ), f"{by}'s {path}={value!r} on {customer_id}, pushed in sync {pushed_in}, was lost"
+        key, comparable = (customer_id, path), _json(value)
+        if _json(entities.get(records[customer_id], path)) == comparable:
+            continue
+        lost = f"{by}'s {path}={value!r} on {customer_id}, pushed in sync {pushed_in}, was lost"
+        if (customer_id, path, comparable, by) in kept:
+            continue
+        assert team.shared_values[pushed_in][key] == comparable, lost + " (never taken)"
+        seen_by = team.overwritten.get((*key, comparable), set())
+        assert any(team.shared_values[pulled][key] == comparable for pulled in seen_by), (
+            lost + " (overwritten by someone who had not seen it)"
+        )
 
 
 def _json(value: Any) -> Any:
@@ -257,12 +275,12 @@ def test_three_replicas_converge_and_lose_nothing_whatever_the_interleaving(pg_u
             schema.init(conn)
         with tempfile.TemporaryDirectory() as folder:
             team = _set_up(Path(folder), url)
-            for operation in script:
-                _perform(team, operation)
-            for index in (0, 1, 2, 0, 1, 2):
-                team.sync(index)
-            with psycopg.connect(url, autocommit=True) as conn:
-                shared = _shared_data(conn)
+            with team.conn:
+                for operation in script:
+                    _perform(team, operation)
+                for index in (0, 1, 2, 0, 1, 2):
+                    team.sync(index)
+                shared = _shared_data(team.conn)
             for member in team.members:
                 assert _local_data(member) == shared, f"{member.handle}'s replica differs"
                 member.database.dispose()
