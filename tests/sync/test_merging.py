@@ -228,3 +228,54 @@ def test_a_resolution_is_checked_like_any_edit_of_the_customer(team, acme):
     bob.ok("conflicts", "resolve", entries["phone"], "--value", "13800138000", "--allow-duplicate")
     assert customer(bob, acme)["phone"] == "+8613800138000"
     assert [entry["field"] for entry in conflicts(bob)] == ["stage"]
+
+
+def test_what_is_added_to_a_customer_merged_elsewhere_moves_to_the_customer_it_was_merged_into(
+    team, acme
+):
+    alice, bob = team["alice"], team["bob"]
+    globex = alice.ok("customer", "add", "Globex")
+    alice.sync()
+    bob.sync()
+    alice.ok("customer", "merge", globex, acme)
+    bob.ok("note", "add", acme, "bob called")
+    bob.ok("task", "add", acme, "send the quote")
+    bob.ok("assign", acme, "--to", "bob", "--role", "service")
+    alice.sync()
+    assert bob.sync()["conflicts"] == 0
+    alice.sync()
+    for member in (alice, bob):
+        record = customer(member, globex)
+        assert [note["body"] for note in record["notes"]] == ["bob called"]
+        assert [task["title"] for task in record["tasks"]] == ["send the quote"]
+        current = {(a["role"], a["user"]) for a in record["assignments"] if a["until"] is None}
+        assert current == {("owner", "alice"), ("service", "bob")}
+    history = json.loads(alice.ok("history", globex, "--format", "json"))
+    moved = [e for e in history if e["action"] == "note.update" and e["detail"].get("merged_from")]
+    assert len(moved) == 1  # the move shows in the history, as a local merge's would
+
+
+def test_what_is_added_to_a_customer_deleted_elsewhere_is_a_conflict_and_taking_mine_restores_it(
+    team, acme
+):
+    alice, bob = team["alice"], team["bob"]
+    alice.ok("customer", "delete", acme)
+    bob.ok("note", "add", acme, "bob called")
+    bob.ok("task", "add", acme, "send the quote")
+    alice.sync()
+    assert bob.sync()["conflicts"] == 2  # one for each record that has nowhere to be seen
+    assert "Acme" not in bob.ok("customer", "list")
+    entries = {entry["entity"]: entry for entry in conflicts(bob)}
+    assert {entry["kind"] for entry in entries.values()} == {"deleted"}
+    assert entries["note"]["mine"]["body"] == "bob called"
+    assert entries["task"]["mine"]["title"] == "send the quote"
+
+    bob.ok("conflicts", "resolve", entries["note"]["id"][-8:], "--take", "mine")
+    bob.ok("conflicts", "resolve", entries["task"]["id"][-8:], "--take", "mine")
+    bob.sync()
+    alice.sync()
+    for member in (alice, bob):
+        record = customer(member, acme)
+        assert [note["body"] for note in record["notes"]] == ["bob called"]
+        assert [task["title"] for task in record["tasks"]] == ["send the quote"]
+        assert conflicts(member) == []

@@ -4,7 +4,8 @@ The shared database makes them during a push (see `crmcli.sync`); they reach eve
 like any record. Resolving one is an ordinary, audited change that syncs:
 - `theirs`: the record keeps what it holds; the entry is closed;
 - `mine`: the entry's value (the one that did not make it) is written into the record;
-  for a record deleted elsewhere this restores it first;
+  for a record deleted elsewhere (or a note, task… added to a customer deleted elsewhere)
+  this restores the deleted one first;
 - a new value (customer fields only), typed like `crm customer edit` takes it.
 The first resolution to reach the shared database closes the entry there.
 """
@@ -79,13 +80,24 @@ def stored(model: Any, column: str, value: Any) -> Any:
     return value
 
 
+def _deleted(s: Session, record: Any) -> Any | None:
+    """What a "deleted" conflict's `--take mine` takes back: the record, if it was deleted
+    elsewhere, or else the customer it was added to (a note on a customer deleted elsewhere)."""
+    if record.deleted_at is not None:
+        return record
+    customer_id = getattr(record, "customer_id", None)
+    customer = customers.by_id(s, customer_id) if customer_id else None
+    return customer if customer is not None and customer.deleted_at is not None else None
+
+
 def _restore(s: Session, conflict: Conflict, record: Any, by: Actor) -> None:
-    """Take back the deletion made elsewhere that a "deleted" conflict is about."""
+    """Take back a deletion made elsewhere, as an ordinary audited change."""
+    entity = entities.entity_of(record)
     changes = audit.apply(record, {"deleted_at": None}, by.handle)
     audit.record(
-        s, by=by.handle, action=f"{conflict.entity}.update", entity=conflict.entity,
-        entity_id=record.id, customer_id=conflict.customer_id, changes=changes,
-        detail={"conflict": conflict.id},
+        s, by=by.handle, action=f"{entity}.update", entity=entity, entity_id=record.id,
+        customer_id=record.id if isinstance(record, Customer) else conflict.customer_id,
+        changes=changes, detail={"conflict": conflict.id},
     )
     if isinstance(record, Customer):
         search.refresh(s, [record.pk])
@@ -152,8 +164,9 @@ def resolve(
             "conflict",
         )
     if take == "mine":
-        if conflict.kind == "deleted" and record.deleted_at is not None:
-            _restore(s, conflict, record, by)
+        deleted = _deleted(s, record) if conflict.kind == "deleted" else None
+        if deleted is not None:
+            _restore(s, conflict, deleted, by)
         mine = conflict.mine if conflict.kind != "edit" else {conflict.field: conflict.mine}
         _write(s, conflict, record, dict(mine), by=by, allow_duplicate=allow_duplicate)
     elif value is not None:

@@ -24,6 +24,13 @@ MODELS: dict[str, Any] = {
     "conflict": Conflict,
 }
 
+_ENTITIES = {model: entity for entity, model in MODELS.items()}
+
+
+def entity_of(record: Any) -> str:
+    """The entity name of a record ("user" for a User, whose table is "users")."""
+    return _ENTITIES[type(record)]
+
 
 def get(row: dict[str, Any], path: str) -> Any:
     """A field's value in a row; "extra.k" reads a key of `extra`."""

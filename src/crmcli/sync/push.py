@@ -13,8 +13,11 @@ rows of the records they touched. Under the writer lock the shared database:
    shared database already knows is the same record (the shared one stands; a user's
    role is never taken from a replica's own copy, the pushing member's own record, made
    by `crm init` on joining, gives way to the one the admins entered without conflicts,
-   and a user added by someone who is not a shared admin joins as a member); a record whose parent left the shared database, or
-   an edit to a record that is no longer there, becomes a conflict of kind "gone";
+   and a user added by someone who is not a shared admin joins as a member); a note,
+   task or assignment added to a customer merged or deleted elsewhere goes where
+   `parents.py` says (moved to the merged customer; kept, with a "deleted" conflict);
+   one whose parent left the shared database, or an edit to a record that is no longer
+   there, becomes a conflict of kind "gone";
 4. writes every touched record back (even if nothing was taken, so it gets a new
    `server_seq` and the pull that follows brings the shared version back to the replica),
    stores the events themselves, and the contents of new attachments.
@@ -37,7 +40,7 @@ from crmcli.errors import PermissionDenied
 from crmcli.models import AuditEvent, Conflict
 from crmcli.repo import audit, entities
 from crmcli.repo.notes import stored_path
-from crmcli.sync import local, merge, schema, shared
+from crmcli.sync import local, merge, parents, schema, shared
 from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced, comparable
 
 UNSHARED_ON_JOIN = frozenset({"role"})  # a user's role comes from the shared admins
@@ -98,6 +101,7 @@ class _Plan:
     writes: dict[str, dict[str, dict]] = field(default_factory=lambda: defaultdict(dict))
     conflicts: list[Conflict] = field(default_factory=list)
     remapped: dict[tuple[str, str], str] = field(default_factory=dict)
+    made: list[dict] = field(default_factory=list)  # events of changes the push itself makes
 
     def conflict(
         self, kind: str, changes: merge.RecordChanges, record_id: str, paths: list[str],
@@ -129,6 +133,32 @@ class _Plan:
         if synced.entity == "user" and not self.admin:
             row["role"] = "member"
         self.writes[synced.entity][row["id"]] = row
+
+    def insert_child(
+        self, synced: Synced, changes: merge.RecordChanges, row: dict, home: dict, knew: bool
+    ) -> None:
+        """Insert a record added on the replica under `home`, the parent it ends at
+        (`parents.homes`): moved there if its own parent was merged away, and kept with a
+        "deleted" conflict if that one is deleted, unless this replica deleted it (`knew`)."""
+        column = synced.parent[0] if synced.parent else ""
+        if row[column] != home["id"]:
+            self.made.append(self.event(
+                f"{synced.entity}.update", synced.entity, row["id"], home["id"],
+                changes={column: [row[column], home["id"]]}, detail={"merged_from": row[column]},
+            ))
+            row = {**row, column: home["id"]}
+            changes = dataclasses.replace(changes, customer_id=home["id"])
+        self.insert(synced, row)
+        if home["deleted_at"] is not None and not knew:
+            self.record_conflict("deleted", changes, row)
+
+    def record_conflict(self, kind: str, changes: merge.RecordChanges, row: dict) -> None:
+        """A conflict about a whole record the replica added or changed (its fields with a
+        value)."""
+        mine = _comparable(row)
+        paths = [path for path in changes.base if entities.get(mine, path) is not None]
+        if paths:
+            self.conflict(kind, changes, row["id"], paths, mine, None)
 
     def merge_into(
         self, synced: Synced, changes: merge.RecordChanges, current: dict, row: dict
@@ -169,13 +199,22 @@ class _Plan:
         }
         return dataclasses.replace(changes, base=base)
 
+    def event(self, action: str, entity: str, record_id: str, customer_id: str | None,
+              **what: Any) -> dict:
+        """An event of a change the push makes itself (as the pusher, at the shared time)."""
+        return audit.event_row(
+            by=self.handle, action=action, entity=entity, entity_id=record_id,
+            customer_id=customer_id, at=self.now, **what,
+        )
+
     def events(self) -> list[dict]:
-        """A `conflict.create` event for every conflict entry made (at the shared time)."""
-        return [
-            {**audit.event_row(
-                by=self.handle, action="conflict.create", entity="conflict", entity_id=entry.id,
-                customer_id=entry.customer_id, changes=audit.snapshot(entry),
-            ), "at": self.now}
+        """The events of the changes the push made, then a `conflict.create` event for every
+        conflict entry made."""
+        return self.made + [
+            self.event(
+                "conflict.create", "conflict", entry.id, entry.customer_id,
+                changes=audit.snapshot(entry),
+            )
             for entry in self.conflicts
         ]
 
@@ -192,23 +231,28 @@ def _plan_table(conn: Any, plan: _Plan, synced: Synced, records: list, outbox: O
                 if changes.entity_id not in current and rows[changes.entity_id][key] == value:
                     plan.remapped[(synced.entity, changes.entity_id)] = row["id"]
                     current[changes.entity_id] = row
-    parents: set[str] = set()
+    homes: dict[str, dict] = {}
+    deleted_here: set[str] = set()  # parents this replica deleted itself
     if synced.parent:
         column, parent_entity = synced.parent
         wanted = {rows[c.entity_id][column] for c in records if c.entity_id not in current}
-        coming = plan.writes[parent_entity].keys()
-        parents = set(coming) | shared.held(conn, BY_ENTITY[parent_entity], wanted - set(coming))
+        parent = BY_ENTITY[parent_entity]
+        homes = parents.homes(conn, parent, plan.writes[parent_entity], wanted)
+        deleted_here = {
+            record_id for record_id, local_row in outbox.rows.get(parent_entity, {}).items()
+            if local_row["deleted_at"] is not None
+        }
     for changes in records:
         row = rows[changes.entity_id]
+        home = homes.get(row[synced.parent[0]]) if synced.parent else None
         if changes.entity_id in current:
             plan.merge_into(synced, changes, current[changes.entity_id], row)
-        elif changes.created and (not synced.parent or row[synced.parent[0]] in parents):
+        elif changes.created and not synced.parent:
             plan.insert(synced, row)
+        elif changes.created and home is not None:
+            plan.insert_child(synced, changes, row, home, knew=home["id"] in deleted_here)
         else:
-            mine = _comparable(row)
-            paths = [path for path in changes.base if entities.get(mine, path) is not None]
-            if paths:
-                plan.conflict("gone", changes, changes.entity_id, paths, mine, None)
+            plan.record_conflict("gone", changes, row)
 
 
 def deactivated(handle: str) -> PermissionDenied:

@@ -18,8 +18,15 @@ def _names(names: Iterable[str]) -> Any:
     return sql.SQL(", ").join(map(sql.Identifier, names))
 
 
-def rows_by(conn: Any, synced: Synced, column: str, values: Iterable[Any]) -> dict[Any, dict]:
-    """The shared rows whose `column` is one of `values`, keyed by it."""
+def rows_by(
+    conn: Any,
+    synced: Synced,
+    column: str,
+    values: Iterable[Any],
+    columns: Iterable[str] | None = None,
+) -> dict[Any, dict]:
+    """The shared rows whose `column` is one of `values`, keyed by it (all the table's
+    synced columns, or only `columns`)."""
     from psycopg import sql
     from psycopg.rows import dict_row
 
@@ -27,7 +34,7 @@ def rows_by(conn: Any, synced: Synced, column: str, values: Iterable[Any]) -> di
     if not values:
         return {}
     query = sql.SQL("SELECT {} FROM {} WHERE {} = ANY(%s)").format(
-        _names(synced.columns), sql.Identifier(synced.name), sql.Identifier(column)
+        _names(columns or synced.columns), sql.Identifier(synced.name), sql.Identifier(column)
     )
     with conn.cursor(row_factory=dict_row) as cursor:
         cursor.execute(query, (values,))
