@@ -9,15 +9,16 @@ How (one module per step; each module's docstring has the details):
 - The change log is the audit trail (`repo/audit.py`). Every write records an event with
   the acting member's handle and `changes = {field: [before, after]}`; events not pushed
   yet (`synced = False`) are the replica's outbox. `before` is what this replica had seen.
-- Push (`push.py`), one shared transaction under a per-schema writer lock: events the
-  shared database already holds are skipped, so a repeated push applies once; the rest
-  are folded per record and judged field by field (`merge.py`): take the replica's value
-  when the shared one is still what the replica had seen, do nothing when they are equal,
-  otherwise keep the shared value and put the replica's into a conflict entry (who made
-  it, when, what they had seen). Deletions, records gone from the shared database,
-  users and custom fields known by handle or name are handled there too. Clocks never
-  decide: only values are compared. The replica marks its events synced only after the
-  shared commit.
+- Push (`push.py`, deciding in `plan.py`), one shared transaction under a per-schema
+  writer lock: events the shared database already holds are skipped, so a repeated push
+  applies once; the rest are folded per record and judged field by field (`merge.py`):
+  take the replica's value when the shared one is still what the replica had seen, do
+  nothing when they are equal, otherwise keep the shared value and put the replica's
+  into a conflict entry (who made it, when, what they had seen). Deletions, records
+  gone from the shared database, records added to a customer merged or deleted
+  elsewhere (`parents.py`), users and custom fields known by handle or name are handled
+  there too. Clocks never decide: only values are compared. The replica marks its events
+  synced only after the shared commit.
 - Pull (`pull.py`): one REPEATABLE READ snapshot of the rows stamped after the replica's
   cursor (`schema.py` explains the stamps), written into the replica in one transaction
   with the new cursor. Unpushed local fields keep their values. Cost follows the changes:

@@ -27,23 +27,19 @@ The replica marks its events synced only after this transaction committed.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
 
 from crmcli.errors import PermissionDenied
-from crmcli.models import AuditEvent, Conflict
-from crmcli.repo import audit, entities
+from crmcli.models import AuditEvent
 from crmcli.repo.notes import stored_path
 from crmcli.sync import local, merge, parents, schema, shared
-from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced, comparable
-
-UNSHARED_ON_JOIN = frozenset({"role"})  # a user's role comes from the shared admins
+from crmcli.sync.plan import Plan
+from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced
 
 
 @dataclass
@@ -81,145 +77,13 @@ class Pushed:
     member: dict | None  # the pusher's shared user record as it was before (None: new)
 
 
-def _comparable(row: dict) -> dict:
-    return {name: comparable(value) for name, value in row.items()}
-
-
 def _event_row(event: AuditEvent, entity_id: str | None) -> dict:
     row = {name: getattr(event, name) for name in EVENTS.columns}
     row["entity_id"] = entity_id
     return row
 
 
-@dataclass
-class _Plan:
-    """What one push writes, built record by record."""
-
-    handle: str
-    now: datetime
-    admin: bool  # the pusher may add users with their roles
-    writes: dict[str, dict[str, dict]] = field(default_factory=lambda: defaultdict(dict))
-    conflicts: list[Conflict] = field(default_factory=list)
-    remapped: dict[tuple[str, str], str] = field(default_factory=dict)
-    made: list[dict] = field(default_factory=list)  # events of changes the push itself makes
-
-    def conflict(
-        self, kind: str, changes: merge.RecordChanges, record_id: str, paths: list[str],
-        mine: dict, theirs: dict | None,
-    ) -> None:
-        """Keep what did not make it. An "edit" conflict is about one field and holds plain
-        values; a "deleted" or "gone" one is about the record and holds {field: value}."""
-        paths = sorted(paths)
-        if kind == "edit":
-            [path] = paths
-            values = changes.base.get(path), entities.get(mine, path), entities.get(theirs or {}, path)
-        else:
-            values = (
-                {path: changes.base.get(path) for path in paths},
-                {path: entities.get(mine, path) for path in paths},
-                {path: entities.get(theirs, path) for path in paths} if theirs else None,
-            )
-        author = max((changes.authors[path] for path in paths), key=lambda a: a.order)
-        self.conflicts.append(Conflict(
-            kind=kind, entity=changes.entity, entity_id=record_id,
-            customer_id=changes.customer_id, field=", ".join(paths),
-            base=values[0], mine=values[1], theirs=values[2],
-            actor=author.actor, made_at=author.at, event_id=author.event_id,
-            created_at=self.now, updated_at=self.now,
-        ))
-
-    def insert(self, synced: Synced, row: dict) -> None:
-        row = dict(row)
-        if synced.entity == "user" and not self.admin:
-            row["role"] = "member"
-        self.writes[synced.entity][row["id"]] = row
-
-    def insert_child(
-        self, synced: Synced, changes: merge.RecordChanges, row: dict, home: dict, knew: bool
-    ) -> None:
-        """Insert a record added on the replica under `home`, the parent it ends at
-        (`parents.homes`): moved there if its own parent was merged away, and kept with a
-        "deleted" conflict if that one is deleted, unless this replica deleted it (`knew`)."""
-        column = synced.parent[0] if synced.parent else ""
-        if row[column] != home["id"]:
-            self.made.append(self.event(
-                f"{synced.entity}.update", synced.entity, row["id"], home["id"],
-                changes={column: [row[column], home["id"]]}, detail={"merged_from": row[column]},
-            ))
-            row = {**row, column: home["id"]}
-            changes = dataclasses.replace(changes, customer_id=home["id"])
-        self.insert(synced, row)
-        if home["deleted_at"] is not None and not knew:
-            self.record_conflict("deleted", changes, row)
-
-    def record_conflict(self, kind: str, changes: merge.RecordChanges, row: dict) -> None:
-        """A conflict about a whole record the replica added or changed (its fields with a
-        value)."""
-        mine = _comparable(row)
-        paths = [path for path in changes.base if entities.get(mine, path) is not None]
-        if paths:
-            self.conflict(kind, changes, row["id"], paths, mine, None)
-
-    def merge_into(
-        self, synced: Synced, changes: merge.RecordChanges, current: dict, row: dict
-    ) -> None:
-        """Judge the replica's changes against the shared `current` row, field by field."""
-        if (synced.entity, changes.entity_id) in self.remapped:
-            changes = self.recognised(synced, changes, row)
-        theirs, mine = _comparable(current), _comparable(row)
-        verdict = merge.judge(theirs, mine, changes, synced.stamps)
-        updated = dict(current)
-        for path in verdict.take:
-            entities.put(updated, path, entities.get(row, path))
-        if verdict.take:
-            updated["version"] = current["version"] + 1
-            updated["updated_at"] = self.now
-            if "updated_by" in updated and changes.last:
-                updated["updated_by"] = changes.last.actor
-        self.writes[synced.entity][updated["id"]] = updated
-        if synced.entity == "conflict":
-            return  # who resolved a conflict first stands; the resolution's own change merges
-        deleted = [path for kind, path in verdict.conflicts if kind == "deleted"]
-        if deleted:
-            self.conflict("deleted", changes, current["id"], deleted, mine, theirs)
-        for kind, path in verdict.conflicts:
-            if kind == "edit":
-                self.conflict(kind, changes, current["id"], [path], mine, theirs)
-
-    def recognised(
-        self, synced: Synced, changes: merge.RecordChanges, row: dict
-    ) -> merge.RecordChanges:
-        """The changes still to judge on a record the shared database knew by its natural
-        key: never a user's role; and for the pusher's own user record (the one `crm init`
-        made when they joined), nothing its creation alone set: they get the shared record."""
-        own = synced.entity == "user" and row["handle"] == self.handle
-        base = {
-            path: value for path, value in changes.base.items()
-            if path not in UNSHARED_ON_JOIN and not (own and changes.set_only_by_creation(path))
-        }
-        return dataclasses.replace(changes, base=base)
-
-    def event(self, action: str, entity: str, record_id: str, customer_id: str | None,
-              **what: Any) -> dict:
-        """An event of a change the push makes itself (as the pusher, at the shared time)."""
-        return audit.event_row(
-            by=self.handle, action=action, entity=entity, entity_id=record_id,
-            customer_id=customer_id, at=self.now, **what,
-        )
-
-    def events(self) -> list[dict]:
-        """The events of the changes the push made, then a `conflict.create` event for every
-        conflict entry made."""
-        return self.made + [
-            self.event(
-                "conflict.create", "conflict", entry.id, entry.customer_id,
-                changes=audit.snapshot(entry),
-            )
-            for entry in self.conflicts
-        ]
-
-
-def _plan_table(conn: Any, plan: _Plan, synced: Synced, records: list, outbox: Outbox) -> None:
+def _plan_table(conn: Any, plan: Plan, synced: Synced, records: list, outbox: Outbox) -> None:
     rows = outbox.rows.get(synced.entity, {})
     records = [changes for changes in records if changes.entity_id in rows]
     current = shared.rows_by(conn, synced, "id", [c.entity_id for c in records])
@@ -284,7 +148,7 @@ def push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
         by_entity: dict[str, list] = defaultdict(list)
         for changes in merge.fold(fresh, set(BY_ENTITY)):
             by_entity[changes.entity].append(changes)
-        plan = _Plan(handle, now, admin)
+        plan = Plan(handle, now, admin)
         for synced in RECORDS:
             if by_entity[synced.entity]:
                 _plan_table(conn, plan, synced, by_entity[synced.entity], outbox)
