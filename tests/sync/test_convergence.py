@@ -2,8 +2,8 @@
 
 Hypothesis drives three replicas (separate SQLite files) of one team through creates,
 edits (standard and custom fields, from small sets of values so that replicas collide
-often), deletes, notes, tasks and syncs, calling the repository and sync functions
-in-process. After a final round in which every replica syncs twice:
+often), deletes, notes, tasks, hand-overs and syncs, calling the repository and sync
+functions in-process. After a final round in which every replica syncs twice:
 
 - all three replicas and the shared database hold identical data, record by record and
   event by event, with nothing left unpushed;
@@ -13,7 +13,8 @@ in-process. After a final round in which every replica syncs twice:
   account itself: syncs are numbered and the shared values are noted after each one;
   each replica remembers the number of its last sync (it pulled the shared values of
   then), and each edit notes the value it overwrote if that value came from the shared
-  database (not from the replica's own unpushed edits).
+  database (not from the replica's own unpushed edits);
+- no role of a customer has two current holders, and the owner's is the customer's owner.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlalchemy import select
 
 from crmcli.db import Database, session_scope
 from crmcli.models import Customer, Task
-from crmcli.repo import custom_fields, customers, entities, notes, tasks, users
+from crmcli.repo import assignments, custom_fields, customers, entities, notes, tasks, users
 from crmcli.sync import schema, state
 from crmcli.sync.run import sync
 from crmcli.sync.tables import EVENTS, RECORDS
@@ -58,9 +59,10 @@ PARAMETERS = {
     "note": st.tuples(pick, st.sampled_from(("called", "visited"))),
     "task": st.tuples(pick),
     "complete": st.tuples(pick),
+    "assign": st.tuples(pick, st.sampled_from(("owner", "service")), st.sampled_from(HANDLES)),
 }
 # Edits and syncs are the heart of it, so they come up most.
-KINDS = ["edit"] * 6 + ["sync"] * 4 + ["create", "delete", "note", "task", "complete"]
+KINDS = ["edit"] * 6 + ["sync"] * 4 + ["create", "delete", "note", "task", "complete", "assign"]
 operations = st.tuples(st.sampled_from(KINDS), replica_index).flatmap(
     lambda head: PARAMETERS[head[0]].map(lambda rest: (*head, *rest))
 )
@@ -180,6 +182,8 @@ def _perform(team: Team, operation: tuple) -> None:
             notes.add(s, customer, operation[3], by=me)
         elif kind == "task":
             tasks.add(s, customer, "follow up", by=me)
+        elif kind == "assign":
+            assignments.assign(s, customer, operation[4], operation[3], by=me, reason=None)
 
 
 def _stored(customer: Customer, name: str) -> Any:
@@ -242,6 +246,18 @@ def _check_nothing_lost(team: Team, shared: dict[str, list[dict]]) -> None:
         )
 
 
+def _check_one_holder_per_role(shared: dict[str, list[dict]]) -> None:
+    """No role has two current holders, and the owner's agrees with the customer's owner."""
+    owners = {row["id"]: row["owner"] for row in shared["customer"]}
+    holders: dict[tuple[str, str], list[str]] = {}
+    for row in shared["assignment"]:
+        if row["until"] is None and row["deleted_at"] is None:
+            holders.setdefault((row["customer_id"], row["role"]), []).append(row["user"])
+    for (customer_id, role), held_by in holders.items():
+        assert len(held_by) == 1, f"{role} of {customer_id} is held by {held_by}"
+        assert role != "owner" or held_by == [owners[customer_id]], f"{customer_id}'s owner"
+
+
 def _json(value: Any) -> Any:
     """Values as pushed and as kept: an empty text is no value."""
     return None if value in ("", None) else value
@@ -265,6 +281,13 @@ def _json(value: Any) -> Any:
     ("edit", 0, 0, "city", 0), ("sync", 0), ("edit", 0, 0, "city", 1), ("sync", 0),
     ("edit", 1, 0, "city", 0),
 ])
+# Hand-overs at once: the service role on two replicas; the owner there and back on one
+# while another hands it on (whose change of the owner field is then taken).
+@example(script=[
+    ("assign", 0, 0, "service", "bob"), ("assign", 1, 0, "service", "carol"),
+    ("assign", 0, 0, "owner", "carol"), ("assign", 0, 0, "owner", "alice"),
+    ("assign", 2, 0, "owner", "bob"),
+])
 @example(script=[  # custom fields merge per key; the same key collides
     ("edit", 0, 1, "budget", 0), ("edit", 1, 1, "budget", 1), ("edit", 2, 1, "stage", 2),
     ("sync", 2), ("sync", 1), ("edit", 0, 1, "city", 1),
@@ -285,5 +308,6 @@ def test_three_replicas_converge_and_lose_nothing_whatever_the_interleaving(pg_u
                 assert _local_data(member) == shared, f"{member.handle}'s replica differs"
                 member.database.dispose()
             _check_nothing_lost(team, shared)
+            _check_one_holder_per_role(shared)
             made = sum(entry["entity"] == "customer" for entry in shared["conflict"])
             event(f"conflicts on customers: {'none' if not made else '1-2' if made < 3 else '3 or more'}")

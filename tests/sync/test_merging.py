@@ -13,6 +13,15 @@ def conflicts(member, *options: str) -> list[dict]:
     return json.loads(member.ok("conflicts", "list", "--format", "json", *options))
 
 
+def current_holders(member, ref: str) -> dict[str, list[str]]:
+    """role -> the users holding it now (one each, if all is well)."""
+    holders: dict[str, list[str]] = {}
+    for row in customer(member, ref)["assignments"]:
+        if row["until"] is None:
+            holders.setdefault(row["role"], []).append(row["user"])
+    return holders
+
+
 @pytest.fixture
 def acme(team) -> str:
     """A customer everybody has: created by alice, synced to bob and carol."""
@@ -262,20 +271,54 @@ def test_what_is_added_to_a_customer_deleted_elsewhere_is_a_conflict_and_taking_
     alice.ok("customer", "delete", acme)
     bob.ok("note", "add", acme, "bob called")
     bob.ok("task", "add", acme, "send the quote")
+    bob.ok("assign", acme, "--to", "bob", "--role", "service")
     alice.sync()
-    assert bob.sync()["conflicts"] == 2  # one for each record that has nowhere to be seen
+    assert bob.sync()["conflicts"] == 3  # one for each record that has nowhere to be seen
     assert "Acme" not in bob.ok("customer", "list")
     entries = {entry["entity"]: entry for entry in conflicts(bob)}
     assert {entry["kind"] for entry in entries.values()} == {"deleted"}
     assert entries["note"]["mine"]["body"] == "bob called"
     assert entries["task"]["mine"]["title"] == "send the quote"
+    assert entries["assignment"]["mine"]["user"] == "bob"
 
-    bob.ok("conflicts", "resolve", entries["note"]["id"][-8:], "--take", "mine")
-    bob.ok("conflicts", "resolve", entries["task"]["id"][-8:], "--take", "mine")
+    for entity in ("note", "task", "assignment"):
+        bob.ok("conflicts", "resolve", entries[entity]["id"][-8:], "--take", "mine")
     bob.sync()
     alice.sync()
     for member in (alice, bob):
         record = customer(member, acme)
         assert [note["body"] for note in record["notes"]] == ["bob called"]
         assert [task["title"] for task in record["tasks"]] == ["send the quote"]
+        assert current_holders(member, acme) == {"owner": ["alice"], "service": ["bob"]}
+        assert conflicts(member) == []
+
+
+def test_two_hand_overs_of_one_role_at_once_leave_one_holder_on_every_replica(team, acme):
+    alice, bob, carol = team["alice"], team["bob"], team["carol"]
+    alice.ok("assign", acme, "--to", "bob", "--role", "service")
+    alice.sync()
+    bob.sync()
+    alice.ok("assign", acme, "--to", "carol", "--role", "owner")
+    alice.ok("assign", acme, "--to", "carol", "--role", "service")
+    bob.ok("assign", acme, "--to", "bob", "--role", "owner")
+    bob.ok("assign", acme, "--to", "alice", "--role", "service")
+    alice.sync()  # alice's hand-overs reach the shared database first
+    assert bob.sync()["conflicts"] == 2
+    alice.sync()
+    carol.sync()
+    for member in (alice, bob, carol):
+        assert current_holders(member, acme) == {"owner": ["carol"], "service": ["carol"]}
+        assert customer(member, acme)["owner"] == "carol"
+        entries = {entry["field"]: entry for entry in conflicts(member)}
+        assert (entries["owner"]["theirs"], entries["owner"]["mine"]) == ("carol", "bob")
+        assert entries["user"]["entity"] == "assignment"
+        assert (entries["user"]["theirs"], entries["user"]["mine"]) == ("carol", "alice")
+        assert entries["user"]["base"] == "bob"  # the holder bob had seen
+
+    bob.ok("conflicts", "resolve", entries["owner"]["id"][-8:], "--take", "mine")
+    bob.ok("conflicts", "resolve", entries["user"]["id"][-8:], "--take", "mine")
+    bob.sync()
+    alice.sync()
+    for member in (alice, bob):
+        assert current_holders(member, acme) == {"owner": ["bob"], "service": ["alice"]}
         assert conflicts(member) == []

@@ -5,7 +5,8 @@ like any record. Resolving one is an ordinary, audited change that syncs:
 - `theirs`: the record keeps what it holds; the entry is closed;
 - `mine`: the entry's value (the one that did not make it) is written into the record;
   for a record deleted elsewhere (or a note, task… added to a customer deleted elsewhere)
-  this restores the deleted one first;
+  this restores the deleted one first; an assignment that could not hold its role (a
+  concurrent hand-over came first, or its customer was deleted) hands the role over;
 - a new value (customer fields only), typed like `crm customer edit` takes it.
 The first resolution to reach the shared database closes the entry there.
 """
@@ -22,8 +23,8 @@ from sqlmodel import Session, col, select
 from crmcli import clock
 from crmcli.errors import Invalid, UsageError
 from crmcli.ids import short
-from crmcli.models import Conflict, Customer, DecimalText, UTCDateTime
-from crmcli.repo import audit, customers, entities, refs, search
+from crmcli.models import Assignment, Conflict, Customer, DecimalText, UTCDateTime
+from crmcli.repo import assignments, audit, customers, entities, refs, search
 from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor
 
@@ -167,8 +168,13 @@ def resolve(
         deleted = _deleted(s, record) if conflict.kind == "deleted" else None
         if deleted is not None:
             _restore(s, conflict, deleted, by)
-        mine = conflict.mine if conflict.kind != "edit" else {conflict.field: conflict.mine}
-        _write(s, conflict, record, dict(mine), by=by, allow_duplicate=allow_duplicate)
+        if isinstance(record, Assignment) and (conflict.kind == "deleted" or conflict.field == "user"):
+            customer = customers.by_id(s, record.customer_id)
+            reason = f"conflict {short(conflict.id)}"
+            assignments.assign(s, customer, record.user, record.role, by=by, reason=reason)
+        else:
+            mine = conflict.mine if conflict.kind != "edit" else {conflict.field: conflict.mine}
+            _write(s, conflict, record, dict(mine), by=by, allow_duplicate=allow_duplicate)
     elif value is not None:
         name = conflict.field.partition(".")[2] or conflict.field
         standard, extra = customers.parse(s, {name: value})

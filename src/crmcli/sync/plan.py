@@ -39,6 +39,10 @@ class Plan:
     conflicts: list[Conflict] = field(default_factory=list)
     remapped: dict[tuple[str, str], str] = field(default_factory=dict)
     made: list[dict] = field(default_factory=list)  # events of changes the push itself makes
+    # entity -> id -> the replica's changes, for the records this push adds
+    added: dict[str, dict[str, merge.RecordChanges]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
 
     def conflict(
         self, kind: str, changes: merge.RecordChanges, record_id: str, paths: list[str],
@@ -65,11 +69,12 @@ class Plan:
             created_at=self.now, updated_at=self.now,
         ))
 
-    def insert(self, synced: Synced, row: dict) -> None:
+    def insert(self, synced: Synced, changes: merge.RecordChanges, row: dict) -> None:
         row = dict(row)
         if synced.entity == "user" and not self.admin:
             row["role"] = "member"
         self.writes[synced.entity][row["id"]] = row
+        self.added[synced.entity][row["id"]] = changes
 
     def insert_child(
         self, synced: Synced, changes: merge.RecordChanges, row: dict, home: dict, knew: bool
@@ -85,9 +90,25 @@ class Plan:
             ))
             row = {**row, column: home["id"]}
             changes = dataclasses.replace(changes, customer_id=home["id"])
-        self.insert(synced, row)
+        self.insert(synced, changes, row)
         if home["deleted_at"] is not None and not knew:
             self.record_conflict("deleted", changes, row)
+
+    def end_assignment(self, row: dict, reason: str) -> None:
+        """End an assignment this push writes, now, as `assignments.end` would."""
+        row.update(until=self.now, updated_at=self.now, version=row["version"] + 1)
+        self.made.append(self.event(
+            "assignment.end", "assignment", row["id"], row["customer_id"],
+            changes={"until": [None, comparable(self.now)]}, detail={"reason": reason},
+        ))
+
+    def has_conflict(self, entity: str, record_id: str, field: str | None = None) -> bool:
+        """Whether this push made a conflict entry about the record (or that field of it)."""
+        return any(
+            entry.entity == entity and entry.entity_id == record_id
+            and (field is None or (entry.kind == "edit" and entry.field == field))
+            for entry in self.conflicts
+        )
 
     def record_conflict(self, kind: str, changes: merge.RecordChanges, row: dict) -> None:
         """A conflict about a whole record the replica added or changed (its fields with a

@@ -37,7 +37,7 @@ from sqlmodel import Session
 from crmcli.errors import PermissionDenied
 from crmcli.models import AuditEvent
 from crmcli.repo.notes import stored_path
-from crmcli.sync import local, merge, parents, schema, shared
+from crmcli.sync import local, merge, parents, roles, schema, shared
 from crmcli.sync.plan import Plan
 from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced
 
@@ -112,7 +112,7 @@ def _plan_table(conn: Any, plan: Plan, synced: Synced, records: list, outbox: Ou
         if changes.entity_id in current:
             plan.merge_into(synced, changes, current[changes.entity_id], row)
         elif changes.created and not synced.parent:
-            plan.insert(synced, row)
+            plan.insert(synced, changes, row)
         elif changes.created and home is not None:
             plan.insert_child(synced, changes, row, home, knew=home["id"] in deleted_here)
         else:
@@ -152,6 +152,7 @@ def push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
         for synced in RECORDS:
             if by_entity[synced.entity]:
                 _plan_table(conn, plan, synced, by_entity[synced.entity], outbox)
+        roles.settle(conn, plan, by_entity["assignment"], outbox.rows.get("assignment", {}))
         events = [
             _event_row(e, plan.remapped.get((e.entity, e.entity_id or ""), e.entity_id))
             for e in fresh
