@@ -61,3 +61,48 @@ def test_a_push_refuses_a_member_deactivated_after_the_sync_began(team, postgres
         conn.close()
     assert newest_change(postgres) == written
     assert postgres.value("SELECT count(*) FROM customer") == 0
+
+
+def customer(member, ref: str) -> dict:
+    return json.loads(member.ok("customer", "show", ref, "--format", "json"))
+
+
+def legacy_write(member, ref: str, **values) -> None:
+    """Change a customer as an older crmcli could have (before values were checked for
+    everything the shared database refuses): audited, not validated."""
+    from crmcli.repo import audit, customers
+
+    with member.session(write=True) as s:
+        record = customers.resolve(s, ref)
+        changes = audit.apply(record, values, member.handle)
+        audit.record(
+            s, by=member.handle, action="customer.update", entity="customer",
+            entity_id=record.id, customer_id=record.id, changes=changes,
+        )
+
+
+def test_a_value_holding_nul_travels_with_a_replacement_character_and_its_author_keeps_it(
+    team, postgres
+):
+    alice, bob = team["alice"], team["bob"]
+    acme = alice.ok("customer", "add", "Acme Trading")
+    alice.sync()
+    bob.sync()
+    legacy_write(alice, acme, city="Bei\x00jing", tags=["vip\x00"])  # a text and a JSON column
+
+    assert alice.sync()["pushed"] == 1  # PostgreSQL refuses NUL in text and jsonb
+    assert postgres.rows("SELECT city, tags FROM customer") == [("Bei\ufffdjing", ["vip\ufffd"])]
+    bob.sync()
+    for member in (alice, bob):  # the record is the same everywhere, its author's included
+        record = customer(member, acme)
+        assert (record["city"], record["tags"]) == ("Bei\ufffdjing", ["vip\ufffd"])
+    histories = {
+        member.handle: [e for e in json.loads(member.ok("history", acme, "--format", "json"))
+                        if e["action"] == "customer.update"]
+        for member in (alice, bob)
+    }
+    assert histories["alice"][-1]["changes"]["city"] == [None, "Bei\x00jing"]  # the original
+    assert histories["bob"][-1]["changes"]["city"] == [None, "Bei\ufffdjing"]
+
+    alice.ok("customer", "edit", acme, "--level", "A")  # and syncing goes on
+    assert alice.sync()["pushed"] == 1

@@ -1,7 +1,8 @@
 """The shared database's side of a sync: rows in and out of PostgreSQL, many per round trip.
 
 Statements are composed with psycopg.sql (identifiers quoted: `assignment."user"`), JSON
-columns are sent as jsonb, and writes use executemany, which psycopg pipelines.
+columns are sent as jsonb, and writes use executemany, which psycopg pipelines. Every value
+written is `tables.sendable` (no NUL characters, which PostgreSQL refuses).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from crmcli.sync.tables import Synced
+from crmcli.sync.tables import Synced, sendable
 
 
 def _names(names: Iterable[str]) -> Any:
@@ -92,7 +93,10 @@ def _values(synced: Synced, row: dict) -> list[Any]:
     from psycopg.types.json import Jsonb
 
     json_columns = synced.json_columns
-    return [Jsonb(row[name]) if name in json_columns else row[name] for name in synced.columns]
+    return [
+        Jsonb(sendable(row[name])) if name in json_columns else sendable(row[name])
+        for name in synced.columns
+    ]
 
 
 def upsert(conn: Any, synced: Synced, rows: Iterable[dict]) -> None:

@@ -81,6 +81,27 @@ BY_NAME = {synced.name: synced for synced in RECORDS}
 EVENTS = Synced("event", model=AuditEvent)
 
 
+NUL, REPLACEMENT = "\x00", "\ufffd"
+
+
+def sendable(value: Any) -> Any:
+    """A value as the shared database can hold it: every NUL (U+0000) replaced by U+FFFD.
+
+    SQLite stores NUL in text, PostgreSQL's text and jsonb refuse it, and a replica may
+    hold such values from before crmcli refused them on entry. So they travel with the
+    replacement character, in records, events and conflict entries alike: the record
+    converges on that everywhere (its author's replica takes it back with the pull of the
+    same sync), while the author's own audit event keeps the original value."""
+    if isinstance(value, str):
+        return value.replace(NUL, REPLACEMENT) if NUL in value else value
+    if isinstance(value, dict):
+        return {sendable(key): sendable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [sendable(item) for item in value]
+    return value
+
+
 def comparable(value: Any) -> Any:
-    """A stored value in the form audit events record it, so either side can compare."""
-    return jsonable(value)
+    """A stored value in the form audit events record it and the shared database holds it,
+    so either side can compare."""
+    return sendable(jsonable(value))
