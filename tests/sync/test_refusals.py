@@ -106,3 +106,56 @@ def test_a_value_holding_nul_travels_with_a_replacement_character_and_its_author
 
     alice.ok("customer", "edit", acme, "--level", "A")  # and syncing goes on
     assert alice.sync()["pushed"] == 1
+
+
+def test_a_record_the_shared_database_refuses_is_named_in_one_line_and_nothing_is_sent(
+    team, postgres
+):
+    alice = team["alice"]
+    acme = alice.ok("customer", "add", "Acme Trading")
+    alice.ok("customer", "add", "Globex")
+    legacy_write(alice, acme, sla=2**40)  # more than PostgreSQL's integer column holds
+    before, written = snapshot(alice), newest_change(postgres)
+
+    result = alice("sync")
+    assert result.exit_code == 4
+    [line] = result.stderr.strip().splitlines()
+    assert f"cannot push customer {acme} (Acme Trading)" in line
+    assert "integer out of range" in line
+    assert snapshot(alice) == before and newest_change(postgres) == written
+
+    alice.ok("customer", "edit", acme, "--sla", "4h")  # corrected here, it goes
+    alice.sync()
+    assert postgres.rows("SELECT name, sla FROM customer ORDER BY name") == [
+        ("Acme Trading", 4 * 60), ("Globex", None)  # minutes
+    ]
+
+
+def test_any_other_failure_of_the_shared_database_ends_the_sync_in_one_line(team, postgres):
+    alice = team["alice"]
+    alice.ok("customer", "add", "Acme Trading")
+    postgres.run("ALTER TABLE customer RENAME COLUMN city TO town")  # damaged by hand
+    before = snapshot(alice)
+
+    result = alice("sync")
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert "failed during sync" in line and 'column "city" does not exist' in line
+    assert snapshot(alice) == before
+
+
+def test_a_change_the_shared_database_refuses_is_named_too(team, postgres):
+    alice = team["alice"]
+    acme = alice.ok("customer", "add", "Acme Trading")
+    alice.sync()
+    postgres.run(  # a rule an administrator added by hand
+        "ALTER TABLE audit_event ADD CONSTRAINT keep CHECK (action <> 'customer.delete')"
+    )
+    alice.ok("customer", "delete", acme)
+
+    result = alice("sync")
+    assert result.exit_code == 4
+    [line] = result.stderr.strip().splitlines()
+    assert f"cannot push the change customer.delete of customer {acme}" in line
+    assert 'violates check constraint "keep"' in line
+    assert postgres.value("SELECT deleted_at FROM customer") is None

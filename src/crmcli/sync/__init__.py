@@ -18,7 +18,9 @@ How (one module per step; each module's docstring has the details):
   gone from the shared database, records added to a customer merged or deleted
   elsewhere (`parents.py`), users and custom fields known by handle or name are handled
   there too. Clocks never decide: only values are compared. The replica marks its events
-  synced only after the shared commit.
+  synced only after the shared commit. Values PostgreSQL cannot hold: NUL travels as
+  U+FFFD (`tables.sendable`); anything else it refuses ends the push naming the record
+  (found by halving the refused batch, `shared.first_refused`), with nothing written.
 - Pull (`pull.py`): one REPEATABLE READ snapshot of the rows stamped after the replica's
   cursor (`schema.py` explains the stamps), written into the replica in one transaction
   with the new cursor. Unpushed local fields keep their values. Cost follows the changes:

@@ -78,3 +78,12 @@ def lost(error: BaseException, url: str) -> Unavailable:
         f"the connection to {describe(url)} broke during sync ({first_line(error)}); "
         "nothing was lost: run `crm sync` again"
     )
+
+
+def failed(error: BaseException, url: str) -> Unavailable:
+    """The error to raise when the shared database fails a sync for any other reason (a
+    schema damaged by hand, a server fault): one line, and nothing lost."""
+    return Unavailable(
+        f"the shared database {describe(url)} failed during sync ({first_line(error)}); "
+        "nothing was lost: run `crm sync` again once it is repaired"
+    )

@@ -28,16 +28,19 @@ The replica marks its events synced only after this transaction committed.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
 
-from crmcli.errors import PermissionDenied
+from crmcli.errors import Invalid, PermissionDenied
+from crmcli.ids import short
 from crmcli.models import AuditEvent
 from crmcli.repo.notes import stored_path
 from crmcli.sync import local, merge, parents, roles, schema, shared
+from crmcli.sync.connection import first_line
 from crmcli.sync.plan import Plan
 from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced
 
@@ -129,9 +132,17 @@ def deactivated(handle: str) -> PermissionDenied:
 
 
 def push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
-    """Push the outbox in one shared transaction (committed when this returns)."""
+    """Push the outbox in one shared transaction (committed when this returns). Values the
+    shared database refuses end it with Invalid naming the record, and nothing written."""
     if not outbox.events:
         return Pushed([], 0, 0, None)
+    try:
+        return _push(conn, outbox, handle)
+    except _Refused as refused:  # raised inside the transaction, which rolled back
+        raise _refusal(conn, refused) from None
+
+
+def _push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
     with conn.transaction():
         now = schema.lock(conn)
         members = conn.execute(
@@ -157,15 +168,58 @@ def push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
             _event_row(e, plan.remapped.get((e.entity, e.entity_id or ""), e.entity_id))
             for e in fresh
         ]
-        shared.insert_new(conn, EVENTS, events + plan.events())
-        for synced in RECORDS:
-            shared.upsert(conn, synced, plan.writes[synced.entity].values())
-        entries = BY_ENTITY["conflict"]
-        shared.insert_new(conn, entries, [
-            {name: getattr(entry, name) for name in entries.columns} for entry in plan.conflicts
-        ])
-        new_files = {row["sha256"] for row in plan.writes["attachment"].values()}
-        shared.store_blobs(conn, {
-            sha: path.read_bytes() for sha, path in outbox.files.items() if sha in new_files
-        })
+        _write(conn, plan, events, outbox)
     return Pushed([event.id for event in outbox.events], len(fresh), len(plan.conflicts), member)
+
+
+@dataclass
+class _Refused(Exception):
+    """Rows of one table the shared database refused to take, as one batch."""
+
+    synced: Synced
+    rows: list[dict]
+    write: Callable[[Any, Synced, list[dict]], None]
+    error: Exception
+
+
+def _write(conn: Any, plan: Plan, events: list[dict], outbox: Outbox) -> None:
+    """Write the plan, one batch per table; a batch refused for its data raises _Refused."""
+    import psycopg
+
+    entries = BY_ENTITY["conflict"]
+    batches = [
+        (EVENTS, events + plan.events(), shared.insert_new),
+        *((synced, list(plan.writes[synced.entity].values()), shared.upsert) for synced in RECORDS),
+        (entries, [{name: getattr(e, name) for name in entries.columns} for e in plan.conflicts],
+         shared.insert_new),
+    ]
+    for synced, rows, write in batches:
+        try:
+            write(conn, synced, rows)
+        except (psycopg.DataError, psycopg.IntegrityError) as error:
+            raise _Refused(synced, rows, write, error) from None
+    new_files = {row["sha256"] for row in plan.writes["attachment"].values()}
+    shared.store_blobs(conn, {
+        sha: path.read_bytes() for sha, path in outbox.files.items() if sha in new_files
+    })
+
+
+def _refusal(conn: Any, refused: _Refused) -> Invalid:
+    """The one-line error for a refused push, naming the record the shared database refuses
+    (`shared.first_refused` finds it) or, if no record alone is refused, the table."""
+    found = shared.first_refused(conn, refused.synced, refused.rows, refused.write)
+    what = _describe(refused.synced, found[0]) if found else f"these {refused.synced.name} rows"
+    reason = first_line(found[1] if found else refused.error)
+    return Invalid(
+        f"cannot push {what}: the shared database refused it ({reason}); nothing was sent, "
+        "correct it here and run `crm sync` again"
+    )
+
+
+def _describe(synced: Synced, row: dict) -> str:
+    """A record or event for a message: `customer 1a2b3c4d (Acme)`, `the change
+    customer.update of customer 1a2b3c4d`."""
+    if synced is EVENTS:
+        return f"the change {row['action']} of {row['entity']} {short(row['entity_id'] or '')}"
+    name = row.get("name") or row.get("title") or row.get("handle")
+    return f"{synced.entity} {short(row['id'])}" + (f" ({name})" if name else "")

@@ -79,6 +79,8 @@ def sync(database: Database, handle: str | None) -> Report:
     except psycopg.errors.InsufficientPrivilege as error:
         refused = connection.first_line(error)
         raise PermissionDenied(f"the shared database refused: {refused}") from None
+    except psycopg.Error as error:
+        raise connection.failed(error, known.remote) from None
     finally:
         conn.close()
     joined = None

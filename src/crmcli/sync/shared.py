@@ -7,7 +7,7 @@ written is `tables.sendable` (no NUL characters, which PostgreSQL refuses).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from crmcli.sync.tables import Synced, sendable
@@ -135,6 +135,29 @@ def insert_new(conn: Any, synced: Synced, rows: Iterable[dict]) -> None:
     )
     with conn.cursor() as cursor:
         cursor.executemany(query, [_values(synced, row) for row in rows])
+
+
+def first_refused(
+    conn: Any, synced: Synced, rows: list[dict], write: Callable[[Any, Synced, list[dict]], None]
+) -> tuple[dict, Exception] | None:
+    """The first of `rows` that `write` is refused for its data on its own, and the error;
+    None if no row alone is. Found by halving the rows in savepoints, inside a transaction
+    that is always rolled back: a handful of round trips, and nothing written."""
+    import psycopg
+
+    with conn.transaction(force_rollback=True):
+        while rows:
+            half = rows[: max(len(rows) // 2, 1)]
+            try:
+                with conn.transaction():
+                    write(conn, synced, half)
+            except (psycopg.DataError, psycopg.IntegrityError) as error:
+                if len(half) == 1:
+                    return half[0], error
+                rows = half
+            else:
+                rows = rows[len(half):]
+    return None
 
 
 def store_blobs(conn: Any, blobs: dict[str, bytes]) -> None:
