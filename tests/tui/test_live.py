@@ -3,10 +3,12 @@
 import asyncio
 import time
 
-from crmcli.repo import customers
+from crmcli.repo import customers, notes
 from crmcli.tui.widgets.customer_table import CustomerTable
+from crmcli.tui.widgets.timeline import Timeline
 
-from .helpers import press, screen_text, settle
+from .conftest import SEEDED_AT
+from .helpers import another_session, press, screen_text, settle
 
 LIVE_WITHIN = 3.0  # seconds, the promise in the issue
 
@@ -40,6 +42,22 @@ async def test_a_note_added_elsewhere_appears_on_the_open_customer(on_customer, 
         assert result.returncode == 0, result.stderr
         await wait_until(pilot, lambda: "Asked for a discount" in screen_text(dashboard),
                          LIVE_WITHIN)
+
+
+async def test_a_note_written_offline_hours_ago_appears_when_it_arrives(
+    demo, on_customer, frozen
+):
+    """A colleague's note made offline reaches this replica later (a sync) stamped with the
+    time it was written, older than everything the screen shows."""
+    async with on_customer("张敏") as (dashboard, pilot, target):
+        frozen(SEEDED_AT.replace("T09:", "T03:"))
+        with another_session(demo, "bob") as (s, bob):
+            notes.add(s, customers.by_id(s, target), "Called from the train", by=bob, kind="call")
+        dashboard.check_for_changes()
+        await settle(pilot)
+        timeline = dashboard.screen.query_one(Timeline)
+        shown = [str(part.render()) for part in timeline.query(".body")]
+        assert "Called from the train" in shown
 
 
 async def test_an_edit_made_in_another_terminal_while_the_form_is_open_is_kept(

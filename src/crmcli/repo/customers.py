@@ -468,6 +468,17 @@ class CustomerDetail:
     assignments: list[Assignment]
     history: list[AuditEvent]
 
+    @property
+    def newest_seq(self) -> int:
+        """The local seq of the last event this replica recorded about the customer.
+
+        It moves whenever a change reaches this replica, even one stamped earlier than
+        everything already shown (a colleague worked offline and synced later), which the
+        time order of `history` hides: its last event is the latest written, not the
+        latest to arrive.
+        """
+        return max((event.seq for event in self.history), default=0)
+
     def timeline(self) -> list[TimelineEntry]:
         """Notes, tasks, assignments and history events merged, newest first."""
         entries = [TimelineEntry(note.at, "note", note) for note in self.notes]

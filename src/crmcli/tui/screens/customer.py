@@ -111,10 +111,10 @@ class CustomerScreen(DataScreen):
         detail = message.detail
         customer = self.customer = detail.customer
         self.refresh_bindings()  # the actions are enabled once there is a customer
-        newest = detail.history[-1].seq if detail.history else 0
-        if self._shown == (customer.version, newest):
+        shown = (customer.version, detail.newest_seq)
+        if self._shown == shown:
             return  # nothing about this customer changed; keep the reader's place
-        self._shown = (customer.version, newest)
+        self._shown = shown
         self.sub_title = clean(customer.name)
         self.query_one("#title", Static).update(_title(customer))
         await self.query_one(CustomerFields).show(customer, message.current)
