@@ -4,11 +4,19 @@ import asyncio
 import time
 
 from crmcli.repo import customers, notes
+from crmcli.tui.screens.customers import CustomersScreen
 from crmcli.tui.widgets.customer_table import CustomerTable
 from crmcli.tui.widgets.timeline import Timeline
 
 from .conftest import SEEDED_AT
-from .helpers import another_session, press, screen_text, settle
+from .helpers import (
+    another_session,
+    drop_from_replica,
+    notifications,
+    press,
+    screen_text,
+    settle,
+)
 
 LIVE_WITHIN = 3.0  # seconds, the promise in the issue
 
@@ -73,3 +81,32 @@ async def test_an_edit_made_in_another_terminal_while_the_form_is_open_is_kept(
         assert "was changed by alice since you opened it" in screen_text(dashboard)
     with database() as s:
         assert customers.by_id(s, target).city == "东莞"
+
+
+async def test_a_customer_that_leaves_the_replica_closes_its_screen_with_a_notice(
+    demo, on_customer
+):
+    seen: list = []
+    async with on_customer("张敏", message_hook=seen.append) as (dashboard, pilot, target):
+        drop_from_replica(demo, target)  # a pull: the customer left this member's view
+        dashboard.screen.reload()  # as on any change the watch sees
+        await settle(pilot)
+        assert dashboard.is_running
+        assert isinstance(dashboard.screen, CustomersScreen)
+        assert [n.message for n in notifications(seen)] == [f"no customer with id {target}"]
+        assert "张敏" not in screen_text(dashboard)
+
+
+async def test_a_form_opened_on_a_customer_that_just_left_the_replica_closes_with_a_notice(
+    demo, on_customer
+):
+    seen: list = []
+    async with on_customer("张敏", message_hook=seen.append) as (dashboard, pilot, target):
+        drop_from_replica(demo, target)  # before the watch noticed
+        await press(pilot, "e")
+        assert dashboard.is_running
+        assert isinstance(dashboard.screen, CustomersScreen)
+        assert [n.message for n in notifications(seen)] == [
+            f"Edit customer: no customer with id {target}",  # the form closes
+            f"no customer with id {target}",  # then the customer screen under it
+        ]

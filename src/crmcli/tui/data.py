@@ -5,6 +5,8 @@ inside `reading()` (a deferred transaction that never waits for a writer) or `wr
 (an immediate one, with the acting user checked afresh, so a user deactivated meanwhile
 can no longer write). Writes run in a thread worker and answer with a `Saved` or
 `Refused` message, so the screen stays responsive while another process holds the lock.
+Reads run in a thread worker inside `reading_for`, which turns an error a user can meet
+(what the screen shows is gone) into a `ReadFailed` message instead of ending the app.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from crmcli.db import Database, session_scope
 from crmcli.errors import CrmError
 from crmcli.repo import dashboard, demo, users
 from crmcli.repo.users import Actor
-from crmcli.tui.messages import Refused, Saved
+from crmcli.tui.messages import ReadFailed, Refused, Saved
 
 Change = Callable[[Session, Actor], str]
 """A write: given a session and the acting user, change things and say what was done."""
@@ -97,6 +99,21 @@ def post_if_current(node: DOMNode, message: Message) -> None:
     """Post a worker's result unless a newer worker of the same group replaced it."""
     if not get_current_worker().is_cancelled:
         node.post_message(message)
+
+
+@contextmanager
+def reading_for(node: DOMNode, workspace: Workspace) -> Iterator[Session]:
+    """`workspace.reading()` for a worker that shows what it reads on `node`.
+
+    The block posts its own result before it ends. A `CrmError` it raises (the customer
+    on screen was deleted, or left this replica with a pull) ends the block there and is
+    posted to `node` as `ReadFailed`; nothing after it runs, and the app carries on.
+    """
+    try:
+        with workspace.reading() as s:
+            yield s
+    except CrmError as error:
+        post_if_current(node, ReadFailed(error))
 
 
 def start_write(node: DOMNode, workspace: Workspace, change: Change) -> Worker:

@@ -15,6 +15,15 @@ class DataChanged(Message):
         self.marker = marker
 
 
+class ReadFailed(Message):
+    """What a screen shows could not be read (a `CrmError`): it is gone from this database,
+    deleted or dropped by a sync when it left the member's view. Nothing was shown."""
+
+    def __init__(self, error: CrmError) -> None:
+        super().__init__()
+        self.error = error
+
+
 class Saved(Message):
     """A write went through; `summary` says what happened, for a notification."""
 

@@ -18,7 +18,7 @@ from crmcli.models import Assignment, Attachment, Customer
 from crmcli.repo import assignments, customers, notes
 from crmcli.repo.customers import CustomerDetail
 from crmcli.repo.users import Actor
-from crmcli.tui.data import Change, post_if_current
+from crmcli.tui.data import Change, post_if_current, reading_for
 from crmcli.tui.literal import literal
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.customer_form import CustomerFormScreen
@@ -101,11 +101,11 @@ class CustomerScreen(DataScreen):
 
     @work(thread=True, exclusive=True, group="db")
     def reload(self) -> None:
-        with self.workspace.reading() as s:
+        with reading_for(self, self.workspace) as s:
             detail = customers.detail(s, customers.by_id(s, self.customer_id))
             files = notes.attachments_of(s, [note.id for note in detail.notes])
             current = assignments.current(s, self.customer_id)
-        post_if_current(self, self.Loaded(detail, files, current))
+            post_if_current(self, self.Loaded(detail, files, current))
 
     async def on_customer_screen_loaded(self, message: Loaded) -> None:
         detail = message.detail
