@@ -77,3 +77,13 @@ def drop_from_replica(workspace: Workspace, customer_id: str) -> None:
             db.execute(f"DELETE FROM {table} WHERE customer_id = ?", (customer_id,))
         db.execute("DELETE FROM customer_fts WHERE rowid = ?", (pk,))
         db.execute("DELETE FROM customer WHERE id = ?", (customer_id,))
+
+
+def written_by_a_pull(workspace: Workspace, customer_id: str, **values: str) -> None:
+    """bob's change arriving through a sync: the customer row rewritten with the shared
+    values by another connection, its version left as it was (a pull takes the shared
+    version, which need not differ from the local one)."""
+    columns = ", ".join(f"{name} = ?" for name in values)
+    with closing(sqlite3.connect(workspace.database.path)) as db, db:
+        db.execute(f"UPDATE customer SET {columns}, updated_by = 'bob' WHERE id = ?",
+                   (*values.values(), customer_id))
