@@ -83,6 +83,19 @@ async def test_an_edit_made_in_another_terminal_while_the_form_is_open_is_kept(
         assert customers.by_id(s, target).city == "东莞"
 
 
+async def test_a_customer_a_pull_drops_leaves_the_open_list(demo, app):
+    """A pull that only removes rows records no event, and may remove old events only."""
+    dashboard = app(watch_every=0.2)
+    async with dashboard.run_test() as pilot:
+        await settle(pilot)
+        table = dashboard.screen.query_one(CustomerTable)
+        with demo.reading() as s:
+            target = customers.resolve(s, "张敏").id
+        assert target in table.rows
+        drop_from_replica(demo, target)
+        await wait_until(pilot, lambda: target not in table.rows, LIVE_WITHIN)
+
+
 async def test_a_customer_that_leaves_the_replica_closes_its_screen_with_a_notice(
     demo, on_customer
 ):

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from threading import Lock
 
 from sqlmodel import Session
 from textual.dom import DOMNode
@@ -36,6 +37,8 @@ Change = Callable[[Session, Actor], str]
 class Workspace:
     database: Database
     handle: str
+    _watch: Session | None = field(default=None, init=False, repr=False)  # its own connection
+    _watch_lock: Lock = field(default_factory=Lock, init=False, repr=False)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -47,11 +50,23 @@ class Workspace:
         with session_scope(self.database) as s:
             yield s, users.acting(s, self.handle)
 
-    def change_marker(self) -> int:
-        with self.reading() as s:
-            return dashboard.change_marker(s)
+    def change_marker(self) -> tuple[int, int]:
+        """`dashboard.change_marker`, asked on a connection of its own that only ever asks
+        this: SQLite counts other connections' commits per connection. The lock keeps a
+        slow look (a network filesystem waits for writers) and the next one apart."""
+        with self._watch_lock:
+            if self._watch is None:
+                self._watch = Session(self.database.reader.connect())
+            with self._watch.begin():
+                return dashboard.change_marker(self._watch)
 
     def close(self) -> None:
+        with self._watch_lock:
+            if self._watch is not None:
+                connection = self._watch.bind
+                self._watch.close()
+                connection.close()
+                self._watch = None
         self.database.dispose()
 
 

@@ -10,7 +10,7 @@ from crmcli.errors import CrmError
 class DataChanged(Message):
     """Something was committed to the database, by this dashboard or by another process."""
 
-    def __init__(self, marker: int) -> None:
+    def __init__(self, marker: tuple[int, int]) -> None:
         super().__init__()
         self.marker = marker
 
