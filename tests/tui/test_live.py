@@ -16,6 +16,7 @@ from .helpers import (
     press,
     screen_text,
     settle,
+    written_by_a_pull,
 )
 
 LIVE_WITHIN = 3.0  # seconds, the promise in the issue
@@ -81,6 +82,14 @@ async def test_an_edit_made_in_another_terminal_while_the_form_is_open_is_kept(
         assert "was changed by alice since you opened it" in screen_text(dashboard)
     with database() as s:
         assert customers.by_id(s, target).city == "东莞"
+
+
+async def test_a_value_a_pull_wrote_without_an_event_shows_on_the_open_customer(
+    demo, on_customer
+):
+    async with on_customer("张敏", watch_every=0.2) as (dashboard, pilot, target):
+        written_by_a_pull(demo, target, city="乌鲁木齐")  # same version, no event of its own
+        await wait_until(pilot, lambda: "乌鲁木齐" in screen_text(dashboard), LIVE_WITHIN)
 
 
 async def test_a_customer_a_pull_drops_leaves_the_open_list(demo, app):

@@ -81,7 +81,7 @@ class CustomerScreen(DataScreen):
         super().__init__()
         self.customer_id = customer_id
         self.customer: Customer | None = None
-        self._shown: tuple[int, int] | None = None
+        self._shown: tuple[dict, int] | None = None
 
     @property
     def tasks(self) -> TaskTable:
@@ -111,7 +111,9 @@ class CustomerScreen(DataScreen):
         detail = message.detail
         customer = self.customer = detail.customer
         self.refresh_bindings()  # the actions are enabled once there is a customer
-        shown = (customer.version, detail.newest_seq)
+        # Every value of the record (a pull may rewrite it keeping its version, with no
+        # event of its own) and the newest event about it.
+        shown = (customer.model_dump(), detail.newest_seq)
         if self._shown == shown:
             return  # nothing about this customer changed; keep the reader's place
         self._shown = shown
