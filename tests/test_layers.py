@@ -3,6 +3,7 @@
 import ast
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -10,7 +11,8 @@ SOURCE = ROOT / "src" / "crmcli"
 
 
 def test_the_import_contracts_in_pyproject_hold():
-    lint_imports = shutil.which("lint-imports")
+    beside_python = Path(sys.executable).parent / "lint-imports"  # the venv's, activated or not
+    lint_imports = str(beside_python) if beside_python.exists() else shutil.which("lint-imports")
     assert lint_imports, "import-linter is a test dependency"
     result = subprocess.run([lint_imports], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
