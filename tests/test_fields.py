@@ -1,6 +1,5 @@
 """The data dictionary: parsing, normalising and validating values (fields.py)."""
 
-import time
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -169,9 +168,7 @@ def test_tags_split_on_latin_and_chinese_separators():
         ("2026-12-01T10:30", "2026-12-01 10:30"),
     ],
 )
-def test_due_dates_accept_iso_and_relative_forms(typed, expected_local, monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
+def test_due_dates_accept_iso_and_relative_forms(typed, expected_local, utc):
     due = fields.parse_when(typed, MONDAY_NOON)
     assert due.astimezone().strftime("%Y-%m-%d %H:%M") == expected_local
 
@@ -235,3 +232,18 @@ def test_a_choice_field_accepts_only_its_choices():
 def test_bad_custom_field_declarations_are_refused(name, type_, choices):
     with pytest.raises(Invalid):
         fields.check_custom_definition(name, type_, choices)
+
+
+def test_numbers_and_lists_from_json_pass_the_nul_check():
+    custom = {"visits": fields.CustomField("visits", "int")}
+    standard, extra = fields.parse_customer({"name": "x", "visits": 3, "tags": ["a", "b"]},
+                                            "CN", custom)
+    assert (standard["tags"], extra["visits"]) == (["a", "b"], 3)
+
+
+@pytest.mark.parametrize("raw", [{"name": "Nul\x00Co"}, {"name": "x", "tags": ["a\x00b"]},
+                                 {"name": "x", "id_number": "110\x00"}, {"name": "x", "city": "\x00"}])
+def test_a_nul_character_is_refused_in_any_field(raw):
+    with pytest.raises(Invalid) as refused:
+        fields.parse_customer(raw, "CN", {})
+    assert "NUL" in str(refused.value)

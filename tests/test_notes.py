@@ -75,3 +75,10 @@ def test_notes_list_newest_first(crm, alice):
     for body in ("first", "second", "third"):
         crm("note", "add", ref, body)
     assert [n["body"] for n in notes_of(crm, ref)] == ["third", "second", "first"]
+
+
+def test_a_note_with_a_nul_character_is_refused_with_exit_4(crm, alice):
+    ref = add_customer(crm, "Acme")
+    result = crm("note", "add", ref, "-", input="called\x00them")
+    assert result.exit_code == 4 and "NUL" in result.stderr
+    assert notes_of(crm, ref) == []

@@ -30,9 +30,9 @@ def test_the_assignee_defaults_to_the_acting_user(crm, team):
     assert tasks(crm)[0]["assignee"] == "alice"
 
 
-def test_relative_due_dates_count_from_today(crm, alice):
+def test_relative_due_dates_count_from_today(crm, alice, utc):
     ref = add_customer(crm, "Acme")
-    env = {"CRM_NOW": NOW, "TZ": "UTC"}
+    env = {"CRM_NOW": NOW}
     for due in ("tomorrow", "+3d", "+2w", "friday"):
         assert crm("task", "add", ref, f"due {due}", "--due", due, env=env).exit_code == 0
     dues = {t["title"]: t["due"] for t in tasks(crm, env=env)}

@@ -76,3 +76,20 @@ def test_user_show_tells_the_current_workload(crm, team):
     record = json.loads(crm("user", "show", "bob", "--format", "json").stdout)
     assert (record["customers"], record["open_tasks"], record["overdue_tasks"],
             record["awaiting_ack"]) == (1, 2, 1, 1)
+
+
+def test_the_last_active_admin_cannot_be_deactivated(crm, team):
+    result = crm("user", "deactivate", "alice", "--transfer-to", "bob")
+    assert result.exit_code == 4 and "last active admin" in result.stderr
+    assert crm("user", "add", "dave", "--name", "Dave", "--role", "admin").exit_code == 0
+    assert crm("user", "deactivate", "alice", "--transfer-to", "bob").exit_code == 0
+    assert crm("--as", "dave", "user", "add", "erin", "--name", "Erin").exit_code == 0
+
+
+def test_work_on_deleted_customers_is_not_counted_as_workload(crm, team):
+    ref = add_customer(crm, "Gone soon", "--owner", "bob")
+    crm("task", "add", ref, "late", "--assignee", "bob", "--due", "2020-01-01")
+    crm("customer", "delete", ref)
+    record = json.loads(crm("user", "show", "bob", "--format", "json").stdout)
+    assert (record["customers"], record["open_tasks"], record["overdue_tasks"],
+            record["awaiting_ack"]) == (0, 0, 0, 0)

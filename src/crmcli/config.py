@@ -73,9 +73,6 @@ class Settings:
     user: str | None
     region: str
 
-    @property
-    def attachments_dir(self) -> Path:
-        return self.db_path.parent / "attachments"
 
 
 def resolve(db: str | None = None, acting_as: str | None = None) -> Settings:

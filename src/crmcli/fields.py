@@ -81,7 +81,15 @@ parse_user_role = choice("role", USER_ROLES)
 MAX_TEXT = 10_000
 
 
+def refuse_nul(text: str, field: str) -> None:
+    """A NUL character is refused everywhere: SQLite would keep it, but the team's shared
+    PostgreSQL cannot store one, so it would stop every later sync."""
+    if "\x00" in text:
+        raise Invalid("contains a NUL character (\\x00), which cannot be stored", field)
+
+
 def parse_text(text: str, field: str = "value", limit: int = MAX_TEXT) -> str:
+    refuse_nul(text, field)
     value = text.strip()
     if len(value) > limit:
         raise Invalid(f"is longer than {limit} characters", field)
@@ -478,6 +486,8 @@ def parse_customer(
     extra: dict[str, Any] = {}
     custom_by_fold = {fold(name): spec for name, spec in custom.items()}
     for key, value in raw.items():
+        for text in value if isinstance(value, (list, tuple)) else [value]:
+            refuse_nul(str(text), key)
         name = canonical_field(key)
         if name == "tags":
             standard["tags"] = parse_tags(value if value is not None else [])

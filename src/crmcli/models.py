@@ -1,9 +1,10 @@
 """The tables. Every record is made for sync from day one.
 
 Each synced record carries a uuid7 `id` (sorts by creation time, unique across replicas),
-`created_at`/`updated_at` in UTC, a `version` bumped on every change (the TUI refuses a stale
-edit with it) and `deleted_at` (deletes are tombstones, so a deletion can travel to other
-replicas). Users are referred to by handle everywhere (owner, assignee, actor), which is what
+`created_at`/`updated_at` in UTC, a `version` bumped on every change (a local count: sync
+does not keep it in step between replicas, so a stale edit is caught by comparing values,
+see `customers.update`) and `deleted_at` (deletes are tombstones, so a deletion can travel
+to other replicas). Users are referred to by handle everywhere (owner, assignee, actor), which is what
 people type and what survives a sync between replicas that created users independently.
 
 The schema itself is created by the numbered migrations in `migrations.py`, not from these

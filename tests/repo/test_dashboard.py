@@ -1,19 +1,50 @@
 """The dashboard's own queries: the change marker, response limits, the last look."""
 
-from crmcli import clock
+import sqlite3
+from contextlib import closing
+from itertools import pairwise
+
+from sqlmodel import Session
+
+from crmcli import clock, config
+from crmcli.db import Database
 from crmcli.repo import customers, dashboard, notes
 from crmcli.repo.users import Actor
 
 ALICE = Actor("alice", "admin", "sales")
 
 
-def test_the_change_marker_moves_with_every_write(alice, database):
-    with database() as s:
-        before = dashboard.change_marker(s)
-    with database(write=True) as s:
-        customers.create(s, {"name": "王芳"}, by=ALICE)
-    with database() as s:
-        assert dashboard.change_marker(s) > before
+def test_the_change_marker_moves_with_every_commit_even_one_that_records_no_event(
+    alice, database
+):
+    """Asked as the dashboard asks it, on one connection; the changes come through others:
+    this process's other sessions, and another process writing as a pull does."""
+    watched = Database.open(config.resolve())
+    with closing(watched.reader.connect()) as connection:
+
+        def marker():
+            with Session(connection) as s:
+                return dashboard.change_marker(s)
+
+        def pull(statement: str) -> None:
+            with closing(sqlite3.connect(watched.path)) as other, other:
+                other.execute(statement)
+
+        seen = [marker()]
+        assert marker() == seen[-1]  # nothing committed, nothing to reload
+        with database(write=True) as s:
+            customers.create(s, {"name": "王芳"}, by=ALICE)
+            customers.create(s, {"name": "李伟"}, by=ALICE)
+        seen.append(marker())
+        pull("UPDATE customer SET city = '上海' WHERE name = '王芳'")  # rows, no event
+        seen.append(marker())
+        pull("DELETE FROM audit_event WHERE seq = (SELECT min(seq) FROM audit_event)")
+        seen.append(marker())  # an old event dropped: the newest seq stays
+        pull("DELETE FROM audit_event WHERE seq = (SELECT max(seq) FROM audit_event)")
+        seen.append(marker())  # the newest dropped: the seq goes down
+        assert all(before != after for before, after in pairwise(seen)), seen
+        assert marker() == seen[-1]
+    watched.dispose()
 
 
 def test_only_contact_with_the_customer_restarts_the_response_limit(

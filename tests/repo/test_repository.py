@@ -1,13 +1,23 @@
 """The repository layer directly: what both front ends rely on."""
 
 import pytest
-from sqlmodel import select
+from sqlmodel import select, update
 
 from crmcli import config
 from crmcli.db import Database, session_scope
 from crmcli.errors import Ambiguous, Conflict, Invalid, NotFound, PermissionDenied
 from crmcli.models import AuditEvent, Customer
-from crmcli.repo import assignments, audit, customers, notes, offboarding, search, tasks, users
+from crmcli.repo import (
+    assignments,
+    audit,
+    custom_fields,
+    customers,
+    notes,
+    offboarding,
+    search,
+    tasks,
+    users,
+)
 
 
 @pytest.fixture
@@ -46,18 +56,57 @@ def test_a_failed_write_leaves_nothing_behind(db):
         assert [e.action for e in s.exec(select(AuditEvent))] == ["user.create", "user.create"]
 
 
-def test_a_stale_edit_is_refused_as_a_conflict(db):
+def open_editor(db, names):
+    """A customer `Acme` (with a custom field) and the values an editor opened on it shows."""
     with session_scope(db) as s:
-        customer = customers.create(s, {"name": "Acme"}, by=me(s))
-    opened_at = customer.version
+        custom_fields.add(s, "合同编号", "text", [], by=me(s))
+        customer = customers.create(
+            s, {"name": "Acme", "phone": "13800138000", "合同编号": "HT-1"}, by=me(s))
+    return customers.field_values(customer, names)
+
+
+def written_as_a_pull_would(db, **values):
+    """Another replica's change arriving: the row rewritten by bob's values, version kept."""
     with session_scope(db) as s:
-        customers.update(s, customers.resolve(s, "Acme"), {"city": "Paris"}, by=me(s, "bob"))
-    with pytest.raises(Conflict) as refused, session_scope(db) as s:
-        customers.update(s, customers.resolve(s, "Acme"), {"city": "Rome"}, by=me(s),
-                         expected_version=opened_at)
-    assert "bob" in str(refused.value)
+        row = customers.resolve(s, "Acme")
+        s.exec(update(Customer).where(Customer.id == row.id)
+               .values(**values, updated_by="bob", version=row.version))
+
+
+def stored_acme(db):
     with session_scope(db, write=False) as s:
-        assert customers.resolve(s, "Acme").city == "Paris"
+        customer = customers.resolve(s, "Acme")
+        return customer, [e.action for e in audit.for_customer(s, customer)]
+
+
+@pytest.mark.parametrize("changed", [
+    {"city": "Paris"},  # the field being edited
+    {"phone": "+8613900139000"},  # a field the editor showed and left alone
+    {"extra": {"合同编号": "HT-2"}},  # a custom field the editor showed
+])
+def test_an_edit_is_refused_when_a_value_the_editor_showed_changed_meanwhile(db, changed):
+    shown = open_editor(db, ["name", "phone", "city", "level", "合同编号"])
+    written_as_a_pull_would(db, **changed)
+    before, history = stored_acme(db)
+    with pytest.raises(Conflict) as refused, session_scope(db) as s:
+        customers.update(s, customers.resolve(s, "Acme"), {"city": "Rome", "level": "A"},
+                         by=me(s), expected=shown)
+    assert "was changed by bob since you opened it" in str(refused.value)
+    assert refused.value.exit_code == 5
+    after, history_after = stored_acme(db)
+    assert after.model_dump() == before.model_dump()  # nothing written
+    assert history_after == history
+
+
+def test_an_edit_goes_through_when_only_fields_the_editor_did_not_show_changed(db):
+    shown = open_editor(db, ["name", "city"])
+    written_as_a_pull_would(db, industry="logistics", extra={"合同编号": "HT-2"})
+    with session_scope(db) as s:
+        changes = customers.update(s, customers.resolve(s, "Acme"), {"city": "Rome"}, by=me(s),
+                                   expected=shown)
+    assert changes == {"city": [None, "Rome"]}
+    after, _ = stored_acme(db)
+    assert (after.city, after.industry, after.extra) == ("Rome", "logistics", {"合同编号": "HT-2"})
 
 
 def test_update_returns_before_and_after_and_bumps_the_version_once(db):

@@ -7,7 +7,6 @@ zone is UTC, and ids come from a counter instead of uuid7's random bits.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
@@ -28,12 +27,8 @@ FROZEN_NS = 1_772_442_000_000_000_000  # SEEDED_AT, for the ids' clock
 
 
 @pytest.fixture(autouse=True)
-def utc(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def always_utc(utc) -> None:
+    """Snapshots and seeded times read the same on every machine."""
 
 
 @pytest.fixture

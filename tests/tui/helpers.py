@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import sqlite3
+from contextlib import closing, contextmanager
 
 from textual.notifications import Notification, Notify
 from textual.pilot import Pilot
@@ -62,3 +63,27 @@ def another_session(workspace: Workspace, handle: str):
     """A write transaction as `handle`, as another terminal's `crm` command would open."""
     with Workspace(workspace.database, handle).writing() as (s, me):
         yield s, me
+
+
+def drop_from_replica(workspace: Workspace, customer_id: str) -> None:
+    """What a pull does when a customer leaves this member's view (sync/pull.py): the
+    customer goes from the local file outright, with its notes, tasks, assignments and
+    events, written by another connection."""
+    with closing(sqlite3.connect(workspace.database.path)) as db, db:
+        pk = db.execute("SELECT pk FROM customer WHERE id = ?", (customer_id,)).fetchone()[0]
+        db.execute("DELETE FROM attachment WHERE note_id IN "
+                   "(SELECT id FROM note WHERE customer_id = ?)", (customer_id,))
+        for table in ("note", "task", "assignment", "audit_event"):
+            db.execute(f"DELETE FROM {table} WHERE customer_id = ?", (customer_id,))
+        db.execute("DELETE FROM customer_fts WHERE rowid = ?", (pk,))
+        db.execute("DELETE FROM customer WHERE id = ?", (customer_id,))
+
+
+def written_by_a_pull(workspace: Workspace, customer_id: str, **values: str) -> None:
+    """bob's change arriving through a sync: the customer row rewritten with the shared
+    values by another connection, its version left as it was (a pull takes the shared
+    version, which need not differ from the local one)."""
+    columns = ", ".join(f"{name} = ?" for name in values)
+    with closing(sqlite3.connect(workspace.database.path)) as db, db:
+        db.execute(f"UPDATE customer SET {columns}, updated_by = 'bob' WHERE id = ?",
+                   (*values.values(), customer_id))

@@ -1,7 +1,7 @@
 """What changed: others' changes to my customers since I last looked."""
 
 from crmcli.repo import assignments, customers
-from crmcli.repo.dashboard import change_marker, last_look
+from crmcli.repo.dashboard import last_look, newest_seq
 from crmcli.tui.screens.changes import ChangesScreen
 from crmcli.tui.screens.customer import CustomerScreen
 
@@ -58,7 +58,7 @@ async def test_the_next_visit_shows_only_what_came_after_the_last(demo, app, dat
         assert ("1 change by others to your customers since you last looked, 2026-03-02 09:00"
                 in screen_text(dashboard))
     with database() as s:
-        assert last_look(s, "alice").seq == change_marker(s)
+        assert last_look(s, "alice").seq == newest_seq(s)
     restarted = app()
     async with restarted.run_test(size=(100, 30)) as pilot:
         await settle(pilot)

@@ -1,5 +1,6 @@
 """The customer screen and every action on it, each ending in the repository."""
 
+import pytest
 from textual.widgets import Checkbox, Input, Select, TextArea
 
 from crmcli.repo import assignments, custom_fields, customers, notes, tasks
@@ -9,7 +10,14 @@ from crmcli.tui.screens.customer_form import CustomerFormScreen
 from crmcli.tui.screens.customers import CustomersScreen
 from crmcli.tui.widgets.task_table import TaskTable
 
-from .helpers import another_session, notifications, press, screen_text, settle
+from .helpers import (
+    another_session,
+    notifications,
+    press,
+    screen_text,
+    settle,
+    written_by_a_pull,
+)
 
 
 def form_input(dashboard, name: str):
@@ -97,6 +105,24 @@ async def test_a_stale_edit_is_refused_and_the_other_change_is_kept(
         assert "was changed by bob since you opened it" in shown
     with database() as s:
         assert customers.by_id(s, target).city == "广州"
+
+
+@pytest.mark.parametrize("pulled", [{"city": "广州"}, {"phone": "+8613900139000"}])
+async def test_a_change_that_arrived_by_sync_while_the_form_was_open_is_not_saved_over(
+    demo, on_customer, database, pulled
+):
+    async with on_customer("李伟") as (dashboard, pilot, target):
+        await press(pilot, "e")
+        form = dashboard.screen
+        written_by_a_pull(demo, target, **pulled)  # the field edited, or one left alone
+        form_input(dashboard, "city").value = "天津"
+        await press(pilot, "ctrl+s")
+        assert dashboard.screen is form
+        assert "was changed by bob since you opened it" in screen_text(dashboard)
+    with database() as s:
+        customer = customers.by_id(s, target)
+        assert customer.city != "天津"
+        assert {name: getattr(customer, name) for name in pulled} == pulled
 
 
 async def test_adding_a_customer_from_the_list(demo, app, database):

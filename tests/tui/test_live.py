@@ -3,10 +3,21 @@
 import asyncio
 import time
 
-from crmcli.repo import customers
+from crmcli.repo import customers, notes
+from crmcli.tui.screens.customers import CustomersScreen
 from crmcli.tui.widgets.customer_table import CustomerTable
+from crmcli.tui.widgets.timeline import Timeline
 
-from .helpers import press, screen_text, settle
+from .conftest import SEEDED_AT
+from .helpers import (
+    another_session,
+    drop_from_replica,
+    notifications,
+    press,
+    screen_text,
+    settle,
+    written_by_a_pull,
+)
 
 LIVE_WITHIN = 3.0  # seconds, the promise in the issue
 
@@ -42,6 +53,22 @@ async def test_a_note_added_elsewhere_appears_on_the_open_customer(on_customer, 
                          LIVE_WITHIN)
 
 
+async def test_a_note_written_offline_hours_ago_appears_when_it_arrives(
+    demo, on_customer, frozen
+):
+    """A colleague's note made offline reaches this replica later (a sync) stamped with the
+    time it was written, older than everything the screen shows."""
+    async with on_customer("张敏") as (dashboard, pilot, target):
+        frozen(SEEDED_AT.replace("T09:", "T03:"))
+        with another_session(demo, "bob") as (s, bob):
+            notes.add(s, customers.by_id(s, target), "Called from the train", by=bob, kind="call")
+        dashboard.check_for_changes()
+        await settle(pilot)
+        timeline = dashboard.screen.query_one(Timeline)
+        shown = [str(part.render()) for part in timeline.query(".body")]
+        assert "Called from the train" in shown
+
+
 async def test_an_edit_made_in_another_terminal_while_the_form_is_open_is_kept(
     on_customer, crm_process, database
 ):
@@ -55,3 +82,53 @@ async def test_an_edit_made_in_another_terminal_while_the_form_is_open_is_kept(
         assert "was changed by alice since you opened it" in screen_text(dashboard)
     with database() as s:
         assert customers.by_id(s, target).city == "东莞"
+
+
+async def test_a_value_a_pull_wrote_without_an_event_shows_on_the_open_customer(
+    demo, on_customer
+):
+    async with on_customer("张敏", watch_every=0.2) as (dashboard, pilot, target):
+        written_by_a_pull(demo, target, city="乌鲁木齐")  # same version, no event of its own
+        await wait_until(pilot, lambda: "乌鲁木齐" in screen_text(dashboard), LIVE_WITHIN)
+
+
+async def test_a_customer_a_pull_drops_leaves_the_open_list(demo, app):
+    """A pull that only removes rows records no event, and may remove old events only."""
+    dashboard = app(watch_every=0.2)
+    async with dashboard.run_test() as pilot:
+        await settle(pilot)
+        table = dashboard.screen.query_one(CustomerTable)
+        with demo.reading() as s:
+            target = customers.resolve(s, "张敏").id
+        assert target in table.rows
+        drop_from_replica(demo, target)
+        await wait_until(pilot, lambda: target not in table.rows, LIVE_WITHIN)
+
+
+async def test_a_customer_that_leaves_the_replica_closes_its_screen_with_a_notice(
+    demo, on_customer
+):
+    seen: list = []
+    async with on_customer("张敏", message_hook=seen.append) as (dashboard, pilot, target):
+        drop_from_replica(demo, target)  # a pull: the customer left this member's view
+        dashboard.screen.reload()  # as on any change the watch sees
+        await settle(pilot)
+        assert dashboard.is_running
+        assert isinstance(dashboard.screen, CustomersScreen)
+        assert [n.message for n in notifications(seen)] == [f"no customer with id {target}"]
+        assert "张敏" not in screen_text(dashboard)
+
+
+async def test_a_form_opened_on_a_customer_that_just_left_the_replica_closes_with_a_notice(
+    demo, on_customer
+):
+    seen: list = []
+    async with on_customer("张敏", message_hook=seen.append) as (dashboard, pilot, target):
+        drop_from_replica(demo, target)  # before the watch noticed
+        await press(pilot, "e")
+        assert dashboard.is_running
+        assert isinstance(dashboard.screen, CustomersScreen)
+        assert [n.message for n in notifications(seen)] == [
+            f"Edit customer: no customer with id {target}",  # the form closes
+            f"no customer with id {target}",  # then the customer screen under it
+        ]

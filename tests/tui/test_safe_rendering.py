@@ -1,8 +1,10 @@
 """Names and notes that look like markup or carry escape sequences show literally, everywhere."""
 
-from crmcli.repo import customers, notes, tasks
+from crmcli.repo import customers, notes, tasks, users
+from crmcli.tui.screens.base import FormScreen
 from crmcli.tui.screens.customer import CustomerScreen
 from crmcli.tui.widgets.customer_table import CustomerTable
+from crmcli.tui.widgets.task_table import TaskTable
 
 from .helpers import another_session, notifications, press, screen_text, settle
 
@@ -63,3 +65,40 @@ async def test_a_notification_naming_a_hostile_customer_is_not_markup(demo, on_c
         assert SHOWN_NAME in note.message
         assert "[bold]Evil[/bold]" in screen_text(dashboard)
         assert dashboard.is_running
+
+
+USER_NAME = "[bold]Dan[/bold] [@click=app.quit]x[/] \x1b]0;PWNED\a\x1b[31m"
+SHOWN_USER = "dan — [bold]Dan[/bold] [@click=app.quit]x[/] \\x1b]0;PWNED\\x07\\x1b[31m"
+
+
+async def choose_in_open_list(pilot, select, handle: str) -> str:
+    """Open `select`'s list, read the screen with the list showing, then choose `handle`."""
+    select.focus()
+    await press(pilot, "enter")
+    assert select.expanded
+    shown = screen_text(pilot.app)
+    await press(pilot, "escape")
+    select.value = handle
+    await settle(pilot)
+    return shown
+
+
+async def test_a_hostile_user_name_shows_literally_in_the_task_and_hand_over_forms(
+    demo, on_customer
+):
+    with another_session(demo, "alice") as (s, me):
+        users.add(s, "dan", name=USER_NAME, department="sales", by=me)
+    async with on_customer("王芳", size=(120, 40)) as (dashboard, pilot, _):
+        for key, field in (("t", "assignee"), ("a", "user"), ("r", "user")):
+            if key == "r":  # reassign the customer's task, from its table
+                dashboard.screen.query_one(TaskTable).focus()
+            await press(pilot, key)
+            form = dashboard.screen
+            assert isinstance(form, FormScreen), key
+            in_list = await choose_in_open_list(pilot, form.fields[field].control, "dan")
+            chosen = screen_text(dashboard)
+            for shown in (in_list, chosen):
+                assert SHOWN_USER in shown, (key, shown)
+                assert "\x1b" not in shown and "\a" not in shown
+            await press(pilot, "escape")
+            assert dashboard.is_running

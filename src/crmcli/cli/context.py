@@ -83,6 +83,11 @@ def keyword(name: str, annotation: Any, default: Any = None) -> inspect.Paramete
     )
 
 
+def option(name: str, annotation: Any, default: Any, *flags: str, **settings: Any):
+    """A keyword parameter that is a Typer option, for option sets shared by commands."""
+    return keyword(name, Annotated[annotation, typer.Option(*flags, **settings)], default)
+
+
 def _remember_global(values: dict[str, Any]) -> dict[str, Any]:
     current = state()
     if values.get("db"):

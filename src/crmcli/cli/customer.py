@@ -7,7 +7,7 @@ import typer
 from crmcli import fields
 from crmcli.cli import context
 from crmcli.cli.context import data_command, keyword, with_parameters
-from crmcli.cli.options import CustomerRef, FormatOption, LimitOption
+from crmcli.cli.options import CustomerRef, FormatOption, LimitOption, customer_filters
 from crmcli.cli.output import Column, Format, emit, emit_one, say, short_id
 from crmcli.errors import UsageError
 
@@ -88,29 +88,13 @@ def add(
 
 @app.command("list")
 @data_command
-def list_(
-    owner: Annotated[Optional[str], typer.Option(help="Owner's handle.")] = None,
-    department: Annotated[Optional[str], typer.Option(help="Owning department.")] = None,
-    stage: Annotated[Optional[str], typer.Option(help="Stage (Chinese aliases accepted).")] = None,
-    level: Annotated[Optional[str], typer.Option(help="Level A-D.")] = None,
-    tag: Annotated[Optional[str], typer.Option(help="Has this tag.")] = None,
-    city: Annotated[Optional[str], typer.Option(help="City.")] = None,
-    search: Annotated[Optional[str], typer.Option(
-        help="Substring of name, company, phone, e-mail, requirement or notes.")] = None,
-    sort: Annotated[Optional[str], typer.Option(
-        help="Sort by a field; a leading - sorts descending (e.g. -updated_at).")] = None,
-    limit: LimitOption = None,
-    format: FormatOption = Format.table,
-) -> None:
+@customer_filters
+def list_(filters: dict, format: FormatOption = Format.table) -> None:
     """List customers, filtered and sorted."""
     from crmcli.repo import custom_fields, customers
 
-    query = customers.CustomerQuery(
-        owner=owner, department=department, stage=stage, level=level, tag=tag, city=city,
-        search=search, sort=sort, limit=limit,
-    )
     with context.session(write=False) as s:
-        rows = customers.list_(s, query)
+        rows = customers.list_(s, customers.CustomerQuery(**filters))
         custom = list(custom_fields.declared(s))
     shown = emit((customers.as_dict(c, custom) for c in rows), format, LIST_COLUMNS)
     if format is Format.table and not shown:

@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Any, Optional
 
 import typer
 
 from crmcli.cli import context
-from crmcli.cli.context import data_command, keyword, with_parameters, writable
+from crmcli.cli.context import data_command, option, with_parameters, writable
+from crmcli.cli.options import customer_filters
 from crmcli.cli.output import cell_text, say
 from crmcli.errors import UsageError
 
@@ -39,9 +40,6 @@ class Headers(str, Enum):
 
 
 def _options() -> list:
-    def option(name: str, annotation: Any, default: Any, *flags: str, **settings: Any):
-        return keyword(name, Annotated[annotation, typer.Option(*flags, **settings)], default)
-
     return [
         option("format", Optional[ExportFormat], None, "--format", "-f", case_sensitive=False,
                help="Output format (default: from -o's extension, else csv)."),
@@ -51,18 +49,6 @@ def _options() -> list:
                help="Header row: en (field names) or zh (Chinese labels)."),
         option("escape_formulas", bool, False, "--escape-formulas",
                help="CSV/TSV: put a ' before cells starting with = @ or a tab."),
-        option("owner", Optional[str], None, "--owner", help="Owner's handle."),
-        option("department", Optional[str], None, "--department", help="Owning department."),
-        option("stage", Optional[str], None, "--stage", help="Stage (Chinese aliases accepted)."),
-        option("level", Optional[str], None, "--level", help="Level A-D."),
-        option("tag", Optional[str], None, "--tag", help="Has this tag."),
-        option("city", Optional[str], None, "--city", help="City."),
-        option("search", Optional[str], None, "--search", help="Substring of name, company, "
-               "phone, e-mail, requirement or notes."),
-        option("sort", Optional[str], None, "--sort",
-               help="Sort customers by a field; a leading - sorts descending."),
-        option("limit", Optional[int], None, "--limit", "-n", min=1,
-               help="At most this many customers (notes, tasks: of this many rows)."),
     ]
 
 
@@ -72,32 +58,32 @@ export_options = with_parameters(_options(), lambda values: {"options": values},
 @app.command("customers")
 @data_command
 @export_options
-def customers(options: dict) -> None:
+@customer_filters
+def customers(options: dict, filters: dict) -> None:
     """Export customers: id, every data-dictionary field, the custom fields."""
-    _run("customers", options)
+    _run("customers", options, filters)
 
 
 @app.command("notes")
 @data_command
 @export_options
-def notes(options: dict) -> None:
+@customer_filters
+def notes(options: dict, filters: dict) -> None:
     """Export the notes of the selected customers: customer id, kind, body, quote, author, at."""
-    _run("notes", options)
+    _run("notes", options, filters)
 
 
 @app.command("tasks")
 @data_command
 @export_options
-def tasks(options: dict) -> None:
+@customer_filters
+def tasks(options: dict, filters: dict) -> None:
     """Export the tasks of the selected customers: customer id, title, assignee, due,
     priority, status."""
-    _run("tasks", options)
+    _run("tasks", options, filters)
 
 
-FILTERS = ("owner", "department", "stage", "level", "tag", "city", "search", "sort", "limit")
-
-
-def _run(kind: str, options: dict) -> None:
+def _run(kind: str, options: dict, filters: dict) -> None:
     context.long_running()
     import sys
 
@@ -108,7 +94,7 @@ def _run(kind: str, options: dict) -> None:
     fmt = options["format"] or _format_of(output)
     if fmt is ExportFormat.xlsx and output is None and sys.stdout.isatty():
         raise UsageError("xlsx is a binary file: give -o FILE or redirect standard output")
-    query = CustomerQuery(**{name: options[name] for name in FILTERS})
+    query = CustomerQuery(**filters)
     with context.session(write=False) as s:
         keys, headers = exports.columns(s, kind, chinese=options["headers"] is Headers.zh)
         records = exports.rows(s, kind, query)

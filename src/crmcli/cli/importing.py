@@ -15,7 +15,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from crmcli.cli import context
-from crmcli.cli.context import data_command, keyword, with_parameters, writable
+from crmcli.cli.context import data_command, option, with_parameters, writable
 from crmcli.cli.options import FormatOption
 from crmcli.cli.output import Format, emit_one, say
 from crmcli.errors import ExitCode, UsageError
@@ -37,9 +37,6 @@ PROGRESS_EVERY = 1000
 
 
 def _options() -> list:
-    def option(name: str, annotation: Any, default: Any, *flags: str, **settings: Any):
-        return keyword(name, Annotated[annotation, typer.Option(*flags, **settings)], default)
-
     return [
         option("input_format", Optional[str], None, "--input-format", metavar="FORMAT",
                help="csv, tsv, ndjson, json or xlsx (default: from the file name, or sniffed)."),

@@ -6,7 +6,6 @@ tables show short ids and local times, and every cell is a `rich.text.Text` run 
 data only; `say` and `fail` write messages to stderr.
 """
 
-import csv
 import json
 import os
 import sys
@@ -14,9 +13,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from itertools import chain
 from typing import Any
 
 from crmcli.display import clean
+from crmcli.io import writers
 
 
 class Format(str, Enum):
@@ -91,17 +92,6 @@ def safe(value: Any, style: str = "") -> Any:
     return Text(clean(cell_text(value)), style=style)
 
 
-def write_json(rows: Iterable[dict[str, Any]]) -> None:
-    out = sys.stdout
-    out.write("[")
-    wrote = False
-    for row in rows:
-        out.write(",\n" if wrote else "\n")
-        out.write(json.dumps(row, ensure_ascii=False))
-        wrote = True
-    out.write("\n]\n" if wrote else "]\n")
-
-
 def emit(rows: Iterable[dict[str, Any]], fmt: Format, columns: Sequence[Column]) -> int:
     """Write rows in `fmt`; returns how many were written."""
     count = 0
@@ -113,17 +103,11 @@ def emit(rows: Iterable[dict[str, Any]], fmt: Format, columns: Sequence[Column])
             yield row
 
     if fmt is Format.json:
-        write_json(counted())
+        writers.write_json(sys.stdout, counted())
     elif fmt is Format.ndjson:
-        for row in counted():
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        writers.write_ndjson(sys.stdout, counted())
     elif fmt is Format.csv:
-        writer = None
-        for row in counted():
-            if writer is None:
-                writer = csv.DictWriter(sys.stdout, fieldnames=list(row), extrasaction="ignore")
-                writer.writeheader()
-            writer.writerow({key: cell_text(value) for key, value in row.items()})
+        _write_csv(counted())
     else:
         from rich import box
         from rich.table import Table
@@ -138,6 +122,17 @@ def emit(rows: Iterable[dict[str, Any]], fmt: Format, columns: Sequence[Column])
     return count
 
 
+def _write_csv(rows: Iterable[dict[str, Any]]) -> None:
+    """CSV with the first row's keys as the header (every row of a list has the same keys)."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return
+    keys = list(first)
+    cells = ([cell_text(row.get(key)) for key in keys] for row in chain([first], rows))
+    writers.write_delimited(sys.stdout, keys, cells, delimiter=",")
+
+
 def emit_one(record: dict[str, Any], fmt: Format, card: Callable[[], Any]) -> None:
     """Write one record: machine formats as data, a table as the `card` renderable."""
     if fmt is Format.json:
@@ -145,10 +140,7 @@ def emit_one(record: dict[str, Any], fmt: Format, card: Callable[[], Any]) -> No
     elif fmt is Format.ndjson:
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     elif fmt is Format.csv:
-        flat = {k: v for k, v in record.items() if not isinstance(v, list) or k == "tags"}
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(flat))
-        writer.writeheader()
-        writer.writerow({key: cell_text(value) for key, value in flat.items()})
+        _write_csv([{k: v for k, v in record.items() if not isinstance(v, list) or k == "tags"}])
     else:
         _stdout_console().print(card())
 

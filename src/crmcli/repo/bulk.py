@@ -86,11 +86,12 @@ class Importer:
     def run(self, rows: Iterable[Row]) -> Report:
         """Import every row; ends with one audit event for the import itself."""
         deferred: list[Any] = []
-        with cyclic_gc_paused():
+        with cyclic_gc_paused() as collect_cycles:
             for batch in batched(rows, BATCH):
                 parsed = [entry for entry in map(self._read, batch) if entry is not None]
                 deferred = self.write(deferred + parsed)
                 self.s.flush()
+                collect_cycles()
             while deferred:
                 deferred = self.write(deferred)
             self.finish()
@@ -155,18 +156,21 @@ def remembered(cache: dict[str, Any], key: str, lookup: Callable[[str], Any], fi
 
 
 @contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a bulk load.
+def cyclic_gc_paused() -> Iterator[Callable[[], None]]:
+    """Run a bulk load with Python's cyclic garbage collector under our control.
 
-    A load allocates millions of small dicts and strings that form no reference cycles
-    (plain reference counting frees them batch by batch), yet every few thousand
-    allocations the collector walks the growing heap: measured, that was half the time
-    spent building rows. Reference counting goes on, so memory stays flat.
+    A load allocates millions of small dicts and strings that reference counting frees
+    batch by batch, yet left alone the collector walks the growing heap every few thousand
+    allocations: measured, that was half the time spent building rows. So it is paused,
+    and the caller collects the young generation once per batch through the function this
+    yields: cheap (only what the batch left alive is examined), and it frees the few
+    reference cycles each batch does make (SQLAlchemy's per-statement objects), without
+    which memory grew with the file (428 MiB at a million rows, against 120 MiB).
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        yield
+        yield lambda: gc.collect(0)
     finally:
         if was_enabled:
             gc.enable()

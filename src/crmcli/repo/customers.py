@@ -199,23 +199,43 @@ def update(
     *,
     by: Actor,
     allow_duplicate: bool = False,
-    expected_version: int | None = None,
+    expected: dict[str, Any] | None = None,
 ) -> dict[str, list[Any]]:
     """Edit fields; an empty value clears a field. Returns {field: [before, after]}.
 
-    `expected_version` (the version a form was opened on) turns a concurrent edit into a
-    Conflict instead of silently overwriting it. A new owner is a hand-over, recorded as
-    an assignment like `crm assign --role owner`.
+    `expected` makes the edit a compare-and-set: the values an editor showed when it
+    opened (`field_values`). If any of them is not the stored value any more, someone
+    else changed it meanwhile and the edit is refused (Conflict) before anything is
+    written, instead of saving over their change. Values are compared, not `version`:
+    sync does not keep versions in step (a push folds several local bumps into one, a
+    pull takes the shared record's), so a version can match while the values moved.
+    A new owner is a hand-over, recorded as an assignment like `crm assign --role owner`.
     """
-    if expected_version is not None and customer.version != expected_version:
-        raise Conflict(
-            f"{describe(customer)} was changed by {customer.updated_by} since you opened it "
-            f"(version {expected_version} → {customer.version}); reload and edit again"
-        )
+    if expected is not None:
+        _refuse_if_changed(customer, expected)
     standard, extra = parse(s, raw)
     changes = change(s, customer, standard, extra, by=by, allow_duplicate=allow_duplicate)
     search.refresh(s, [customer.pk])
     return changes
+
+
+def field_values(customer: Customer, names: Iterable[str]) -> dict[str, Any]:
+    """The stored values of these fields (data-dictionary or custom field names): what an
+    editor shows, and hands back to `update` as `expected` when it saves."""
+    return {
+        name: getattr(customer, name) if name in fields.FIELD_BY_NAME else customer.extra.get(name)
+        for name in names
+    }
+
+
+def _refuse_if_changed(customer: Customer, expected: dict[str, Any]) -> None:
+    now = field_values(customer, expected)
+    moved = [name for name, value in expected.items() if now[name] != value]
+    if moved:
+        raise Conflict(
+            f"{describe(customer)} was changed by {customer.updated_by} since you opened it "
+            f"({', '.join(moved)}); reload and edit again"
+        )
 
 
 def change(
@@ -467,6 +487,17 @@ class CustomerDetail:
     tasks: list[Task]
     assignments: list[Assignment]
     history: list[AuditEvent]
+
+    @property
+    def newest_seq(self) -> int:
+        """The local seq of the last event this replica recorded about the customer.
+
+        It moves whenever a change reaches this replica, even one stamped earlier than
+        everything already shown (a colleague worked offline and synced later), which the
+        time order of `history` hides: its last event is the latest written, not the
+        latest to arrive.
+        """
+        return max((event.seq for event in self.history), default=0)
 
     def timeline(self) -> list[TimelineEntry]:
         """Notes, tasks, assignments and history events merged, newest first."""

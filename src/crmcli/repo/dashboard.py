@@ -1,9 +1,6 @@
 """What the dashboard asks the database besides plain lists: my work, what changed, and a
-cheap sign that anything changed at all.
-
-Every write records an audit event (see `audit.py`), so the newest event's `seq` moves
-whenever any process (the CLI in another terminal, an import, a sync) commits a change:
-polling it costs one index lookup, however big the database is.
+cheap sign that anything changed at all (`change_marker`, polled every second: two
+lookups, however big the database is).
 """
 
 from __future__ import annotations
@@ -22,8 +19,24 @@ from crmcli.repo import tasks
 # --- changes by anyone -------------------------------------------------------------------
 
 
-def change_marker(s: Session) -> int:
-    """A number that grows with every committed change: the newest audit event's seq."""
+def change_marker(s: Session) -> tuple[int, int]:
+    """A value that differs from the last one read whenever anything was committed since,
+    by any process. Compare for inequality only: it has no order.
+
+    The newest audit seq alone does not do: a pull writes rows without events of their
+    own and drops the records (and events) that left the member's view, so the seq can
+    stay put or go down. SQLite's `data_version` changes with every commit made through
+    another connection, whatever it wrote; but each connection counts for itself, so ask
+    on one connection kept for it, and write nothing through that one. The seq stays in
+    the pair so that an audited write still shows if that connection is ever opened
+    again (its count starts afresh).
+    """
+    data_version = s.connection().exec_driver_sql("PRAGMA data_version").scalar_one()
+    return data_version, newest_seq(s)
+
+
+def newest_seq(s: Session) -> int:
+    """The local seq of the newest audit event (0 before any)."""
     return s.exec(select(func.max(AuditEvent.seq))).one() or 0
 
 

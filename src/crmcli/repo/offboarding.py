@@ -16,6 +16,10 @@ def deactivate(s: Session, handle: str, *, transfer_to: str, by: Actor) -> dict[
     leaving = users.get(s, handle)
     if not leaving.active:
         raise Invalid(f"user {leaving.handle!r} is already deactivated", "user")
+    if leaving.role == "admin" and not users.other_active_admins(s, leaving.handle):
+        raise Invalid(
+            f"{leaving.handle} is the last active admin; make someone else an admin first", "user"
+        )
     heir = users.get_active(s, transfer_to)
     if heir.handle == leaving.handle:
         raise Invalid("cannot transfer work to the user who is leaving", "transfer-to")

@@ -6,7 +6,8 @@ characters silently matches *nothing* there (even with LIKE), and two-character 
 names are common, so short queries scan the base tables instead.
 
 The index is refreshed explicitly by the writes that change what it covers (`refresh`), and
-in one statement after a bulk load (`refresh_all`), which keeps imports fast.
+after a bulk load in one statement for the new rows (`index_new`), which keeps imports
+fast; `refresh_all` rebuilds it whole.
 """
 
 from __future__ import annotations

@@ -126,15 +126,26 @@ def workload(s: Session, handle: str) -> dict[str, int]:
     def number(query) -> int:
         return s.exec(query).one()
 
-    tasks = select(func.count()).select_from(Task).where(
-        Task.assignee == handle, Task.status == "open", col(Task.deleted_at).is_(None)
-    )
+    live = col(Customer.deleted_at).is_(None)  # work on deleted customers is no work
+    tasks = select(func.count()).select_from(Task).join(
+        Customer, Customer.id == Task.customer_id
+    ).where(Task.assignee == handle, Task.status == "open", col(Task.deleted_at).is_(None), live)
     return {
         "customers": number(select(func.count()).select_from(Customer).where(
-            Customer.owner == handle, col(Customer.deleted_at).is_(None))),
+            Customer.owner == handle, live)),
         "open_tasks": number(tasks),
         "overdue_tasks": number(tasks.where(col(Task.due) < clock.now())),
-        "awaiting_ack": number(select(func.count()).select_from(Assignment).where(
+        "awaiting_ack": number(select(func.count()).select_from(Assignment).join(
+            Customer, Customer.id == Assignment.customer_id
+        ).where(
             Assignment.user == handle, col(Assignment.until).is_(None),
-            col(Assignment.acknowledged_at).is_(None), col(Assignment.deleted_at).is_(None))),
+            col(Assignment.acknowledged_at).is_(None), col(Assignment.deleted_at).is_(None),
+            live)),
     }
+
+
+def other_active_admins(s: Session, handle: str) -> int:
+    query = select(func.count()).select_from(User).where(
+        User.role == "admin", col(User.active).is_(True), User.handle != handle
+    )
+    return s.exec(query).one()

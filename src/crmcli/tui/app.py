@@ -53,7 +53,7 @@ class CrmApp(App[None]):
         self.settings = settings
         self.workspace: Workspace = workspace  # type: ignore[assignment]  # set by first run
         self.watch_every = watch_every
-        self.marker = 0
+        self.marker: tuple[int, int] | None = None
 
     def on_mount(self) -> None:
         if self.workspace is None:

@@ -5,13 +5,16 @@ inside `reading()` (a deferred transaction that never waits for a writer) or `wr
 (an immediate one, with the acting user checked afresh, so a user deactivated meanwhile
 can no longer write). Writes run in a thread worker and answer with a `Saved` or
 `Refused` message, so the screen stays responsive while another process holds the lock.
+Reads run in a thread worker inside `reading_for`, which turns an error a user can meet
+(what the screen shows is gone) into a `ReadFailed` message instead of ending the app.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from threading import Lock
 
 from sqlmodel import Session
 from textual.dom import DOMNode
@@ -24,7 +27,7 @@ from crmcli.db import Database, session_scope
 from crmcli.errors import CrmError
 from crmcli.repo import dashboard, demo, users
 from crmcli.repo.users import Actor
-from crmcli.tui.messages import Refused, Saved
+from crmcli.tui.messages import ReadFailed, Refused, Saved
 
 Change = Callable[[Session, Actor], str]
 """A write: given a session and the acting user, change things and say what was done."""
@@ -34,6 +37,8 @@ Change = Callable[[Session, Actor], str]
 class Workspace:
     database: Database
     handle: str
+    _watch: Session | None = field(default=None, init=False, repr=False)  # its own connection
+    _watch_lock: Lock = field(default_factory=Lock, init=False, repr=False)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -45,11 +50,23 @@ class Workspace:
         with session_scope(self.database) as s:
             yield s, users.acting(s, self.handle)
 
-    def change_marker(self) -> int:
-        with self.reading() as s:
-            return dashboard.change_marker(s)
+    def change_marker(self) -> tuple[int, int]:
+        """`dashboard.change_marker`, asked on a connection of its own that only ever asks
+        this: SQLite counts other connections' commits per connection. The lock keeps a
+        slow look (a network filesystem waits for writers) and the next one apart."""
+        with self._watch_lock:
+            if self._watch is None:
+                self._watch = Session(self.database.reader.connect())
+            with self._watch.begin():
+                return dashboard.change_marker(self._watch)
 
     def close(self) -> None:
+        with self._watch_lock:
+            if self._watch is not None:
+                connection = self._watch.bind
+                self._watch.close()
+                connection.close()
+                self._watch = None
         self.database.dispose()
 
 
@@ -97,6 +114,21 @@ def post_if_current(node: DOMNode, message: Message) -> None:
     """Post a worker's result unless a newer worker of the same group replaced it."""
     if not get_current_worker().is_cancelled:
         node.post_message(message)
+
+
+@contextmanager
+def reading_for(node: DOMNode, workspace: Workspace) -> Iterator[Session]:
+    """`workspace.reading()` for a worker that shows what it reads on `node`.
+
+    The block posts its own result before it ends. A `CrmError` it raises (the customer
+    on screen was deleted, or left this replica with a pull) ends the block there and is
+    posted to `node` as `ReadFailed`; nothing after it runs, and the app carries on.
+    """
+    try:
+        with workspace.reading() as s:
+            yield s
+    except CrmError as error:
+        post_if_current(node, ReadFailed(error))
 
 
 def start_write(node: DOMNode, workspace: Workspace, change: Change) -> Worker:

@@ -10,9 +10,18 @@ from crmcli.errors import CrmError
 class DataChanged(Message):
     """Something was committed to the database, by this dashboard or by another process."""
 
-    def __init__(self, marker: int) -> None:
+    def __init__(self, marker: tuple[int, int]) -> None:
         super().__init__()
         self.marker = marker
+
+
+class ReadFailed(Message):
+    """What a screen shows could not be read (a `CrmError`): it is gone from this database,
+    deleted or dropped by a sync when it left the member's view. Nothing was shown."""
+
+    def __init__(self, error: CrmError) -> None:
+        super().__init__()
+        self.error = error
 
 
 class Saved(Message):

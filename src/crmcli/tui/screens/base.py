@@ -20,9 +20,9 @@ from textual.widgets import Button, Footer, Label, Static
 
 from crmcli.display import clean
 from crmcli.errors import CrmError
-from crmcli.tui.data import Change, Workspace, post_if_current, start_write
+from crmcli.tui.data import Change, Workspace, post_if_current, reading_for, start_write
 from crmcli.tui.literal import literal
-from crmcli.tui.messages import Refused, Saved
+from crmcli.tui.messages import ReadFailed, Refused, Saved
 from crmcli.tui.widgets.form_field import FormField, clear_refusals, show_refusal
 
 if TYPE_CHECKING:
@@ -66,6 +66,14 @@ class DataScreen(Screen):
     def on_refused(self, message: Refused) -> None:
         message.stop()
         self.notify(clean(str(message.error)), severity="error", markup=False)
+
+    def on_read_failed(self, message: ReadFailed) -> None:
+        """What this screen shows is gone: say why, and go back to the list it was opened
+        from (a view of its own, F1-F3, stays and shows the error)."""
+        message.stop()
+        self.notify(clean(str(message.error)), severity="error", markup=False)
+        if self.is_current and len(self.app.screen_stack) > 1:
+            self.dismiss()
 
 
 class FormScreen(ModalScreen[str | None]):
@@ -122,9 +130,16 @@ class FormScreen(ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, group="db")
     def load(self) -> None:
-        with self.workspace.reading() as s:
-            data = self.read(s)
-        post_if_current(self, self.Loaded(data))
+        with reading_for(self, self.workspace) as s:
+            post_if_current(self, self.Loaded(self.read(s)))
+
+    def on_read_failed(self, message: ReadFailed) -> None:
+        """What the form is about is gone: say why and close it (nothing to save)."""
+        message.stop()
+        self.notify(clean(f"{self.form_title}: {message.error}"), severity="error",
+                    markup=False)
+        if self.is_current:
+            self.dismiss(None)
 
     def read(self, s: Session) -> Any:
         """What the form needs from the database (runs in a worker)."""

@@ -15,7 +15,7 @@ from crmcli.models import AuditEvent, Customer
 from crmcli.repo import dashboard
 from crmcli.repo.dashboard import LastLook
 from crmcli.repo.users import Actor
-from crmcli.tui.data import post_if_current
+from crmcli.tui.data import post_if_current, reading_for
 from crmcli.tui.literal import cell, literal
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.customer import CustomerScreen
@@ -56,10 +56,10 @@ class ChangesScreen(DataScreen):
     @work(thread=True, exclusive=True, group="db")
     def reload(self) -> None:
         handle = self.workspace.handle
-        with self.workspace.reading() as s:
+        with reading_for(self, self.workspace) as s:
             look = self.look or dashboard.last_look(s, handle)
             rows = dashboard.changes_for(s, handle, look.seq)
-        post_if_current(self, self.Loaded(look, rows))
+            post_if_current(self, self.Loaded(look, rows))
 
     def on_changes_screen_loaded(self, message: Loaded) -> None:
         self.look = message.look

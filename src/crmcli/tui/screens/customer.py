@@ -18,7 +18,7 @@ from crmcli.models import Assignment, Attachment, Customer
 from crmcli.repo import assignments, customers, notes
 from crmcli.repo.customers import CustomerDetail
 from crmcli.repo.users import Actor
-from crmcli.tui.data import Change, post_if_current
+from crmcli.tui.data import Change, post_if_current, reading_for
 from crmcli.tui.literal import literal
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.customer_form import CustomerFormScreen
@@ -81,7 +81,7 @@ class CustomerScreen(DataScreen):
         super().__init__()
         self.customer_id = customer_id
         self.customer: Customer | None = None
-        self._shown: tuple[int, int] | None = None
+        self._shown: tuple[dict, int] | None = None
 
     @property
     def tasks(self) -> TaskTable:
@@ -101,20 +101,22 @@ class CustomerScreen(DataScreen):
 
     @work(thread=True, exclusive=True, group="db")
     def reload(self) -> None:
-        with self.workspace.reading() as s:
+        with reading_for(self, self.workspace) as s:
             detail = customers.detail(s, customers.by_id(s, self.customer_id))
             files = notes.attachments_of(s, [note.id for note in detail.notes])
             current = assignments.current(s, self.customer_id)
-        post_if_current(self, self.Loaded(detail, files, current))
+            post_if_current(self, self.Loaded(detail, files, current))
 
     async def on_customer_screen_loaded(self, message: Loaded) -> None:
         detail = message.detail
         customer = self.customer = detail.customer
         self.refresh_bindings()  # the actions are enabled once there is a customer
-        newest = detail.history[-1].seq if detail.history else 0
-        if self._shown == (customer.version, newest):
+        # Every value of the record (a pull may rewrite it keeping its version, with no
+        # event of its own) and the newest event about it.
+        shown = (customer.model_dump(), detail.newest_seq)
+        if self._shown == shown:
             return  # nothing about this customer changed; keep the reader's place
-        self._shown = (customer.version, newest)
+        self._shown = shown
         self.sub_title = clean(customer.name)
         self.query_one("#title", Static).update(_title(customer))
         await self.query_one(CustomerFields).show(customer, message.current)

@@ -3,11 +3,14 @@
 Values are typed text, parsed by the same rules as `crm customer add/edit` (Chinese
 aliases included: 阶段 谈判, 响应时限 24小时). Every refused value is shown under its
 field before anything is written. An edit sends only the fields the user changed, with
-the version the form was opened on, so a change someone else made meanwhile is refused
-(`errors.Conflict`) instead of overwritten.
+the values the form showed (every field, custom fields too): if someone else changed any
+of them meanwhile, in another terminal or through a sync, the save is refused
+(`errors.Conflict`, shown in the form's banner) instead of writing over their change.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlmodel import Session
 from textual.app import ComposeResult
@@ -26,9 +29,9 @@ class CustomerFormScreen(FormScreen):
     def __init__(self, customer_id: str | None = None) -> None:
         super().__init__("Edit customer" if customer_id else "New customer")
         self.customer_id = customer_id
-        self.version: int | None = None
         self.custom: dict[str, fields.CustomField] = {}
-        self.initial: dict[str, str] = {}
+        self.shown: dict[str, Any] | None = None  # stored values, as the form opened on them
+        self.initial: dict[str, str] = {}  # the same, as text in the inputs
 
     def compose_fields(self) -> ComposeResult:
         for spec in fields.CUSTOMER_FIELDS:
@@ -51,11 +54,10 @@ class CustomerFormScreen(FormScreen):
         else:
             self.query_one("#custom-title").display = False
         if customer is not None:
-            self.version = customer.version
-            for spec in fields.CUSTOMER_FIELDS:
-                self.initial[spec.name] = spec.show(getattr(customer, spec.name))
-            for name in self.custom:
-                self.initial[name] = fields.show_value(name, customer.extra.get(name))
+            names = [*(spec.name for spec in fields.CUSTOMER_FIELDS), *self.custom]
+            self.shown = customers.field_values(customer, names)
+            self.initial = {name: fields.show_value(name, value)
+                            for name, value in self.shown.items()}
         for name, value in self.initial.items():
             self.fields[name].control.value = value
         self.fields["name"].control.focus()
@@ -88,7 +90,7 @@ class CustomerFormScreen(FormScreen):
             self.dismiss("nothing changed")
             return None
         allow_duplicate = self.query_one("#allow-duplicate", Checkbox).value
-        customer_id, version = self.customer_id, self.version
+        customer_id, shown = self.customer_id, self.shown
 
         def save(s: Session, me: Actor) -> str:
             if customer_id is None:
@@ -96,7 +98,7 @@ class CustomerFormScreen(FormScreen):
                 return f"added {customers.describe(customer)}"
             customer = customers.resolve(s, customer_id)
             changed = customers.update(s, customer, raw, by=me, allow_duplicate=allow_duplicate,
-                                       expected_version=version)
+                                       expected=shown)
             return f"updated {customers.describe(customer)}: {', '.join(sorted(changed))}"
 
         return save

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header, Input, Select, Static
 from crmcli import fields
 from crmcli.repo import users
 from crmcli.repo.customers import CustomerQuery
-from crmcli.tui.data import post_if_current
+from crmcli.tui.data import post_if_current, reading_for
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.customer import CustomerScreen
 from crmcli.tui.screens.customer_form import CustomerFormScreen
@@ -68,9 +68,8 @@ class CustomersScreen(DataScreen):
 
     @work(thread=True, exclusive=True, group="owners")
     def load_owners(self) -> None:
-        with self.workspace.reading() as s:
-            handles = [user.handle for user in users.list_(s)]
-        post_if_current(self, self.OwnersLoaded(handles))
+        with reading_for(self, self.workspace) as s:
+            post_if_current(self, self.OwnersLoaded([user.handle for user in users.list_(s)]))
 
     def on_customers_screen_owners_loaded(self, message: OwnersLoaded) -> None:
         owner = self.query_one("#owner", Select)

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Label
 from crmcli import clock, fields
 from crmcli.repo import dashboard
 from crmcli.repo.dashboard import MyWork
-from crmcli.tui.data import post_if_current
+from crmcli.tui.data import post_if_current, reading_for
 from crmcli.tui.literal import cell
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.customer import CustomerScreen, acknowledge
@@ -61,9 +61,8 @@ class MyWorkScreen(DataScreen):
 
     @work(thread=True, exclusive=True, group="db")
     def reload(self) -> None:
-        with self.workspace.reading() as s:
-            found = dashboard.my_work(s, self.workspace.handle)
-        post_if_current(self, self.Loaded(found))
+        with reading_for(self, self.workspace) as s:
+            post_if_current(self, self.Loaded(dashboard.my_work(s, self.workspace.handle)))
 
     def on_my_work_screen_loaded(self, message: Loaded) -> None:
         found = message.work

@@ -12,6 +12,7 @@ from crmcli.models import User
 from crmcli.repo import customers, tasks, users
 from crmcli.repo.users import Actor
 from crmcli.tui.data import Change
+from crmcli.tui.literal import joined, literal
 from crmcli.tui.screens.base import FormScreen
 
 DUE_HINT = "today, tomorrow, +3d, fri, 2026-03-31 17:00 (empty: no due date)"
@@ -19,7 +20,8 @@ DUE_HINT = "today, tomorrow, +3d, fri, 2026-03-31 17:00 (empty: no due date)"
 
 def user_options(people: list[User]) -> list[tuple[Text, str]]:
     """Active users as choices: handle and name (names are user data, shown literally)."""
-    return [(Text(f"{user.handle} — {user.name}"), user.handle) for user in people]
+    return [(joined(literal(user.handle), " — ", literal(user.name)), user.handle)
+            for user in people]
 
 
 class TaskFormScreen(FormScreen):

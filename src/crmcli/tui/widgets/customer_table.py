@@ -21,7 +21,7 @@ from crmcli import fields
 from crmcli.models import Customer
 from crmcli.repo import customers
 from crmcli.repo.customers import CustomerQuery
-from crmcli.tui.data import Workspace, post_if_current
+from crmcli.tui.data import Workspace, post_if_current, reading_for
 from crmcli.tui.literal import cell
 from crmcli.tui.widgets.record_table import RecordTable
 
@@ -114,7 +114,7 @@ class CustomerTable(RecordTable):
         so counting never delays the first paint; a reload counts first, as rows may have
         come or gone."""
         query, total = self.query, self.total
-        with self.workspace.reading() as s:
+        with reading_for(self, self.workspace) as s:
             if recount or (start == LAST and total is None):
                 total = customers.count(s, query)
             if total is not None and (start == LAST or start >= total):
