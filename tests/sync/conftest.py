@@ -92,6 +92,13 @@ class Replica:
 
         return json.loads(self.ok("sync", "--format", "json", env=env))
 
+    def sync_state(self) -> dict:
+        """The replica's sync state (cursor, server…) and the ids of its unpushed events."""
+        from crmcli.sync import local, state
+
+        with self.session() as s:
+            return {"state": state.load(s), "unpushed": sorted(e.id for e in local.unsynced(s))}
+
     @contextmanager
     def session(self, write: bool = False) -> Iterator[Any]:
         from crmcli.db import Database, session_scope

@@ -21,8 +21,6 @@ from typing import Any
 
 import pytest
 
-from crmcli.sync import local, state
-
 
 def start(member, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
@@ -74,12 +72,6 @@ def sqlite_write_lock(path) -> Iterator[None]:
         conn.close()
 
 
-def snapshot(member) -> dict:
-    """What a replica's sync state and outbox are."""
-    with member.session() as s:
-        return {"state": state.load(s), "unpushed": sorted(e.id for e in local.unsynced(s))}
-
-
 def shared_events(postgres, ids: list[str]) -> int:
     return postgres.value("SELECT count(*) FROM audit_event WHERE id = ANY(%s)", ids)
 
@@ -120,7 +112,7 @@ def test_a_sync_cut_off_leaves_both_sides_consistent_and_the_next_sync_completes
     setting, pg_url, postgres, point, cut
 ):
     alice, bob, acme, acme_id = setting
-    before = snapshot(bob)
+    before = bob.sync_state()
     lock, stopped = stop_at(point, pg_url, postgres, acme_id, bob)
     with lock:
         process = start(bob, "sync")
@@ -140,7 +132,7 @@ def test_a_sync_cut_off_leaves_both_sides_consistent_and_the_next_sync_completes
 
     # Both sides are as before the sync, or (cut after the shared commit) the shared side
     # holds the push and the replica will send it again.
-    after = snapshot(bob)
+    after = bob.sync_state()
     assert after == before
     pushed = shared_events(postgres, before["unpushed"])
     assert pushed == (0 if point == "push" else len(before["unpushed"]))
@@ -150,7 +142,7 @@ def test_a_sync_cut_off_leaves_both_sides_consistent_and_the_next_sync_completes
     assert report["pushed"] == len(before["unpushed"]) - pushed
     assert report["conflicts"] == 0
     assert shared_events(postgres, before["unpushed"]) == len(before["unpushed"])
-    assert snapshot(bob)["unpushed"] == []
+    assert bob.sync_state()["unpushed"] == []
     alice.sync()
     for member in (alice, bob):
         record = json.loads(member.ok("customer", "show", acme, "--format", "json"))
@@ -218,14 +210,14 @@ def test_with_the_shared_database_unreachable_sync_fails_in_one_line_and_changes
     alice.sync()
     acme = alice.ok("customer", "add", "Acme Trading")
     alice.ok("remote", "set", "postgresql://postgres@127.0.0.1:1/test")
-    before = snapshot(alice)
+    before = alice.sync_state()
 
     result = alice("sync")
     assert result.exit_code == 1
     assert result.stdout == ""
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("error: cannot reach the shared database 127.0.0.1:1/test")
-    assert snapshot(alice) == before
+    assert alice.sync_state() == before
 
     alice.ok("note", "add", acme, "works offline")
     alice.ok("task", "add", acme, "call back", "--due", "tomorrow")

@@ -6,13 +6,7 @@ import json
 import pytest
 
 from crmcli.errors import PermissionDenied
-from crmcli.sync import connection, local, push, state
-
-
-def snapshot(member) -> dict:
-    """A replica's sync state and outbox."""
-    with member.session() as s:
-        return {"state": state.load(s), "unpushed": sorted(e.id for e in local.unsynced(s))}
+from crmcli.sync import connection, push
 
 
 def newest_change(postgres) -> int:
@@ -33,12 +27,12 @@ def test_a_member_deactivated_in_the_shared_database_can_neither_push_nor_pull(t
     written = newest_change(postgres)
 
     for member in (bob, carol):  # with changes to push, and with none
-        before = snapshot(member)
+        before = member.sync_state()
         result = member("sync")
         assert result.exit_code == 6
         [line] = result.stderr.strip().splitlines()
         assert f"{member.handle} is deactivated in the shared database" in line
-        assert snapshot(member) == before  # nothing pulled, nothing marked pushed
+        assert member.sync_state() == before  # nothing pulled, nothing marked pushed
         assert json.loads(member.ok("customer", "show", acme, "--format", "json"))["notes"] == []
     assert newest_change(postgres) == written
     assert postgres.value("SELECT city FROM customer") == "Shanghai"
@@ -61,10 +55,6 @@ def test_a_push_refuses_a_member_deactivated_after_the_sync_began(team, postgres
         conn.close()
     assert newest_change(postgres) == written
     assert postgres.value("SELECT count(*) FROM customer") == 0
-
-
-def customer(member, ref: str) -> dict:
-    return json.loads(member.ok("customer", "show", ref, "--format", "json"))
 
 
 def legacy_write(member, ref: str, **values) -> None:
@@ -94,7 +84,7 @@ def test_a_value_holding_nul_travels_with_a_replacement_character_and_its_author
     assert postgres.rows("SELECT city, tags FROM customer") == [("Bei\ufffdjing", ["vip\ufffd"])]
     bob.sync()
     for member in (alice, bob):  # the record is the same everywhere, its author's included
-        record = customer(member, acme)
+        record = json.loads(member.ok("customer", "show", acme, "--format", "json"))
         assert (record["city"], record["tags"]) == ("Bei\ufffdjing", ["vip\ufffd"])
     histories = {
         member.handle: [e for e in json.loads(member.ok("history", acme, "--format", "json"))
@@ -115,14 +105,14 @@ def test_a_record_the_shared_database_refuses_is_named_in_one_line_and_nothing_i
     acme = alice.ok("customer", "add", "Acme Trading")
     alice.ok("customer", "add", "Globex")
     legacy_write(alice, acme, sla=2**40)  # more than PostgreSQL's integer column holds
-    before, written = snapshot(alice), newest_change(postgres)
+    before, written = alice.sync_state(), newest_change(postgres)
 
     result = alice("sync")
     assert result.exit_code == 4
     [line] = result.stderr.strip().splitlines()
     assert f"cannot push customer {acme} (Acme Trading)" in line
     assert "integer out of range" in line
-    assert snapshot(alice) == before and newest_change(postgres) == written
+    assert alice.sync_state() == before and newest_change(postgres) == written
 
     alice.ok("customer", "edit", acme, "--sla", "4h")  # corrected here, it goes
     alice.sync()
@@ -135,13 +125,13 @@ def test_any_other_failure_of_the_shared_database_ends_the_sync_in_one_line(team
     alice = team["alice"]
     alice.ok("customer", "add", "Acme Trading")
     postgres.run("ALTER TABLE customer RENAME COLUMN city TO town")  # damaged by hand
-    before = snapshot(alice)
+    before = alice.sync_state()
 
     result = alice("sync")
     assert result.exit_code == 1
     [line] = result.stderr.strip().splitlines()
     assert "failed during sync" in line and 'column "city" does not exist' in line
-    assert snapshot(alice) == before
+    assert alice.sync_state() == before
 
 
 def test_a_change_the_shared_database_refuses_is_named_too(team, postgres):
