@@ -83,14 +83,16 @@ class Team:
     conn: Any  # to the shared database
     members: list[Member]
     shared_values: list[dict[tuple[str, str], Any]] = field(default_factory=list)  # after each sync
-    pushed: list[tuple[str, str, Any, str, int]] = field(default_factory=list)  # customer, path, value, by, sync
+    # customer, path, value, by, the number of the sync that pushed it
+    pushed: list[tuple[str, str, Any, str, int]] = field(default_factory=list)
     # (customer, path, value) -> the numbers of the syncs an edit that overwrote it had pulled
     overwritten: dict[tuple[str, str, Any], set[int]] = field(default_factory=dict)
 
     def note_shared_values(self) -> None:
         """What the shared customers hold now: sync number len(shared_values) - 1 ended."""
         values = {}
-        for customer_id, *columns in self.conn.execute("SELECT id, city, stage, level, extra FROM customer"):
+        rows = self.conn.execute("SELECT id, city, stage, level, extra FROM customer")
+        for customer_id, *columns in rows:
             row = dict(zip(("city", "stage", "level", "extra"), columns, strict=True))
             for name in EDITS:
                 path = PATHS.get(name, name)
@@ -230,7 +232,8 @@ def _check_nothing_lost(team: Team, shared: dict[str, list[dict]]) -> None:
     for entry in shared["conflict"]:
         values = {entry["field"]: entry["mine"]} if entry["kind"] == "edit" else entry["mine"]
         kept |= {
-            (entry["entity_id"], path, _json(value), entry["actor"]) for path, value in values.items()
+            (entry["entity_id"], path, _json(value), entry["actor"])
+            for path, value in values.items()
         }
     for customer_id, path, value, by, pushed_in in team.pushed:
         key, comparable = (customer_id, path), _json(value)

@@ -108,7 +108,8 @@ def _write(
     s: Session, conflict: Conflict, record: Any, values: dict[str, Any], *, by: Actor,
     allow_duplicate: bool,
 ) -> None:
-    """Write {path: value} (JSON form) into the record as one ordinary, audited change.
+    """Write {path: value} (JSON or stored form) into the record as one ordinary, audited
+    change.
 
     A customer is changed like any edit of it (`customers.change`: required fields, the
     duplicate guard, a new owner is a hand-over); other records take the values as given."""
@@ -168,7 +169,8 @@ def resolve(
         deleted = _deleted(s, record) if conflict.kind == "deleted" else None
         if deleted is not None:
             _restore(s, conflict, deleted, by)
-        if isinstance(record, Assignment) and (conflict.kind == "deleted" or conflict.field == "user"):
+        hand_over = conflict.kind == "deleted" or conflict.field == "user"
+        if isinstance(record, Assignment) and hand_over:
             customer = customers.by_id(s, record.customer_id)
             reason = f"conflict {short(conflict.id)}"
             assignments.assign(s, customer, record.user, record.role, by=by, reason=reason)
@@ -178,8 +180,8 @@ def resolve(
     elif value is not None:
         name = conflict.field.partition(".")[2] or conflict.field
         standard, extra = customers.parse(s, {name: value})
-        customers.change(s, record, standard, extra, by=by, allow_duplicate=allow_duplicate)
-        search.refresh(s, [record.pk])
+        parsed = {conflict.field: extra[name] if extra else standard[name]}
+        _write(s, conflict, record, parsed, by=by, allow_duplicate=allow_duplicate)
     changes = audit.apply(
         conflict,
         {"resolution": take or "value", "resolved_by": by.handle, "resolved_at": clock.now()},

@@ -16,18 +16,19 @@ How (one module per step; each module's docstring has the details):
   nothing when they are equal, otherwise keep the shared value and put the replica's
   into a conflict entry (who made it, when, what they had seen). Deletions, records
   gone from the shared database, records added to a customer merged or deleted
-  elsewhere (`parents.py`), users and custom fields known by handle or name are handled
-  there too. Clocks never decide: only values are compared. The replica marks its events
-  synced only after the shared commit. Values PostgreSQL cannot hold: NUL travels as
-  U+FFFD (`tables.sendable`); anything else it refuses ends the push naming the record
-  (found by halving the refused batch, `shared.first_refused`), with nothing written.
+  elsewhere (`parents.py`), one role handed over on two replicas at once (`roles.py`),
+  users and custom fields known by handle or name are handled there too. Clocks never
+  decide: only values are compared. The replica marks its events synced only after the
+  shared commit. Values PostgreSQL cannot hold: NUL travels as U+FFFD
+  (`tables.sendable`); anything else it refuses ends the push naming the record (found
+  by halving the refused batch, `shared.first_refused`), with nothing written.
 - Pull (`pull.py`): one REPEATABLE READ snapshot of the rows stamped after the replica's
   cursor (`schema.py` explains the stamps), written into the replica in one transaction
   with the new cursor. Unpushed local fields keep their values. Cost follows the changes:
   a no-op sync is four round trips whatever the size of the data (the schema check, then
-  BEGIN, the newest stamp, COMMIT). The pull is a plain query over what
-  the connected role can see, so row-level security (a later issue) narrows it by itself,
-  and when the shared view epoch moves the replica drops what it may no longer see.
+  BEGIN, the newest stamp, COMMIT). The pull is a plain query over what the connected
+  role can see, so row-level security (a later issue) narrows it by itself, and when the
+  shared view epoch moves the replica drops what it may no longer see.
 - Conflicts are records (`models.Conflict`, `repo/conflicts.py`): they reach every
   replica, and resolving one is an ordinary change that syncs.
 - Identity: the member syncs as their handle. New to the shared database, they are added

@@ -53,7 +53,9 @@ class Plan:
         paths = sorted(paths)
         if kind == "edit":
             [path] = paths
-            values = changes.base.get(path), entities.get(mine, path), entities.get(theirs or {}, path)
+            values = (
+                changes.base.get(path), entities.get(mine, path), entities.get(theirs or {}, path)
+            )
         else:
             values = (
                 {path: changes.base.get(path) for path in paths},

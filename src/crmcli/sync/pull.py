@@ -3,11 +3,12 @@
 `fetch` is a query over what the connected role can see, in one REPEATABLE READ READ ONLY
 transaction, so every table is read at the same moment: first the newest stamp visible
 (see `schema.py`); if it is not past the cursor, that one query was the whole pull (three
-round trips: BEGIN, the query, COMMIT). Otherwise, per table, the rows stamped after the cursor up to that newest one, which
-becomes the new cursor and leaves nothing behind. Its cost follows the changes, not the
-size of the data. When the shared view epoch moved since this replica last compared, `fetch`
-also lists the ids the role can see, and `apply` drops what the replica holds beyond them:
-a record that leaves a member's view leaves their replica.
+round trips: BEGIN, the query, COMMIT). Otherwise, per table, the rows stamped after the
+cursor up to that newest one, which becomes the new cursor and leaves nothing behind. Its
+cost follows the changes, not the size of the data. When the shared view epoch moved since
+this replica last compared, `fetch` also lists the ids the role can see, and `apply` drops
+what the replica holds beyond them: a record that leaves a member's view leaves their
+replica.
 
 `apply` writes the rows into the replica in one local transaction with the new cursor:
 - a field this replica changed and has not pushed yet keeps its local value (the next

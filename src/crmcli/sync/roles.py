@@ -28,7 +28,9 @@ ASSIGNMENTS = BY_ENTITY["assignment"]
 CUSTOMERS = BY_ENTITY["customer"]
 
 
-def settle(conn: Any, plan: Plan, changed: list[merge.RecordChanges], local: dict[str, dict]) -> None:
+def settle(
+    conn: Any, plan: Plan, changed: list[merge.RecordChanges], local: dict[str, dict]
+) -> None:
     """End what cannot hold its role (see the module doc). `changed` are the replica's
     changes to assignments in this push, `local` its rows of them."""
     written = plan.writes["assignment"]
