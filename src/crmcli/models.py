@@ -28,6 +28,7 @@ class UTCDateTime(TypeDecorator):
 
     impl = DateTime
     cache_ok = True
+    python_type = datetime  # what it takes and gives (bulk inserts convert repeats once)
 
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
