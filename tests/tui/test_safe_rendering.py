@@ -102,3 +102,25 @@ async def test_a_hostile_user_name_shows_literally_in_the_task_and_hand_over_for
                 assert "\x1b" not in shown and "\a" not in shown
             await press(pilot, "escape")
             assert dashboard.is_running
+
+
+async def test_the_edit_form_shows_escapes_visibly_and_saving_leaves_them_stored(
+    demo, on_customer, database
+):
+    requirement = "esc \x1b[31mred\x1b[0m \u202eevil"
+    with another_session(demo, "alice") as (s, me):
+        customers.update(s, customers.resolve(s, "李伟"), {"requirement": requirement}, by=me)
+    async with on_customer("李伟") as (dashboard, pilot, target):
+        await press(pilot, "e")
+        form = dashboard.screen
+        form.fields["requirement"].control.focus()  # scrolled into view
+        await pilot.pause()
+        shown = screen_text(dashboard)
+        assert "\x1b" not in shown and "\u202e" not in shown
+        assert "esc \\x1b[31mred\\x1b[0m \\u202eevil" in shown
+        form.fields["city"].control.value = "天津"
+        await press(pilot, "ctrl+s")
+        assert isinstance(dashboard.screen, CustomerScreen)
+    with database() as s:
+        customer = customers.by_id(s, target)
+        assert (customer.city, customer.requirement) == ("天津", requirement)

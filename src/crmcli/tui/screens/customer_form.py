@@ -6,6 +6,11 @@ field before anything is written. An edit sends only the fields the user changed
 the values the form showed (every field, custom fields too): if someone else changed any
 of them meanwhile, in another terminal or through a sync, the save is refused
 (`errors.Conflict`, shown in the form's banner) instead of writing over their change.
+
+Stored values appear with control characters and bidi overrides made visible
+(`display.clean`), as everywhere else on screen. "Changed" means "differs from what the
+input showed", so a field left alone is never sent and its escapes never replace the
+stored characters.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input, Label
 
 from crmcli import fields
+from crmcli.display import clean
 from crmcli.errors import Invalid
 from crmcli.models import Customer
 from crmcli.repo import custom_fields, customers
@@ -56,7 +62,9 @@ class CustomerFormScreen(FormScreen):
         if customer is not None:
             names = [*(spec.name for spec in fields.CUSTOMER_FIELDS), *self.custom]
             self.shown = customers.field_values(customer, names)
-            self.initial = {name: fields.show_value(name, value)
+            # What the inputs show, escapes and all: an Input draws its value verbatim,
+            # so a raw ESC would reach the terminal.
+            self.initial = {name: clean(fields.show_value(name, value))
                             for name, value in self.shown.items()}
         for name, value in self.initial.items():
             self.fields[name].control.value = value
