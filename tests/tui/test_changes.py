@@ -74,3 +74,17 @@ async def test_enter_opens_the_changed_customer(demo, app):
         await press(pilot, "f3", "enter")
         assert isinstance(dashboard.screen, CustomerScreen)
         assert "Emma Schmidt" in screen_text(dashboard)
+
+
+async def test_coming_back_from_a_customer_keeps_the_list(demo, app):
+    dashboard = app()
+    async with dashboard.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "f3", "down", "enter")
+        assert isinstance(dashboard.screen, CustomerScreen)
+        await press(pilot, "escape")
+        assert isinstance(dashboard.screen, ChangesScreen)
+        assert len(rows(dashboard)) == 4
+        assert "4 changes by others to your customers" in screen_text(dashboard)
+        await press(pilot, "f1", "f3")  # leaving the view ends the visit
+        assert rows(dashboard) == []

@@ -1,5 +1,7 @@
 """What changed: what others did to the customers I own or am assigned to since I last
-looked. The list stays put while I read it; the next visit starts after what I saw."""
+looked. The list stays put while I read it, and while I look at a customer opened from it;
+the next visit (coming back to the view with F3 after switching to another) starts after
+what I saw."""
 
 from __future__ import annotations
 
@@ -49,9 +51,15 @@ class ChangesScreen(DataScreen):
 
     def on_mount(self) -> None:
         self.sub_title = f"What changed · {self.workspace.handle}"
+        self.app.mode_change_signal.subscribe(self, self.mode_changed, immediate=True)
 
-    def on_screen_resume(self) -> None:
-        self.look = None  # a new visit: show what came after the last one
+    def mode_changed(self, mode: str) -> None:
+        """Leaving the view ends this visit: the next one shows what came after it.
+
+        Only a switch of view does: coming back from a customer opened here (a screen
+        pushed on this view's stack) resumes this screen too, and must keep the list."""
+        if self not in self.app.screen_stack:
+            self.look = None
 
     @work(thread=True, exclusive=True, group="db")
     def reload(self) -> None:
