@@ -277,3 +277,19 @@ async def test_acknowledging_an_assignment(on_customer, database):
         assert [n.message for n in notifications(seen)][-1].startswith("nothing of yours")
     with database() as s:
         assert all(row.acknowledged_at for row in assignments.current(s, target))
+
+
+async def test_a_duplicate_refused_at_80x24_is_shown_in_sight_and_points_at_the_checkbox(
+    demo, app
+):
+    dashboard = app()
+    async with dashboard.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "a")
+        form_input(dashboard, "name").value = "陈静"
+        form_input(dashboard, "company").value = "杭州云栖茶业"
+        await press(pilot, "ctrl+s")
+        shown = screen_text(dashboard)  # the reason wraps under the checkbox
+        assert "same name and company as existing customer" in shown
+        assert "tick the box above" in shown
+        assert "--allow-duplicate" not in shown

@@ -23,7 +23,7 @@ from textual.widgets import Checkbox, Input, Label
 
 from crmcli import fields
 from crmcli.display import clean
-from crmcli.errors import Invalid
+from crmcli.errors import CrmError, Duplicate, Invalid
 from crmcli.models import Customer
 from crmcli.repo import custom_fields, customers
 from crmcli.repo.users import Actor
@@ -86,6 +86,13 @@ class CustomerFormScreen(FormScreen):
         except Invalid as error:
             return error
         return None
+
+    def show_error(self, error: CrmError) -> None:
+        """The duplicate guard's reason names the command line's flag; here the way out is
+        the checkbox the reason is shown under."""
+        if isinstance(error, Duplicate):
+            error = Invalid(f"{error.found}; tick the box above to keep both", error.field)
+        super().show_error(error)
 
     def change(self) -> Change | None:
         raw = self.typed()

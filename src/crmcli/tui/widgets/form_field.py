@@ -61,8 +61,13 @@ def show_refusal(fields: dict[str, FormField], banner: Static, error: CrmError) 
     (and take the user there), else in the form's banner."""
     name = error.field if isinstance(error, Invalid) else None
     if name in fields:
-        fields[name].show_error(error.reason)
-        fields[name].control.focus()
+        field = fields[name]
+        field.show_error(error.reason)
+        field.control.focus()
+        # Focusing scrolls the control into view, not the reason under it: near the
+        # bottom of a scrolled form (the duplicate checkbox, custom fields) the reason
+        # would stay out of sight. Once it is laid out, bring the whole field into view.
+        field.call_after_refresh(field.scroll_visible, animate=False)
     else:
         banner.update(literal(str(error)))
         banner.display = True
