@@ -1,6 +1,7 @@
 """The customer screen and every action on it, each ending in the repository."""
 
 import pytest
+from rich.cells import cell_len
 from textual.widgets import Checkbox, Input, Select, TextArea
 
 from crmcli.repo import assignments, custom_fields, customers, notes, tasks
@@ -293,3 +294,32 @@ async def test_a_duplicate_refused_at_80x24_is_shown_in_sight_and_points_at_the_
         assert "same name and company as existing customer" in shown
         assert "tick the box above" in shown
         assert "--allow-duplicate" not in shown
+
+
+LONG_REQUIREMENT = "需要在三月底前完成全部业务系统的迁移并保证历史数据一条不丢还要培训门店员工"
+
+
+def fields_pane(dashboard) -> str:
+    """The text of the customer screen's fields pane (left of its border), its lines
+    joined without spaces, so a value folded over several lines reads whole."""
+    pane = dashboard.screen.query_one("#fields").content_region
+    kept = []
+    for line in screen_text(dashboard).splitlines()[pane.y:pane.bottom]:
+        cells, cut = 0, ""
+        for char in line:
+            cells += cell_len(char)
+            if cells > pane.right:
+                break
+            cut += char
+        kept.append("".join(cut.split()))
+    return "".join(kept)
+
+
+async def test_a_long_value_without_spaces_wraps_in_the_fields_pane(demo, on_customer):
+    with another_session(demo, "alice") as (s, me):
+        customer = customers.resolve(s, "李伟")
+        customers.update(s, customer, {"requirement": LONG_REQUIREMENT}, by=me)
+    async with on_customer("李伟", size=(80, 24)) as (dashboard, pilot, _):
+        dashboard.screen.query_one("#fields").scroll_end(animate=False)
+        await pilot.pause()
+        assert LONG_REQUIREMENT in fields_pane(dashboard)

@@ -18,7 +18,7 @@ GROUP_TITLES = {"contact": "Contact", "sales": "Sales", "service": "Service",
 def _grid(rows: list[tuple[str, str]]) -> Table:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="dim", no_wrap=True)
-    grid.add_column()
+    grid.add_column(overflow="fold")  # long values wrap; a CJK run without spaces folds
     for name, value in rows:
         grid.add_row(literal(name), literal(value))
     return grid
