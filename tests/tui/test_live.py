@@ -132,3 +132,18 @@ async def test_a_form_opened_on_a_customer_that_just_left_the_replica_closes_wit
             f"Edit customer: no customer with id {target}",  # the form closes
             f"no customer with id {target}",  # then the customer screen under it
         ]
+
+
+async def test_a_member_added_in_another_terminal_can_be_chosen_in_the_owner_filter(
+    demo, app, crm_process
+):
+    dashboard = app(watch_every=1.0)
+    async with dashboard.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        result = await asyncio.to_thread(crm_process, "user", "add", "dave", "--name", "Dave")
+        assert result.returncode == 0, result.stderr
+        await pilot.pause(LIVE_WITHIN)
+        await settle(pilot)
+        await pilot.click("#owner")
+        await settle(pilot)
+        assert "dave" in screen_text(dashboard)

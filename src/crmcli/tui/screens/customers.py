@@ -39,6 +39,7 @@ class CustomersScreen(DataScreen):
     def __init__(self) -> None:
         super().__init__()
         self._typing: Timer | None = None
+        self._owners: list[str] | None = None  # the Owner filter's choices
 
     @property
     def table(self) -> CustomerTable:
@@ -61,10 +62,12 @@ class CustomersScreen(DataScreen):
     def on_mount(self) -> None:
         self.sub_title = f"Customers · {self.workspace.handle}"
         self.table.focus()
-        self.load_owners()
 
     def reload(self) -> None:
+        """The rows, and the Owner filter's choices: a member added elsewhere (another
+        terminal, a sync) can own customers and must be there to filter by."""
         self.table.reload()
+        self.load_owners()
 
     @work(thread=True, exclusive=True, group="owners")
     def load_owners(self) -> None:
@@ -72,8 +75,16 @@ class CustomersScreen(DataScreen):
             post_if_current(self, self.OwnersLoaded([user.handle for user in users.list_(s)]))
 
     def on_customers_screen_owners_loaded(self, message: OwnersLoaded) -> None:
+        """New choices, the owner chosen staying chosen (set_options clears it)."""
+        if message.handles == self._owners:
+            return  # most reloads: leave the control (and an open drop-down) alone
+        self._owners = message.handles
         owner = self.query_one("#owner", Select)
-        owner.set_options([(Text(handle), handle) for handle in message.handles])
+        chosen = owner.value
+        with owner.prevent(Select.Changed):
+            owner.set_options([(Text(handle), handle) for handle in message.handles])
+            if chosen in message.handles:
+                owner.value = chosen
 
     # --- filters -------------------------------------------------------------------------
 
