@@ -3,9 +3,11 @@
 import asyncio
 import time
 
-from crmcli.repo import customers, notes
+from crmcli.repo import customers, notes, tasks
+from crmcli.tui.screens.customer import CustomerScreen
 from crmcli.tui.screens.customers import CustomersScreen
 from crmcli.tui.widgets.customer_table import CustomerTable
+from crmcli.tui.widgets.task_table import TaskTable
 from crmcli.tui.widgets.timeline import Timeline
 
 from .conftest import SEEDED_AT
@@ -147,3 +149,52 @@ async def test_a_member_added_in_another_terminal_can_be_chosen_in_the_owner_fil
         await pilot.click("#owner")
         await settle(pilot)
         assert "dave" in screen_text(dashboard)
+
+
+async def test_a_customer_deleted_elsewhere_says_so_and_its_actions_are_off(
+    demo, on_customer, database
+):
+    seen: list = []
+    async with on_customer("王芳", message_hook=seen.append) as (dashboard, pilot, target):
+        with another_session(demo, "alice") as (s, me):
+            customers.delete(s, customers.by_id(s, target), by=me)
+            gone = f"customer {customers.describe(customers.by_id(s, target))} was deleted"
+        dashboard.check_for_changes()  # what the watch does every second
+        await settle(pilot)
+        assert f"{gone}; nothing can be changed here" in screen_text(dashboard)
+        assert [n.message for n in notifications(seen)] == [gone]
+        await press(pilot, "e", "n", "t", "a", "k")
+        assert isinstance(dashboard.screen, CustomerScreen)
+        dashboard.screen.query_one(TaskTable).focus()
+        await press(pilot, "d", "r")
+        assert isinstance(dashboard.screen, CustomerScreen)
+        assert [n.message for n in notifications(seen)] == [gone]  # nothing else happened
+    with database() as s:
+        assert [task.status for task in tasks.for_customer(s, target)] == ["open"]
+
+
+async def test_a_customer_merged_elsewhere_names_the_one_it_was_merged_into(
+    demo, on_customer
+):
+    async with on_customer("张敏") as (dashboard, pilot, target):
+        with another_session(demo, "alice") as (s, me):
+            keep = customers.resolve(s, "李伟")
+            customers.merge(s, keep, customers.by_id(s, target), by=me)
+            survivor = customers.describe(keep)
+        dashboard.check_for_changes()
+        await settle(pilot)
+        assert f"was merged into {survivor}" in screen_text(dashboard)
+
+
+async def test_a_form_left_open_on_a_customer_deleted_meanwhile_says_it_was_deleted(
+    demo, on_customer
+):
+    async with on_customer("王芳") as (dashboard, pilot, target):
+        await press(pilot, "n")
+        form = dashboard.screen
+        form.fields["body"].control.text = "called"
+        with another_session(demo, "alice") as (s, me):
+            customers.delete(s, customers.by_id(s, target), by=me)
+        await press(pilot, "ctrl+s")
+        assert dashboard.screen is form
+        assert "王芳 (上海远航科技有限公司) was deleted" in screen_text(dashboard)

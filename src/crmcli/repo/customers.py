@@ -67,6 +67,28 @@ def by_id(s: Session, customer_id: str) -> Customer:
     return customer
 
 
+def live(s: Session, customer_id: str) -> Customer:
+    """The customer with this full id, if it is not deleted; else NotFound saying what
+    became of it. For a front end acting on a customer it showed: `resolve` would answer
+    "no customer matches '<full id>'", a reference the user never typed."""
+    customer = by_id(s, customer_id)
+    fate = gone(s, customer)
+    if fate:
+        raise NotFound(fate)
+    return customer
+
+
+def gone(s: Session, customer: Customer) -> str | None:
+    """What became of a deleted customer ("… was deleted", "… was merged into …"), or
+    None while it is live."""
+    if customer.deleted_at is None:
+        return None
+    survivor = s.exec(select(Customer).where(Customer.id == customer.merged_into)).first()
+    if customer.merged_into and survivor:
+        return f"customer {describe(customer)} was merged into {describe(survivor)}"
+    return f"customer {describe(customer)} was deleted"
+
+
 def _merged_away(s: Session, ref: str) -> Customer | None:
     condition = refs.id_matches(Customer, ref)
     if condition is None:

@@ -30,7 +30,9 @@ from crmcli.tui.widgets.task_table import TaskLine, TaskTable
 from crmcli.tui.widgets.timeline import Timeline
 
 
-def _title(customer: Customer) -> Text:
+def _title(customer: Customer, fate: str | None) -> Text:
+    """Name, company, id, stage, level and owner; then, for a customer deleted or merged
+    away (by another process, while it was on screen), what became of it."""
     title = literal(customer.name, "bold")
     if customer.company:
         title.append_text(Text.assemble("  ", literal(customer.company)))
@@ -38,8 +40,9 @@ def _title(customer: Customer) -> Text:
     if customer.level:
         title.append(f" · level {customer.level}")
     title.append_text(Text.assemble(" · owner ", literal(customer.owner)))
-    if customer.deleted_at:
-        title.append("  (deleted)", style="bold red")
+    if fate:
+        title.append_text(Text.assemble(
+            "\n", literal(fate, "bold red"), ("; nothing can be changed here", "red")))
     return title
 
 
@@ -47,7 +50,7 @@ def acknowledge(customer_id: str) -> Change:
     """The write behind "Ack": accept my waiting assignments on this customer."""
 
     def accept(s: Session, me: Actor) -> str:
-        customer = customers.resolve(s, customer_id)
+        customer = customers.live(s, customer_id)
         accepted = assignments.acknowledge(s, customer, by=me)
         if not accepted:
             return f"nothing of yours to acknowledge on {customers.describe(customer)}"
@@ -73,9 +76,11 @@ class CustomerScreen(DataScreen):
             detail: CustomerDetail,
             files: dict[str, list[Attachment]],
             current: list[Assignment],
+            fate: str | None,
         ) -> None:
             super().__init__()
             self.detail, self.files, self.current = detail, files, current
+            self.fate = fate  # `customers.gone`: None while the customer is live
 
     def __init__(self, customer_id: str) -> None:
         super().__init__()
@@ -102,15 +107,20 @@ class CustomerScreen(DataScreen):
     @work(thread=True, exclusive=True, group="db")
     def reload(self) -> None:
         with reading_for(self, self.workspace) as s:
-            detail = customers.detail(s, customers.by_id(s, self.customer_id))
+            customer = customers.by_id(s, self.customer_id)
+            detail = customers.detail(s, customer)
             files = notes.attachments_of(s, [note.id for note in detail.notes])
             current = assignments.current(s, self.customer_id)
-            post_if_current(self, self.Loaded(detail, files, current))
+            fate = customers.gone(s, customer)
+            post_if_current(self, self.Loaded(detail, files, current, fate))
 
     async def on_customer_screen_loaded(self, message: Loaded) -> None:
         detail = message.detail
+        if message.fate and self.customer is not None and not self.customer.deleted_at:
+            self.notify(clean(message.fate), severity="warning", markup=False)  # just now
         customer = self.customer = detail.customer
-        self.refresh_bindings()  # the actions are enabled once there is a customer
+        self.refresh_bindings()  # the actions are enabled while there is a live customer
+        self.tasks.read_only = customer.deleted_at is not None
         # Every value of the record (a pull may rewrite it keeping its version, with no
         # event of its own) and the newest event about it.
         shown = (customer.model_dump(), detail.newest_seq)
@@ -118,7 +128,7 @@ class CustomerScreen(DataScreen):
             return  # nothing about this customer changed; keep the reader's place
         self._shown = shown
         self.sub_title = clean(customer.name)
-        self.query_one("#title", Static).update(_title(customer))
+        self.query_one("#title", Static).update(_title(customer, message.fate))
         await self.query_one(CustomerFields).show(customer, message.current)
         open_first = sorted(detail.tasks, key=lambda task: task.status != "open")
         self.tasks.show_tasks([TaskLine(task) for task in open_first])
@@ -127,8 +137,12 @@ class CustomerScreen(DataScreen):
     # --- actions -------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The customer's actions: hidden until it is read, shown disabled once it is
+        deleted or merged away (the title says so)."""
         if action in ("edit", "note", "add_task", "assign", "acknowledge"):
-            return True if self.customer is not None else None
+            if self.customer is None:
+                return None
+            return self.customer.deleted_at is None
         return True
 
     def action_edit(self) -> None:

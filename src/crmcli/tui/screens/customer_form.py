@@ -111,7 +111,7 @@ class CustomerFormScreen(FormScreen):
             if customer_id is None:
                 customer = customers.create(s, raw, by=me, allow_duplicate=allow_duplicate)
                 return f"added {customers.describe(customer)}"
-            customer = customers.resolve(s, customer_id)
+            customer = customers.live(s, customer_id)
             changed = customers.update(s, customer, raw, by=me, allow_duplicate=allow_duplicate,
                                        expected=shown)
             return f"updated {customers.describe(customer)}: {', '.join(sorted(changed))}"

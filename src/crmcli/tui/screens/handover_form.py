@@ -57,7 +57,7 @@ class HandoverFormScreen(FormScreen):
         customer_id = self.target_customer.id
 
         def assign(s: Session, me: Actor) -> str:
-            customer = customers.resolve(s, customer_id)
+            customer = customers.live(s, customer_id)
             row, changed = assignments.assign(s, customer, handle, role, by=me, reason=reason)
             if not changed:
                 return f"{row.user} already is {row.role} of {customers.describe(customer)}"

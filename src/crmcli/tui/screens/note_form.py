@@ -38,7 +38,7 @@ class NoteFormScreen(FormScreen):
         customer_id = self.customer_id
 
         def add(s: Session, me: Actor) -> str:
-            customer = customers.resolve(s, customer_id)
+            customer = customers.live(s, customer_id)
             note = notes.add(s, customer, body, by=me, kind=kind, quote=quote or None)
             return f"added {note.kind} note to {customers.describe(customer)}"
 

@@ -56,7 +56,7 @@ class TaskFormScreen(FormScreen):
         customer_id = self.customer_id
 
         def add(s: Session, me: Actor) -> str:
-            customer = customers.resolve(s, customer_id)
+            customer = customers.live(s, customer_id)
             who = None if assignee == Select.NULL else str(assignee)
             task = tasks.add(s, customer, title, by=me, assignee=who, due=due, priority=priority)
             return f"added task for {task.assignee} on {customers.describe(customer)}"

@@ -46,6 +46,7 @@ class TaskTable(RecordTable):
         self.workspace = workspace
         self.across_customers = across_customers
         self.lines: dict[str, TaskLine] = {}
+        self._read_only = False
 
     def show_tasks(self, lines: list[TaskLine]) -> None:
         self.lines = {line.task.id: line for line in lines}
@@ -65,13 +66,26 @@ class TaskTable(RecordTable):
                 cell(task.status, status_style)]
 
     @property
+    def read_only(self) -> bool:
+        """Tasks shown for the record only (their customer was deleted): Done and
+        Reassign are disabled."""
+        return self._read_only
+
+    @read_only.setter
+    def read_only(self, value: bool) -> None:
+        self._read_only = value
+        self.refresh_bindings()
+
+    @property
     def selected(self) -> TaskLine | None:
         key = self.selected_key
         return self.lines.get(key) if key else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("complete", "reassign"):
-            return True if self.selected else None
+            if self.selected is None:
+                return None
+            return not self.read_only
         if action == "select_cursor":
             return self.across_customers  # opens the task's customer; here it is open already
         return True
