@@ -173,3 +173,23 @@ async def test_paging_past_exactly_one_full_page_stays_on_it(seeded, app):
         await press(pilot, "down")
         assert table.row_count == PAGE_SIZE
         assert "1–100 of 100" in status(dashboard)
+
+
+async def test_a_search_says_it_is_in_relevance_order_and_the_first_sort_is_ascending(
+    demo, app
+):
+    dashboard = app()
+    async with dashboard.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "#search", "a")
+        assert len(names(dashboard)) > 1
+        assert "sorted by relevance" in status(dashboard)
+        assert "▲" not in screen_text(dashboard)
+        await press(pilot, "r")  # relevance has no reverse: nothing happens
+        assert "sorted by relevance" in status(dashboard)
+        await pilot.click(CustomerTable, offset=(2, 0))  # the Name header
+        await settle(pilot)
+        assert "sorted by name ▲" in status(dashboard)
+        assert "Name ▲" in screen_text(dashboard)
+        shown = names(dashboard)
+        assert shown == sorted(shown, key=str.casefold)

@@ -130,11 +130,13 @@ class CustomersScreen(DataScreen):
             where = f"{message.start + 1:,}–{message.start + message.shown:,} of {total}"
         else:
             where = "no customers match" if message.total == 0 else "0 of …"
-        sort = message.sort or "name"
-        order = f"{sort.lstrip('-')} {'▼' if sort.startswith('-') else '▲'}"
+        if message.sort:
+            arrow = "▼" if message.sort.startswith("-") else "▲"
+            order = f"sorted by {message.sort.lstrip('-')} {arrow} · s sort, r reverse"
+        else:
+            order = "sorted by relevance · s sort"
         self.query_one("#status", Static).update(
-            Text(f" {where} · sorted by {order} · s sort, r reverse, Home/End first/last page")
-        )
+            Text(f" {where} · {order}, Home/End first/last page"))
 
     def on_customer_table_selected(self, message: CustomerTable.Selected) -> None:
         self.app.push_screen(CustomerScreen(message.customer_id))

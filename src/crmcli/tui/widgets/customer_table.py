@@ -62,9 +62,10 @@ class CustomerTable(RecordTable):
             self.customer_id = customer_id
 
     class PageShown(Message):
-        """Rows `start`.. of `total` (None while still counting) are on screen."""
+        """Rows `start`.. of `total` (None while still counting) are on screen, in the
+        order `sort` (see `CustomerTable.sort`)."""
 
-        def __init__(self, start: int, shown: int, total: int | None, sort: str | None):
+        def __init__(self, start: int, shown: int, total: int | None, sort: str):
             super().__init__()
             self.start, self.shown, self.total, self.sort = start, shown, total, sort
 
@@ -87,9 +88,15 @@ class CustomerTable(RecordTable):
 
     # --- what is shown -------------------------------------------------------------------
 
+    @property
+    def sort(self) -> str:
+        """The order the rows are in: a column (`-column` descending), or "" for
+        relevance, the order of a search no column was chosen for."""
+        return self.query.sort or ("" if self.query.search else "name")
+
     def set_up_columns(self) -> None:
         """The headers, with an arrow on the column the rows are sorted by."""
-        sort = self.query.sort or ("" if self.query.search else "name")
+        sort = self.sort
         for name, header, width in COLUMNS:
             arrow = ""
             if sort.lstrip("-") == name:
@@ -143,7 +150,7 @@ class CustomerTable(RecordTable):
             self._announce()
 
     def _announce(self) -> None:
-        self.post_message(self.PageShown(self.start, self.row_count, self.total, self.query.sort))
+        self.post_message(self.PageShown(self.start, self.row_count, self.total, self.sort))
 
     # --- moving the window ---------------------------------------------------------------
 
@@ -186,20 +193,26 @@ class CustomerTable(RecordTable):
     # --- sorting -------------------------------------------------------------------------
 
     def sort_by(self, name: str) -> None:
-        """Sort by `name`; sorting by the same column again reverses the order."""
-        current = self.query.sort or "name"
+        """Sort by `name`, ascending first (from relevance too); sorting by the same column
+        again reverses the order."""
+        current = self.sort
         ascending = current.lstrip("-") != name or current.startswith("-")
         self.show_query(replace(self.query, sort=name if ascending else f"-{name}"))
 
     def action_sort_next(self) -> None:
         """Sort by the next column (ascending)."""
         names = [name for name, _, _ in COLUMNS if name in customers.SORTABLE]
-        current = (self.query.sort or "name").lstrip("-")
+        current = self.sort.lstrip("-")
         following = names[(names.index(current) + 1) % len(names)] if current in names else "name"
         self.show_query(replace(self.query, sort=following))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sort_reverse":
+            return bool(self.sort)  # relevance has no reverse
+        return super().check_action(action, parameters)
+
     def action_sort_reverse(self) -> None:
-        self.sort_by((self.query.sort or "name").lstrip("-"))
+        self.sort_by(self.sort.lstrip("-"))
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
