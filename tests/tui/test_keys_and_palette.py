@@ -1,5 +1,6 @@
 """Every action has a key shown in the footer and an entry in the command palette."""
 
+from crmcli.repo import tasks
 from crmcli.tui.screens.note_form import NoteFormScreen
 from crmcli.tui.widgets.task_table import TaskTable
 
@@ -59,3 +60,39 @@ async def test_the_theme_switches_between_dark_and_light(demo, app):
         assert dashboard.theme == "textual-light"
         await press(pilot, "ctrl+t")
         assert dashboard.theme == "textual-dark"
+
+
+async def test_keys_the_footer_leaves_out_are_in_the_palette(demo, app):
+    dashboard = app()
+    async with dashboard.run_test() as pilot:
+        await settle(pilot)
+        assert {"Reverse", "First page", "Last page", "Light/dark", "To list"} <= palette(
+            dashboard)
+        assert "Cursor up" not in palette(dashboard)  # Textual's own keys stay out
+
+
+async def test_the_task_actions_are_offered_without_focusing_the_task_table(
+    on_customer, database
+):
+    async with on_customer("王芳", size=(80, 24)) as (dashboard, pilot, target):
+        assert not isinstance(dashboard.focused, TaskTable)
+        assert "d Done r Reassign" in footer(dashboard)
+        assert {"Done", "Reassign"} <= palette(dashboard)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Done")
+        await pilot.pause(0.3)
+        await press(pilot, "enter")
+        assert "done" in str(dashboard.screen.query_one(TaskTable).get_row_at(0)[4])
+    with database() as s:
+        [task] = tasks.for_customer(s, target)
+        assert task.status == "done"
+
+
+async def test_the_customer_screens_footer_fits_80_columns(on_customer):
+    async with on_customer("王芳", size=(80, 24)) as (dashboard, pilot, _):
+        assert footer(dashboard).startswith("e Edit n Note t Task a Assign k Ack d Done")
+        assert "F1 F2 F3 Views" in footer(dashboard)
+        dashboard.screen.query_one(TaskTable).focus()
+        await pilot.pause()
+        assert "F1 F2 F3 Views" in footer(dashboard)

@@ -13,6 +13,7 @@ from functools import partial
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.screen import Screen
 
 from crmcli.config import Settings
@@ -98,15 +99,29 @@ class CrmApp(App[None]):
         self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette lists every action the footer offers here, then Textual's own."""
+        """The palette lists every action of the dashboard that can run here, then
+        Textual's own: those the footer shows and those it leaves out for room (Reverse,
+        First/Last page, Light/dark), but not the keys Textual's widgets bring (cursor
+        moves, text editing), which are not actions of ours."""
         listed = set()
         for active in screen.active_bindings.values():
             binding = active.binding
-            if binding.show and binding.description and binding.description not in listed:
+            if not (active.enabled and binding.description) or binding.description in listed:
+                continue
+            if binding.show or _declared_here(active.node, binding):
                 listed.add(binding.description)
                 run = partial(self.run_action, binding.action, active.node)
                 yield SystemCommand(binding.description, f"key: {binding.key}", run)
         yield from super().get_system_commands(screen)
+
+
+def _declared_here(node: DOMNode, binding: Binding) -> bool:
+    """Whether `binding` is one the dashboard declares (in a crmcli class's BINDINGS),
+    not one a Textual widget brings along. Compared by action: Textual splits a binding
+    for several keys ("home,ctrl+home") into one per key."""
+    return any(declared.action == binding.action
+               for cls in type(node).__mro__ if cls.__module__.startswith("crmcli.")
+               for declared in vars(cls).get("BINDINGS", ()))
 
 
 def make_app(settings: Settings, *, watch_every: float | None = WATCH_EVERY) -> CrmApp:

@@ -62,12 +62,16 @@ def acknowledge(customer_id: str) -> Change:
 
 class CustomerScreen(DataScreen):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("escape", "app.pop_screen", "Back", show=False),  # room in the footer at 80
         Binding("e", "edit", "Edit"),
         Binding("n", "note", "Note"),
         Binding("t", "add_task", "Task"),
         Binding("a", "assign", "Assign"),
         Binding("k", "acknowledge", "Ack"),
+        # The task table's own keys, here too, so they show in the footer and the palette
+        # wherever the focus is; they act on the task under the table's cursor.
+        Binding("d", "task('complete')", "Done"),
+        Binding("r", "task('reassign')", "Reassign"),
     ]
 
     class Loaded(Message):
@@ -137,12 +141,13 @@ class CustomerScreen(DataScreen):
     # --- actions -------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The customer's actions: hidden until it is read, shown disabled once it is
-        deleted or merged away (the title says so)."""
+        """The customer's actions are disabled (shown dimmed, None) until it is read, and
+        again once it is deleted or merged away (the title says so)."""
         if action in ("edit", "note", "add_task", "assign", "acknowledge"):
-            if self.customer is None:
-                return None
-            return self.customer.deleted_at is None
+            live = self.customer is not None and self.customer.deleted_at is None
+            return True if live else None
+        if action == "task":
+            return self.tasks.check_action(*parameters, ())
         return True
 
     def action_edit(self) -> None:
@@ -159,3 +164,7 @@ class CustomerScreen(DataScreen):
 
     def action_acknowledge(self) -> None:
         self.write(acknowledge(self.customer_id))
+
+    async def action_task(self, action: str) -> None:
+        """Done / Reassign on the selected task, with the focus elsewhere."""
+        await self.tasks.run_action(action)

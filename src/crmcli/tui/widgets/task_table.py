@@ -83,9 +83,7 @@ class TaskTable(RecordTable):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("complete", "reassign"):
-            if self.selected is None:
-                return None
-            return not self.read_only
+            return True if self.selected and not self.read_only else None
         if action == "select_cursor":
             return self.across_customers  # opens the task's customer; here it is open already
         return True
