@@ -323,3 +323,17 @@ async def test_a_long_value_without_spaces_wraps_in_the_fields_pane(demo, on_cus
         dashboard.screen.query_one("#fields").scroll_end(animate=False)
         await pilot.pause()
         assert LONG_REQUIREMENT in fields_pane(dashboard)
+
+
+async def test_an_unknown_owner_is_refused_under_the_owner_field(on_customer, database):
+    async with on_customer("李伟") as (dashboard, pilot, target):
+        await press(pilot, "e")
+        form = dashboard.screen
+        form_input(dashboard, "owner").value = "nobody"
+        await press(pilot, "ctrl+s")
+        assert dashboard.screen is form
+        assert form.fields["owner"].has_class("-invalid")
+        assert not form.query_one("#form-error").display  # not in the banner
+        assert "no user 'nobody'" in screen_text(dashboard)
+    with database() as s:
+        assert customers.by_id(s, target).owner == "alice"

@@ -23,9 +23,9 @@ from textual.widgets import Checkbox, Input, Label
 
 from crmcli import fields
 from crmcli.display import clean
-from crmcli.errors import CrmError, Duplicate, Invalid
+from crmcli.errors import CrmError, Duplicate, Invalid, NotFound
 from crmcli.models import Customer
-from crmcli.repo import custom_fields, customers
+from crmcli.repo import custom_fields, customers, users
 from crmcli.repo.users import Actor
 from crmcli.tui.data import Change
 from crmcli.tui.screens.base import FormScreen
@@ -108,6 +108,7 @@ class CustomerFormScreen(FormScreen):
         customer_id, shown = self.customer_id, self.shown
 
         def save(s: Session, me: Actor) -> str:
+            _check_owner(s, raw.get("owner", ""))
             if customer_id is None:
                 customer = customers.create(s, raw, by=me, allow_duplicate=allow_duplicate)
                 return f"added {customers.describe(customer)}"
@@ -117,3 +118,15 @@ class CustomerFormScreen(FormScreen):
             return f"updated {customers.describe(customer)}: {', '.join(sorted(changed))}"
 
         return save
+
+
+def _check_owner(s: Session, handle: str) -> None:
+    """Refuse an owner who cannot own customers (unknown, deactivated) as the owner field's
+    value, so the form shows why under that field: the repository's refusal names no
+    field of the form (`NotFound` "no user 'x'", or an `Invalid` about the field "user")."""
+    if not handle.strip():
+        return
+    try:
+        users.get_active(s, handle)
+    except (NotFound, Invalid) as error:
+        raise Invalid(getattr(error, "reason", str(error)), "owner") from error
