@@ -95,3 +95,16 @@ async def test_acknowledging_from_my_work_empties_the_waiting_list(demo, app, da
     with database() as s:
         customer = customers.resolve(s, "刘洋")
         assert assignments.current(s, customer.id, "sales")[0].acknowledged_at is not None
+
+
+async def test_every_passed_response_limit_shows_at_80x24(demo, app, frozen):
+    frozen(NEXT_DAY)
+    dashboard = app()
+    async with dashboard.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "f2")
+        shown = screen_text(dashboard)
+        assert "Response limit passed: 5" in shown
+        for company in ("上海远航科技有限", "Sakura Trading", "Nordwind Logistik", "成都蜀山物流",
+                        "北京青禾教育"):
+            assert company in shown, company
