@@ -1,6 +1,7 @@
 """`crm customer …`: the shared record, its fields, duplicates, merge and delete."""
 
 import json
+import os
 
 from helpers import add_customer
 
@@ -230,3 +231,13 @@ def test_show_lists_the_timeline_newest_first_with_the_quote_set_apart(crm, team
     assert "“we need it by March”" in text
     assert text.index("bob as service") < text.index("first call") < text.index("customer.create")
     assert "complaint" in text and "waiting" in text
+
+
+def test_arguments_that_are_not_utf8_are_refused_with_exit_4(crm_process, alice):
+    added = crm_process("customer", "add", os.fsdecode(b"bad\xffname"))  # the raw byte 0xff
+    assert added.returncode == 4, added.stderr
+    assert "name: holds bytes that are not UTF-8 text (0xff at character 4)" in added.stderr
+    found = crm_process("customer", "find", os.fsdecode(b"\xff\xfe"))
+    assert found.returncode == 4, found.stderr
+    assert found.stderr.strip() == "error: an argument: holds bytes that are not UTF-8 text"
+    assert json.loads(crm_process("customer", "list", "--format", "json").stdout) == []

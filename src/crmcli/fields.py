@@ -81,15 +81,28 @@ parse_user_role = choice("role", USER_ROLES)
 MAX_TEXT = 10_000
 
 
-def refuse_nul(text: str, field: str) -> None:
-    """A NUL character is refused everywhere: SQLite would keep it, but the team's shared
-    PostgreSQL cannot store one, so it would stop every later sync."""
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def refuse_unstorable(text: str, field: str) -> None:
+    """Refuse text no database can store, everywhere.
+
+    A NUL character: SQLite would keep it, but the team's shared PostgreSQL cannot store
+    one, so it would stop every later sync. Bytes that are not UTF-8: Python reads such
+    command-line arguments into lone surrogates, which no database can encode.
+    """
     if "\x00" in text:
         raise Invalid("contains a NUL character (\\x00), which cannot be stored", field)
+    if not text.isascii() and (undecoded := _UNDECODED.search(text)):
+        byte = ord(undecoded.group()) - 0xDC00
+        raise Invalid(
+            f"holds bytes that are not UTF-8 text (0x{byte:02x} at character "
+            f"{undecoded.start() + 1})", field,
+        )
 
 
 def parse_text(text: str, field: str = "value", limit: int = MAX_TEXT) -> str:
-    refuse_nul(text, field)
+    refuse_unstorable(text, field)
     value = text.strip()
     if len(value) > limit:
         raise Invalid(f"is longer than {limit} characters", field)
@@ -487,7 +500,7 @@ def parse_customer(
     custom_by_fold = {fold(name): spec for name, spec in custom.items()}
     for key, value in raw.items():
         for text in value if isinstance(value, (list, tuple)) else [value]:
-            refuse_nul(str(text), key)
+            refuse_unstorable(str(text), key)
         name = canonical_field(key)
         if name == "tags":
             standard["tags"] = parse_tags(value if value is not None else [])
