@@ -241,3 +241,15 @@ def test_arguments_that_are_not_utf8_are_refused_with_exit_4(crm_process, alice)
     assert found.returncode == 4, found.stderr
     assert found.stderr.strip() == "error: an argument: holds bytes that are not UTF-8 text"
     assert json.loads(crm_process("customer", "list", "--format", "json").stdout) == []
+
+
+def test_a_merged_away_customer_named_by_name_says_where_it_went(crm, alice):
+    keep = add_customer(crm, "Keeper")
+    add_customer(crm, "Absorbed")
+    crm("customer", "merge", "Keeper", "Absorbed")
+    gone = crm("customer", "show", "Absorbed")
+    assert gone.exit_code == 3
+    assert f"customer 'Absorbed' was merged into {keep}  Keeper" in gone.stderr
+    crm("customer", "delete", "Keeper")
+    gone = crm("customer", "show", "Absorbed")
+    assert gone.exit_code == 3 and "merged into" in gone.stderr and "since deleted" in gone.stderr

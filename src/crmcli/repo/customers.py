@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from crmcli import clock, fields
 from crmcli.db import region
@@ -46,17 +46,20 @@ def describe(customer: Customer) -> str:
     return f"{short(customer.id)}  {customer.name}{company}"
 
 
-def resolve(s: Session, ref: str) -> Customer:
-    """The live customer `ref` names: an id prefix (full or short form) or the exact name."""
+def resolve(s: Session, ref: str, *, deleted: bool = False) -> Customer:
+    """The live customer `ref` names: an id prefix (full or short form) or the exact name.
+
+    With `deleted`, a deleted or merged-away customer too (its history stays readable);
+    a live one is preferred when a name is shared. A reference to a customer that is gone
+    says where it went rather than just "no customer matches".
+    """
     try:
         return refs.resolve(
-            s, Customer, ref, kind="customer", describe=describe, name_column=Customer.name
+            s, Customer, ref, kind="customer", describe=describe, name_column=Customer.name,
+            deleted=deleted,
         )
-    except NotFound:
-        merged = _merged_away(s, ref)
-        if merged:
-            raise NotFound(f"customer {ref!r} was merged into {describe(merged)}") from None
-        raise
+    except NotFound as error:
+        raise _why_gone(s, ref) or error from None
 
 
 def by_id(s: Session, customer_id: str) -> Customer:
@@ -67,15 +70,23 @@ def by_id(s: Session, customer_id: str) -> Customer:
     return customer
 
 
-def _merged_away(s: Session, ref: str) -> Customer | None:
-    condition = refs.id_matches(Customer, ref)
-    if condition is None:
+def _why_gone(s: Session, ref: str) -> NotFound | None:
+    """What became of the one deleted customer `ref` names: merged into whom, or deleted."""
+    conditions = [Customer.name == ref.strip()]
+    if (by_id_prefix := refs.id_matches(Customer, ref)) is not None:
+        conditions.append(by_id_prefix)
+    gone = s.exec(select(Customer).where(or_(*conditions)).limit(2)).all()
+    if len(gone) != 1 or gone[0].deleted_at is None:
         return None
-    gone = s.exec(select(Customer).where(condition, col(Customer.merged_into).is_not(None))).all()
-    if len(gone) != 1:
-        return None
-    survivor = s.exec(select(Customer).where(Customer.id == gone[0].merged_into)).first()
-    return survivor if survivor and survivor.deleted_at is None else None
+    customer, seen = gone[0], set()
+    while customer.merged_into and customer.id not in seen:  # follow a chain of merges
+        seen.add(customer.id)
+        customer = by_id(s, customer.merged_into)
+    if not seen:
+        return NotFound(f"customer {ref!r} was deleted; `crm history {ref}` still shows it")
+    if customer.deleted_at is not None:
+        return NotFound(f"customer {ref!r} was merged into {describe(customer)}, since deleted")
+    return NotFound(f"customer {ref!r} was merged into {describe(customer)}")
 
 
 def find_duplicate(
