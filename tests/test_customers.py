@@ -213,8 +213,11 @@ def test_list_filters_by_owner_department_stage_level_tag_and_city(crm, team):
     assert names("--level", "b") == ["A2"]
     assert names("--tag", "vip") == ["A1", "A3"]
     assert names("--city", "北京") == ["A2"]
-    assert names("--sort", "-name", "--limit", "2") == ["A3", "A2"]
-    assert names("--sort", "stage") == ["A2", "A1", "A3"]
+    add_customer(crm, "A4", "--city", "Shanghai")
+    assert names("--city", " SHANGHAI ") == names("--city", "shanghai") == ["A4"]
+    assert names("--department", "MARKETING") == ["A3"]
+    assert names("--sort", "-name", "--limit", "2") == ["A4", "A3"]
+    assert names("--sort", "stage") == ["A2", "A4", "A1", "A3"]
     assert crm("customer", "list", "--sort", "shoe").exit_code == 4
     assert crm("customer", "list", "--stage", "nope").exit_code == 4
 

@@ -372,6 +372,11 @@ SORTABLE = (
 )
 
 
+def _same_text(column: Any, typed: str) -> ColumnElement[bool]:
+    """Free text typed as a filter matches ignoring case (`--city shanghai` finds Shanghai)."""
+    return func.lower(column) == func.lower(typed.strip())
+
+
 @dataclass
 class CustomerQuery:
     """The filters `customer list`, `export` and the dashboard share."""
@@ -393,13 +398,13 @@ class CustomerQuery:
         if self.owner:
             where.append(Customer.owner == fields.normal_handle(self.owner))
         if self.department:
-            where.append(Customer.department == self.department.strip())
+            where.append(_same_text(Customer.department, self.department))
         if self.stage:
             where.append(Customer.stage == fields.parse_stage(self.stage))
         if self.level:
             where.append(Customer.level == fields.parse_level(self.level))
         if self.city:
-            where.append(Customer.city == self.city.strip())
+            where.append(_same_text(Customer.city, self.city))
         if self.tag:
             tagged = func.json_each(Customer.tags).table_valued("value")
             where.append(select(tagged.c.value).where(tagged.c.value == self.tag.strip()).exists())
