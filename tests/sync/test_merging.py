@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 
 def customer(member, ref: str) -> dict:
     return json.loads(member.ok("customer", "show", ref, "--format", "json"))
@@ -20,16 +18,6 @@ def current_holders(member, ref: str) -> dict[str, list[str]]:
         if row["until"] is None:
             holders.setdefault(row["role"], []).append(row["user"])
     return holders
-
-
-@pytest.fixture
-def acme(team) -> str:
-    """A customer everybody has: created by alice, synced to bob and carol."""
-    ref = team["alice"].ok("customer", "add", "Acme Trading", "--city", "Shanghai", "--stage", "lead")
-    team["alice"].sync()
-    team["bob"].sync()
-    team["carol"].sync()
-    return ref
 
 
 def test_changes_to_different_fields_of_one_customer_merge(team, acme):

@@ -13,6 +13,12 @@ The shared database then decides each field by comparing values, never clocks:
 - it still holds `base`: nobody else changed it, take the replica's value;
 - otherwise someone else changed it first: the shared value stays and the replica's
   value goes into a conflict entry.
+
+A deletion is a change to every field: when a replica's deletion is taken, a field it did
+not change itself but whose shared value is not the one the replica holds (an edit made
+elsewhere that the deleter never pulled) is `unseen`: the tombstone keeps that edit, and
+the push keeps it in a "deleted" conflict entry, as it would for an edit arriving after
+the deletion.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from crmcli.repo.audit import BOOKKEEPING
 from crmcli.repo.entities import get
 
 
@@ -116,6 +123,7 @@ class Verdict:
 
     take: list[str] = field(default_factory=list)
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (kind, field)
+    unseen: list[str] = field(default_factory=list)  # edits elsewhere the deleter never saw
 
 
 def judge(
@@ -140,6 +148,8 @@ def judge(
         if outcome is Outcome.take:
             verdict.take.append(DELETED)
             deleted = mine.get(DELETED) is not None
+            if deleted:
+                verdict.unseen = unseen(shared, mine, changes)
         elif outcome is Outcome.conflict:
             verdict.conflicts.append(("edit", DELETED))
     deleted_elsewhere = deleted and mine.get(DELETED) is None
@@ -156,6 +166,21 @@ def judge(
         else:
             verdict.conflicts.append(("edit", path))
     return verdict
+
+
+NOT_SEEN = BOOKKEEPING | {"id", DELETED}  # what a deleter need not have seen
+
+
+def unseen(shared: dict[str, Any], mine: dict[str, Any], changes: RecordChanges) -> list[str]:
+    """The paths a replica deleting a record had not seen as the shared record holds them:
+    fields it did not change whose shared value differs from its own copy (which holds
+    what it last pulled: a pull leaves a record with an unpushed deletion as it is)."""
+    paths = []
+    for name in shared.keys() - NOT_SEEN:
+        for path, (seen, now) in split(name, mine.get(name), shared[name]).items():
+            if path not in changes.base and seen != now:
+                paths.append(path)
+    return sorted(paths)
 
 
 def _same_state(

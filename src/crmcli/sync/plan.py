@@ -142,9 +142,30 @@ class Plan:
         deleted = [path for kind, path in verdict.conflicts if kind == "deleted"]
         if deleted:
             self.conflict("deleted", changes, current["id"], deleted, mine, theirs)
+        if verdict.unseen:
+            self.unseen_conflict(changes, current, mine, verdict.unseen)
         for kind, path in verdict.conflicts:
             if kind == "edit":
                 self.conflict(kind, changes, current["id"], [path], mine, theirs)
+
+    def unseen_conflict(
+        self, changes: merge.RecordChanges, current: dict, mine: dict, paths: list[str]
+    ) -> None:
+        """Keep the edits made elsewhere that this push's deletion removes unseen (see
+        `merge.unseen`): a "deleted" entry as for an edit that arrives after the deletion,
+        holding the edited values (`--take mine` restores the record with them), what the
+        deleter had seen as `base`, and the editor as its author (the record's
+        `updated_by`, where it has one)."""
+        deletion, theirs = changes.authors[merge.DELETED], _comparable(current)
+        self.conflicts.append(Conflict(
+            kind="deleted", entity=changes.entity, entity_id=theirs["id"],
+            customer_id=changes.customer_id, field=", ".join(paths),
+            base={path: entities.get(mine, path) for path in paths},
+            mine={path: entities.get(theirs, path) for path in paths}, theirs=None,
+            actor=current.get("updated_by") or deletion.actor,
+            made_at=current.get("updated_at") or deletion.at, event_id=deletion.event_id,
+            created_at=self.now, updated_at=self.now,
+        ))
 
     def recognised(
         self, synced: Synced, changes: merge.RecordChanges, row: dict

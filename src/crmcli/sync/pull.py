@@ -12,7 +12,8 @@ replica.
 
 `apply` writes the rows into the replica in one local transaction with the new cursor:
 - a field this replica changed and has not pushed yet keeps its local value (the next
-  push judges it against the shared one);
+  push judges it against the shared one); a record it deleted and has not pushed yet
+  keeps all of them (the push compares what the deleter had seen);
 - a user or custom field that exists here under another id (made here independently) is
   re-keyed to the shared id, its events with it;
 - audit events arrive as synced; the search index is refreshed for customers that changed.
@@ -20,6 +21,7 @@ replica.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +113,8 @@ def _apply_rows(s: Session, synced: Synced, rows: list[dict], unpushed: dict) ->
         for row in chunk:
             values = dict(row)
             mine = held.get(row["id"])
+            if mine and _deleted_here(mine, unpushed.get((synced.entity, row["id"]), ())):
+                continue
             for path in unpushed.get((synced.entity, row["id"]), ()) if mine else ():
                 entities.put(values, path, entities.get(mine, path))
             if synced.entity == "customer":
@@ -118,6 +122,13 @@ def _apply_rows(s: Session, synced: Synced, rows: list[dict], unpushed: dict) ->
             (updates if mine else inserts).append(values)
         local.insert(s, synced, inserts)
         local.update(s, synced, updates)
+
+
+def _deleted_here(mine: dict, unpushed: Iterable[str]) -> bool:
+    """Whether this replica deleted the record and has not pushed that yet: the pull then
+    leaves it as it is, so the push still compares what the deleter had seen with the
+    shared record and keeps an edit made elsewhere meanwhile (`merge.unseen`)."""
+    return mine.get(merge.DELETED) is not None and merge.DELETED in unpushed
 
 
 def _apply_events(s: Session, events: list[dict]) -> int:
