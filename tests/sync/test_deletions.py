@@ -1,6 +1,9 @@
-"""Deletions against concurrent work: every order of arrival keeps the work that did not
-survive in a conflict entry."""
+"""Deletions and merges against concurrent work: every order of arrival keeps the work that
+did not survive in a conflict entry, and merges never form a cycle."""
 
+import json
+
+import pytest
 from test_merging import conflicts, customer
 
 
@@ -65,3 +68,68 @@ def test_an_edit_pulled_while_a_deletion_waits_to_be_pushed_is_kept_in_a_conflic
     restore_with_take_mine(alice, entry, (bob,))
     assert customer(bob, acme)["stage"] == "won"
 
+
+def names_and_notes(member) -> dict[str, list[str]]:
+    """Each live customer's name -> the bodies of its notes."""
+    listed = json.loads(member.ok("customer", "list", "--format", "json"))
+    return {
+        row["name"]: sorted(note["body"] for note in customer(member, row["id"])["notes"])
+        for row in listed
+    }
+
+
+@pytest.fixture
+def pair(team) -> tuple[str, str]:
+    """Two customers with a note each, on every replica (their full ids)."""
+    alice = team["alice"]
+    refs = []
+    for name in ("Pine", "Palm"):
+        refs.append(customer(alice, alice.ok("customer", "add", name))["id"])
+        alice.ok("note", "add", refs[-1], f"{name} note")
+    for member in team.values():
+        member.sync()
+    return refs[0], refs[1]
+
+
+def test_two_members_merging_one_pair_in_opposite_directions_make_no_cycle(team, pair):
+    alice, bob = team["alice"], team["bob"]
+    pine, palm = pair
+    alice.ok("customer", "merge", pine, palm)  # keep Pine
+    bob.ok("customer", "merge", palm, pine)  # keep Palm
+    alice.sync()
+    assert bob.sync()["conflicts"] == 1  # bob's merge arrives second: refused
+    alice.sync()
+    for member in (alice, bob):
+        assert names_and_notes(member) == {"Pine": ["Palm note", "Pine note"]}
+        [entry] = conflicts(member)
+        assert (entry["kind"], entry["actor"]) == ("merge", "bob")
+        assert (entry["entity_id"], entry["mine"], entry["theirs"]) == (pine, palm, pine)
+
+    bob.ok("conflicts", "resolve", entry["id"][-8:], "--take", "mine")  # bob's way after all
+    bob.sync()
+    alice.sync()
+    for member in (alice, bob):
+        assert names_and_notes(member) == {"Palm": ["Palm note", "Pine note"]}
+        assert conflicts(member) == []
+
+
+def test_a_merge_into_a_customer_deleted_elsewhere_is_refused_into_a_conflict(team, pair):
+    alice, bob = team["alice"], team["bob"]
+    pine, palm = pair
+    alice.ok("customer", "delete", pine)
+    bob.ok("customer", "merge", pine, palm)  # keep Pine, which alice deleted
+    alice.sync()
+    assert bob.sync()["conflicts"] == 1
+    alice.sync()
+    for member in (alice, bob):
+        assert names_and_notes(member) == {"Palm": ["Palm note"]}  # nothing removed
+        [entry] = conflicts(member)
+        assert (entry["kind"], entry["entity_id"], entry["mine"], entry["theirs"]) == (
+            "merge", palm, pine, None
+        )
+
+    bob.ok("conflicts", "resolve", entry["id"][-8:], "--take", "mine")
+    bob.sync()
+    alice.sync()
+    for member in (alice, bob):
+        assert names_and_notes(member) == {"Pine": ["Palm note", "Pine note"]}

@@ -23,7 +23,7 @@ the deletion.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -91,9 +91,12 @@ def split(name: str, before: Any, after: Any) -> dict[str, tuple[Any, Any]]:
     return {name: (before, after)}
 
 
-def fold(events: list[Any], tracked: set[str]) -> list[RecordChanges]:
+def fold(
+    events: list[Any], tracked: set[str], untaken: Callable[[Any], bool] = lambda event: False
+) -> list[RecordChanges]:
     """Fold events (oldest first) into per-record changes, in the order records were first
-    touched. Only entities in `tracked` are folded; other events are history only."""
+    touched. Only entities in `tracked` are folded; other events are history only. An
+    `untaken` event (of a refused merge) touches its record but changes nothing in it."""
     records: dict[tuple[str, str], RecordChanges] = {}
     for event in events:
         if event.entity not in tracked or not event.entity_id:
@@ -102,6 +105,8 @@ def fold(events: list[Any], tracked: set[str]) -> list[RecordChanges]:
         record = records.get(key)
         if record is None:
             record = records[key] = RecordChanges(event.entity, event.entity_id, event.customer_id)
+        if untaken(event):
+            continue
         author = Author(event.actor, event.at, event.id, event.seq or 0)
         record.last = author
         record.customer_id = event.customer_id or record.customer_id

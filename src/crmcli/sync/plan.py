@@ -18,7 +18,7 @@ from typing import Any
 
 from crmcli.models import Conflict
 from crmcli.repo import audit, entities
-from crmcli.sync import merge
+from crmcli.sync import merge, merges
 from crmcli.sync.tables import Synced, comparable
 
 UNSHARED_ON_JOIN = frozenset({"role"})  # a user's role comes from the shared admins
@@ -164,6 +164,17 @@ class Plan:
             mine={path: entities.get(theirs, path) for path in paths}, theirs=None,
             actor=current.get("updated_by") or deletion.actor,
             made_at=current.get("updated_at") or deletion.at, event_id=deletion.event_id,
+            created_at=self.now, updated_at=self.now,
+        ))
+
+    def refused_merge(self, refused: merges.Refused) -> None:
+        """Keep a merge the shared database refuses (`merges.py`): one "merge" entry about
+        the customer it was to merge away; `mine` is the keeper, `theirs` where it went."""
+        event = refused.event
+        self.conflicts.append(Conflict(
+            kind="merge", entity="customer", entity_id=refused.other,
+            customer_id=refused.other, field="merged_into", base=None, mine=refused.keeper,
+            theirs=refused.went_to, actor=event.actor, made_at=event.at, event_id=event.id,
             created_at=self.now, updated_at=self.now,
         ))
 
