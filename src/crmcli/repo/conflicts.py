@@ -9,6 +9,8 @@ like any record. Resolving one is an ordinary, audited change that syncs:
   deleted or merged away elsewhere) is made again, the keeper restored first; an assignment that could not hold its role (a
   concurrent hand-over came first, or its customer was deleted) hands the role over;
 - a new value (customer fields only), typed like `crm customer edit` takes it.
+Writing into a user or a custom field definition takes the role its own command requires
+(`entities.WRITERS`): a member cannot rename an admin through a conflict.
 The first resolution to reach the shared database closes the entry there.
 """
 
@@ -25,7 +27,7 @@ from crmcli import clock
 from crmcli.errors import Invalid, UsageError
 from crmcli.ids import short
 from crmcli.models import Assignment, Conflict, Customer, DecimalText, UTCDateTime
-from crmcli.repo import assignments, audit, customers, entities, refs, search
+from crmcli.repo import assignments, audit, customers, entities, refs, search, users
 from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor
 
@@ -34,6 +36,9 @@ CONFLICT_FIELDS = (
     "kind", "entity", "entity_id", "customer_id", "field", "base", "mine", "theirs", "actor",
     "made_at", "event_id", "resolution", "resolved_by", "resolved_at", "created_at",
 )
+
+
+_KINDS = {"user": "users", "field_def": "custom fields"}  # for a refusal's message
 
 
 def describe(conflict: Conflict) -> str:
@@ -172,6 +177,8 @@ def resolve(
         raise UsageError("give either --take mine|theirs or --value VALUE")
     if value is not None and (conflict.entity != "customer" or conflict.kind != "edit"):
         raise UsageError("--value works for one customer field; use --take, then edit the record")
+    if take != "theirs" and conflict.entity in entities.WRITERS:  # as `crm user`, `crm field`
+        users.require_role(by, entities.WRITERS[conflict.entity], f"change {_KINDS[conflict.entity]}")
     record = None if take == "theirs" else record_of(s, conflict)
     if take != "theirs" and (record is None or conflict.kind == "gone"):
         raise Invalid(

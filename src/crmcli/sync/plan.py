@@ -34,7 +34,7 @@ class Plan:
 
     handle: str
     now: datetime
-    admin: bool  # the pusher may add users with their roles
+    role: str  # the pusher's role in the shared database ("admin" while the team is empty)
     writes: dict[str, dict[str, dict]] = field(default_factory=lambda: defaultdict(dict))
     conflicts: list[Conflict] = field(default_factory=list)
     remapped: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -71,10 +71,26 @@ class Plan:
             created_at=self.now, updated_at=self.now,
         ))
 
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+    def may_write(self, entity: str) -> bool:
+        """Whether the pusher may change records of this kind (`entities.WRITERS`)."""
+        return self.role in entities.WRITERS.get(entity, (self.role,))
+
     def insert(self, synced: Synced, changes: merge.RecordChanges, row: dict) -> None:
+        """Insert a record new to the shared database. A user added by someone who is not
+        an admin joins as a member (a member's own record is added so when they join); a
+        custom field declared by someone `crm field add` refuses arrives deleted, kept in a
+        "deleted" conflict an admin or manager may restore."""
         row = dict(row)
         if synced.entity == "user" and not self.admin:
             row["role"] = "member"
+        refused = synced.entity != "user" and not self.may_write(synced.entity)
+        if refused and row["deleted_at"] is None:
+            row.update(deleted_at=self.now, updated_at=self.now)
+            self.record_conflict("deleted", changes, row)
         self.writes[synced.entity][row["id"]] = row
         self.added[synced.entity][row["id"]] = changes
 
@@ -128,6 +144,9 @@ class Plan:
             changes = self.recognised(synced, changes, row)
         theirs, mine = _comparable(current), _comparable(row)
         verdict = merge.judge(theirs, mine, changes, synced.stamps)
+        if not self.may_write(synced.entity):  # what `crm user`, `crm field` would refuse
+            verdict.conflicts += [("edit", path) for path in verdict.take]
+            verdict.take = []
         updated = dict(current)
         for path in verdict.take:
             entities.put(updated, path, entities.get(row, path))

@@ -13,7 +13,9 @@ rows of the records they touched. Under the writer lock the shared database:
    shared database already knows is the same record (the shared one stands; a user's
    role is never taken from a replica's own copy, the pushing member's own record, made
    by `crm init` on joining, gives way to the one the admins entered without conflicts,
-   and a user added by someone who is not a shared admin joins as a member); a note,
+   and a user added by someone who is not a shared admin joins as a member); a change to
+   a user or custom field that its command would refuse the pusher (`entities.WRITERS`)
+   is a conflict, and a custom field they declared arrives deleted, with one; a note,
    task or assignment added to a customer merged or deleted elsewhere goes where
    `parents.py` says (moved to the merged customer; kept, with a "deleted" conflict);
    one whose parent left the shared database, or an edit to a record that is no longer
@@ -154,7 +156,7 @@ def _push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
         member = members[1]
         if member and not member["active"]:  # deactivated since the sync's first check
             raise deactivated(handle)
-        admin = members[0] == 0 or bool(member and member["role"] == "admin" and member["active"])
+        role = "admin" if members[0] == 0 else member["role"] if member else "member"
         held = shared.held(conn, EVENTS, [event.id for event in outbox.events])
         fresh = [event for event in outbox.events if event.id not in held]
         refused = merges.refused(conn, fresh)
@@ -165,7 +167,7 @@ def _push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
 
         for changes in merge.fold(fresh, set(BY_ENTITY), untaken):
             by_entity[changes.entity].append(changes)
-        plan = Plan(handle, now, admin)
+        plan = Plan(handle, now, role)
         for refusal in refused.values():
             plan.refused_merge(refusal)
         for synced in RECORDS:
