@@ -16,7 +16,8 @@ replica.
   keeps all of them (the push compares what the deleter had seen);
 - a user or custom field that exists here under another id (made here independently) is
   re-keyed to the shared id, its events with it;
-- audit events arrive as synced; the search index is refreshed for customers that changed.
+- audit events arrive as synced, their changes in column order (as the author stored
+  them, `audit.in_column_order`); the search index is refreshed for customers that changed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from crmcli.models import AuditEvent, Conflict
-from crmcli.repo import entities, search
+from crmcli.repo import audit, entities, search
 from crmcli.repo.customers import dedupe_key
 from crmcli.repo.notes import stored_path
 from crmcli.sync import local, merge, shared
@@ -140,7 +141,10 @@ def _apply_events(s: Session, events: list[dict]) -> int:
     arrived = 0
     for chunk in local.chunks(events):
         held = local.event_records(s, [event["id"] for event in chunk])
-        local.insert(s, EVENTS, [{**e, "synced": True} for e in chunk if e["id"] not in held])
+        local.insert(s, EVENTS, [
+            {**e, "changes": audit.in_column_order(e["entity"], e["changes"]), "synced": True}
+            for e in chunk if e["id"] not in held
+        ])
         local.update(s, EVENTS, [
             {"id": e["id"], "entity_id": e["entity_id"], "synced": True}
             for e in chunk if e["id"] in held and held[e["id"]] != e["entity_id"]
