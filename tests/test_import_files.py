@@ -68,6 +68,48 @@ def test_a_bad_byte_after_the_sample_stops_the_import_naming_its_offset(crm, ali
     assert f"not valid utf-8 at byte {len(data)}" in result.stderr
 
 
+def test_a_gbk_file_longer_than_the_sample_is_read_wherever_the_sample_cut_falls(
+    crm, alice, database, tmp_path
+):
+    from crmcli.io.encoding import SAMPLE
+
+    rows = "".join(f"客户{i},北京\n" for i in range(6000))
+    cuts_a_character = []
+    for padding in ("", " "):  # one byte shifts every character across the sample's end
+        data = f"name,{padding}city\n{rows}".encode("gbk")
+        assert len(data) > SAMPLE
+        try:
+            data[:SAMPLE].decode("gb18030")
+        except UnicodeDecodeError:
+            cuts_a_character.append(padding)
+        path = tmp_path / f"long{len(padding)}.csv"
+        path.write_bytes(data)
+        result = crm("import", "customers", path, "--dry-run")
+        assert result.exit_code == 0, result.output
+        assert "created 6000" in result.stderr
+    assert len(cuts_a_character) == 1  # the test covers both kinds of cut
+    assert crm("import", "customers", tmp_path / "long0.csv").exit_code == 0
+    assert customers_by_name(database)["客户5999"].city == "北京"
+
+
+def test_short_gbk_files_are_read_as_gbk_and_big5_only_when_it_reads_better(
+    crm, alice, database, tmp_path
+):
+    for name, text, encoding in (
+        ("gbk.csv", "name,phone\n张伟,13800001111\n", "gbk"),
+        ("traditional-in-gbk.csv", "name,city\n王喆,臺北\n", "gbk"),
+        ("big5.csv", "name,city\n陳大文,台北\n", "big5"),
+        ("latin.csv", "name,city\nMüller,Zürich\nCafé Noir,Paris\n", "cp1252"),
+    ):
+        path = tmp_path / name
+        path.write_bytes(text.encode(encoding))
+        result = crm("import", "customers", path)
+        assert result.exit_code == 0, result.output
+    stored = {name: customer.city for name, customer in customers_by_name(database).items()}
+    assert stored == {"张伟": None, "王喆": "臺北", "陳大文": "台北", "Müller": "Zürich",
+                      "Café Noir": "Paris"}
+
+
 def test_encoding_can_be_forced(crm, alice, database, tmp_path):
     path = tmp_path / "big5.csv"
     path.write_bytes("name,city\n陳大文,台北\n".encode("big5"))
