@@ -207,3 +207,17 @@ def test_an_unknown_owner_is_an_invalid_row(crm, alice, tmp_path):
     result = crm("import", "customers", path)
     assert result.exit_code == 4
     assert "line 2: 负责人: no user 'nobody'" in result.stderr
+
+
+def test_a_row_that_would_make_a_duplicate_suggests_what_import_offers(
+    crm, alice, database, tmp_path
+):
+    add_customer(crm, "First", "--phone", "13800138000")
+    add_customer(crm, "Second", "--email", "second@x.com")
+    path = write(tmp_path, "clash.csv", "name,phone,email\nFirst,13800138000,second@x.com\n")
+    result = crm("import", "customers", path)
+    assert result.exit_code == 4
+    assert "line 2: duplicate: same email as existing customer" in result.stderr
+    assert "--allow-duplicate" not in result.stderr
+    assert "--on-duplicate skip" in result.stderr
+    assert customers_by_name(database)["First"].email is None

@@ -23,7 +23,7 @@ from sqlmodel import col, select
 
 from crmcli import clock, fields
 from crmcli.db import region
-from crmcli.errors import CrmError, Invalid
+from crmcli.errors import CrmError, Duplicate, Invalid
 from crmcli.models import Assignment, AuditEvent, Customer, User
 from crmcli.repo import custom_fields, customers, search, users
 from crmcli.repo.bulk import Importer, Row, insert_rows, remembered
@@ -164,7 +164,7 @@ class CustomerImport(Importer):
                 savepoint.commit()
             except CrmError as problem:
                 savepoint.rollback()
-                self.refuse(entry.row.where, [_invalid(problem)])
+                self.refuse(entry.row.where, [_invalid(problem, customer)])
                 continue
             if changes:
                 self.report.updated += 1
@@ -177,5 +177,13 @@ class CustomerImport(Importer):
         search.index_new(self.s, self.last_pk)
 
 
-def _invalid(error: CrmError) -> Invalid:
+def _invalid(error: CrmError, customer: Customer) -> Invalid:
+    """A refused update of `customer` as an invalid row. The duplicate guard's own way out
+    (--allow-duplicate) is `crm customer`'s; an import offers --on-duplicate instead."""
+    if isinstance(error, Duplicate):
+        return Invalid(
+            f"{error.found} (the row updates {customers.describe(customer)}); correct the "
+            "row, or pass --on-duplicate skip to leave stored customers as they are",
+            error.field,
+        )
     return error if isinstance(error, Invalid) else Invalid(str(error))
