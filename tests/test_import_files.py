@@ -238,3 +238,28 @@ def test_a_progress_bar_shows_only_when_stderr_is_a_terminal(crm_process, alice,
         seen += chunk
     assert process.wait() == 0
     assert b"importing" in seen  # the bar's label, drawn on the terminal
+
+
+def test_a_value_in_a_column_without_a_header_is_an_invalid_row(crm, alice, database, tmp_path):
+    from openpyxl import Workbook
+
+    path = tmp_path / "nameless.csv"
+    path.write_text("name,,city\nT1,lost data,a\nT2,,b\n", encoding="utf-8")
+    lost = crm("import", "customers", path)
+    assert lost.exit_code == 4
+    assert "line 2: column 2 has no header: name it, map it, or remove it" in lost.stderr
+    assert "invalid 1" in lost.stderr
+    workbook = Workbook()
+    workbook.active.append(["name", "city", None, None])  # Excel's trailing nameless columns
+    workbook.active.append(["X1", "a", None, ""])
+    workbook.active.append(["X2", "b", None, "kept?"])
+    book = tmp_path / "trailing.xlsx"
+    workbook.save(book)
+    sheet = crm("import", "customers", book, "--partial")
+    assert sheet.exit_code == 4
+    assert "row 3: column 4 has no header" in sheet.stderr
+    as_json = crm("import", "customers", "-", "--input-format", "ndjson",
+                  input='{"name": "J1", "": ""}\n{"name": "J2", "": "lost"}\n')
+    assert as_json.exit_code == 4
+    assert "line 2: a value has an empty key" in as_json.stderr
+    assert set(customers_by_name(database)) == {"X1"}
