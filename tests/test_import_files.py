@@ -263,3 +263,27 @@ def test_a_value_in_a_column_without_a_header_is_an_invalid_row(crm, alice, data
     assert as_json.exit_code == 4
     assert "line 2: a value has an empty key" in as_json.stderr
     assert set(customers_by_name(database)) == {"X1"}
+
+
+def test_json_objects_booleans_and_lists_are_refused_naming_the_field(
+    crm, alice, database, tmp_path
+):
+    path = tmp_path / "typed.ndjson"
+    path.write_text(
+        '{"name": {"x": 1}, "city": ["a", "b"]}\n{"name": true}\n{"name": "T", "tags": ["a", false]}\n'
+        '{"name": "Number Phone", "phone": 13800138000, "tags": ["x", 2]}\n'
+        '{"name": "Listed", "city": ["a", "b"]}\n',
+        encoding="utf-8",
+    )
+    result = crm("import", "customers", path, "--partial")
+    assert result.exit_code == 4
+    lines = result.stderr.splitlines()
+    assert "line 1: name: is not text but an object" in lines
+    assert "line 5: city: is a list; a list is only allowed for tags" in lines
+    assert "line 2: name: is not text but true or false" in lines
+    assert "line 3: tags: is not text but true or false" in lines
+    assert "invalid 4" in result.stderr
+    stored = customers_by_name(database)
+    assert set(stored) == {"Number Phone"}
+    assert stored["Number Phone"].phone == "+8613800138000"
+    assert stored["Number Phone"].tags == ["x", "2"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from crmcli.errors import Invalid, UsageError
-from crmcli.fields import fold
+from crmcli.fields import fold, typed
 
 IGNORE = "ignore"
 NAME_IT = "name it, map it, or remove it"
@@ -126,5 +126,5 @@ class Columns:
                 continue
             if field in values:
                 raise Invalid(f"{self.column_of.get(field, field)!r} and {key!r} both mean {field}")
-            values[field] = value
+            values[field] = typed(value, field)
         return values
