@@ -299,19 +299,21 @@ def _grouped(
         match = found[key] if key else None
         tokens = [*entry.keys] + ([("stored", match.pk)] if match else [])
         joined = {id(group_of[token]): group_of[token] for token in tokens if token in group_of}
-        if waiting.intersection(tokens):
-            pass
-        elif not joined:
-            group = Group([entry], match, key[0] if key else None)
+        group: Group | None
+        if waiting.intersection(tokens) or len(joined) > 1:
+            group = None
+        elif joined:
+            (group,) = joined.values()
+            group = group if _fits(group, entry, match) else None
+        else:
+            group = Group([], match, key[0] if key else None)
             groups.append(group)
-            group_of.update((token, group) for token in tokens)
-            continue
-        elif len(joined) == 1 and _fits(group := next(iter(joined.values())), entry, match):
+        if group is None:
+            deferred.append(entry)
+            waiting.update(tokens)
+        else:
             group.rows.append(entry)
             group_of.update((token, group) for token in tokens)
-            continue
-        deferred.append(entry)
-        waiting.update(tokens)
     return groups, deferred
 
 
