@@ -52,6 +52,16 @@ class Invalid(CrmError):
         self.reason = message
 
 
+class Duplicate(Invalid):
+    """The duplicate guard refused a customer: `found` says which one it matches. The
+    message ends with the command line's way out; another front end phrases its own
+    from `found` (the dashboard points at its "keep it" checkbox)."""
+
+    def __init__(self, found: str):
+        super().__init__(f"{found}; pass --allow-duplicate to keep both", "duplicate")
+        self.found = found
+
+
 class Conflict(CrmError):
     exit_code = ExitCode.CONFLICT
 

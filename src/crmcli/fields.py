@@ -101,6 +101,34 @@ def refuse_unstorable(text: str, field: str) -> None:
         )
 
 
+LIST_FIELDS = frozenset({"tags"})  # the fields a machine format may give as a list
+_NOT_TEXT = {bool: "true or false", dict: "an object"}
+
+
+def typed(value: Any, field: str) -> str | list[str] | None:
+    """A value from a machine format (JSON) as the text a person would have typed, so it
+    meets the same rules as typed text: a number is its digits (a phone given as
+    13800138000), null is no value, and tags may be a list of such. Objects, booleans and
+    other lists are refused: stored as Python's repr (`{'x': 1}`, `True`) they would be
+    text nobody typed."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        if field not in LIST_FIELDS:
+            raise Invalid(f"is a list; a list is only allowed for {', '.join(LIST_FIELDS)}", field)
+        return [_scalar_text(item, field) for item in value if item is not None]
+    return _scalar_text(value, field)
+
+
+def _scalar_text(value: Any, field: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    kind = _NOT_TEXT.get(type(value), "a list" if isinstance(value, list) else type(value).__name__)
+    raise Invalid(f"is not text but {kind}", field)
+
+
 def parse_text(text: str, field: str = "value", limit: int = MAX_TEXT) -> str:
     refuse_unstorable(text, field)
     value = text.strip()

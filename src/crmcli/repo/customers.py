@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from crmcli import clock, fields
 from crmcli.db import region
-from crmcli.errors import Conflict, Invalid, NotFound
+from crmcli.errors import Conflict, Duplicate, Invalid, NotFound
 from crmcli.ids import short
 from crmcli.models import Assignment, AuditEvent, Customer, Note, Task, User
 from crmcli.repo import (
@@ -122,11 +122,7 @@ def _guard_duplicates(s: Session, customer: Customer, exclude: str | None = None
     )
     if found:
         match, reason = found
-        raise Invalid(
-            f"same {reason} as existing customer {describe(match)}; "
-            "pass --allow-duplicate to keep both",
-            "duplicate",
-        )
+        raise Duplicate(f"same {reason} as existing customer {describe(match)}")
 
 
 # --- writes ------------------------------------------------------------------------------
