@@ -1,6 +1,7 @@
 """`crm customer …`: the shared record, its fields, duplicates, merge and delete."""
 
 import json
+import os
 
 from helpers import add_customer
 
@@ -212,8 +213,11 @@ def test_list_filters_by_owner_department_stage_level_tag_and_city(crm, team):
     assert names("--level", "b") == ["A2"]
     assert names("--tag", "vip") == ["A1", "A3"]
     assert names("--city", "北京") == ["A2"]
-    assert names("--sort", "-name", "--limit", "2") == ["A3", "A2"]
-    assert names("--sort", "stage") == ["A2", "A1", "A3"]
+    add_customer(crm, "A4", "--city", "Shanghai")
+    assert names("--city", " SHANGHAI ") == names("--city", "shanghai") == ["A4"]
+    assert names("--department", "MARKETING") == ["A3"]
+    assert names("--sort", "-name", "--limit", "2") == ["A4", "A3"]
+    assert names("--sort", "stage") == ["A2", "A4", "A1", "A3"]
     assert crm("customer", "list", "--sort", "shoe").exit_code == 4
     assert crm("customer", "list", "--stage", "nope").exit_code == 4
 
@@ -230,3 +234,25 @@ def test_show_lists_the_timeline_newest_first_with_the_quote_set_apart(crm, team
     assert "“we need it by March”" in text
     assert text.index("bob as service") < text.index("first call") < text.index("customer.create")
     assert "complaint" in text and "waiting" in text
+
+
+def test_arguments_that_are_not_utf8_are_refused_with_exit_4(crm_process, alice):
+    added = crm_process("customer", "add", os.fsdecode(b"bad\xffname"))  # the raw byte 0xff
+    assert added.returncode == 4, added.stderr
+    assert "name: holds bytes that are not UTF-8 text (0xff at character 4)" in added.stderr
+    found = crm_process("customer", "find", os.fsdecode(b"\xff\xfe"))
+    assert found.returncode == 4, found.stderr
+    assert found.stderr.strip() == "error: an argument: holds bytes that are not UTF-8 text"
+    assert json.loads(crm_process("customer", "list", "--format", "json").stdout) == []
+
+
+def test_a_merged_away_customer_named_by_name_says_where_it_went(crm, alice):
+    keep = add_customer(crm, "Keeper")
+    add_customer(crm, "Absorbed")
+    crm("customer", "merge", "Keeper", "Absorbed")
+    gone = crm("customer", "show", "Absorbed")
+    assert gone.exit_code == 3
+    assert f"customer 'Absorbed' was merged into {keep}  Keeper" in gone.stderr
+    crm("customer", "delete", "Keeper")
+    gone = crm("customer", "show", "Absorbed")
+    assert gone.exit_code == 3 and "merged into" in gone.stderr and "since deleted" in gone.stderr

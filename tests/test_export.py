@@ -120,3 +120,27 @@ def test_an_xlsx_export_can_be_piped(crm_home, alice):
                             capture_output=True)
     assert result.returncode == 0
     assert result.stdout[:4] == b"PK\x03\x04"
+
+
+def test_an_xlsx_round_trip_keeps_control_characters_and_text_that_looks_escaped(
+    crm, alice, tmp_path, monkeypatch
+):
+    from openpyxl import load_workbook
+
+    typed = {"--company": "\x1b[31mred", "--city": "_x001B_", "--wechat": "\\x1b",
+             "--requirement": "line\r\nnext\x07", "--industry": "__x005f_x0041__"}
+    add_customer(crm, "X", *[part for option in typed.items() for part in option])
+    book = tmp_path / "a.xlsx"
+    assert crm("export", "customers", "-o", book).exit_code == 0
+    first_csv = crm("export", "customers").stdout
+    sheet = load_workbook(book, read_only=True).worksheets[0]
+    header, row = list(sheet.iter_rows(values_only=True))
+    assert dict(zip(header, row, strict=True))["company"] == "_x001B_[31mred"  # as Excel has it
+    monkeypatch.setenv("CRM_HOME", str(tmp_path / "fresh"))
+    (tmp_path / "fresh").mkdir()
+    assert crm("init", "--user", "alice", "--name", "Alice", "--dept", "sales").exit_code == 0
+    result = crm("import", "customers", book)
+    assert result.exit_code == 0, result.output
+    shown = json.loads(crm("customer", "show", "X", "-f", "json").stdout)
+    assert {option: shown[option[2:]] for option in typed} == typed
+    assert crm("export", "customers").stdout == first_csv

@@ -247,3 +247,10 @@ def test_a_nul_character_is_refused_in_any_field(raw):
     with pytest.raises(Invalid) as refused:
         fields.parse_customer(raw, "CN", {})
     assert "NUL" in str(refused.value)
+
+
+def test_bytes_that_were_not_utf8_are_refused_naming_the_byte():
+    # Python reads a command-line argument's undecodable byte 0xff as the surrogate \udcff
+    with pytest.raises(Invalid) as refused:
+        fields.parse_customer({"name": "Acme", "city": "Shang\udcffhai"}, "CN", {})
+    assert str(refused.value) == "city: holds bytes that are not UTF-8 text (0xff at character 6)"

@@ -56,3 +56,21 @@ def test_history_table_is_for_people(crm, alice):
     crm("customer", "edit", ref, "--stage", "won")
     table = crm("history", ref).stdout
     assert "stage: lead → won" in table and "customer.update" in table
+
+
+def test_a_deleted_customers_history_stays_readable_by_name_or_id(crm, alice):
+    ref = add_customer(crm, "Gone Ltd", "--city", "Paris")
+    assert crm("customer", "delete", "Gone Ltd").exit_code == 0
+    for reference in ("Gone Ltd", ref):
+        actions = [e["action"] for e in history(crm, reference)]
+        assert actions == ["customer.create", "assignment.create", "customer.delete"]
+    shown = crm("customer", "show", "Gone Ltd")
+    assert shown.exit_code == 3
+    assert "customer 'Gone Ltd' was deleted; `crm history Gone Ltd` still shows it" in shown.stderr
+
+
+def test_a_live_customer_is_preferred_over_a_deleted_one_of_the_same_name(crm, alice):
+    add_customer(crm, "Acme")
+    crm("customer", "delete", "Acme")
+    live = add_customer(crm, "Acme", "--allow-duplicate")
+    assert {e["customer_id"][-8:] for e in history(crm, "Acme")} == {live}

@@ -207,3 +207,67 @@ def test_an_unknown_owner_is_an_invalid_row(crm, alice, tmp_path):
     result = crm("import", "customers", path)
     assert result.exit_code == 4
     assert "line 2: 负责人: no user 'nobody'" in result.stderr
+
+
+def test_a_row_that_would_make_a_duplicate_suggests_what_import_offers(
+    crm, alice, database, tmp_path
+):
+    add_customer(crm, "First", "--phone", "13800138000")
+    add_customer(crm, "Second", "--email", "second@x.com")
+    path = write(tmp_path, "clash.csv", "name,phone,email\nFirst,13800138000,second@x.com\n")
+    result = crm("import", "customers", path)
+    assert result.exit_code == 4
+    assert "line 2: duplicate: same email as existing customer" in result.stderr
+    assert "--allow-duplicate" not in result.stderr
+    assert "--on-duplicate skip" in result.stderr
+    assert customers_by_name(database)["First"].email is None
+
+
+def test_a_customer_twice_in_a_file_is_folded_so_importing_it_again_changes_nothing(
+    crm, alice, database, tmp_path
+):
+    path = write(tmp_path, "dup.csv", "name,phone,city\nLi,13911112222,深圳\nLi2,13911112222,广州\n")
+    first = crm("import", "customers", path)
+    assert "created 1, updated 1, unchanged 0" in first.stderr
+    with database() as s:
+        events = s.exec(select(AuditEvent).where(AuditEvent.entity == "customer")).all()
+    assert [e.action for e in events] == ["customer.create"]  # one record, written once
+    assert events[0].changes["name"] == [None, "Li2"]
+    for _ in range(2):
+        again = crm("import", "customers", path)
+        assert again.exit_code == 0, again.output
+        assert "created 0, updated 0, unchanged 2" in again.stderr
+    with database() as s:
+        assert len(s.exec(select(AuditEvent).where(AuditEvent.entity == "customer")).all()) == 1
+    stored = customers_by_name(database)
+    assert [(c.name, c.city) for c in stored.values()] == [("Li2", "广州")]
+
+
+def test_rows_of_one_stored_customer_update_it_once(
+    crm, alice, database, tmp_path
+):
+    add_customer(crm, "Wang", "--phone", "13800138000", "--city", "北京")
+    path = write(tmp_path, "two.csv", "phone,email,city,level\n"
+                 "13800138000,w@x.com,上海,\n"  # matches by phone
+                 ",w@x.com,,A\n"                # the same customer, by the e-mail above
+                 "13800138000,,上海,\n")         # repeats the first row: changes nothing
+    result = crm("import", "customers", path)
+    assert result.exit_code == 0, result.output
+    assert "created 0, updated 2, unchanged 1" in result.stderr
+    with database() as s:
+        updates = s.exec(select(AuditEvent).where(AuditEvent.action == "customer.update")).all()
+    assert [u.changes for u in updates] == [
+        {"email": [None, "w@x.com"], "city": ["北京", "上海"], "level": [None, "A"]}
+    ]
+
+
+def test_with_skip_or_error_a_repeated_row_names_the_earlier_line(crm, alice, database, tmp_path):
+    path = write(tmp_path, "dup.csv", "name,phone,city\nNew,13911112222,深圳\nNew2,13911112222,广州\n")
+    refused = crm("import", "customers", path, "--on-duplicate", "error")
+    assert refused.exit_code == 4
+    assert "line 3: duplicate: same phone as line 2" in refused.stderr
+    assert "existing customer" not in refused.stderr
+    skipped = crm("import", "customers", path, "--on-duplicate", "skip")
+    assert skipped.exit_code == 0
+    assert "created 1, updated 0, unchanged 0, skipped 1" in skipped.stderr
+    assert [(c.name, c.city) for c in customers_by_name(database).values()] == [("New", "深圳")]

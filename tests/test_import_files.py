@@ -68,6 +68,48 @@ def test_a_bad_byte_after_the_sample_stops_the_import_naming_its_offset(crm, ali
     assert f"not valid utf-8 at byte {len(data)}" in result.stderr
 
 
+def test_a_gbk_file_longer_than_the_sample_is_read_wherever_the_sample_cut_falls(
+    crm, alice, database, tmp_path
+):
+    from crmcli.io.encoding import SAMPLE
+
+    rows = "".join(f"客户{i},北京\n" for i in range(6000))
+    cuts_a_character = []
+    for padding in ("", " "):  # one byte shifts every character across the sample's end
+        data = f"name,{padding}city\n{rows}".encode("gbk")
+        assert len(data) > SAMPLE
+        try:
+            data[:SAMPLE].decode("gb18030")
+        except UnicodeDecodeError:
+            cuts_a_character.append(padding)
+        path = tmp_path / f"long{len(padding)}.csv"
+        path.write_bytes(data)
+        result = crm("import", "customers", path, "--dry-run")
+        assert result.exit_code == 0, result.output
+        assert "created 6000" in result.stderr
+    assert len(cuts_a_character) == 1  # the test covers both kinds of cut
+    assert crm("import", "customers", tmp_path / "long0.csv").exit_code == 0
+    assert customers_by_name(database)["客户5999"].city == "北京"
+
+
+def test_short_gbk_files_are_read_as_gbk_and_big5_only_when_it_reads_better(
+    crm, alice, database, tmp_path
+):
+    for name, text, encoding in (
+        ("gbk.csv", "name,phone\n张伟,13800001111\n", "gbk"),
+        ("traditional-in-gbk.csv", "name,city\n王喆,臺北\n", "gbk"),
+        ("big5.csv", "name,city\n陳大文,台北\n", "big5"),
+        ("latin.csv", "name,city\nMüller,Zürich\nCafé Noir,Paris\n", "cp1252"),
+    ):
+        path = tmp_path / name
+        path.write_bytes(text.encode(encoding))
+        result = crm("import", "customers", path)
+        assert result.exit_code == 0, result.output
+    stored = {name: customer.city for name, customer in customers_by_name(database).items()}
+    assert stored == {"张伟": None, "王喆": "臺北", "陳大文": "台北", "Müller": "Zürich",
+                      "Café Noir": "Paris"}
+
+
 def test_encoding_can_be_forced(crm, alice, database, tmp_path):
     path = tmp_path / "big5.csv"
     path.write_bytes("name,city\n陳大文,台北\n".encode("big5"))
@@ -196,3 +238,52 @@ def test_a_progress_bar_shows_only_when_stderr_is_a_terminal(crm_process, alice,
         seen += chunk
     assert process.wait() == 0
     assert b"importing" in seen  # the bar's label, drawn on the terminal
+
+
+def test_a_value_in_a_column_without_a_header_is_an_invalid_row(crm, alice, database, tmp_path):
+    from openpyxl import Workbook
+
+    path = tmp_path / "nameless.csv"
+    path.write_text("name,,city\nT1,lost data,a\nT2,,b\n", encoding="utf-8")
+    lost = crm("import", "customers", path)
+    assert lost.exit_code == 4
+    assert "line 2: column 2 has no header: name it, map it, or remove it" in lost.stderr
+    assert "invalid 1" in lost.stderr
+    workbook = Workbook()
+    workbook.active.append(["name", "city", None, None])  # Excel's trailing nameless columns
+    workbook.active.append(["X1", "a", None, ""])
+    workbook.active.append(["X2", "b", None, "kept?"])
+    book = tmp_path / "trailing.xlsx"
+    workbook.save(book)
+    sheet = crm("import", "customers", book, "--partial")
+    assert sheet.exit_code == 4
+    assert "row 3: column 4 has no header" in sheet.stderr
+    as_json = crm("import", "customers", "-", "--input-format", "ndjson",
+                  input='{"name": "J1", "": ""}\n{"name": "J2", "": "lost"}\n')
+    assert as_json.exit_code == 4
+    assert "line 2: a value has an empty key" in as_json.stderr
+    assert set(customers_by_name(database)) == {"X1"}
+
+
+def test_json_objects_booleans_and_lists_are_refused_naming_the_field(
+    crm, alice, database, tmp_path
+):
+    path = tmp_path / "typed.ndjson"
+    path.write_text(
+        '{"name": {"x": 1}, "city": ["a", "b"]}\n{"name": true}\n{"name": "T", "tags": ["a", false]}\n'
+        '{"name": "Number Phone", "phone": 13800138000, "tags": ["x", 2]}\n'
+        '{"name": "Listed", "city": ["a", "b"]}\n',
+        encoding="utf-8",
+    )
+    result = crm("import", "customers", path, "--partial")
+    assert result.exit_code == 4
+    lines = result.stderr.splitlines()
+    assert "line 1: name: is not text but an object" in lines
+    assert "line 5: city: is a list; a list is only allowed for tags" in lines
+    assert "line 2: name: is not text but true or false" in lines
+    assert "line 3: tags: is not text but true or false" in lines
+    assert "invalid 4" in result.stderr
+    stored = customers_by_name(database)
+    assert set(stored) == {"Number Phone"}
+    assert stored["Number Phone"].phone == "+8613800138000"
+    assert stored["Number Phone"].tags == ["x", "2"]

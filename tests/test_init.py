@@ -70,6 +70,14 @@ def test_init_with_a_stranger_on_an_existing_database_explains_how_to_join(crm, 
     assert "crm user add dave" in result.stderr
 
 
+def test_init_as_a_deactivated_user_is_refused_and_not_remembered(crm, team):
+    crm("user", "deactivate", "bob", "--transfer-to", "carol")
+    result = crm("init", "--user", "bob")
+    assert result.exit_code == 6
+    assert "user 'bob' is deactivated and cannot act" in result.stderr
+    assert crm("customer", "list").exit_code == 0  # still acting as alice
+
+
 def test_a_database_from_an_older_version_is_migrated_when_opened(crm, crm_home, alice):
     from crmcli import migrations
 

@@ -82,3 +82,11 @@ def test_a_note_with_a_nul_character_is_refused_with_exit_4(crm, alice):
     result = crm("note", "add", ref, "-", input="called\x00them")
     assert result.exit_code == 4 and "NUL" in result.stderr
     assert notes_of(crm, ref) == []
+
+
+def test_a_note_from_stdin_that_is_not_utf8_is_refused_with_exit_4(crm, alice):
+    ref = add_customer(crm, "Acme")
+    result = crm("note", "add", ref, "-", input=b"called \xff\xfe them")
+    assert result.exit_code == 4
+    assert "standard input: is not UTF-8 text (byte 7: 0xff)" in result.stderr
+    assert notes_of(crm, ref) == []

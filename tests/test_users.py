@@ -39,7 +39,7 @@ def test_deactivating_moves_customers_open_tasks_and_assignments_to_the_named_co
     crm("task", "done", done_task)
     result = crm("user", "deactivate", "bob", "--transfer-to", "carol")
     assert result.exit_code == 0, result.output
-    assert "1 customers, 1 open tasks, 1 assignments" in result.stderr
+    assert "1 customers, 1 open tasks, 1 other assignments" in result.stderr
     assert users(crm)["bob"]["active"] is False
     assert "bob" not in users(crm, "--active")
     owned_record = json.loads(crm("customer", "show", owned, "--format", "json").stdout)

@@ -81,15 +81,56 @@ parse_user_role = choice("role", USER_ROLES)
 MAX_TEXT = 10_000
 
 
-def refuse_nul(text: str, field: str) -> None:
-    """A NUL character is refused everywhere: SQLite would keep it, but the team's shared
-    PostgreSQL cannot store one, so it would stop every later sync."""
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def refuse_unstorable(text: str, field: str) -> None:
+    """Refuse text no database can store, everywhere.
+
+    A NUL character: SQLite would keep it, but the team's shared PostgreSQL cannot store
+    one, so it would stop every later sync. Bytes that are not UTF-8: Python reads such
+    command-line arguments into lone surrogates, which no database can encode.
+    """
     if "\x00" in text:
         raise Invalid("contains a NUL character (\\x00), which cannot be stored", field)
+    if not text.isascii() and (undecoded := _UNDECODED.search(text)):
+        byte = ord(undecoded.group()) - 0xDC00
+        raise Invalid(
+            f"holds bytes that are not UTF-8 text (0x{byte:02x} at character "
+            f"{undecoded.start() + 1})", field,
+        )
+
+
+LIST_FIELDS = frozenset({"tags"})  # the fields a machine format may give as a list
+_NOT_TEXT = {bool: "true or false", dict: "an object"}
+
+
+def typed(value: Any, field: str) -> str | list[str] | None:
+    """A value from a machine format (JSON) as the text a person would have typed, so it
+    meets the same rules as typed text: a number is its digits (a phone given as
+    13800138000), null is no value, and tags may be a list of such. Objects, booleans and
+    other lists are refused: stored as Python's repr (`{'x': 1}`, `True`) they would be
+    text nobody typed."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        if field not in LIST_FIELDS:
+            raise Invalid(f"is a list; a list is only allowed for {', '.join(LIST_FIELDS)}", field)
+        return [_scalar_text(item, field) for item in value if item is not None]
+    return _scalar_text(value, field)
+
+
+def _scalar_text(value: Any, field: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    kind = _NOT_TEXT.get(type(value), "a list" if isinstance(value, list) else type(value).__name__)
+    raise Invalid(f"is not text but {kind}", field)
 
 
 def parse_text(text: str, field: str = "value", limit: int = MAX_TEXT) -> str:
-    refuse_nul(text, field)
+    refuse_unstorable(text, field)
     value = text.strip()
     if len(value) > limit:
         raise Invalid(f"is longer than {limit} characters", field)
@@ -487,7 +528,7 @@ def parse_customer(
     custom_by_fold = {fold(name): spec for name, spec in custom.items()}
     for key, value in raw.items():
         for text in value if isinstance(value, (list, tuple)) else [value]:
-            refuse_nul(str(text), key)
+            refuse_unstorable(str(text), key)
         name = canonical_field(key)
         if name == "tags":
             standard["tags"] = parse_tags(value if value is not None else [])

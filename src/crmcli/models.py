@@ -231,6 +231,8 @@ class Conflict(Record, table=True):
     value that did not make it, `theirs` the value the record kept. `kind` "deleted" (the
     record was deleted elsewhere) or "gone" (it is no longer in the shared database): one
     entry for the record; `field` lists the fields and the values are {field: value}.
+    `kind` "merge": a merge of this customer into `mine` was refused because that keeper
+    was deleted (`theirs` None) or merged into `theirs` elsewhere (`crmcli.sync.merges`).
     `actor` and `made_at` say who made the losing change and when (by their clock: shown to
     people, never used to decide). Conflicts sync like any record; resolving one is an
     ordinary change (`repo/conflicts.py`).

@@ -99,6 +99,26 @@ class Replica:
         with self.session() as s:
             return {"state": state.load(s), "unpushed": sorted(e.id for e in local.unsynced(s))}
 
+    def pull_only(self) -> None:
+        """A pull alone, without the push before it: as if the replica's unpushed changes
+        were made while a sync was running (after it read the outbox)."""
+        from crmcli.db import Database, session_scope
+        from crmcli.sync import connection, pull, state
+
+        database = Database(self.path)
+        try:
+            with session_scope(database, write=False) as s:
+                known = state.load(s)
+            conn = connection.connect(known.remote)
+            try:
+                pulled = pull.fetch(conn, known.cursor, known.epoch, database.attachments_dir)
+            finally:
+                conn.close()
+            with session_scope(database) as s:
+                pull.apply(s, pulled, database.attachments_dir)
+        finally:
+            database.dispose()
+
     @contextmanager
     def session(self, write: bool = False) -> Iterator[Any]:
         from crmcli.db import Database, session_scope
@@ -140,3 +160,13 @@ def team(replica) -> dict[str, Replica]:
         members[handle] = replica(handle, name, dept)
         members[handle].sync()
     return members
+
+
+@pytest.fixture
+def acme(team) -> str:
+    """A customer everybody has: created by alice, synced to bob and carol."""
+    ref = team["alice"].ok("customer", "add", "Acme Trading", "--city", "Shanghai", "--stage", "lead")
+    team["alice"].sync()
+    team["bob"].sync()
+    team["carol"].sync()
+    return ref

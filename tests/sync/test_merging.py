@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 
 def customer(member, ref: str) -> dict:
     return json.loads(member.ok("customer", "show", ref, "--format", "json"))
@@ -20,16 +18,6 @@ def current_holders(member, ref: str) -> dict[str, list[str]]:
         if row["until"] is None:
             holders.setdefault(row["role"], []).append(row["user"])
     return holders
-
-
-@pytest.fixture
-def acme(team) -> str:
-    """A customer everybody has: created by alice, synced to bob and carol."""
-    ref = team["alice"].ok("customer", "add", "Acme Trading", "--city", "Shanghai", "--stage", "lead")
-    team["alice"].sync()
-    team["bob"].sync()
-    team["carol"].sync()
-    return ref
 
 
 def test_changes_to_different_fields_of_one_customer_merge(team, acme):
@@ -322,3 +310,21 @@ def test_two_hand_overs_of_one_role_at_once_leave_one_holder_on_every_replica(te
     for member in (alice, bob):
         assert current_holders(member, acme) == {"owner": ["bob"], "service": ["alice"]}
         assert conflicts(member) == []
+
+
+def test_history_reads_the_same_on_every_replica_even_for_changes_made_at_one_moment(team, acme):
+    """Events of the same moment come in a stable order (by id, not by when each replica
+    received them) and each event's fields in the data dictionary's order."""
+    alice, bob, carol = team["alice"], team["bob"], team["carol"]
+    moment = {"CRM_NOW": "2030-01-01T09:00:00Z"}
+    carol.ok("note", "add", acme, "carol called", env=moment)
+    bob.ok("customer", "edit", acme, "--tag", "vip", "--level", "A", "--city", "Suzhou", env=moment)
+    alice.ok("task", "add", acme, "send the quote", env=moment)
+    for member in (carol, bob, alice, carol, bob):
+        member.sync()
+    shown = {name: member.ok("history", acme, "--format", "json") for name, member in team.items()}
+    assert shown["alice"] == shown["bob"] == shown["carol"]
+    for name, member in team.items():
+        assert member.ok("history", acme) == alice.ok("history", acme), name
+    [edit] = [e for e in json.loads(shown["alice"]) if e["action"] == "customer.update"]
+    assert list(edit["changes"]) == ["city", "level", "tags"]

@@ -3,7 +3,7 @@
 import gc
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -27,7 +27,7 @@ from crmcli.cli import (
     user,
 )
 from crmcli.cli.context import AS_HELP, DB_HELP, start
-from crmcli.errors import Ambiguous, CrmError, ExitCode
+from crmcli.errors import Ambiguous, CrmError, ExitCode, Invalid
 
 EXIT_CODES = """Exit codes: 0 ok, 1 internal error (or the shared database unreachable),
 2 usage (wrong options, no database yet), 3 not found or ambiguous reference, 4 invalid
@@ -45,15 +45,25 @@ class CrmGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except CrmError as error:
-            from crmcli.cli.output import fail
-
-            fail(str(error), error.candidates if isinstance(error, Ambiguous) else ())
-            raise typer.Exit(error.exit_code) from None
+            self.refuse(error)
+        except UnicodeEncodeError as error:
+            # an argument that is not UTF-8 (a reference, a search) met the database;
+            # values to store are refused earlier, naming their field (fields.py)
+            if error.reason != "surrogates not allowed":
+                raise
+            self.refuse(Invalid("holds bytes that are not UTF-8 text", "an argument"))
         except BrokenPipeError:
             # stdout is gone: point it at /dev/null so the flush at exit cannot fail again
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(ExitCode.OK) from None
+
+    @staticmethod
+    def refuse(error: CrmError) -> NoReturn:
+        from crmcli.cli.output import fail
+
+        fail(str(error), error.candidates if isinstance(error, Ambiguous) else ())
+        raise typer.Exit(error.exit_code) from None
 
 
 def _describe(error: Exception) -> str:

@@ -23,7 +23,7 @@ COLUMNS = [
 @data_command
 def history(
     ref: Annotated[Optional[str], typer.Argument(
-        metavar="[REF]", help="Customer: a unique id prefix or the exact name.")] = None,
+        metavar="[REF]", help="Customer (deleted ones too): a unique id prefix or the exact name.")] = None,
     user: Annotated[Optional[str], typer.Option(
         "--user", metavar="HANDLE", help="What this user did (instead of a customer).")] = None,
     limit: LimitOption = None,
@@ -36,7 +36,7 @@ def history(
         raise UsageError("give either a customer REF or --user HANDLE")
     with context.session(write=False) as s:
         if ref:
-            events = audit.for_customer(s, customers.resolve(s, ref))
+            events = audit.for_customer(s, customers.resolve(s, ref, deleted=True))
         else:
             member = users.get(s, user)
             events = audit.for_user(s, member.handle, member.id)

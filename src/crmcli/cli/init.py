@@ -39,6 +39,7 @@ def init(
                         f"{settings.db_path} has users already and {user!r} is not one of "
                         f"them; an admin adds you with `crm user add {user} --name NAME`"
                     ) from None
+                users.acting(s, member.handle)  # refuses a deactivated user: not remembered
                 verb = "using existing database"
             else:
                 if not name:

@@ -11,7 +11,7 @@ from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import CustomerRef, FormatOption, LimitOption
 from crmcli.cli.output import Column, Format, emit, local_time, say, short_id
-from crmcli.errors import UsageError
+from crmcli.errors import Invalid, UsageError
 
 app = typer.Typer(help="Record and read follow-up notes.", no_args_is_help=True)
 
@@ -32,7 +32,12 @@ def read_text_argument(text: str) -> str:
         return text
     if sys.stdin.isatty():
         raise UsageError("TEXT is '-' but nothing is piped into standard input")
-    return sys.stdin.read()
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        reason = f"is not UTF-8 text (byte {error.start}: 0x{data[error.start]:02x})"
+        raise Invalid(reason, "standard input") from None
 
 
 @app.command("add")

@@ -80,5 +80,5 @@ def deactivate(
         moved = offboarding.deactivate(s, handle, transfer_to=transfer_to, by=context.actor(s))
     say(
         f"deactivated {handle}; moved to {transfer_to}: {moved['customers']} customers, "
-        f"{moved['tasks']} open tasks, {moved['assignments']} assignments"
+        f"{moved['tasks']} open tasks, {moved['assignments']} other assignments"
     )

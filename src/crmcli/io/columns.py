@@ -5,6 +5,10 @@ ignoring case, surrounding space and full-width/half-width differences (fields.f
 declared custom field by its name. A `--map` file says what other columns are (a field, or
 "ignore"); `--ignore-unknown` drops the rest. Anything else stops the import with the list
 of unknown columns, and two columns meaning the same field are an error too.
+
+A column without a header (Excel leaves trailing ones) is fine while its cells are empty;
+a value in one makes the row invalid, since nothing says what the value is and dropping
+it would lose data silently. The same for a JSON value under an empty key.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from crmcli.errors import Invalid, UsageError
-from crmcli.fields import fold
+from crmcli.fields import fold, typed
 
 IGNORE = "ignore"
+NAME_IT = "name it, map it, or remove it"
 
 
 class ColumnError(Invalid):
@@ -54,6 +59,7 @@ class Columns:
         self.mapping = mapping
         self.ignore_unknown = ignore_unknown
         self.plan: list[tuple[int, str]] = []
+        self.nameless: list[int] = []  # the indexes of columns without a header
         self.width = 0
         self.known: dict[str, str | None] = {}  # JSON key → field (None: ignored)
         self.column_of: dict[str, str] = {}  # field → the column it came from
@@ -92,6 +98,7 @@ class Columns:
         """Check a tabular header: unknown or duplicate columns stop the import."""
         targets = self._resolve(headers)
         self.plan = [(index, field) for index, field in enumerate(targets) if field]
+        self.nameless = [index for index, header in enumerate(headers) if not header.strip()]
         self.width = len(headers)
 
     def values(self, row: list[str] | dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +107,9 @@ class Columns:
             return self._record(row)
         if len(row) > self.width and any(cell.strip() for cell in row[self.width:]):
             raise Invalid(f"has {len(row)} values but the header has {self.width} columns")
+        for index in self.nameless:
+            if index < len(row) and row[index].strip():
+                raise Invalid(f"column {index + 1} has no header: {NAME_IT}")
         return {field: row[index] if index < len(row) else "" for index, field in self.plan}
 
     def _record(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -111,8 +121,10 @@ class Columns:
         for key, value in record.items():
             field = self.known[key]
             if field is None:
+                if not key.strip() and value not in (None, ""):
+                    raise Invalid(f"a value has an empty key: {NAME_IT}")
                 continue
             if field in values:
                 raise Invalid(f"{self.column_of.get(field, field)!r} and {key!r} both mean {field}")
-            values[field] = value
+            values[field] = typed(value, field)
         return values

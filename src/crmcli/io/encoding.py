@@ -2,10 +2,19 @@
 
 Teams bring UTF-8 (with or without a BOM), Excel's "Unicode text" (UTF-16 with a BOM) and
 GBK/GB18030 exports from Chinese software, and should not have to say which. A BOM
-decides; otherwise a sample that is valid UTF-8 is UTF-8; otherwise charset-normalizer
-chooses among the legacy encodings such files come in (GB18030, which contains GBK; Big5;
-cp1252). Unrestricted, it calls short GBK samples Korean. The rest of the file is decoded
-as it streams in, so a bad byte further on stops the import naming its offset.
+decides; otherwise a sample that is valid UTF-8 is UTF-8. Otherwise the legacy encodings
+are tried strictly on the sample. GB18030 (which contains GBK) and Big5 read almost the
+same bytes, so a sample both decode is judged by what each reading holds: the share of its
+characters that are the common ones of that standard (GB2312's punctuation and hanzi; Big5's
+symbols and hanzi). Big5 bytes read as GB18030 give kana, private-use and rare characters,
+and GBK bytes read as Big5 give rare ones, so the right reading scores near 1 and the other
+well below; a tie goes to GB18030, our users' usual legacy encoding (charset-normalizer,
+asked the same question, called short GBK files Big5 or Korean and stored garbled names).
+Only when neither reading is plausible is cp1252 considered, with charset-normalizer
+judging whether its reading is text. The sample's cut may split a character: it is
+decoded as a stream whose last bytes may be incomplete, so where it ends does not matter.
+The rest of the file is decoded as it streams in, so a bad byte further on stops the import
+naming its offset.
 """
 
 from __future__ import annotations
@@ -24,7 +33,12 @@ BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-LEGACY = ["gb18030", "big5", "cp1252"]
+PLAUSIBLE = 0.5  # below this share of common characters a CJK reading is not believed
+# (encoding, the codec that tells a character's code, lead bytes of its common characters)
+CJK = (
+    ("gb18030", "gb2312", frozenset(range(0xA1, 0xA4)) | frozenset(range(0xB0, 0xF8))),
+    ("big5", "big5", frozenset(range(0xA1, 0xC7))),
+)
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
 
 
@@ -33,27 +47,61 @@ def detect(sample: bytes, *, whole: bool) -> str:
     for bom, name in BOMS:
         if sample.startswith(bom):
             return name
-    utf8_error = _first_error(sample, "utf-8", whole)
-    if utf8_error is None:
+    utf8 = _reading(sample, "utf-8", whole)
+    if isinstance(utf8, str):
         return "utf-8"
+    readings = [
+        (_common_share(text, codec, leads), name)
+        for name, codec, leads in CJK
+        if isinstance(text := _reading(sample, name, whole), str)
+    ]
+    # the first best wins: a tie goes to GB18030
+    score, best = max(readings, key=lambda reading: reading[0], default=(0.0, None))
+    if score >= PLAUSIBLE:
+        return best
+    if _looks_like_cp1252(sample):
+        return "cp1252"
+    if best is not None:
+        return best
+    raise Invalid(
+        f"cannot tell the text encoding: byte {utf8.start} (0x{sample[utf8.start]:02x}) "
+        "is not UTF-8, and neither GB18030, Big5 nor cp1252 reads the start of the file; "
+        "pass --encoding"
+    )
+
+
+def _reading(sample: bytes, encoding: str, whole: bool) -> str | UnicodeDecodeError:
+    """`sample` decoded strictly, or the error saying where it is not `encoding`. Unless
+    `whole`, a character cut off at the sample's end is left out, not an error."""
+    try:
+        return codecs.getincrementaldecoder(encoding)("strict").decode(sample, whole)
+    except UnicodeDecodeError as error:
+        return error
+
+
+def _common_share(text: str, codec: str, leads: frozenset[int]) -> float:
+    """The share of `text`'s non-ASCII characters that `codec` writes with a lead byte in
+    `leads`: the everyday characters of that standard (1.0 when there are none)."""
+    verdicts: dict[str, bool] = {}
+    common = total = 0
+    for char in text:
+        if char < "\x80":
+            continue
+        if char not in verdicts:
+            try:
+                code = char.encode(codec)
+            except UnicodeEncodeError:
+                code = b""
+            verdicts[char] = len(code) == 2 and code[0] in leads
+        total += 1
+        common += verdicts[char]
+    return common / total if total else 1.0
+
+
+def _looks_like_cp1252(sample: bytes) -> bool:
     from charset_normalizer import from_bytes
 
-    best = from_bytes(sample, cp_isolation=LEGACY).best()
-    if best is None:
-        raise Invalid(
-            f"cannot tell the text encoding: byte {utf8_error} (0x{sample[utf8_error]:02x}) "
-            "is not UTF-8, and neither GB18030, Big5 nor cp1252 reads the start of the file; "
-            "pass --encoding"
-        )
-    return "gb18030" if best.encoding in ("gbk", "gb2312") else best.encoding
-
-
-def _first_error(data: bytes, encoding: str, whole: bool) -> int | None:
-    try:
-        codecs.getincrementaldecoder(encoding)("strict").decode(data, whole)
-    except UnicodeDecodeError as error:
-        return error.start
-    return None
+    return from_bytes(sample, cp_isolation=["cp1252"]).best() is not None
 
 
 def check_encoding(name: str) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from crmcli.errors import Invalid, UsageError
+from crmcli.io import ooxml
 from crmcli.io.encoding import Text
 
 FORMATS = ("csv", "tsv", "ndjson", "json", "xlsx")
@@ -241,7 +242,8 @@ def _xlsx(stream: IO[bytes], name: str, sheet: str | None) -> Iterator[Source]:
 
 
 def cell_text(value: Any) -> str:
-    """A spreadsheet cell as the text a person sees: 13800138000, not 13800138000.0."""
+    """A spreadsheet cell as the text a person sees: 13800138000, not 13800138000.0, and
+    ESC, not the `_x001B_` the file holds it as."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -250,4 +252,4 @@ def cell_text(value: Any) -> str:
         return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    return ooxml.unescape(value) if isinstance(value, str) else str(value)

@@ -1,7 +1,8 @@
 """Writing an export: rows of {column: value} to csv, tsv, ndjson, json or xlsx, streamed.
 
 Tabular formats get text cells (the caller renders lists and numbers as text); json and
-ndjson get the machine values. A spreadsheet must never run what a customer typed:
+ndjson get the machine values; xlsx text is escaped as OOXML says (io.ooxml), so control
+characters survive the trip back. A spreadsheet must never run what a customer typed:
 xlsx cells are written as text (type `s`, format `@`), so "=1+2" stays those characters,
 and `escape_formulas` prefixes CSV cells beginning with = @ or a tab with a quote. A
 leading + is left alone: it begins every phone number in E.164.
@@ -13,6 +14,8 @@ import csv
 import json
 from collections.abc import Iterable
 from typing import IO, Any
+
+from crmcli.io import ooxml
 
 FORMATS = ("csv", "tsv", "ndjson", "json", "xlsx")
 FORMULA_STARTS = ("=", "@", "\t")
@@ -55,14 +58,6 @@ def write_json(out: IO[str], records: Iterable[dict[str, Any]]) -> int:
     return count
 
 
-def xml_safe(text: str) -> str:
-    """`text` without the control characters an xlsx file (XML 1.0) cannot hold: each is
-    written as a visible escape (ESC as `\\x1b`), as tables show them."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
-
-
 def write_xlsx(out: IO[bytes], sheet: str, headers: list[str], rows: Iterable[list[str]]) -> int:
     """One sheet of text cells, streamed (openpyxl's write-only mode)."""
     from openpyxl import Workbook
@@ -74,7 +69,7 @@ def write_xlsx(out: IO[bytes], sheet: str, headers: list[str], rows: Iterable[li
     def text_cells(cells: list[str]) -> list[Any]:
         row = []
         for value in cells:
-            cell = WriteOnlyCell(worksheet, value=xml_safe(value))
+            cell = WriteOnlyCell(worksheet, value=ooxml.escape(value))
             cell.data_type = "s"  # never a formula, a number or a date: what was stored
             cell.number_format = "@"
             row.append(cell)

@@ -11,6 +11,7 @@ value the writer had seen as `before`.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import or_
@@ -18,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from crmcli import clock
 from crmcli.models import AuditEvent, Customer
+from crmcli.repo import entities
 from crmcli.repo.machine import jsonable, new_row, to_dict
 
 BOOKKEEPING = frozenset({"pk", "version", "created_at", "updated_at", "updated_by", "dedupe_key"})
@@ -60,6 +62,23 @@ def record(s: Session, **event: Any) -> AuditEvent:
     return row
 
 
+@cache
+def _places(entity: str) -> dict[str, int]:
+    """Each column of the entity's table -> its place in the table."""
+    model = entities.MODELS.get(entity)
+    columns = model.__table__.columns if model is not None else ()
+    return {column.name: place for place, column in enumerate(columns)}
+
+
+def in_column_order(entity: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """An event's changes in one order every replica stores alike: the record's columns in
+    table order, then anything else by name. (Its author lists them as the write made them;
+    PostgreSQL's jsonb hands them to the others in an order of its own.)"""
+    places = _places(entity)
+    order = sorted(changes, key=lambda name: (places.get(name, len(places)), name))
+    return {name: changes[name] for name in order}
+
+
 def event_row(
     *,
     by: str,
@@ -74,10 +93,15 @@ def event_row(
     """The columns of a new audit event; `record` adds one, bulk writes insert many."""
     return new_row(AuditEvent, {
         "actor": by, "action": action, "entity": entity, "entity_id": entity_id,
-        "customer_id": customer_id, "changes": changes or {}, "detail": detail or {},
+        "customer_id": customer_id, "changes": in_column_order(entity, changes or {}),
+        "detail": detail or {},
         "at": at or clock.now(),
     })
 
+
+# Oldest first; events of the same moment by id, which every replica holds alike (the
+# local seq says in which order this replica received them, which differs).
+HISTORY_ORDER = (AuditEvent.at, AuditEvent.id)
 
 EVENT_FIELDS = ("at", "actor", "action", "entity", "entity_id", "customer_id", "changes", "detail")
 
@@ -90,7 +114,7 @@ def for_customer(s: Session, customer: Customer) -> list[AuditEvent]:
     """A customer's history, oldest first, including customers merged into it."""
     ids = [customer.id, *merged_into(s, customer.id)]
     query = select(AuditEvent).where(col(AuditEvent.customer_id).in_(ids))
-    return list(s.exec(query.order_by(AuditEvent.at, AuditEvent.seq)).all())
+    return list(s.exec(query.order_by(*HISTORY_ORDER)).all())
 
 
 def merged_into(s: Session, customer_id: str) -> list[str]:
@@ -109,4 +133,4 @@ def for_user(s: Session, handle: str, user_id: str) -> list[AuditEvent]:
     query = select(AuditEvent).where(
         or_(AuditEvent.actor == handle, AuditEvent.entity_id == user_id)
     )
-    return list(s.exec(query.order_by(AuditEvent.at, AuditEvent.seq)).all())
+    return list(s.exec(query.order_by(*HISTORY_ORDER)).all())

@@ -2,8 +2,9 @@
 
 An import runs in the caller's one write transaction. It reads the rows in batches of
 BATCH, so memory stays flat however long the input is, and writes each batch before the
-next is read, so a later row that repeats an earlier one finds it in the database like
-any other duplicate (no in-file index that would grow with the file). Every invalid row is
+next is read, so a row that repeats one of an earlier batch finds it in the database like
+any other duplicate (no in-file index that would grow with the file); repeats within a
+batch are the subclass's to reconcile (customers fold them into one record). Every invalid row is
 reported through `on_invalid` with where it is, the field and the reason; the caller
 decides whether to commit (all-or-nothing by default, `--partial`, `--dry-run`).
 """

@@ -9,8 +9,17 @@ events are inserted with SQLAlchemy Core, a batch at a time (an ORM object per r
 
 Duplicates are looked for on the id (an export's), normalised phone, normalised e-mail,
 then name + company case-folded: in the database with one query per key kind and batch,
-and within the batch; a row repeating an earlier row of the same batch waits for the
-next one, by which time the earlier row is in the database.
+and within the batch. Rows of one batch that share a key are one customer (a `Group`):
+with --on-duplicate update they are folded together in file order, a later non-empty
+value winning as it would over a stored one, and the result is compared with the
+database once, so a file holding a customer twice is created, updated or left alone as
+one record and importing it again changes nothing. With skip or error, a group's later
+rows are skipped or refused as repeats of its first. Groups are per batch (bulk.BATCH
+rows), so memory stays flat: rows of one customer further apart than a batch meet in the
+database instead, the later one updating what the earlier one wrote. A row whose keys join
+two groups (its phone in one, its e-mail in another), or a group and a stored customer
+the group does not match, waits for the next batch, as do the rows after it in the batch
+that share its keys.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from sqlmodel import col, select
 
 from crmcli import clock, fields
 from crmcli.db import region
-from crmcli.errors import CrmError, Invalid
+from crmcli.errors import CrmError, Duplicate, Invalid
 from crmcli.models import Assignment, AuditEvent, Customer, User
 from crmcli.repo import custom_fields, customers, search, users
 from crmcli.repo.bulk import Importer, Row, insert_rows, remembered
@@ -46,6 +55,48 @@ class Entry:
     customer_id: str | None
     owner: User | None
     keys: list[tuple[str, str]]
+
+
+@dataclass
+class Group:
+    """The rows of a batch that are one customer, in file order, and the stored customer
+    its first row matches (`match`, found on key kind `kind`), if any."""
+
+    rows: list[Entry]
+    match: Any | None
+    kind: str | None
+
+    @property
+    def first(self) -> Entry:
+        return self.rows[0]
+
+    @property
+    def customer_id(self) -> str | None:
+        return next((entry.customer_id for entry in self.rows if entry.customer_id), None)
+
+
+def given(entry: Entry) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The values a row gives: --on-duplicate update lets these overwrite, and never lets
+    an empty one erase."""
+    standard = {k: v for k, v in entry.standard.items() if v not in (None, [])}
+    extra = {k: v for k, v in entry.extra.items() if v is not None}
+    return standard, extra
+
+
+def folded(group: Group) -> tuple[Entry, list[bool]]:
+    """A group's rows as one, in file order (a later non-empty value wins), and for each
+    later row whether it changed what the rows before it said."""
+    first = group.first
+    standard, extra, owner = dict(first.standard), dict(first.extra), first.owner
+    changed = []
+    for entry in group.rows[1:]:
+        more, more_extra = given(entry)
+        changed.append(any(standard.get(k) != v for k, v in more.items())
+                       or any(extra.get(k) != v for k, v in more_extra.items()))
+        standard.update(more)
+        extra.update(more_extra)
+        owner = entry.owner or owner
+    return Entry(first.row, standard, extra, group.customer_id, owner, first.keys), changed
 
 
 def parse_id(text: Any) -> str | None:
@@ -86,19 +137,14 @@ class CustomerImport(Importer):
     def write(self, entries: list[Entry]) -> list[Entry]:
         self.now = clock.now()  # a batch is stamped with one time
         found = self._existing(entries)
-        pending: set[tuple[str, str]] = set()
+        groups, deferred = _grouped(entries, found)
         new: list[customers.NewCustomer] = []
-        updates: list[tuple[Any, Entry]] = []
-        deferred: list[Entry] = []
-        for entry in entries:
-            match = next((key for key in entry.keys if key in found), None)
-            if match:
-                self._duplicate(entry, match[0], found[match], updates)
-            elif pending.intersection(entry.keys):
-                deferred.append(entry)
-            elif (rows := self._new(entry)) is not None:
-                new.append(rows)
-                pending.update(entry.keys)
+        updates: list[tuple[Any, Group]] = []
+        for group in groups:
+            if group.match is None:
+                self._new_group(group, new)
+            else:
+                self._duplicate(group, updates)
         self._insert(new)
         self._update(updates)
         return deferred
@@ -118,26 +164,70 @@ class CustomerImport(Importer):
                 found[(kind, match.key)] = match
         return found
 
-    def _duplicate(self, entry: Entry, kind: str, match: Any, updates: list) -> None:
+    def _duplicate(self, group: Group, updates: list) -> None:
+        """A group matching a stored customer: update it once, skip or refuse the rows."""
+        match = group.match
         if match.deleted_at is not None:
-            self.refuse(entry.row.where, [Invalid("belongs to a deleted customer", "id")])
+            self.refuse_all(group, Invalid("belongs to a deleted customer", "id"))
         elif self.on_duplicate == "skip":
-            self.report.skipped += 1
+            self.report.skipped += len(group.rows)
         elif self.on_duplicate == "error":
-            reason = f"same {kind} as existing customer {customers.describe(match)}"
-            self.refuse(entry.row.where, [Invalid(reason, "duplicate")])
+            reason = f"same {group.kind} as existing customer {customers.describe(match)}"
+            self.refuse(group.first.row.where, [Invalid(reason, "duplicate")])
+            self._repeats(group, stored=reason)
         else:
-            updates.append((match.pk, entry))
+            updates.append((match.pk, group))
 
-    def _new(self, entry: Entry) -> customers.NewCustomer | None:
+    def _new_group(self, group: Group, new: list[customers.NewCustomer]) -> None:
+        """A group no stored customer matches: one new customer, from the folded rows
+        (update) or from the first row, the others skipped or refused (skip, error)."""
+        if self.on_duplicate != "update":
+            self._create(group.first, [group.first], new)
+            self._repeats(group)
+            return
+        entry, changed = folded(group)
+        if self._create(entry, group.rows, new):
+            self._count_later(changed, record_changed=True)
+
+    def _create(self, entry: Entry, rows: list[Entry], new: list) -> bool:
+        """Add the new customer `entry` says to `new`; if refused, each of `rows` is."""
         try:
             owner = entry.owner or self._owner(self.by.handle)
-            return customers.new_rows(
+            new.append(customers.new_rows(
                 entry.standard, entry.extra, owner=owner, by=self.by,
                 customer_id=entry.customer_id, now=self.now,
-            )
+            ))
         except Invalid as problem:
-            return self.refuse(entry.row.where, [problem])
+            for row in rows:
+                self.refuse(row.row.where, [problem])
+            return False
+        self.report.created += 1
+        return True
+
+    def _repeats(self, group: Group, stored: str | None = None) -> None:
+        """skip or error: a group's later rows are duplicates of an earlier row (told by
+        its line), or, if they share no key with one, of the `stored` customer."""
+        for index, entry in enumerate(group.rows[1:], start=1):
+            if self.on_duplicate == "skip":
+                self.report.skipped += 1
+                continue
+            shared = next((f"same {kind} as {earlier.row.where}"
+                           for earlier in group.rows[:index]
+                           for kind, value in entry.keys if (kind, value) in earlier.keys),
+                          stored)
+            self.refuse(entry.row.where, [Invalid(shared, "duplicate")])
+
+    def _count_later(self, changed: list[bool], *, record_changed: bool) -> None:
+        """A group's later rows count as updated where they changed the folded values of
+        a record that was created or updated, else as unchanged."""
+        updated = sum(changed) if record_changed else 0
+        self.report.updated += updated
+        self.report.unchanged += len(changed) - updated
+
+    def refuse_all(self, group: Group, problem: Invalid) -> None:
+        """Every row of a group refused for the problem of the record they make together."""
+        for entry in group.rows:
+            self.refuse(entry.row.where, [problem])
 
     def _insert(self, new: list[customers.NewCustomer]) -> None:
         if not new:
@@ -145,37 +235,91 @@ class CustomerImport(Importer):
         insert_rows(self.s, Customer, [rows.customer for rows in new])
         insert_rows(self.s, Assignment, [rows.assignment for rows in new])
         insert_rows(self.s, AuditEvent, [event for rows in new for event in rows.events])
-        self.report.created += len(new)
 
-    def _update(self, updates: list[tuple[int, Entry]]) -> None:
-        """Non-empty incoming values overwrite; empty ones never erase."""
+    def _update(self, updates: list[tuple[int, Group]]) -> None:
+        """Each group's folded values set on its stored customer, in one change: non-empty
+        values overwrite, empty ones never erase."""
         if not updates:
             return
         query = select(Customer).where(col(Customer.pk).in_({pk for pk, _ in updates}))
         stored = {customer.pk: customer for customer in self.s.exec(query)}
         changed = []
-        for pk, entry in updates:
+        for pk, group in updates:
             customer = stored[pk]
-            standard = {k: v for k, v in entry.standard.items() if v not in (None, [])}
-            extra = {k: v for k, v in entry.extra.items() if v is not None}
+            entry, later = folded(group)
+            standard, extra = given(entry)
             savepoint = self.s.begin_nested()
             try:
                 changes = customers.change(self.s, customer, standard, extra, by=self.by)
                 savepoint.commit()
             except CrmError as problem:
                 savepoint.rollback()
-                self.refuse(entry.row.where, [_invalid(problem)])
+                self.refuse_all(group, _invalid(problem, customer))
                 continue
             if changes:
                 self.report.updated += 1
                 changed.append(pk)
             else:
                 self.report.unchanged += 1
+            self._count_later(later, record_changed=bool(changes))
         search.refresh(self.s, changed)
 
     def finish(self) -> None:
         search.index_new(self.s, self.last_pk)
 
 
-def _invalid(error: CrmError) -> Invalid:
+def _invalid(error: CrmError, customer: Customer) -> Invalid:
+    """A refused update of `customer` as an invalid row. The duplicate guard's own way out
+    (--allow-duplicate) is `crm customer`'s; an import offers --on-duplicate instead."""
+    if isinstance(error, Duplicate):
+        return Invalid(
+            f"{error.found} (the row updates {customers.describe(customer)}); correct the "
+            "row, or pass --on-duplicate skip to leave stored customers as they are",
+            error.field,
+        )
     return error if isinstance(error, Invalid) else Invalid(str(error))
+
+
+def _grouped(
+    entries: list[Entry], found: dict[tuple[str, str], Any]
+) -> tuple[list[Group], list[Entry]]:
+    """The batch's rows as groups of one customer each, and the rows that must wait.
+
+    A row sharing a key with an earlier row joins its group; one sharing none starts a
+    group, matching the stored customer its first key found (`found`, in key order). A
+    row that would join two groups, or bring a group a second stored customer or a second
+    id, waits for the next batch: by then its groups are in the database.
+    """
+    groups: list[Group] = []
+    group_of: dict[tuple[str, Any], Group] = {}  # a key (or stored pk) → the group holding it
+    deferred: list[Entry] = []
+    waiting: set[tuple[str, Any]] = set()  # the keys of deferred rows: who shares one waits
+    for entry in entries:
+        key = next((key for key in entry.keys if key in found), None)
+        match = found[key] if key else None
+        tokens = [*entry.keys] + ([("stored", match.pk)] if match else [])
+        joined = {id(group_of[token]): group_of[token] for token in tokens if token in group_of}
+        group: Group | None
+        if waiting.intersection(tokens) or len(joined) > 1:
+            group = None
+        elif joined:
+            (group,) = joined.values()
+            group = group if _fits(group, entry, match) else None
+        else:
+            group = Group([], match, key[0] if key else None)
+            groups.append(group)
+        if group is None:
+            deferred.append(entry)
+            waiting.update(tokens)
+        else:
+            group.rows.append(entry)
+            group_of.update((token, group) for token in tokens)
+    return groups, deferred
+
+
+def _fits(group: Group, entry: Entry, match: Any) -> bool:
+    """Whether `entry` may join `group`: no stored customer but the group's (a new group
+    meeting a stored customer is left for the next batch) and no other id."""
+    same_match = match is None or (group.match is not None and match.pk == group.match.pk)
+    ids = {group.customer_id, entry.customer_id} - {None}
+    return same_match and len(ids) <= 1

@@ -5,9 +5,12 @@ like any record. Resolving one is an ordinary, audited change that syncs:
 - `theirs`: the record keeps what it holds; the entry is closed;
 - `mine`: the entry's value (the one that did not make it) is written into the record;
   for a record deleted elsewhere (or a note, task… added to a customer deleted elsewhere)
-  this restores the deleted one first; an assignment that could not hold its role (a
+  this restores the deleted one first; a refused merge (kind "merge": its keeper was
+  deleted or merged away elsewhere) is made again, the keeper restored first; an assignment that could not hold its role (a
   concurrent hand-over came first, or its customer was deleted) hands the role over;
 - a new value (customer fields only), typed like `crm customer edit` takes it.
+Writing into a user or a custom field definition takes the role its own command requires
+(`entities.WRITERS`): a member cannot rename an admin through a conflict.
 The first resolution to reach the shared database closes the entry there.
 """
 
@@ -24,7 +27,7 @@ from crmcli import clock
 from crmcli.errors import Invalid, UsageError
 from crmcli.ids import short
 from crmcli.models import Assignment, Conflict, Customer, DecimalText, UTCDateTime
-from crmcli.repo import assignments, audit, customers, entities, refs, search
+from crmcli.repo import assignments, audit, customers, entities, refs, search, users
 from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor
 
@@ -33,6 +36,9 @@ CONFLICT_FIELDS = (
     "kind", "entity", "entity_id", "customer_id", "field", "base", "mine", "theirs", "actor",
     "made_at", "event_id", "resolution", "resolved_by", "resolved_at", "created_at",
 )
+
+
+_KINDS = {"user": "users", "field_def": "custom fields"}  # for a refusal's message
 
 
 def describe(conflict: Conflict) -> str:
@@ -92,9 +98,11 @@ def _deleted(s: Session, record: Any) -> Any | None:
 
 
 def _restore(s: Session, conflict: Conflict, record: Any, by: Actor) -> None:
-    """Take back a deletion made elsewhere, as an ordinary audited change."""
+    """Take back a deletion made elsewhere, as an ordinary audited change (a customer that
+    was merged away is no longer merged into anything)."""
     entity = entities.entity_of(record)
-    changes = audit.apply(record, {"deleted_at": None}, by.handle)
+    restored = {"deleted_at": None, **({"merged_into": None} if entity == "customer" else {})}
+    changes = audit.apply(record, restored, by.handle)
     audit.record(
         s, by=by.handle, action=f"{entity}.update", entity=entity, entity_id=record.id,
         customer_id=record.id if isinstance(record, Customer) else conflict.customer_id,
@@ -102,6 +110,16 @@ def _restore(s: Session, conflict: Conflict, record: Any, by: Actor) -> None:
     )
     if isinstance(record, Customer):
         search.refresh(s, [record.pk])
+
+
+def _merge_again(s: Session, conflict: Conflict, other: Customer, by: Actor) -> None:
+    """Make a merge the shared database refused (its keeper was deleted or merged away
+    elsewhere): restore both customers where needed, then merge `other` into the keeper."""
+    keeper = customers.by_id(s, conflict.mine)
+    for customer in (keeper, other):
+        if customer.deleted_at is not None:
+            _restore(s, conflict, customer, by)
+    customers.merge(s, keeper, other, by=by)
 
 
 def _write(
@@ -159,13 +177,17 @@ def resolve(
         raise UsageError("give either --take mine|theirs or --value VALUE")
     if value is not None and (conflict.entity != "customer" or conflict.kind != "edit"):
         raise UsageError("--value works for one customer field; use --take, then edit the record")
+    if take != "theirs" and conflict.entity in entities.WRITERS:  # as `crm user`, `crm field`
+        users.require_role(by, entities.WRITERS[conflict.entity], f"change {_KINDS[conflict.entity]}")
     record = None if take == "theirs" else record_of(s, conflict)
     if take != "theirs" and (record is None or conflict.kind == "gone"):
         raise Invalid(
             "the record is no longer in the shared database; only --take theirs closes this",
             "conflict",
         )
-    if take == "mine":
+    if take == "mine" and conflict.kind == "merge":
+        _merge_again(s, conflict, record, by)
+    elif take == "mine":
         deleted = _deleted(s, record) if conflict.kind == "deleted" else None
         if deleted is not None:
             _restore(s, conflict, deleted, by)

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 from crmcli import fields
 from crmcli.errors import Invalid
 from crmcli.models import FieldDef
-from crmcli.repo import audit
+from crmcli.repo import audit, entities
 from crmcli.repo.users import Actor, require_role
 
 
@@ -18,7 +18,7 @@ def declared(s: Session) -> dict[str, fields.CustomField]:
 
 
 def add(s: Session, name: str, type_: str, choices: list[str], *, by: Actor) -> FieldDef:
-    require_role(by, ("admin", "manager"), "declare custom fields")
+    require_role(by, entities.WRITERS["field_def"], "declare custom fields")
     spec = fields.check_custom_definition(name.strip(), type_.strip().lower(), choices)
     if any(fields.fold(existing) == fields.fold(spec.name) for existing in declared(s)):
         raise Invalid(f"a field {spec.name!r} exists already", "name")

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from crmcli import clock, fields
 from crmcli.db import region
@@ -46,17 +46,20 @@ def describe(customer: Customer) -> str:
     return f"{short(customer.id)}  {customer.name}{company}"
 
 
-def resolve(s: Session, ref: str) -> Customer:
-    """The live customer `ref` names: an id prefix (full or short form) or the exact name."""
+def resolve(s: Session, ref: str, *, deleted: bool = False) -> Customer:
+    """The live customer `ref` names: an id prefix (full or short form) or the exact name.
+
+    With `deleted`, a deleted or merged-away customer too (its history stays readable);
+    a live one is preferred when a name is shared. A reference to a customer that is gone
+    says where it went rather than just "no customer matches".
+    """
     try:
         return refs.resolve(
-            s, Customer, ref, kind="customer", describe=describe, name_column=Customer.name
+            s, Customer, ref, kind="customer", describe=describe, name_column=Customer.name,
+            deleted=deleted,
         )
-    except NotFound:
-        merged = _merged_away(s, ref)
-        if merged:
-            raise NotFound(f"customer {ref!r} was merged into {describe(merged)}") from None
-        raise
+    except NotFound as error:
+        raise _why_gone(s, ref) or error from None
 
 
 def by_id(s: Session, customer_id: str) -> Customer:
@@ -78,26 +81,35 @@ def live(s: Session, customer_id: str) -> Customer:
     return customer
 
 
-def gone(s: Session, customer: Customer) -> str | None:
-    """What became of a deleted customer ("… was deleted", "… was merged into …"), or
-    None while it is live."""
+def gone(s: Session, customer: Customer, name: str | None = None) -> str | None:
+    """What became of a deleted customer, or None while it is live: deleted, or merged
+    into whom (following a chain of merges). `name` is how the message names it: the
+    reference the user typed, else `describe`."""
     if customer.deleted_at is None:
         return None
-    survivor = s.exec(select(Customer).where(Customer.id == customer.merged_into)).first()
-    if customer.merged_into and survivor:
-        return f"customer {describe(customer)} was merged into {describe(survivor)}"
-    return f"customer {describe(customer)} was deleted"
+    name = name or describe(customer)
+    survivor, seen = customer, set()
+    while survivor.merged_into and survivor.id not in seen:
+        seen.add(survivor.id)
+        survivor = by_id(s, survivor.merged_into)
+    if not seen:
+        return f"customer {name} was deleted"
+    since = ", since deleted" if survivor.deleted_at is not None else ""
+    return f"customer {name} was merged into {describe(survivor)}{since}"
 
 
-def _merged_away(s: Session, ref: str) -> Customer | None:
-    condition = refs.id_matches(Customer, ref)
-    if condition is None:
+def _why_gone(s: Session, ref: str) -> NotFound | None:
+    """What became of the one deleted customer `ref` names: merged into whom, or deleted."""
+    conditions = [Customer.name == ref.strip()]
+    if (by_id_prefix := refs.id_matches(Customer, ref)) is not None:
+        conditions.append(by_id_prefix)
+    found = s.exec(select(Customer).where(or_(*conditions)).limit(2)).all()
+    if len(found) != 1 or found[0].deleted_at is None:
         return None
-    gone = s.exec(select(Customer).where(condition, col(Customer.merged_into).is_not(None))).all()
-    if len(gone) != 1:
-        return None
-    survivor = s.exec(select(Customer).where(Customer.id == gone[0].merged_into)).first()
-    return survivor if survivor and survivor.deleted_at is None else None
+    fate = gone(s, found[0], repr(ref))
+    if not found[0].merged_into:
+        fate += f"; `crm history {ref}` still shows it"
+    return NotFound(fate)
 
 
 def find_duplicate(
@@ -379,6 +391,11 @@ SORTABLE = (
 )
 
 
+def _same_text(column: Any, typed: str) -> ColumnElement[bool]:
+    """Free text typed as a filter matches ignoring case (`--city shanghai` finds Shanghai)."""
+    return func.lower(column) == func.lower(typed.strip())
+
+
 @dataclass
 class CustomerQuery:
     """The filters `customer list`, `export` and the dashboard share."""
@@ -400,13 +417,13 @@ class CustomerQuery:
         if self.owner:
             where.append(Customer.owner == fields.normal_handle(self.owner))
         if self.department:
-            where.append(Customer.department == self.department.strip())
+            where.append(_same_text(Customer.department, self.department))
         if self.stage:
             where.append(Customer.stage == fields.parse_stage(self.stage))
         if self.level:
             where.append(Customer.level == fields.parse_level(self.level))
         if self.city:
-            where.append(Customer.city == self.city.strip())
+            where.append(_same_text(Customer.city, self.city))
         if self.tag:
             tagged = func.json_each(Customer.tags).table_valued("value")
             where.append(select(tagged.c.value).where(tagged.c.value == self.tag.strip()).exists())

@@ -26,6 +26,11 @@ MODELS: dict[str, Any] = {
 
 _ENTITIES = {model: entity for entity, model in MODELS.items()}
 
+# Who may change records of these kinds: the roles `crm user add` / `crm user deactivate`
+# and `crm field add` require. A conflict's resolution checks them (`repo/conflicts.py`),
+# and so does a push (`sync/plan.py`), so no other path writes what those commands refuse.
+WRITERS: dict[str, tuple[str, ...]] = {"user": ("admin",), "field_def": ("admin", "manager")}
+
 
 def entity_of(record: Any) -> str:
     """The entity name of a record ("user" for a User, whose table is "users")."""

@@ -42,8 +42,11 @@ def resolve(
     kind: str,
     describe: Callable[[T], str],
     name_column: Any = None,
+    deleted: bool = False,
 ) -> T:
-    """The one live record `ref` names, or NotFound / Ambiguous."""
+    """The one live record `ref` names, or NotFound / Ambiguous.
+
+    With `deleted`, deleted records count too, but only when no live one matches."""
     ref = ref.strip()
     conditions = []
     by_id = id_matches(model, ref)
@@ -53,8 +56,14 @@ def resolve(
         conditions.append(name_column == ref)
     if not conditions:
         raise NotFound(f"no {kind} matches {ref!r}")
-    query = select(model).where(or_(*conditions), model.deleted_at.is_(None))
+    query = select(model).where(or_(*conditions))
+    if deleted:
+        query = query.order_by(model.deleted_at.is_not(None))  # live ones first
+    else:
+        query = query.where(model.deleted_at.is_(None))
     found = list(s.exec(query.limit(MAX_CANDIDATES + 1)).all())
+    if deleted and len(found) > 1:
+        found = [record for record in found if record.deleted_at is None] or found
     if not found:
         raise NotFound(f"no {kind} matches {ref!r}")
     if len(found) > 1:

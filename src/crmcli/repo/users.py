@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from crmcli import clock, fields
 from crmcli.errors import Invalid, NotFound, PermissionDenied, UsageError
 from crmcli.models import Assignment, Customer, Task, User
-from crmcli.repo import audit
+from crmcli.repo import audit, entities
 from crmcli.repo.machine import to_dict
 
 
@@ -65,7 +65,7 @@ def require_role(by: Actor, roles: tuple[str, ...], what: str) -> None:
 
 
 def require_admin(by: Actor, what: str) -> None:
-    require_role(by, ("admin",), what)
+    require_role(by, entities.WRITERS["user"], what)
 
 
 def any_exist(s: Session) -> bool:

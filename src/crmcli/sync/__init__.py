@@ -16,9 +16,11 @@ How (one module per step; each module's docstring has the details):
   nothing when they are equal, otherwise keep the shared value and put the replica's
   into a conflict entry (who made it, when, what they had seen). Deletions, records
   gone from the shared database, records added to a customer merged or deleted
-  elsewhere (`parents.py`), one role handed over on two replicas at once (`roles.py`),
-  users and custom fields known by handle or name are handled there too. Clocks never
-  decide: only values are compared. The replica marks its events synced only after the
+  elsewhere (`parents.py`), a deletion arriving after an edit it never saw (kept in a
+  conflict, `merge.unseen`), a customer merge whose keeper was deleted or merged away
+  elsewhere (refused whole, `merges.py`), one role handed over on two replicas at once
+  (`roles.py`), users and custom fields known by handle or name are handled there too.
+  Clocks never decide: only values are compared. The replica marks its events synced only after the
   shared commit. Values PostgreSQL cannot hold: NUL travels as U+FFFD
   (`tables.sendable`); anything else it refuses ends the push naming the record (found
   by halving the refused batch, `shared.first_refused`), with nothing written.

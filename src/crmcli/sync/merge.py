@@ -13,15 +13,22 @@ The shared database then decides each field by comparing values, never clocks:
 - it still holds `base`: nobody else changed it, take the replica's value;
 - otherwise someone else changed it first: the shared value stays and the replica's
   value goes into a conflict entry.
+
+A deletion is a change to every field: when a replica's deletion is taken, a field it did
+not change itself but whose shared value is not the one the replica holds (an edit made
+elsewhere that the deleter never pulled) is `unseen`: the tombstone keeps that edit, and
+the push keeps it in a "deleted" conflict entry, as it would for an edit arriving after
+the deletion.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from crmcli.repo.audit import BOOKKEEPING
 from crmcli.repo.entities import get
 
 
@@ -84,9 +91,12 @@ def split(name: str, before: Any, after: Any) -> dict[str, tuple[Any, Any]]:
     return {name: (before, after)}
 
 
-def fold(events: list[Any], tracked: set[str]) -> list[RecordChanges]:
+def fold(
+    events: list[Any], tracked: set[str], untaken: Callable[[Any], bool] = lambda event: False
+) -> list[RecordChanges]:
     """Fold events (oldest first) into per-record changes, in the order records were first
-    touched. Only entities in `tracked` are folded; other events are history only."""
+    touched. Only entities in `tracked` are folded; other events are history only. An
+    `untaken` event (of a refused merge) touches its record but changes nothing in it."""
     records: dict[tuple[str, str], RecordChanges] = {}
     for event in events:
         if event.entity not in tracked or not event.entity_id:
@@ -95,6 +105,8 @@ def fold(events: list[Any], tracked: set[str]) -> list[RecordChanges]:
         record = records.get(key)
         if record is None:
             record = records[key] = RecordChanges(event.entity, event.entity_id, event.customer_id)
+        if untaken(event):
+            continue
         author = Author(event.actor, event.at, event.id, event.seq or 0)
         record.last = author
         record.customer_id = event.customer_id or record.customer_id
@@ -116,6 +128,7 @@ class Verdict:
 
     take: list[str] = field(default_factory=list)
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (kind, field)
+    unseen: list[str] = field(default_factory=list)  # edits elsewhere the deleter never saw
 
 
 def judge(
@@ -140,6 +153,8 @@ def judge(
         if outcome is Outcome.take:
             verdict.take.append(DELETED)
             deleted = mine.get(DELETED) is not None
+            if deleted:
+                verdict.unseen = unseen(shared, mine, changes)
         elif outcome is Outcome.conflict:
             verdict.conflicts.append(("edit", DELETED))
     deleted_elsewhere = deleted and mine.get(DELETED) is None
@@ -156,6 +171,21 @@ def judge(
         else:
             verdict.conflicts.append(("edit", path))
     return verdict
+
+
+NOT_SEEN = BOOKKEEPING | {"id", DELETED}  # what a deleter need not have seen
+
+
+def unseen(shared: dict[str, Any], mine: dict[str, Any], changes: RecordChanges) -> list[str]:
+    """The paths a replica deleting a record had not seen as the shared record holds them:
+    fields it did not change whose shared value differs from its own copy (which holds
+    what it last pulled: a pull leaves a record with an unpushed deletion as it is)."""
+    paths = []
+    for name in shared.keys() - NOT_SEEN:
+        for path, (seen, now) in split(name, mine.get(name), shared[name]).items():
+            if path not in changes.base and seen != now:
+                paths.append(path)
+    return sorted(paths)
 
 
 def _same_state(

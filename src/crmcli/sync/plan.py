@@ -18,7 +18,7 @@ from typing import Any
 
 from crmcli.models import Conflict
 from crmcli.repo import audit, entities
-from crmcli.sync import merge
+from crmcli.sync import merge, merges
 from crmcli.sync.tables import Synced, comparable
 
 UNSHARED_ON_JOIN = frozenset({"role"})  # a user's role comes from the shared admins
@@ -34,7 +34,7 @@ class Plan:
 
     handle: str
     now: datetime
-    admin: bool  # the pusher may add users with their roles
+    role: str  # the pusher's role in the shared database ("admin" while the team is empty)
     writes: dict[str, dict[str, dict]] = field(default_factory=lambda: defaultdict(dict))
     conflicts: list[Conflict] = field(default_factory=list)
     remapped: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -71,10 +71,26 @@ class Plan:
             created_at=self.now, updated_at=self.now,
         ))
 
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+    def may_write(self, entity: str) -> bool:
+        """Whether the pusher may change records of this kind (`entities.WRITERS`)."""
+        return self.role in entities.WRITERS.get(entity, (self.role,))
+
     def insert(self, synced: Synced, changes: merge.RecordChanges, row: dict) -> None:
+        """Insert a record new to the shared database. A user added by someone who is not
+        an admin joins as a member (a member's own record is added so when they join); a
+        custom field declared by someone `crm field add` refuses arrives deleted, kept in a
+        "deleted" conflict an admin or manager may restore."""
         row = dict(row)
         if synced.entity == "user" and not self.admin:
             row["role"] = "member"
+        refused = synced.entity != "user" and not self.may_write(synced.entity)
+        if refused and row["deleted_at"] is None:
+            row.update(deleted_at=self.now, updated_at=self.now)
+            self.record_conflict("deleted", changes, row)
         self.writes[synced.entity][row["id"]] = row
         self.added[synced.entity][row["id"]] = changes
 
@@ -128,6 +144,9 @@ class Plan:
             changes = self.recognised(synced, changes, row)
         theirs, mine = _comparable(current), _comparable(row)
         verdict = merge.judge(theirs, mine, changes, synced.stamps)
+        if not self.may_write(synced.entity):  # what `crm user`, `crm field` would refuse
+            verdict.conflicts += [("edit", path) for path in verdict.take]
+            verdict.take = []
         updated = dict(current)
         for path in verdict.take:
             entities.put(updated, path, entities.get(row, path))
@@ -142,9 +161,41 @@ class Plan:
         deleted = [path for kind, path in verdict.conflicts if kind == "deleted"]
         if deleted:
             self.conflict("deleted", changes, current["id"], deleted, mine, theirs)
+        if verdict.unseen:
+            self.unseen_conflict(changes, current, mine, verdict.unseen)
         for kind, path in verdict.conflicts:
             if kind == "edit":
                 self.conflict(kind, changes, current["id"], [path], mine, theirs)
+
+    def unseen_conflict(
+        self, changes: merge.RecordChanges, current: dict, mine: dict, paths: list[str]
+    ) -> None:
+        """Keep the edits made elsewhere that this push's deletion removes unseen (see
+        `merge.unseen`): a "deleted" entry as for an edit that arrives after the deletion,
+        holding the edited values (`--take mine` restores the record with them), what the
+        deleter had seen as `base`, and the editor as its author (the record's
+        `updated_by`, where it has one)."""
+        deletion, theirs = changes.authors[merge.DELETED], _comparable(current)
+        self.conflicts.append(Conflict(
+            kind="deleted", entity=changes.entity, entity_id=theirs["id"],
+            customer_id=changes.customer_id, field=", ".join(paths),
+            base={path: entities.get(mine, path) for path in paths},
+            mine={path: entities.get(theirs, path) for path in paths}, theirs=None,
+            actor=current.get("updated_by") or deletion.actor,
+            made_at=current.get("updated_at") or deletion.at, event_id=deletion.event_id,
+            created_at=self.now, updated_at=self.now,
+        ))
+
+    def refused_merge(self, refused: merges.Refused) -> None:
+        """Keep a merge the shared database refuses (`merges.py`): one "merge" entry about
+        the customer it was to merge away; `mine` is the keeper, `theirs` where it went."""
+        event = refused.event
+        self.conflicts.append(Conflict(
+            kind="merge", entity="customer", entity_id=refused.other,
+            customer_id=refused.other, field="merged_into", base=None, mine=refused.keeper,
+            theirs=refused.went_to, actor=event.actor, made_at=event.at, event_id=event.id,
+            created_at=self.now, updated_at=self.now,
+        ))
 
     def recognised(
         self, synced: Synced, changes: merge.RecordChanges, row: dict

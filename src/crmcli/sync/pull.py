@@ -12,14 +12,17 @@ replica.
 
 `apply` writes the rows into the replica in one local transaction with the new cursor:
 - a field this replica changed and has not pushed yet keeps its local value (the next
-  push judges it against the shared one);
+  push judges it against the shared one); a record it deleted and has not pushed yet
+  keeps all of them (the push compares what the deleter had seen);
 - a user or custom field that exists here under another id (made here independently) is
   re-keyed to the shared id, its events with it;
-- audit events arrive as synced; the search index is refreshed for customers that changed.
+- audit events arrive as synced, their changes in column order (as the author stored
+  them, `audit.in_column_order`); the search index is refreshed for customers that changed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from crmcli.models import AuditEvent, Conflict
-from crmcli.repo import entities, search
+from crmcli.repo import audit, entities, search
 from crmcli.repo.customers import dedupe_key
 from crmcli.repo.notes import stored_path
 from crmcli.sync import local, merge, shared
@@ -111,6 +114,8 @@ def _apply_rows(s: Session, synced: Synced, rows: list[dict], unpushed: dict) ->
         for row in chunk:
             values = dict(row)
             mine = held.get(row["id"])
+            if mine and _deleted_here(mine, unpushed.get((synced.entity, row["id"]), ())):
+                continue
             for path in unpushed.get((synced.entity, row["id"]), ()) if mine else ():
                 entities.put(values, path, entities.get(mine, path))
             if synced.entity == "customer":
@@ -118,6 +123,13 @@ def _apply_rows(s: Session, synced: Synced, rows: list[dict], unpushed: dict) ->
             (updates if mine else inserts).append(values)
         local.insert(s, synced, inserts)
         local.update(s, synced, updates)
+
+
+def _deleted_here(mine: dict, unpushed: Iterable[str]) -> bool:
+    """Whether this replica deleted the record and has not pushed that yet: the pull then
+    leaves it as it is, so the push still compares what the deleter had seen with the
+    shared record and keeps an edit made elsewhere meanwhile (`merge.unseen`)."""
+    return mine.get(merge.DELETED) is not None and merge.DELETED in unpushed
 
 
 def _apply_events(s: Session, events: list[dict]) -> int:
@@ -129,7 +141,10 @@ def _apply_events(s: Session, events: list[dict]) -> int:
     arrived = 0
     for chunk in local.chunks(events):
         held = local.event_records(s, [event["id"] for event in chunk])
-        local.insert(s, EVENTS, [{**e, "synced": True} for e in chunk if e["id"] not in held])
+        local.insert(s, EVENTS, [
+            {**e, "changes": audit.in_column_order(e["entity"], e["changes"]), "synced": True}
+            for e in chunk if e["id"] not in held
+        ])
         local.update(s, EVENTS, [
             {"id": e["id"], "entity_id": e["entity_id"], "synced": True}
             for e in chunk if e["id"] in held and held[e["id"]] != e["entity_id"]

@@ -13,11 +13,14 @@ rows of the records they touched. Under the writer lock the shared database:
    shared database already knows is the same record (the shared one stands; a user's
    role is never taken from a replica's own copy, the pushing member's own record, made
    by `crm init` on joining, gives way to the one the admins entered without conflicts,
-   and a user added by someone who is not a shared admin joins as a member); a note,
+   and a user added by someone who is not a shared admin joins as a member); a change to
+   a user or custom field that its command would refuse the pusher (`entities.WRITERS`)
+   is a conflict, and a custom field they declared arrives deleted, with one; a note,
    task or assignment added to a customer merged or deleted elsewhere goes where
    `parents.py` says (moved to the merged customer; kept, with a "deleted" conflict);
    one whose parent left the shared database, or an edit to a record that is no longer
-   there, becomes a conflict of kind "gone";
+   there, becomes a conflict of kind "gone"; a customer merge whose keeper was deleted or
+   merged away elsewhere is refused whole, into a conflict of kind "merge" (`merges.py`);
 4. writes every touched record back (even if nothing was taken, so it gets a new
    `server_seq` and the pull that follows brings the shared version back to the replica),
    stores the events themselves, and the contents of new attachments.
@@ -39,7 +42,7 @@ from crmcli.errors import Invalid, PermissionDenied
 from crmcli.ids import short
 from crmcli.models import AuditEvent
 from crmcli.repo.notes import stored_path
-from crmcli.sync import local, merge, parents, roles, schema, shared
+from crmcli.sync import local, merge, merges, parents, roles, schema, shared
 from crmcli.sync.connection import first_line
 from crmcli.sync.plan import Plan
 from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced
@@ -153,13 +156,20 @@ def _push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
         member = members[1]
         if member and not member["active"]:  # deactivated since the sync's first check
             raise deactivated(handle)
-        admin = members[0] == 0 or bool(member and member["role"] == "admin" and member["active"])
+        role = "admin" if members[0] == 0 else member["role"] if member else "member"
         held = shared.held(conn, EVENTS, [event.id for event in outbox.events])
         fresh = [event for event in outbox.events if event.id not in held]
+        refused = merges.refused(conn, fresh)
         by_entity: dict[str, list] = defaultdict(list)
-        for changes in merge.fold(fresh, set(BY_ENTITY)):
+
+        def untaken(event: AuditEvent) -> bool:
+            return merges.merged_away(event) in refused
+
+        for changes in merge.fold(fresh, set(BY_ENTITY), untaken):
             by_entity[changes.entity].append(changes)
-        plan = Plan(handle, now, admin)
+        plan = Plan(handle, now, role)
+        for refusal in refused.values():
+            plan.refused_merge(refusal)
         for synced in RECORDS:
             if by_entity[synced.entity]:
                 _plan_table(conn, plan, synced, by_entity[synced.entity], outbox)
