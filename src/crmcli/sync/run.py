@@ -25,6 +25,7 @@ class Report:
     pushed: int  # changes of this replica that reached the shared database
     pulled: int  # changes made elsewhere that reached this replica
     conflicts: int  # conflict entries this push made
+    handed_over: int  # work meant for deactivated members this push gave their successors
     open_conflicts: int  # unresolved conflict entries on this replica now
     member: str
     role: str
@@ -87,6 +88,7 @@ def sync(database: Database, handle: str | None) -> Report:
     if known.server_id is None and outbox.events:
         joined = "recognised" if pushed.member else "added"
     return Report(
-        pushed=pushed.new, pulled=arrived, conflicts=pushed.conflicts, open_conflicts=open_count,
-        member=now.handle, role=now.role, joined=joined,
+        pushed=pushed.new, pulled=arrived, conflicts=pushed.conflicts,
+        handed_over=pushed.handed_over, open_conflicts=open_count, member=now.handle,
+        role=now.role, joined=joined,
     )
