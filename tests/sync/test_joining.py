@@ -45,6 +45,29 @@ def test_a_member_who_exists_in_the_shared_database_is_recognised_by_handle(repl
     assert {event["action"] for event in history} >= {"user.create"}
 
 
+def first_sync_cut_off_after_the_shared_commit(member) -> str:
+    """The stderr of a first sync retried after the one before it reached the shared
+    commit but not the local one (as if the machine died in between)."""
+    copy = member.path.read_bytes()
+    member.sync()
+    member.path.write_bytes(copy)
+    for suffix in ("-wal", "-shm"):
+        member.path.with_name(member.path.name + suffix).unlink(missing_ok=True)
+    retried = member("sync")
+    assert retried.exit_code == 0, retried.output
+    return retried.stderr
+
+
+def test_a_first_sync_completed_after_a_cut_off_still_says_how_the_member_joined(replica):
+    alice = replica("alice", "Alice Wang", "sales")
+    alice.ok("user", "add", "carol", "--name", "Carol Zhang", "--role", "manager")
+    alice.sync()
+    dave = replica("dave", "Dave Wu", "product")
+    assert "new member: dave (member)" in first_sync_cut_off_after_the_shared_commit(dave)
+    carol = replica("carol", "Carol Z.", "events")
+    assert "recognised as carol (manager)" in first_sync_cut_off_after_the_shared_commit(carol)
+
+
 def test_a_fresh_replica_first_sync_brings_the_whole_shared_data_set(team, replica):
     alice = team["alice"]
     first = alice.ok("customer", "add", "Acme Trading", "--city", "Shanghai")

@@ -22,7 +22,8 @@ def sync(format: FormatOption = Format.table) -> None:
     """Push your changes to the shared database and pull everyone else's.
 
     Prints how many changes were pushed and pulled and how many conflicts the push made;
-    conflicting values are kept in `crm conflicts`, never dropped.
+    conflicting values are kept in `crm conflicts`, never dropped. Work meant for a member
+    deactivated meanwhile goes to whoever took over their work, and the sync says so.
     """
     context.long_running()
     from crmcli.sync.run import sync as run
@@ -36,4 +37,9 @@ def sync(format: FormatOption = Format.table) -> None:
         say("joined the shared database as a new member: ", report.member, " (", report.role, ")")
     elif report.joined == "recognised":
         say("recognised as ", report.member, " (", report.role, ") in the shared database")
+    if report.handed_over:
+        say(
+            "handed ", str(report.handed_over), " (customers, tasks, roles) meant for deactivated "
+            "members to the colleagues who took over their work; crm history shows each"
+        )
     emit_one(report.as_dict(), format, lambda: _summary(report.as_dict()))

@@ -20,6 +20,10 @@ How (one module per step; each module's docstring has the details):
   conflict, `merge.unseen`), a customer merge whose keeper was deleted or merged away
   elsewhere (refused whole, `merges.py`), one role handed over on two replicas at once
   (`roles.py`), users and custom fields known by handle or name are handled there too.
+  Live work (a customer's owner, an open task, a current role) that a push would leave
+  with a member deactivated elsewhere is handed over as `crm user deactivate` did, to the
+  colleague the deactivation named (`handover.py`): the admin decided that already, so
+  it is not a conflict, and `crm sync` reports how much it moved.
   Clocks never decide: only values are compared. The replica marks its events synced only after the
   shared commit. Values PostgreSQL cannot hold: NUL travels as U+FFFD
   (`tables.sendable`); anything else it refuses ends the push naming the record (found

@@ -21,6 +21,9 @@ rows of the records they touched. Under the writer lock the shared database:
    one whose parent left the shared database, or an edit to a record that is no longer
    there, becomes a conflict of kind "gone"; a customer merge whose keeper was deleted or
    merged away elsewhere is refused whole, into a conflict of kind "merge" (`merges.py`);
+   one role handed over on two replicas at once keeps one holder (`roles.py`); live work
+   (a customer's owner, an open task, a current role) left with a member deactivated
+   elsewhere goes to whoever the deactivation named, as it would have (`handover.py`);
 4. writes every touched record back (even if nothing was taken, so it gets a new
    `server_seq` and the pull that follows brings the shared version back to the replica),
    stores the events themselves, and the contents of new attachments.
@@ -42,7 +45,7 @@ from crmcli.errors import Invalid, PermissionDenied
 from crmcli.ids import short
 from crmcli.models import AuditEvent
 from crmcli.repo.notes import stored_path
-from crmcli.sync import local, merge, merges, parents, roles, schema, shared
+from crmcli.sync import handover, local, merge, merges, parents, roles, schema, shared
 from crmcli.sync.connection import first_line
 from crmcli.sync.plan import Plan
 from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced
@@ -80,6 +83,7 @@ class Pushed:
     sent: list[str]  # the outbox's event ids, all in the shared database now
     new: int  # how many of them this push brought
     conflicts: int  # conflict entries this push made
+    handed_over: int  # work left with deactivated members this push handed on (`handover.py`)
     member: dict | None  # the pusher's shared user record as it was before (None: new)
 
 
@@ -138,7 +142,7 @@ def push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
     """Push the outbox in one shared transaction (committed when this returns). Values the
     shared database refuses end it with Invalid naming the record, and nothing written."""
     if not outbox.events:
-        return Pushed([], 0, 0, None)
+        return Pushed([], 0, 0, 0, None)
     try:
         return _push(conn, outbox, handle)
     except _Refused as refused:  # raised inside the transaction, which rolled back
@@ -178,8 +182,11 @@ def _push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
             _event_row(e, plan.remapped.get((e.entity, e.entity_id or ""), e.entity_id))
             for e in fresh
         ]
+        handed_over = handover.settle(conn, plan, events)
         _write(conn, plan, events, outbox)
-    return Pushed([event.id for event in outbox.events], len(fresh), len(plan.conflicts), member)
+    return Pushed(
+        [event.id for event in outbox.events], len(fresh), len(plan.conflicts), handed_over, member
+    )
 
 
 @dataclass

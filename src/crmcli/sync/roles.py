@@ -86,16 +86,10 @@ def _owners(conn: Any, plan: Plan, customer_ids: set[str]) -> dict[str, str | No
 def _current(conn: Any, customer_ids: set[str]) -> list[dict]:
     """The current assignments of these customers in the shared database, in the order
     they reached it."""
-    from psycopg import sql
-    from psycopg.rows import dict_row
-
-    query = sql.SQL(
-        "SELECT {} FROM assignment WHERE customer_id = ANY(%s) "
-        "AND until IS NULL AND deleted_at IS NULL ORDER BY server_seq"
-    ).format(sql.SQL(", ").join(map(sql.Identifier, ASSIGNMENTS.columns)))
-    with conn.cursor(row_factory=dict_row) as cursor:
-        cursor.execute(query, (list(customer_ids),))
-        return cursor.fetchall()
+    return shared.rows_where(
+        conn, ASSIGNMENTS, "customer_id = ANY(%s) AND until IS NULL AND deleted_at IS NULL",
+        (list(customer_ids),),
+    )
 
 
 def _seen(changed: list[merge.RecordChanges], local: dict[str, dict]) -> dict[tuple, str]:

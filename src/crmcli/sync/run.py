@@ -25,6 +25,7 @@ class Report:
     pushed: int  # changes of this replica that reached the shared database
     pulled: int  # changes made elsewhere that reached this replica
     conflicts: int  # conflict entries this push made
+    handed_over: int  # work meant for deactivated members this push gave their successors
     open_conflicts: int  # unresolved conflict entries on this replica now
     member: str
     role: str
@@ -46,6 +47,14 @@ def remote(database: Database) -> str:
     return url
 
 
+def _added_by_this_replica(shared_member: dict | None, own_id: str) -> bool:
+    """Whether the member's shared record (as it was before this push) is the one this
+    replica's first push added: none yet, or one with this replica's own id, which only an
+    earlier first sync cut off after the shared commit can have put there (a member the
+    shared database knew already has another id until the pull replaces the local record)."""
+    return shared_member is None or shared_member["id"] == own_id
+
+
 def sync(database: Database, handle: str | None) -> Report:
     """Push this replica's changes as `handle`, pull everyone else's; see the module doc."""
     import psycopg
@@ -55,6 +64,7 @@ def sync(database: Database, handle: str | None) -> Report:
         if not known.remote:
             raise UsageError(NOT_LINKED)
         member = users.acting(s, handle)
+        own_id = users.get(s, member.handle).id
         outbox = push.read_outbox(s, database.attachments_dir)
     conn = connection.connect(known.remote)
     try:
@@ -85,8 +95,9 @@ def sync(database: Database, handle: str | None) -> Report:
         conn.close()
     joined = None
     if known.server_id is None and outbox.events:
-        joined = "recognised" if pushed.member else "added"
+        joined = "added" if _added_by_this_replica(pushed.member, own_id) else "recognised"
     return Report(
-        pushed=pushed.new, pulled=arrived, conflicts=pushed.conflicts, open_conflicts=open_count,
-        member=now.handle, role=now.role, joined=joined,
+        pushed=pushed.new, pulled=arrived, conflicts=pushed.conflicts,
+        handed_over=pushed.handed_over, open_conflicts=open_count, member=now.handle,
+        role=now.role, joined=joined,
     )

@@ -42,6 +42,20 @@ def rows_by(
         return {row[column]: row for row in cursor}
 
 
+def rows_where(conn: Any, synced: Synced, condition: str, params: tuple) -> list[dict]:
+    """The shared rows (all synced columns) meeting `condition`, a fixed SQL text with %s
+    placeholders for `params`, in the order they reached the shared database."""
+    from psycopg import sql
+    from psycopg.rows import dict_row
+
+    query = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY server_seq").format(
+        _names(synced.columns), sql.Identifier(synced.name), sql.SQL(condition)
+    )
+    with conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
 def held(conn: Any, synced: Synced, record_ids: Iterable[str]) -> set[str]:
     """Which of these ids the shared table holds."""
     from psycopg import sql
