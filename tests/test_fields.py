@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcli import fields, phones
+from crmcli import dates, fields, phones
 from crmcli.errors import Invalid
 
 MONDAY_NOON = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -169,13 +169,13 @@ def test_tags_split_on_latin_and_chinese_separators():
     ],
 )
 def test_due_dates_accept_iso_and_relative_forms(typed, expected_local, utc):
-    due = fields.parse_when(typed, MONDAY_NOON)
+    due = dates.parse_when(typed, MONDAY_NOON)
     assert due.astimezone().strftime("%Y-%m-%d %H:%M") == expected_local
 
 
 def test_an_unreadable_due_date_is_refused_naming_the_field():
     with pytest.raises(Invalid) as refused:
-        fields.parse_when("next blue moon", MONDAY_NOON)
+        dates.parse_when("next blue moon", MONDAY_NOON)
     assert refused.value.field == "due"
 
 

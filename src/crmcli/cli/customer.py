@@ -126,10 +126,10 @@ def find(
 def show(ref: CustomerRef, format: FormatOption = Format.table) -> None:
     """Show a customer: every field, responsibilities, tasks and the timeline."""
     from crmcli.cli.customer_card import card, detail_dict
-    from crmcli.repo import customers, notes
+    from crmcli.repo import customer_story, customers, notes
 
     with context.session(write=False) as s:
-        detail = customers.detail(s, customers.resolve(s, ref))
+        detail = customer_story.detail(s, customers.resolve(s, ref))
         attachments = notes.attachments_of(s, [note.id for note in detail.notes])
     emit_one(detail_dict(detail, attachments), format, lambda: card(detail, attachments))
 

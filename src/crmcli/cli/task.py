@@ -76,7 +76,7 @@ def list_(
     format: FormatOption = Format.table,
 ) -> None:
     """List tasks (open ones by default), soonest due first."""
-    from crmcli import clock
+    from crmcli import clock, dates
     from crmcli.repo import customers, tasks
 
     with context.session(write=False) as s:
@@ -85,7 +85,7 @@ def list_(
             customer_id=customers.resolve(s, customer).id if customer else None,
             status=None if status == "all" else status,
             overdue=overdue,
-            due_before=fields.parse_when(due_before, clock.now(), "due-before") if due_before else None,
+            due_before=dates.parse_when(due_before, clock.now(), "due-before") if due_before else None,
             limit=limit,
         )
         rows = tasks.list_(s, query)

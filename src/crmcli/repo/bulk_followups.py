@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from crmcli import clock, fields
+from crmcli import clock, dates, fields
 from crmcli.db import region
 from crmcli.errors import Ambiguous, CrmError, Invalid, NotFound
 from crmcli.models import Customer, Note, Task, User
@@ -119,7 +119,7 @@ class FollowUpImport(Importer):
 
     def when(self, values: dict[str, Any], name: str) -> datetime | None:
         text = _text(values, name)
-        return fields.parse_when(text, clock.now(), name) if text else None
+        return dates.parse_when(text, clock.now(), name) if text else None
 
     def apply(self, record: Any, values: dict[str, Any]) -> bool:
         """Set the non-empty incoming values that differ, audited as an update."""

@@ -24,10 +24,8 @@ from crmcli.repo import (
     assignments,
     audit,
     custom_fields,
-    notes,
     refs,
     search,
-    tasks,
     users,
 )
 from crmcli.repo.machine import jsonable, new_row
@@ -500,59 +498,3 @@ def as_dict(customer: Customer, custom: Iterable[str] = ()) -> dict[str, Any]:
     values["updated_at"] = clock.iso(customer.updated_at)
     values["version"] = customer.version
     return values
-
-
-# --- the whole story ---------------------------------------------------------------------
-
-
-@dataclass
-class TimelineEntry:
-    at: datetime
-    kind: str  # note | task | assignment | event
-    record: Any
-
-
-SHOWN_AS_RECORDS = frozenset({"note", "attachment", "assignment"})
-
-
-@dataclass
-class CustomerDetail:
-    customer: Customer
-    notes: list[Note]
-    tasks: list[Task]
-    assignments: list[Assignment]
-    history: list[AuditEvent]
-
-    @property
-    def newest_seq(self) -> int:
-        """The local seq of the last event this replica recorded about the customer.
-
-        It moves whenever a change reaches this replica, even one stamped earlier than
-        everything already shown (a colleague worked offline and synced later), which the
-        time order of `history` hides: its last event is the latest written, not the
-        latest to arrive.
-        """
-        return max((event.seq for event in self.history), default=0)
-
-    def timeline(self) -> list[TimelineEntry]:
-        """Notes, tasks, assignments and history events merged, newest first."""
-        entries = [TimelineEntry(note.at, "note", note) for note in self.notes]
-        entries += [TimelineEntry(task.created_at, "task", task) for task in self.tasks]
-        entries += [TimelineEntry(a.since, "assignment", a) for a in self.assignments]
-        entries += [
-            TimelineEntry(event.at, "event", event)
-            for event in self.history
-            if event.entity not in SHOWN_AS_RECORDS and event.action != "task.create"
-        ]
-        # uuid7 ids grow with creation time: they order records made in the same instant.
-        return sorted(entries, key=lambda entry: (entry.at, entry.record.id), reverse=True)
-
-
-def detail(s: Session, customer: Customer) -> CustomerDetail:
-    return CustomerDetail(
-        customer=customer,
-        notes=notes.for_customer(s, customer.id),
-        tasks=tasks.for_customer(s, customer.id),
-        assignments=assignments.for_customer(s, customer.id),
-        history=audit.for_customer(s, customer),
-    )

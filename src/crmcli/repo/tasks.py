@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import case
 from sqlmodel import Session, col, select
 
-from crmcli import clock, fields
+from crmcli import clock, dates, fields
 from crmcli.errors import Invalid
 from crmcli.ids import short
 from crmcli.models import Customer, Task
@@ -62,7 +62,7 @@ def add(
         customer_id=customer.id,
         title=title,
         assignee=users.get_active(s, assignee or by.handle).handle,
-        due=fields.parse_when(due, clock.now()) if due else None,
+        due=dates.parse_when(due, clock.now()) if due else None,
         priority=fields.parse_priority(priority),
         status=status,
         done_at=clock.now() if status == "done" else None,

@@ -15,8 +15,8 @@ from textual.widgets import Footer, Header, Label, Static
 from crmcli.display import clean
 from crmcli.ids import short
 from crmcli.models import Assignment, Attachment, Customer
-from crmcli.repo import assignments, customers, notes
-from crmcli.repo.customers import CustomerDetail
+from crmcli.repo import assignments, customer_story, customers, notes
+from crmcli.repo.customer_story import CustomerDetail
 from crmcli.repo.users import Actor
 from crmcli.tui.data import Change, post_if_current, reading_for
 from crmcli.tui.literal import literal
@@ -112,7 +112,7 @@ class CustomerScreen(DataScreen):
     def reload(self) -> None:
         with reading_for(self, self.workspace) as s:
             customer = customers.by_id(s, self.customer_id)
-            detail = customers.detail(s, customer)
+            detail = customer_story.detail(s, customer)
             files = notes.attachments_of(s, [note.id for note in detail.notes])
             current = assignments.current(s, self.customer_id)
             fate = customers.gone(s, customer)

@@ -9,7 +9,7 @@ from textual.widgets import Label, Static
 from crmcli import clock
 from crmcli.display import describe_changes
 from crmcli.models import Attachment
-from crmcli.repo.customers import CustomerDetail, TimelineEntry
+from crmcli.repo.customer_story import CustomerDetail, TimelineEntry
 from crmcli.tui.literal import joined, literal
 
 SHOWN_ENTRIES = 100
