@@ -90,3 +90,9 @@ def test_a_note_from_stdin_that_is_not_utf8_is_refused_with_exit_4(crm, alice):
     assert result.exit_code == 4
     assert "standard input: is not UTF-8 text (byte 7: 0xff)" in result.stderr
     assert notes_of(crm, ref) == []
+
+
+def test_a_note_from_stdin_loses_a_utf8_byte_order_mark(crm, alice):
+    ref = add_customer(crm, "Acme")
+    assert crm("note", "add", ref, "-", input="\ufeff来电询价".encode()).exit_code == 0
+    assert [n["body"] for n in notes_of(crm, ref)] == ["来电询价"]

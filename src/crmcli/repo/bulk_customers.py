@@ -168,7 +168,7 @@ class CustomerImport(Importer):
         """A group matching a stored customer: update it once, skip or refuse the rows."""
         match = group.match
         if match.deleted_at is not None:
-            self.refuse_all(group, Invalid("belongs to a deleted customer", "id"))
+            self.refuse_all(group.rows, Invalid("belongs to a deleted customer", "id"))
         elif self.on_duplicate == "skip":
             self.report.skipped += len(group.rows)
         elif self.on_duplicate == "error":
@@ -198,8 +198,7 @@ class CustomerImport(Importer):
                 customer_id=entry.customer_id, now=self.now,
             ))
         except Invalid as problem:
-            for row in rows:
-                self.refuse(row.row.where, [problem])
+            self.refuse_all(rows, problem)
             return False
         self.report.created += 1
         return True
@@ -224,9 +223,9 @@ class CustomerImport(Importer):
         self.report.updated += updated
         self.report.unchanged += len(changed) - updated
 
-    def refuse_all(self, group: Group, problem: Invalid) -> None:
-        """Every row of a group refused for the problem of the record they make together."""
-        for entry in group.rows:
+    def refuse_all(self, rows: list[Entry], problem: Invalid) -> None:
+        """Every one of `rows` refused for the problem of the record they make together."""
+        for entry in rows:
             self.refuse(entry.row.where, [problem])
 
     def _insert(self, new: list[customers.NewCustomer]) -> None:
@@ -254,7 +253,7 @@ class CustomerImport(Importer):
                 savepoint.commit()
             except CrmError as problem:
                 savepoint.rollback()
-                self.refuse_all(group, _invalid(problem, customer))
+                self.refuse_all(group.rows, _invalid(problem, customer))
                 continue
             if changes:
                 self.report.updated += 1
