@@ -11,7 +11,7 @@ def test_server_init_prepares_an_empty_database_and_running_it_again_changes_not
 ):
     first = crm("server", "init", "--url", blank_shared)
     assert first.exit_code == 0, first.output
-    assert "prepared" in first.stderr and "schema version 1" in first.stderr
+    assert "prepared" in first.stderr and f"schema version {schema.LATEST}" in first.stderr
     server_id = postgres.value("SELECT server_id FROM crm_server")
 
     again = crm("server", "init", "--url", blank_shared)
@@ -19,6 +19,18 @@ def test_server_init_prepares_an_empty_database_and_running_it_again_changes_not
     assert "nothing to do" in again.stderr
     assert postgres.value("SELECT server_id FROM crm_server") == server_id
     assert postgres.value("SELECT schema_version FROM crm_server") == schema.LATEST
+
+
+def test_server_init_upgrades_a_team_database_made_by_an_earlier_version(
+    crm, blank_shared, postgres
+):
+    postgres.run(schema.MIGRATIONS[0])
+    postgres.run("INSERT INTO crm_server (id, server_id, schema_version) VALUES (1, 'x', 1)")
+    result = crm("server", "init", "--url", blank_shared)
+    assert result.exit_code == 0, result.output
+    assert f"from schema version 1 to {schema.LATEST}" in result.stderr
+    assert postgres.value("SELECT schema_version FROM crm_server") == schema.LATEST
+    assert postgres.value("SELECT server_id FROM crm_server") == "x"
 
 
 def test_server_init_refuses_a_database_that_holds_unrelated_tables(crm, blank_shared, postgres):

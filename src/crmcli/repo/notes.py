@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 from collections import defaultdict
 from datetime import datetime
@@ -39,7 +40,20 @@ def _store_file(source: Path, attachments_dir: Path) -> tuple[str, int]:
     return sha, target.stat().st_size
 
 
+DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def is_digest(value: object) -> bool:
+    """Whether `value` is a sha256 digest as we store it: 64 lowercase hex characters."""
+    return isinstance(value, str) and DIGEST.fullmatch(value) is not None
+
+
 def stored_path(attachments_dir: Path, sha256: str) -> Path:
+    """Where the content with this digest lives. The digest is checked before it becomes a
+    path: one read from a shared database (or a file) is untrusted, and `../../x` or an
+    absolute path must never reach the filesystem."""
+    if not is_digest(sha256):
+        raise Invalid(f"{sha256!r} is not a sha256 digest (64 lowercase hex characters)", "sha256")
     return attachments_dir / sha256[:2] / sha256
 
 

@@ -22,6 +22,7 @@ replica.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +31,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from crmcli.errors import Invalid
+from crmcli.ids import short
 from crmcli.models import AuditEvent, Conflict
 from crmcli.repo import audit, entities, search
 from crmcli.repo.customers import dedupe_key
-from crmcli.repo.notes import stored_path
+from crmcli.repo.notes import is_digest, stored_path
 from crmcli.sync import local, merge, shared
 from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced
 
@@ -67,15 +70,41 @@ def fetch(conn: Any, cursor: int, epoch_seen: int | None, attachments_dir: Path)
             visible = None
             if narrowed:
                 visible = {synced.entity: shared.ids(conn, synced) for synced in (*RECORDS, EVENTS)}
+            _check_digests(rows["attachment"])
             missing = [
                 row["sha256"] for row in rows["attachment"]
                 if not stored_path(attachments_dir, row["sha256"]).is_file()
             ]
-            blobs = shared.load_blobs(conn, missing)
+            blobs = _checked_blobs(shared.load_blobs(conn, missing), rows["attachment"])
     finally:
         conn.isolation_level = None
         conn.read_only = None
     return Pulled(rows, events, max(newest, cursor), epoch, visible, blobs)
+
+
+def _refused_attachment(row: dict, why: str) -> Invalid:
+    return Invalid(
+        f"the shared database sent attachment {short(row['id'])} ({row['filename']!r}) {why}; "
+        "it was refused and nothing was received (ask the team's administrator to repair "
+        "the shared database)"
+    )
+
+
+def _check_digests(rows: list[dict]) -> None:
+    """Refuse the pull if an attachment's digest is not one: it would become a file path."""
+    for row in rows:
+        if not is_digest(row["sha256"]):
+            raise _refused_attachment(row, f"with {row['sha256']!r} as its sha256 digest")
+
+
+def _checked_blobs(blobs: dict[str, bytes], rows: list[dict]) -> dict[str, bytes]:
+    """The pulled contents, each checked against its digest (a content stored under a
+    digest it does not hash to would show one file and open another)."""
+    for sha, content in blobs.items():
+        if hashlib.sha256(content).hexdigest() != sha:
+            row = next(row for row in rows if row["sha256"] == sha)
+            raise _refused_attachment(row, "whose content does not match its sha256 digest")
+    return blobs
 
 
 def _unpushed(s: Session) -> dict[tuple[str, str], set[str]]:

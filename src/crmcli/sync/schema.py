@@ -204,7 +204,18 @@ CREATE TRIGGER {table}_narrow AFTER DELETE ON {table}
     )
 )
 
-MIGRATIONS: tuple[str, ...] = (V1,)
+# An attachment's digest becomes a file path on every replica: only a sha256 in lowercase
+# hex may be stored, and a content only under the digest it hashes to.
+V2 = """
+ALTER TABLE attachment ADD CONSTRAINT attachment_sha256_is_a_digest
+    CHECK (sha256 ~ '^[0-9a-f]{64}$');
+ALTER TABLE attachment_blob ADD CONSTRAINT attachment_blob_sha256_is_a_digest
+    CHECK (sha256 ~ '^[0-9a-f]{64}$');
+ALTER TABLE attachment_blob ADD CONSTRAINT attachment_blob_content_matches_its_digest
+    CHECK (encode(sha256(content), 'hex') = sha256);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
 
