@@ -44,4 +44,39 @@ def scratch_schema(pg_url: str, prefix: str = "crm_t") -> Iterator[tuple[str, st
                 "WHERE application_name = %s AND pid <> pg_backend_pid()",
                 (name,),
             )
+            team_roles = _team_roles(admin, name)
             admin.execute(f'DROP SCHEMA "{name}" CASCADE')
+            with admin.transaction():  # one team at a time touches the catalog's ACLs
+                admin.execute("SELECT pg_advisory_xact_lock(hashtext('crmcli-secure'))")
+                for role in team_roles:  # roles are cluster-wide: leave none behind
+                    admin.execute(f'DROP OWNED BY "{role}"')
+                    admin.execute(f'DROP ROLE "{role}"')
+
+
+def _team_roles(admin, schema: str) -> list[str]:
+    """The roles a test's team made: its member logins (named after the schema, see
+    `login_for`), then the team's member and owner roles (`crm server init`)."""
+    logins = [row[0] for row in admin.execute(
+        "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)", (schema + "_",)
+    )]
+    made = admin.execute(
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
+        "AND table_name = 'crm_server' AND column_name = 'owner_role'", (schema,)
+    ).fetchone()
+    groups = []
+    if made:
+        groups = [r for r in admin.execute(
+            f'SELECT member_role, owner_role FROM "{schema}".crm_server'
+        ).fetchone() or () if r]
+    return logins + groups
+
+
+def login_for(schema: str, handle: str) -> str:
+    """The PostgreSQL login a test gives a member of its team."""
+    return f"{schema}_{handle}"
+
+
+def as_login(url: str, login: str) -> str:
+    """The test server's URL, connecting as `login` instead of the owner."""
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{login}@{rest.split('@', 1)[1]}"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from helpers import scratch_schema
+from helpers import as_login, login_for, scratch_schema
 
 TEAM = (
     ("bob", "Bob Li", "service", "member"),
@@ -132,40 +132,71 @@ class Replica:
 
 
 @pytest.fixture
-def replica(crm, tmp_path: Path, shared: str) -> Callable[..., Replica]:
-    """`replica(handle, name, dept)`: a fresh local database of this member, linked to the
-    shared one (not synced yet)."""
+def member(crm, shared: str) -> Callable[..., str]:
+    """`member(handle, name, dept, role)`: the server's owner adds a member with a login of
+    their own (`crm server member add`); returns the URL that member connects with."""
 
-    def make(handle: str, name: str | None = None, dept: str = "sales") -> Replica:
-        path = tmp_path / f"{handle}-{uuid.uuid4().hex[:6]}.db"
-        result = crm("init", "--db", path, "--user", handle, "--name", name or handle.title(),
-                     "--dept", dept)
+    def add(handle: str, name: str, dept: str, role: str) -> str:
+        login = login_for(schema_of(shared), handle)
+        result = crm("server", "member", "add", handle, "--name", name, "--dept", dept,
+                     "--role", role, "--login", login, "--url", shared)
         assert result.exit_code == 0, result.output
-        member = Replica(crm, path, handle)
-        member.ok("remote", "set", shared)
-        return member
+        return as_login(shared, login)
+
+    return add
+
+
+def schema_of(url: str) -> str:
+    return url.split("application_name=")[1]
+
+
+@pytest.fixture
+def replica(crm, tmp_path: Path, member) -> Callable[..., Replica]:
+    """`replica(handle, name, dept, role)`: a fresh local database of this member, linked to
+    the shared one with their own login (not synced yet). The first member a test makes is
+    an admin unless it says otherwise, the others members."""
+    made: list[str] = []
+
+    def make(handle: str, name: str | None = None, dept: str = "sales",
+             role: str | None = None) -> Replica:
+        name = name or handle.title()
+        url = member(handle, name, dept, role or ("member" if made else "admin"))
+        made.append(handle)
+        path = tmp_path / f"{handle}-{uuid.uuid4().hex[:6]}.db"
+        result = crm("init", "--db", path, "--user", handle, "--name", name, "--dept", dept)
+        assert result.exit_code == 0, result.output
+        replica = Replica(crm, path, handle)
+        replica.ok("remote", "set", url)
+        return replica
 
     return make
 
 
 @pytest.fixture
 def team(replica) -> dict[str, Replica]:
-    """alice (admin) set the team up and synced; bob and carol joined and synced."""
-    alice = replica("alice", "Alice Wang", "sales")
+    """alice (admin), bob (member, service) and carol (manager, marketing), each with a
+    login of their own, each replica synced once."""
+    members = {"alice": replica("alice", "Alice Wang", "sales", "admin")}
     for handle, name, dept, role in TEAM:
-        alice.ok("user", "add", handle, "--name", name, "--dept", dept, "--role", role)
-    alice.sync()
-    members = {"alice": alice}
-    for handle, name, dept, _role in TEAM:
-        members[handle] = replica(handle, name, dept)
-        members[handle].sync()
+        members[handle] = replica(handle, name, dept, role)
+    for each in members.values():
+        each.sync()
     return members
+
+
+def shared_with_team(alice: Replica, ref: str) -> None:
+    """Give bob (service) and carol (marketing) a role on alice's customer, so both may
+    change its fields (record permissions: owner, role holders, owner's managers, admins)."""
+    alice.ok("assign", ref, "--to", "bob", "--role", "service")
+    alice.ok("assign", ref, "--to", "carol", "--role", "marketing")
 
 
 @pytest.fixture
 def acme(team) -> str:
-    """A customer everybody has: created by alice, synced to bob and carol."""
+    """A customer everybody has and may change: created (and owned) by alice, who gave bob
+    the service role and carol the marketing role on it; synced to both."""
     ref = team["alice"].ok("customer", "add", "Acme Trading", "--city", "Shanghai", "--stage", "lead")
+    shared_with_team(team["alice"], ref)
     team["alice"].sync()
     team["bob"].sync()
     team["carol"].sync()

@@ -15,9 +15,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from conftest import schema_of
 from crmcli.errors import Invalid
 from crmcli.ids import new_id, short
 from crmcli.repo.notes import stored_path
+from helpers import as_login, login_for
 
 CONSTRAINTS = {
     "attachment": ("attachment_sha256_is_a_digest",),
@@ -98,7 +100,8 @@ def newcomer(crm, tmp_path, shared):
     home.mkdir()
     path = home / "crm.db"
     assert crm("init", "--db", path, "--user", "bob", "--name", "Bob").exit_code == 0
-    assert crm("--db", path, "--as", "bob", "remote", "set", shared).exit_code == 0
+    url = as_login(shared, login_for(schema_of(shared), "bob"))
+    assert crm("--db", path, "--as", "bob", "remote", "set", url).exit_code == 0
     return path
 
 

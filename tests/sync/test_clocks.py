@@ -3,6 +3,7 @@
 import json
 from datetime import UTC, datetime, timedelta
 
+from conftest import shared_with_team
 from crmcli import clock
 
 
@@ -20,6 +21,7 @@ def test_a_replica_whose_clock_is_hours_off_neither_wins_nor_loses_because_of_it
     alice, bob, carol = team["alice"], team["bob"], team["carol"]
     behind, ahead = shifted(-5), shifted(+5)
     acme = alice.ok("customer", "add", "Acme Trading", "--stage", "lead", "--level", "C")
+    shared_with_team(alice, acme)
     alice.sync()
     bob.sync(env=behind)
     carol.sync(env=ahead)

@@ -35,10 +35,10 @@ from sqlalchemy import select
 from crmcli.db import Database, session_scope
 from crmcli.models import Customer, Task
 from crmcli.repo import assignments, custom_fields, customers, entities, notes, tasks, users
-from crmcli.sync import schema, state
+from crmcli.sync import members, schema, state
 from crmcli.sync.run import sync
 from crmcli.sync.tables import EVENTS, RECORDS
-from helpers import scratch_schema
+from helpers import as_login, login_for, scratch_schema
 
 HANDLES = ("alice", "bob", "carol")
 EDITS = {
@@ -126,21 +126,29 @@ def _new_replica(folder: Path, url: str, handle: str) -> Member:
     return Member(database, handle)
 
 
-def _set_up(folder: Path, url: str) -> Team:
-    alice = _new_replica(folder, url, "alice")
+TEAM = {"alice": ("sales", "admin"), "bob": ("service", "member"), "carol": ("marketing", "manager")}
+
+
+def _set_up(folder: Path, url: str, schema_name: str) -> Team:
+    """The server's owner adds the three members with logins of their own; alice (admin)
+    declares a custom field and adds two customers; everyone syncs once."""
+    with psycopg.connect(url, autocommit=True) as owner:
+        for handle, (department, role) in TEAM.items():
+            members.add(owner, handle, name=handle.title(), department=department, role=role,
+                        login=login_for(schema_name, handle), password=None)
+    urls = {handle: as_login(url, login_for(schema_name, handle)) for handle in TEAM}
+    alice = _new_replica(folder, urls["alice"], "alice")
     with alice.write() as s:
         me = users.acting(s, "alice")
-        users.add(s, "bob", name="Bob", department="service", by=me)
-        users.add(s, "carol", name="Carol", department="marketing", role="manager", by=me)
         custom_fields.add(s, "budget", "int", [], by=me)
         for name in ("Initech", "Umbrella"):
             customers.create(s, {"name": name}, by=me)
     sync(alice.database, "alice")
-    members = [alice]
+    team_members = [alice]
     for handle in HANDLES[1:]:
-        members.append(_new_replica(folder, url, handle))
-        sync(members[-1].database, handle)
-    team = Team(psycopg.connect(url, autocommit=True), members)
+        team_members.append(_new_replica(folder, urls[handle], handle))
+        sync(team_members[-1].database, handle)
+    team = Team(psycopg.connect(url, autocommit=True), team_members)
     team.note_shared_values()  # sync number 0: every replica has pulled these
     return team
 
@@ -296,11 +304,11 @@ def _json(value: Any) -> Any:
     ("sync", 2), ("sync", 1), ("edit", 0, 1, "city", 1),
 ])
 def test_three_replicas_converge_and_lose_nothing_whatever_the_interleaving(pg_url, script):
-    with scratch_schema(pg_url, "crm_h") as (url, _name):
+    with scratch_schema(pg_url, "crm_h") as (url, name):
         with psycopg.connect(url, autocommit=True) as conn:
             schema.init(conn)
         with tempfile.TemporaryDirectory() as folder:
-            team = _set_up(Path(folder), url)
+            team = _set_up(Path(folder), url, name)
             with team.conn:
                 for operation in script:
                     _perform(team, operation)

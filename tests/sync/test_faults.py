@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from conftest import shared_with_team
+
 
 def start(member, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
@@ -81,6 +83,7 @@ def setting(team, postgres):
     """bob has an unpushed edit of a shared customer; alice added a note bob has not pulled."""
     alice, bob = team["alice"], team["bob"]
     acme = alice.ok("customer", "add", "Acme Trading", "--city", "Shanghai")
+    shared_with_team(alice, acme)
     alice.sync()
     bob.sync()
     alice.ok("note", "add", acme, "alice called them")
@@ -154,6 +157,7 @@ def test_a_sync_cut_off_leaves_both_sides_consistent_and_the_next_sync_completes
 def test_pushing_the_same_changes_twice_applies_them_once(team, postgres):
     alice, bob = team["alice"], team["bob"]
     acme = alice.ok("customer", "add", "Acme Trading", "--stage", "lead")
+    shared_with_team(alice, acme)
     alice.sync()
     bob.sync()
     bob.ok("customer", "edit", acme, "--stage", "won")
@@ -177,6 +181,7 @@ def test_pushing_the_same_changes_twice_applies_them_once(team, postgres):
 def test_two_replicas_syncing_at_the_same_moment_both_succeed(team, pg_url, postgres):
     alice, bob = team["alice"], team["bob"]
     acme = alice.ok("customer", "add", "Acme Trading", "--stage", "lead")
+    shared_with_team(alice, acme)
     alice.sync()
     bob.sync()
     alice.ok("customer", "edit", acme, "--city", "Beijing", "--stage", "won")

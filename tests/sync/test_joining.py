@@ -5,44 +5,50 @@ import json
 from crmcli import config
 
 
-def test_a_member_new_to_the_shared_database_is_added_on_first_sync_as_a_member(replica):
-    alice = replica("alice", "Alice Wang", "sales")
-    first = alice("sync")
-    assert first.exit_code == 0, first.output
-    assert "new member: alice (admin)" in first.stderr  # the first member set the team up
+def test_a_member_is_recognised_by_their_login_and_gets_the_shared_record(replica):
+    alice = replica("alice", "Alice Wang", "sales", "admin")
+    carol = replica("carol", "Carol Z.", "events", "manager")  # the owner entered her so
+    with carol.session(write=True) as s:  # her own replica thinks otherwise (crm init)
+        from crmcli.repo import users
 
-    dave = replica("dave", "Dave Wu", "product")
-    assert json.loads(dave.ok("user", "show", "dave", "--format", "json"))["role"] == "admin"
-    joined = dave("sync")
-    assert joined.exit_code == 0, joined.output
-    assert "new member: dave (member)" in joined.stderr
-    users = json.loads(dave.ok("user", "list", "--format", "json"))
-    assert [(u["handle"], u["role"]) for u in users] == [("alice", "admin"), ("dave", "member")]
-    alice.sync()
-    assert "dave" in alice.ok("user", "list")
-
-
-def test_a_member_who_exists_in_the_shared_database_is_recognised_by_handle(replica):
-    alice = replica("alice", "Alice Wang", "sales")
-    alice.ok("user", "add", "carol", "--name", "Carol Zhang", "--dept", "marketing",
-             "--role", "manager")
-    alice.sync()
-
-    carol = replica("carol", "Carol Z.", "events")  # not quite what the admin entered
+        assert users.get(s, "carol").role == "admin"
     result = carol("sync", "--format", "json")
     assert result.exit_code == 0, result.output
     assert "recognised as carol (manager)" in result.stderr
     assert json.loads(result.stdout)["conflicts"] == 0  # she gets the shared record
-    assert json.loads(carol.ok("conflicts", "list", "--all", "--format", "json")) == []
     with carol.session() as s:
-        from crmcli.repo import users
-
         local = users.get(s, "carol")
-        assert (local.name, local.department, local.role) == ("Carol Zhang", "marketing", "manager")
+        assert (local.name, local.department, local.role) == ("Carol Z.", "events", "manager")
+    alice.sync()
     with alice.session() as s:
         assert users.get(s, "carol").id == local.id  # one record, the shared one
-    history = json.loads(carol.ok("history", "--user", "carol", "--format", "json"))
-    assert {event["action"] for event in history} >= {"user.create"}
+
+
+def test_a_login_the_team_does_not_know_is_refused_naming_who_adds_members(crm, tmp_path, shared):
+    import psycopg
+
+    from conftest import schema_of
+    from helpers import as_login
+
+    stranger = f"{schema_of(shared)}_mallory"
+    with psycopg.connect(shared, autocommit=True) as owner:
+        owner.execute(f'CREATE ROLE "{stranger}" LOGIN')
+    assert crm("init", "--user", "mallory", "--name", "M").exit_code == 0
+    assert crm("remote", "set", as_login(shared, stranger)).exit_code == 0
+    result = crm("sync")
+    assert result.exit_code == 6
+    assert f"{stranger} is not a member of this team" in result.stderr
+    assert "crm server member add" in result.stderr
+
+
+def test_a_replica_syncs_as_its_own_member_only(replica):
+    alice = replica("alice", "Alice Wang", "sales", "admin")
+    bob = replica("bob", "Bob Li", "service")
+    alice.sync()
+    bob.sync()
+    impostor = bob("--as", "alice", "sync")  # bob's login, claiming to be alice
+    assert impostor.exit_code == 6
+    assert "this login is bob's" in impostor.stderr
 
 
 def first_sync_cut_off_after_the_shared_commit(member) -> str:
@@ -58,13 +64,9 @@ def first_sync_cut_off_after_the_shared_commit(member) -> str:
     return retried.stderr
 
 
-def test_a_first_sync_completed_after_a_cut_off_still_says_how_the_member_joined(replica):
-    alice = replica("alice", "Alice Wang", "sales")
-    alice.ok("user", "add", "carol", "--name", "Carol Zhang", "--role", "manager")
-    alice.sync()
-    dave = replica("dave", "Dave Wu", "product")
-    assert "new member: dave (member)" in first_sync_cut_off_after_the_shared_commit(dave)
-    carol = replica("carol", "Carol Z.", "events")
+def test_a_first_sync_completed_after_a_cut_off_still_says_the_member_was_recognised(replica):
+    replica("alice", "Alice Wang", "sales", "admin")
+    carol = replica("carol", "Carol Z.", "events", "manager")
     assert "recognised as carol (manager)" in first_sync_cut_off_after_the_shared_commit(carol)
 
 
@@ -99,6 +101,7 @@ def test_a_local_database_that_already_holds_records_pushes_them_on_first_sync(r
 
 def test_remote_set_refuses_a_url_with_a_password_and_never_stores_one(replica, shared):
     alice = replica("alice")
+    linked = json.loads(alice.ok("remote", "show", "--format", "json"))["url"]
     with_password = shared.replace("postgres@", "postgres:s3cret@")
     result = alice("remote", "set", with_password)
     assert result.exit_code == 2
@@ -106,19 +109,19 @@ def test_remote_set_refuses_a_url_with_a_password_and_never_stores_one(replica, 
     assert "s3cret" not in config.config_path().read_text()
     assert b"s3cret" not in alice.path.read_bytes()
     shown = json.loads(alice.ok("remote", "show", "--format", "json"))
-    assert shown["url"] == shared
+    assert shown["url"] == linked
 
 
 def test_a_libpq_service_file_names_the_shared_database(replica, shared, tmp_path, monkeypatch):
     from psycopg.conninfo import conninfo_to_dict
 
-    parts = conninfo_to_dict(shared)
+    alice = replica("alice")
+    parts = conninfo_to_dict(json.loads(alice.ok("remote", "show", "--format", "json"))["url"])
     service_file = tmp_path / "pg_service.conf"
     service_file.write_text(
         "[crmteam]\n" + "".join(f"{key}={value}\n" for key, value in parts.items())
     )
     monkeypatch.setenv("PGSERVICEFILE", str(service_file))
-    alice = replica("alice")
     alice.ok("remote", "set", "service=crmteam")
     assert alice.sync()["pushed"] == 1
 
@@ -135,9 +138,14 @@ def test_a_replica_refuses_to_merge_its_history_into_another_shared_database(crm
 
     alice = replica("alice")
     alice.sync()
-    with scratch_schema(pg_url) as (other, _name):
+    from helpers import as_login, login_for
+
+    with scratch_schema(pg_url) as (other, name):
         assert crm("server", "init", "--url", other).exit_code == 0
-        alice.ok("remote", "set", other)
+        login = login_for(name, "alice")
+        assert crm("server", "member", "add", "alice", "--name", "Alice", "--login", login,
+                   "--url", other).exit_code == 0
+        alice.ok("remote", "set", as_login(other, login))
         result = alice("sync")
         assert result.exit_code == 2
         assert "belongs to another shared database" in result.stderr

@@ -92,14 +92,15 @@ def test_an_edit_to_a_customer_deleted_elsewhere_is_a_conflict_and_taking_mine_r
     [entry] = conflicts(bob)
     assert (entry["kind"], entry["field"], entry["mine"]) == ("deleted", "city, level", {"city": "Hangzhou", "level": "A"})
 
-    bob.ok("conflicts", "resolve", entry["id"][-8:], "--take", "mine")
-    bob.sync()
     alice.sync()
+    alice.ok("conflicts", "resolve", entry["id"][-8:], "--take", "mine")  # restoring: alice's right
+    alice.sync()
+    bob.sync()
     for member in (alice, bob):
         assert (customer(member, acme)["city"], customer(member, acme)["level"]) == ("Hangzhou", "A")
         assert conflicts(member) == []
         [closed] = conflicts(member, "--all")
-        assert (closed["resolution"], closed["resolved_by"]) == ("mine", "bob")
+        assert (closed["resolution"], closed["resolved_by"]) == ("mine", "alice")
 
 
 def test_resolving_with_theirs_or_a_new_value_is_an_ordinary_change_that_syncs(team, acme):
@@ -147,7 +148,7 @@ def test_notes_tasks_and_assignments_made_on_several_replicas_all_arrive(team, a
         record = customer(member, acme)
         assert sorted(note["body"] for note in record["notes"]) == ["alice called", "bob visited"]
         assert [task["title"] for task in record["tasks"]] == ["send brochure"]
-        assert {(a["role"], a["user"]) for a in record["assignments"]} == {("owner", "alice"), ("service", "bob")}
+        assert {(a["role"], a["user"]) for a in record["assignments"]} == {("owner", "alice"), ("service", "bob"), ("marketing", "carol")}
 
 
 def test_attachments_reach_the_other_replicas(team, acme, tmp_path):
@@ -246,7 +247,7 @@ def test_what_is_added_to_a_customer_merged_elsewhere_moves_to_the_customer_it_w
         assert [note["body"] for note in record["notes"]] == ["bob called"]
         assert [task["title"] for task in record["tasks"]] == ["send the quote"]
         current = {(a["role"], a["user"]) for a in record["assignments"] if a["until"] is None}
-        assert current == {("owner", "alice"), ("service", "bob")}
+        assert current == {("owner", "alice"), ("service", "bob"), ("marketing", "carol")}
     history = json.loads(alice.ok("history", globex, "--format", "json"))
     moved = [e for e in history if e["action"] == "note.update" and e["detail"].get("merged_from")]
     assert len(moved) == 1  # the move shows in the history, as a local merge's would
@@ -259,7 +260,7 @@ def test_what_is_added_to_a_customer_deleted_elsewhere_is_a_conflict_and_taking_
     alice.ok("customer", "delete", acme)
     bob.ok("note", "add", acme, "bob called")
     bob.ok("task", "add", acme, "send the quote")
-    bob.ok("assign", acme, "--to", "bob", "--role", "service")
+    bob.ok("assign", acme, "--to", "bob", "--role", "product")
     alice.sync()
     assert bob.sync()["conflicts"] == 3  # one for each record that has nowhere to be seen
     assert "Acme" not in bob.ok("customer", "list")
@@ -269,15 +270,18 @@ def test_what_is_added_to_a_customer_deleted_elsewhere_is_a_conflict_and_taking_
     assert entries["task"]["mine"]["title"] == "send the quote"
     assert entries["assignment"]["mine"]["user"] == "bob"
 
+    alice.sync()  # restoring the customer is for those who may delete it: alice
     for entity in ("note", "task", "assignment"):
-        bob.ok("conflicts", "resolve", entries[entity]["id"][-8:], "--take", "mine")
-    bob.sync()
+        alice.ok("conflicts", "resolve", entries[entity]["id"][-8:], "--take", "mine")
     alice.sync()
+    bob.sync()
     for member in (alice, bob):
         record = customer(member, acme)
         assert [note["body"] for note in record["notes"]] == ["bob called"]
         assert [task["title"] for task in record["tasks"]] == ["send the quote"]
-        assert current_holders(member, acme) == {"owner": ["alice"], "service": ["bob"]}
+        assert current_holders(member, acme) == {
+            "owner": ["alice"], "service": ["bob"], "marketing": ["carol"], "product": ["bob"]
+        }
         assert conflicts(member) == []
 
 
@@ -295,7 +299,9 @@ def test_two_hand_overs_of_one_role_at_once_leave_one_holder_on_every_replica(te
     alice.sync()
     carol.sync()
     for member in (alice, bob, carol):
-        assert current_holders(member, acme) == {"owner": ["carol"], "service": ["carol"]}
+        assert current_holders(member, acme) == {
+            "owner": ["carol"], "service": ["carol"], "marketing": ["carol"]
+        }
         assert customer(member, acme)["owner"] == "carol"
         entries = {entry["field"]: entry for entry in conflicts(member)}
         assert (entries["owner"]["theirs"], entries["owner"]["mine"]) == ("carol", "bob")
@@ -303,12 +309,15 @@ def test_two_hand_overs_of_one_role_at_once_leave_one_holder_on_every_replica(te
         assert (entries["user"]["theirs"], entries["user"]["mine"]) == ("carol", "alice")
         assert entries["user"]["base"] == "bob"  # the holder bob had seen
 
-    bob.ok("conflicts", "resolve", entries["owner"]["id"][-8:], "--take", "mine")
-    bob.ok("conflicts", "resolve", entries["user"]["id"][-8:], "--take", "mine")
-    bob.sync()
+    # bob holds no role on it any more: taking his hand-overs is for someone entitled
+    alice.ok("conflicts", "resolve", entries["owner"]["id"][-8:], "--take", "mine")
+    alice.ok("conflicts", "resolve", entries["user"]["id"][-8:], "--take", "mine")
     alice.sync()
+    bob.sync()
     for member in (alice, bob):
-        assert current_holders(member, acme) == {"owner": ["bob"], "service": ["alice"]}
+        assert current_holders(member, acme) == {
+            "owner": ["bob"], "service": ["alice"], "marketing": ["carol"]
+        }
         assert conflicts(member) == []
 
 

@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from crmcli.errors import PermissionDenied
 from crmcli.sync import connection, push
 
 
@@ -31,26 +30,35 @@ def test_a_member_deactivated_in_the_shared_database_can_neither_push_nor_pull(t
         result = member("sync")
         assert result.exit_code == 6
         [line] = result.stderr.strip().splitlines()
-        assert f"{member.handle} is deactivated in the shared database" in line
+        assert f"{member.handle}'s login may no longer connect" in line and "deactivated" in line
         assert member.sync_state() == before  # nothing pulled, nothing marked pushed
         assert json.loads(member.ok("customer", "show", acme, "--format", "json"))["notes"] == []
     assert newest_change(postgres) == written
     assert postgres.value("SELECT city FROM customer") == "Shanghai"
 
 
-def test_a_push_refuses_a_member_deactivated_after_the_sync_began(team, postgres):
-    """The sync's first check passed; the deactivation committed before the push took the
-    writer lock: the push itself refuses, under the lock."""
+def test_a_member_deactivated_after_the_sync_began_is_cut_off_and_nothing_is_written(
+    team, postgres
+):
+    """The sync's first check passed; then the member is deactivated: their session is
+    ended at once, so the push never lands."""
+    import psycopg
+
+    from conftest import schema_of
+    from crmcli.sync import schema
+    from helpers import as_login, login_for
+
     bob = team["bob"]
     bob.ok("customer", "add", "Acme Trading")
     with bob.session() as s:
         outbox = push.read_outbox(s, bob.path.parent / "attachments")
-    postgres.run("UPDATE users SET active = false WHERE handle = 'bob'")
-    written = newest_change(postgres)
-    conn = connection.connect(postgres.url)
+    conn = connection.connect(as_login(postgres.url, login_for(schema_of(postgres.url), "bob")))
     try:
-        with pytest.raises(PermissionDenied, match="bob is deactivated"):
-            push.push(conn, outbox, "bob")
+        who = schema.check(conn).who
+        postgres.run("UPDATE users SET active = false WHERE handle = 'bob'")
+        written = newest_change(postgres)
+        with pytest.raises(psycopg.OperationalError):
+            push.push(conn, outbox, who)
     finally:
         conn.close()
     assert newest_change(postgres) == written
@@ -111,7 +119,7 @@ def test_a_record_the_shared_database_refuses_is_named_in_one_line_and_nothing_i
     assert result.exit_code == 4
     [line] = result.stderr.strip().splitlines()
     assert f"cannot push customer {acme} (Acme Trading)" in line
-    assert "integer out of range" in line
+    assert "out of range for type integer" in line
     assert alice.sync_state() == before and newest_change(postgres) == written
 
     alice.ok("customer", "edit", acme, "--sla", "4h")  # corrected here, it goes

@@ -1,13 +1,15 @@
 """`crm server …`: prepare and inspect the team's shared PostgreSQL database."""
 
+import sys
 from typing import Annotated, Optional
 
 import typer
 
 from crmcli.cli import context
 from crmcli.cli.options import FormatOption
-from crmcli.cli.output import Format, emit_one, say
+from crmcli.cli.output import Column, Format, emit, emit_one, say
 from crmcli.cli.remote import URL_HELP
+from crmcli.errors import Invalid
 
 app = typer.Typer(
     help="The team's shared PostgreSQL: prepare it, see its state.", no_args_is_help=True
@@ -97,3 +99,110 @@ def _card(record: dict):
     for member in record["members"]:
         members.add_row(*(safe(column.text(member)) for column in columns))
     return Group(grid, Text(""), members)
+
+
+member_app = typer.Typer(
+    help="The team's members as PostgreSQL logins (with the owner's URL).", no_args_is_help=True
+)
+app.add_typer(member_app, name="member")
+
+HandleArg = Annotated[str, typer.Argument(help="The member's handle.", show_default=False)]
+MEMBER_COLUMNS = [
+    Column("handle", "Member"), Column("name", "Name"), Column("department", "Department"),
+    Column("role", "Role"), Column("active", "Active"), Column("login", "Login"),
+    Column("can_login", "Can log in"),
+]
+
+
+def _owner_session(url: str | None):
+    from crmcli.sync import connection
+
+    url = _url(url)
+    return connection.connect(url)
+
+
+@member_app.command("add")
+def member_add(
+    handle: HandleArg,
+    login: Annotated[str, typer.Option("--login", help="The member's PostgreSQL login (created if it does not exist).", show_default=False)],
+    name: Annotated[Optional[str], typer.Option("--name", help="Full name (required for a new member).", show_default=False)] = None,
+    dept: Annotated[Optional[str], typer.Option("--dept", help="Department.", show_default=False)] = None,
+    role: Annotated[Optional[str], typer.Option("--role", help="member, manager or admin (default member).", show_default=False)] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the login's password from stdin (never from the command line).")] = False,
+    url: UrlOption = None,
+) -> None:
+    """Add a member (or map an existing one to their login)."""
+    from crmcli.sync import members
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            raise Invalid("stdin held no password", "password")
+    conn = _owner_session(url)
+    try:
+        member = members.add(conn, handle, name=name, department=dept, role=role, login=login,
+                             password=password)
+    finally:
+        conn.close()
+    say("member ", member["handle"], " (", member["role"], ") logs in as ", member["login"])
+
+
+@member_app.command("list")
+def member_list(url: UrlOption = None, format: FormatOption = Format.table) -> None:
+    """List the members, their logins and whether each may connect."""
+    from crmcli.sync import members
+
+    conn = _owner_session(url)
+    try:
+        rows = members.list_(conn)
+    finally:
+        conn.close()
+    emit(rows, format, MEMBER_COLUMNS)
+
+
+@member_app.command("role")
+def member_role(
+    handle: HandleArg,
+    role: Annotated[str, typer.Argument(help="member, manager or admin.", show_default=False)],
+    url: UrlOption = None,
+) -> None:
+    """Change a member's role."""
+    from crmcli.sync import members
+
+    conn = _owner_session(url)
+    try:
+        members.set_role(conn, handle, role)
+    finally:
+        conn.close()
+    say(handle, " is now ", role)
+
+
+@member_app.command("deactivate")
+def member_deactivate(
+    handle: HandleArg,
+    transfer_to: Annotated[str, typer.Option("--transfer-to", help="Who takes over their customers, open tasks and roles.", show_default=False)],
+    url: UrlOption = None,
+) -> None:
+    """Deactivate a member: their login stops working at once, their work moves."""
+    from crmcli.sync import members
+
+    conn = _owner_session(url)
+    try:
+        members.deactivate(conn, handle, transfer_to)
+    finally:
+        conn.close()
+    say(handle, " is deactivated: their login can no longer connect; work moved to ", transfer_to)
+
+
+@member_app.command("reactivate")
+def member_reactivate(handle: HandleArg, url: UrlOption = None) -> None:
+    """Reactivate a member: their login works again."""
+    from crmcli.sync import members
+
+    conn = _owner_session(url)
+    try:
+        members.reactivate(conn, handle)
+    finally:
+        conn.close()
+    say(handle, " is active again")

@@ -33,9 +33,7 @@ def sync(format: FormatOption = Format.table) -> None:
         report = run(database, context.settings().user)
     finally:
         database.dispose()
-    if report.joined == "added":
-        say("joined the shared database as a new member: ", report.member, " (", report.role, ")")
-    elif report.joined == "recognised":
+    if report.joined == "recognised":
         say("recognised as ", report.member, " (", report.role, ") in the shared database")
     if report.handed_over:
         say(

@@ -9,8 +9,11 @@ How (one module per step; each module's docstring has the details):
 - The change log is the audit trail (`repo/audit.py`). Every write records an event with
   the acting member's handle and `changes = {field: [before, after]}`; events not pushed
   yet (`synced = False`) are the replica's outbox. `before` is what this replica had seen.
-- Push (`push.py`, deciding in `plan.py`), one shared transaction under a per-schema
-  writer lock: events the shared database already holds are skipped, so a repeated push
+- Push (`push.py`, deciding in `plan.py`): the plan is prepared from what the shared
+  database holds and handed to its `crm_push` function, which checks it against the
+  pusher's rights, stamps and writes it in one transaction under the per-schema writer
+  lock, or refuses it if anything arrived meanwhile (then it is prepared again). Events
+  the shared database already holds are skipped, so a repeated push
   applies once; the rest are folded per record and judged field by field (`merge.py`):
   take the replica's value when the shared one is still what the replica had seen, do
   nothing when they are equal, otherwise keep the shared value and put the replica's
@@ -26,8 +29,9 @@ How (one module per step; each module's docstring has the details):
   it is not a conflict, and `crm sync` reports how much it moved.
   Clocks never decide: only values are compared. The replica marks its events synced only after the
   shared commit. Values PostgreSQL cannot hold: NUL travels as U+FFFD
-  (`tables.sendable`); anything else it refuses ends the push naming the record (found
-  by halving the refused batch, `shared.first_refused`), with nothing written.
+  (`tables.sendable`); anything else it refuses ends the push naming the record
+  (`crm_push` says which), with nothing written. A change the pusher is no longer
+  entitled to make is kept in a conflict entry instead (`rights.py`).
 - Pull (`pull.py`): one REPEATABLE READ snapshot of the rows stamped after the replica's
   cursor (`schema.py` explains the stamps), written into the replica in one transaction
   with the new cursor. Unpushed local fields keep their values. Cost follows the changes:
@@ -37,12 +41,11 @@ How (one module per step; each module's docstring has the details):
   shared view epoch moves the replica drops what it may no longer see.
 - Conflicts are records (`models.Conflict`, `repo/conflicts.py`): they reach every
   replica, and resolving one is an ordinary change that syncs.
-- Identity: the member syncs as their handle. New to the shared database, they are added
-  by their first push (as a member, unless they set the team up); known there, their
-  local record is replaced by the shared one; deactivated there, they are refused before
-  anything is read or written (checked with the schema, and again under the push's
-  writer lock). The URL is kept in the replica's own database, never with a password
-  (`connection.py`).
+- Identity and trust (`security.py`): the member connects with their own login, which the
+  shared database maps to their handle (`crm server member add`, `members.py`); the
+  replica syncs as that member only, and its local record of them is replaced by the
+  shared one. Deactivated there, their login may no longer connect. The URL is kept in
+  the replica's own database, never with a password (`connection.py`).
 
 `run.py` strings the steps together; `state.py` keeps the replica's cursor and remote;
 `tables.py` says what travels; `local.py` and `shared.py` move rows in bulk on each side.

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, select
 from sqlmodel import Session
 
 from crmcli.models import AuditEvent, Customer
-from crmcli.sync.tables import Synced
+from crmcli.sync.tables import SENSITIVE, Synced
 
 CHUNK = 500
 T = TypeVar("T")
@@ -92,3 +92,22 @@ def mark_synced(s: Session, event_ids: Sequence[str]) -> None:
     table = AuditEvent.__table__
     for chunk in chunks(list(event_ids)):
         s.connection().execute(table.update().where(table.c.id.in_(chunk)).values(synced=True))
+
+
+def forget_sensitive(s: Session) -> None:
+    """Clear every sensitive value the replica holds: customers' and the changes recorded
+    in its history (a member who left keeps none of them)."""
+    table = Customer.__table__
+    s.connection().execute(table.update().values({name: None for name in SENSITIVE}))
+    events = AuditEvent.__table__
+    query = select(events.c.id, events.c.changes).where(events.c.entity == "customer")
+    for event_id, changes in s.connection().execute(query).all():
+        if any(name in (changes or {}) for name in SENSITIVE):
+            scrubbed = {
+                name: [None if v is None else "restricted" for v in pair] if name in SENSITIVE
+                else pair
+                for name, pair in changes.items()
+            }
+            s.connection().execute(
+                events.update().where(events.c.id == event_id).values(changes=scrubbed)
+            )

@@ -18,7 +18,8 @@ from typing import Any
 
 from crmcli.models import Conflict
 from crmcli.repo import audit, entities
-from crmcli.sync import merge, merges
+from crmcli.sync import merge, merges, rights
+from crmcli.sync.schema import Who
 from crmcli.sync.tables import Synced, comparable
 
 UNSHARED_ON_JOIN = frozenset({"role"})  # a user's role comes from the shared admins
@@ -34,7 +35,10 @@ class Plan:
 
     handle: str
     now: datetime
-    role: str  # the pusher's role in the shared database ("admin" while the team is empty)
+    role: str  # the pusher's role in the shared database
+    who: Who | None = None  # the pusher as the shared database knows them
+    # customer id -> who answers for it before the push (`rights.standings`)
+    standing: dict[str, rights.Standing] = field(default_factory=dict)
     writes: dict[str, dict[str, dict]] = field(default_factory=lambda: defaultdict(dict))
     conflicts: list[Conflict] = field(default_factory=list)
     remapped: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -78,6 +82,33 @@ class Plan:
     def may_write(self, entity: str) -> bool:
         """Whether the pusher may change records of this kind (`entities.WRITERS`)."""
         return self.role in entities.WRITERS.get(entity, (self.role,))
+
+    def may_take(
+        self, entity: str, current: dict, paths: list[str], changes: merge.RecordChanges
+    ) -> bool:
+        """Whether the pusher may make these changes to the shared record `current`: what
+        `crm user` and `crm field` would refuse, and the record permissions (`rights.py`)
+        the shared database applies."""
+        if not self.may_write(entity):
+            return False
+        if self.who is None or entity not in rights.GUARDED:
+            return True
+        standing = self.standing.get(changes.customer_id or "")
+        return rights.may_take(self.who, entity, current, paths, standing)
+
+    def end_unentitled_hand_overs(self) -> None:
+        """End, and keep in a conflict entry, each role this push still hands over (after
+        `roles.settle`) on a customer the pusher may no longer change: someone entitled
+        can take it with `crm conflicts resolve`."""
+        for record_id, changes in self.added["assignment"].items():
+            row = self.writes["assignment"][record_id]
+            standing = self.standing.get(row["customer_id"])
+            if self.who is None or row["until"] is not None or rights.may_change(self.who, standing):
+                continue
+            self.end_assignment(row, f"{self.handle} may not hand over roles on this customer")
+            if not (row["role"] == "owner"
+                    and self.has_conflict("customer", row["customer_id"], "owner")):
+                self.conflict("edit", changes, record_id, ["user"], row, None)
 
     def insert(self, synced: Synced, changes: merge.RecordChanges, row: dict) -> None:
         """Insert a record new to the shared database. A user added by someone who is not
@@ -144,7 +175,7 @@ class Plan:
             changes = self.recognised(synced, changes, row)
         theirs, mine = _comparable(current), _comparable(row)
         verdict = merge.judge(theirs, mine, changes, synced.stamps)
-        if not self.may_write(synced.entity):  # what `crm user`, `crm field` would refuse
+        if verdict.take and not self.may_take(synced.entity, current, verdict.take, changes):
             verdict.conflicts += [("edit", path) for path in verdict.take]
             verdict.take = []
         updated = dict(current)

@@ -34,21 +34,23 @@ The replica marks its events synced only after this transaction committed.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
 
-from crmcli.errors import Invalid, PermissionDenied
+from crmcli.errors import Invalid, PermissionDenied, Unavailable
 from crmcli.ids import short
 from crmcli.models import AuditEvent
 from crmcli.repo.notes import stored_path
-from crmcli.sync import handover, local, merge, merges, parents, roles, schema, shared
+from crmcli.sync import handover, local, merge, merges, parents, rights, roles, shared
 from crmcli.sync.connection import first_line
 from crmcli.sync.plan import Plan
-from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced
+from crmcli.sync.schema import Who
+from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced, sendable
 
 
 @dataclass
@@ -84,7 +86,6 @@ class Pushed:
     new: int  # how many of them this push brought
     conflicts: int  # conflict entries this push made
     handed_over: int  # work left with deactivated members this push handed on (`handover.py`)
-    member: dict | None  # the pusher's shared user record as it was before (None: new)
 
 
 def _event_row(event: AuditEvent, entity_id: str | None) -> dict:
@@ -138,98 +139,124 @@ def deactivated(handle: str) -> PermissionDenied:
     )
 
 
-def push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
-    """Push the outbox in one shared transaction (committed when this returns). Values the
-    shared database refuses end it with Invalid naming the record, and nothing written."""
+ATTEMPTS = 5  # pushes prepared while others committed are prepared again, this many times
+
+
+def push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
+    """Push the outbox through the shared database's `crm_push` (one transaction, committed
+    when this returns). The plan is prepared from what the shared database holds at one
+    stamp; if anything arrived since, `crm_push` refuses it and it is prepared again."""
+    import psycopg
+
     if not outbox.events:
-        return Pushed([], 0, 0, 0, None)
-    try:
-        return _push(conn, outbox, handle)
-    except _Refused as refused:  # raised inside the transaction, which rolled back
-        raise _refusal(conn, refused) from None
-
-
-def _push(conn: Any, outbox: Outbox, handle: str) -> Pushed:
-    with conn.transaction():
-        now = schema.lock(conn)
-        members = conn.execute(
-            "SELECT (SELECT count(*) FROM users), "
-            "(SELECT row_to_json(u) FROM users u WHERE handle = %s)",
-            (handle,),
-        ).fetchone()
-        member = members[1]
-        if member and not member["active"]:  # deactivated since the sync's first check
-            raise deactivated(handle)
-        role = "admin" if members[0] == 0 else member["role"] if member else "member"
-        held = shared.held(conn, EVENTS, [event.id for event in outbox.events])
-        fresh = [event for event in outbox.events if event.id not in held]
-        refused = merges.refused(conn, fresh)
-        by_entity: dict[str, list] = defaultdict(list)
-
-        def untaken(event: AuditEvent) -> bool:
-            return merges.merged_away(event) in refused
-
-        for changes in merge.fold(fresh, set(BY_ENTITY), untaken):
-            by_entity[changes.entity].append(changes)
-        plan = Plan(handle, now, role)
-        for refusal in refused.values():
-            plan.refused_merge(refusal)
-        for synced in RECORDS:
-            if by_entity[synced.entity]:
-                _plan_table(conn, plan, synced, by_entity[synced.entity], outbox)
-        roles.settle(conn, plan, by_entity["assignment"], outbox.rows.get("assignment", {}))
-        events = [
-            _event_row(e, plan.remapped.get((e.entity, e.entity_id or ""), e.entity_id))
-            for e in fresh
-        ]
-        handed_over = handover.settle(conn, plan, events)
-        _write(conn, plan, events, outbox)
-    return Pushed(
-        [event.id for event in outbox.events], len(fresh), len(plan.conflicts), handed_over, member
+        return Pushed([], 0, 0, 0)
+    for _attempt in range(ATTEMPTS):
+        try:
+            return _push(conn, outbox, who)
+        except psycopg.errors.SerializationFailure:
+            continue
+        except (psycopg.DataError, psycopg.IntegrityError) as error:
+            raise _refusal(error, outbox) from None
+    raise Unavailable(
+        "the shared database kept changing while this push was prepared; run `crm sync` again"
     )
 
 
-@dataclass
-class _Refused(Exception):
-    """Rows of one table the shared database refused to take, as one batch."""
+def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
+    head, now = conn.execute("SELECT crm_head(), now()").fetchone()
+    held = shared.held(conn, EVENTS, [event.id for event in outbox.events])
+    fresh = [event for event in outbox.events if event.id not in held]
+    refused = merges.refused(conn, fresh)
+    by_entity: dict[str, list] = defaultdict(list)
 
-    synced: Synced
-    rows: list[dict]
-    write: Callable[[Any, Synced, list[dict]], None]
-    error: Exception
+    def untaken(event: AuditEvent) -> bool:
+        return merges.merged_away(event) in refused
+
+    for changes in merge.fold(fresh, set(BY_ENTITY), untaken):
+        by_entity[changes.entity].append(changes)
+    plan = Plan(who.handle, now, who.role, who)
+    plan.standing = rights.standings(conn, {
+        changes.customer_id for folded in by_entity.values() for changes in folded
+        if changes.customer_id
+    })
+    for refusal in refused.values():
+        plan.refused_merge(refusal)
+    for synced in RECORDS:
+        if by_entity[synced.entity]:
+            _plan_table(conn, plan, synced, by_entity[synced.entity], outbox)
+    roles.settle(conn, plan, by_entity["assignment"], outbox.rows.get("assignment", {}))
+    plan.end_unentitled_hand_overs()
+    events = [
+        _event_row(e, plan.remapped.get((e.entity, e.entity_id or ""), e.entity_id))
+        for e in fresh
+    ]
+    handed_over = handover.settle(conn, plan, events)
+    send(conn, plan, events, outbox.files, head)
+    return Pushed([event.id for event in outbox.events], len(fresh), len(plan.conflicts), handed_over)
 
 
-def _write(conn: Any, plan: Plan, events: list[dict], outbox: Outbox) -> None:
-    """Write the plan, one batch per table; a batch refused for its data raises _Refused."""
-    import psycopg
+def send(conn: Any, plan: Plan, events: list[dict], files: dict[str, Path], head: int | None) -> None:
+    """Hand the plan to `crm_push`, which checks every record against the pusher's rights,
+    stamps it and writes it (`security.py`); `head` None skips its check that nothing
+    arrived since the plan was prepared."""
+    writes = {
+        synced.entity: [_jsonable(synced, row) for row in plan.writes[synced.entity].values()]
+        for synced in RECORDS if plan.writes[synced.entity]
+    }
+    new_files = {row["sha256"] for row in plan.writes["attachment"].values()}
+    blobs = {sha: path.read_bytes() for sha, path in files.items() if sha in new_files}
+    with conn.transaction():  # a client that dies before the commit leaves nothing behind
+        _call_push(conn, plan, events, writes, blobs, head)
+
+
+def _call_push(conn: Any, plan: Plan, events: list[dict], writes: dict, blobs: dict,
+               head: int | None) -> None:
+    from psycopg.types.json import Jsonb
 
     entries = BY_ENTITY["conflict"]
-    batches = [
-        (EVENTS, events + plan.events(), shared.insert_new),
-        *((synced, list(plan.writes[synced.entity].values()), shared.upsert) for synced in RECORDS),
-        (entries, [{name: getattr(e, name) for name in entries.columns} for e in plan.conflicts],
-         shared.insert_new),
-    ]
-    for synced, rows, write in batches:
-        try:
-            write(conn, synced, rows)
-        except (psycopg.DataError, psycopg.IntegrityError) as error:
-            raise _Refused(synced, rows, write, error) from None
-    new_files = {row["sha256"] for row in plan.writes["attachment"].values()}
-    shared.store_blobs(conn, {
-        sha: path.read_bytes() for sha, path in outbox.files.items() if sha in new_files
-    })
+    conn.execute(
+        "SELECT crm_push(%s, %s, %s, %s, %s, %s)",
+        (
+            head,
+            Jsonb([_jsonable(EVENTS, row) for row in events + plan.events()]),
+            Jsonb(writes),
+            Jsonb([
+                _jsonable(entries, {name: getattr(e, name) for name in entries.columns})
+                for e in plan.conflicts
+            ]),
+            list(blobs), list(blobs.values()),
+        ),
+    )
 
 
-def _refusal(conn: Any, refused: _Refused) -> Invalid:
-    """The one-line error for a refused push, naming the record the shared database refuses
-    (`shared.first_refused` finds it) or, if no record alone is refused, the table."""
-    found = shared.first_refused(conn, refused.synced, refused.rows, refused.write)
-    what = _describe(refused.synced, found[0]) if found else f"these {refused.synced.name} rows"
-    reason = first_line(found[1] if found else refused.error)
+def _jsonable(synced: Synced, row: dict) -> dict:
+    """A row as `crm_push` reads it: JSON, times to the microsecond (as stored)."""
+    return {name: _wire(row[name]) for name in synced.columns if name in row}
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return sendable(value)
+
+
+def _refusal(error: Exception, outbox: Outbox) -> Invalid:
+    """The one-line error for a push the shared database refused for its data, naming the
+    record (`crm_push` says which in its hint: "customer <id>")."""
+    entity, _, record_id = (getattr(error.diag, "message_hint", None) or "").partition(" ")
+    row = outbox.rows.get(entity, {}).get(record_id)
+    if row is not None:
+        what = _describe(BY_ENTITY[entity], row)
+    elif entity == "event":
+        found = next((e for e in outbox.events if e.id == record_id), None)
+        what = _describe(EVENTS, _event_row(found, found.entity_id)) if found else "a change"
+    else:
+        what = f"{entity} {short(record_id)}" if record_id else "this push"
     return Invalid(
-        f"cannot push {what}: the shared database refused it ({reason}); nothing was sent, "
-        "correct it here and run `crm sync` again"
+        f"cannot push {what}: the shared database refused it ({first_line(error)}); nothing "
+        "was sent, correct it here and run `crm sync` again"
     )
 
 

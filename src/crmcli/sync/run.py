@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from crmcli.db import Database, session_scope
-from crmcli.errors import PermissionDenied, UsageError
+from crmcli.errors import PermissionDenied, Unavailable, UsageError
 from crmcli.repo import conflicts, users
 from crmcli.sync import connection, local, pull, push, schema, state
 
@@ -29,7 +29,7 @@ class Report:
     open_conflicts: int  # unresolved conflict entries on this replica now
     member: str
     role: str
-    joined: str | None  # on a first sync: "added" (new to the team) or "recognised"
+    joined: str | None  # "recognised" on a replica's first sync
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -47,14 +47,6 @@ def remote(database: Database) -> str:
     return url
 
 
-def _added_by_this_replica(shared_member: dict | None, own_id: str) -> bool:
-    """Whether the member's shared record (as it was before this push) is the one this
-    replica's first push added: none yet, or one with this replica's own id, which only an
-    earlier first sync cut off after the shared commit can have put there (a member the
-    shared database knew already has another id until the pull replaces the local record)."""
-    return shared_member is None or shared_member["id"] == own_id
-
-
 def sync(database: Database, handle: str | None) -> Report:
     """Push this replica's changes as `handle`, pull everyone else's; see the module doc."""
     import psycopg
@@ -64,19 +56,23 @@ def sync(database: Database, handle: str | None) -> Report:
         if not known.remote:
             raise UsageError(NOT_LINKED)
         member = users.acting(s, handle)
-        own_id = users.get(s, member.handle).id
         outbox = push.read_outbox(s, database.attachments_dir)
-    conn = connection.connect(known.remote)
+    conn = _connect(database, known.remote, member.handle)
     try:
-        server = schema.check(conn, member.handle)
-        if server.member_active is False:
+        server = schema.check(conn)
+        if server.who.handle != member.handle:
+            raise PermissionDenied(
+                f"this login is {server.who.handle}'s on the shared database, and this replica "
+                f"acts as {member.handle}; a replica syncs as its own member only"
+            )
+        if not server.who.active:
             raise push.deactivated(member.handle)
         if known.server_id and known.server_id != server.server_id:
             raise UsageError(
                 "this replica belongs to another shared database (its history cannot be "
                 "merged into this one); link it back, or make a fresh replica with `crm init`"
             )
-        pushed = push.push(conn, outbox, member.handle)
+        pushed = push.push(conn, outbox, server.who)
         pulled = pull.fetch(conn, known.cursor, known.epoch, database.attachments_dir)
         with session_scope(database) as s:
             local.mark_synced(s, pushed.sent)
@@ -93,11 +89,28 @@ def sync(database: Database, handle: str | None) -> Report:
         raise connection.failed(error, known.remote) from None
     finally:
         conn.close()
-    joined = None
-    if known.server_id is None and outbox.events:
-        joined = "added" if _added_by_this_replica(pushed.member, own_id) else "recognised"
+    joined = "recognised" if known.server_id is None else None
     return Report(
         pushed=pushed.new, pulled=arrived, conflicts=pushed.conflicts,
         handed_over=pushed.handed_over, open_conflicts=open_count, member=now.handle,
         role=now.role, joined=joined,
     )
+
+
+NO_LOGIN = "is not permitted to log in"
+
+
+def _connect(database: Database, url: str, handle: str):
+    """Connect to the shared database. A login the shared database no longer lets in is a
+    member who was deactivated: the replica forgets the sensitive values it may hold."""
+    try:
+        return connection.connect(url)
+    except Unavailable as error:
+        if NO_LOGIN not in str(error):
+            raise
+        with session_scope(database) as s:
+            local.forget_sensitive(s)
+        raise PermissionDenied(
+            f"{handle}'s login may no longer connect to the shared database (deactivated); "
+            "sync refused, and the sensitive values this replica held are cleared"
+        ) from None

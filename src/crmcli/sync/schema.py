@@ -25,8 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crmcli.errors import UsageError
+from crmcli.errors import PermissionDenied, UsageError
 from crmcli.ids import new_id
+from crmcli.sync import security
 
 _RECORD = """
     created_at timestamptz NOT NULL,
@@ -215,16 +216,9 @@ ALTER TABLE attachment_blob ADD CONSTRAINT attachment_blob_content_matches_its_d
     CHECK (encode(sha256(content), 'hex') = sha256);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+MIGRATIONS: tuple[str, ...] = (V1, V2, security.migration())
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
-
-
-def lock(conn: Any) -> Any:
-    """Take the per-schema writer lock (the one `crm_stamp` takes); returns the server's now()."""
-    return conn.execute(
-        "SELECT now() FROM pg_advisory_xact_lock(hashtext('crmcli:' || current_schema()))"
-    ).fetchone()[0]
 
 
 def _tables(conn: Any) -> list[str]:
@@ -276,6 +270,7 @@ def init(conn: Any) -> tuple[int, int]:
             )
         else:
             conn.execute("UPDATE crm_server SET schema_version = %s", (LATEST,))
+        security.secure(conn)
     return before, LATEST
 
 
@@ -283,25 +278,42 @@ NOT_PREPARED = "the shared database is not prepared yet; run `crm server init --
 
 
 @dataclass(frozen=True)
+class Who:
+    """The member the shared database says the connected login is (`crm_actor()`)."""
+
+    handle: str
+    role: str
+    department: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
 class ServerState:
     server_id: str
     view_epoch: int
-    member_active: bool | None  # the syncing member's standing there (None: not a member yet)
+    who: Who
 
 
-def check(conn: Any, handle: str) -> ServerState:
-    """What a sync by `handle` needs to know about the shared database, after checking it
-    is usable (one round trip)."""
+def check(conn: Any) -> ServerState:
+    """What a sync needs to know about the shared database, after checking it is usable,
+    and who the connected login is there (one round trip)."""
     import psycopg
 
     try:
-        found, server_id, epoch, active = conn.execute(
-            "SELECT schema_version, server_id, view_epoch, "
-            "(SELECT active FROM users WHERE handle = %s) FROM crm_server",
-            (handle,),
+        found, server_id, epoch, *who = conn.execute(
+            "SELECT schema_version, server_id, view_epoch, (a).handle, (a).role, "
+            "(a).department, (a).active FROM crm_server, LATERAL (SELECT crm_actor() AS a) x"
         ).fetchone()
     except psycopg.errors.UndefinedTable:
+        if conn.execute("SELECT current_schema()").fetchone()[0] is None:
+            raise PermissionDenied(  # PostgreSQL skips a schema the login may not use
+                f"the login {conn.info.user} is not a member of this team (or the URL names "
+                "no schema it may use); the server's owner adds members with "
+                "`crm server member add`"
+            ) from None
         raise UsageError(NOT_PREPARED) from None
+    except psycopg.errors.UndefinedFunction:  # made by a crmcli before the security model
+        found = version(conn)
     if found < LATEST:
         raise UsageError(
             f"the shared database has schema version {found}, older than this crmcli "
@@ -312,7 +324,7 @@ def check(conn: Any, handle: str) -> ServerState:
             f"the shared database has schema version {found}, newer than this crmcli "
             f"understands ({LATEST}); upgrade crmcli"
         )
-    return ServerState(server_id, epoch, active)
+    return ServerState(server_id, epoch, Who(*who))
 
 
 MEMBER_COLUMNS = ("handle", "name", "department", "role", "active")

@@ -1,16 +1,15 @@
-"""The shared database's side of a sync: rows in and out of PostgreSQL, many per round trip.
+"""The shared database's side of a sync: rows read from PostgreSQL, many per round trip.
 
-Statements are composed with psycopg.sql (identifiers quoted: `assignment."user"`), JSON
-columns are sent as jsonb, and writes use executemany, which psycopg pipelines. Every value
-written is `tables.sendable` (no NUL characters, which PostgreSQL refuses).
+Statements are composed with psycopg.sql (identifiers quoted: `assignment."user"`). Writes
+go through the shared database's own `crm_push` (`push.send`, `security.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from crmcli.sync.tables import Synced, sendable
+from crmcli.sync.tables import Synced
 
 
 def _names(names: Iterable[str]) -> Any:
@@ -101,87 +100,6 @@ def ids(conn: Any, synced: Synced) -> set[str]:
 
     query = sql.SQL("SELECT id FROM {}").format(sql.Identifier(synced.name))
     return {row[0] for row in conn.execute(query)}
-
-
-def _values(synced: Synced, row: dict) -> list[Any]:
-    from psycopg.types.json import Jsonb
-
-    json_columns = synced.json_columns
-    return [
-        Jsonb(sendable(row[name])) if name in json_columns else sendable(row[name])
-        for name in synced.columns
-    ]
-
-
-def upsert(conn: Any, synced: Synced, rows: Iterable[dict]) -> None:
-    """Insert or overwrite whole rows by id (each write stamps a new server_seq)."""
-    from psycopg import sql
-
-    rows = list(rows)
-    if not rows:
-        return
-    columns = synced.columns
-    query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}").format(
-        sql.Identifier(synced.name),
-        _names(columns),
-        sql.SQL(", ").join(sql.Placeholder() * len(columns)),
-        sql.SQL(", ").join(
-            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(name))
-            for name in columns
-            if name != "id"
-        ),
-    )
-    with conn.cursor() as cursor:
-        cursor.executemany(query, [_values(synced, row) for row in rows])
-
-
-def insert_new(conn: Any, synced: Synced, rows: Iterable[dict]) -> None:
-    """Insert rows whose id is not there yet; rows already there stay as they are."""
-    from psycopg import sql
-
-    rows = list(rows)
-    if not rows:
-        return
-    query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING").format(
-        sql.Identifier(synced.name),
-        _names(synced.columns),
-        sql.SQL(", ").join(sql.Placeholder() * len(synced.columns)),
-    )
-    with conn.cursor() as cursor:
-        cursor.executemany(query, [_values(synced, row) for row in rows])
-
-
-def first_refused(
-    conn: Any, synced: Synced, rows: list[dict], write: Callable[[Any, Synced, list[dict]], None]
-) -> tuple[dict, Exception] | None:
-    """The first of `rows` that `write` is refused for its data on its own, and the error;
-    None if no row alone is. Found by halving the rows in savepoints, inside a transaction
-    that is always rolled back: a handful of round trips, and nothing written."""
-    import psycopg
-
-    with conn.transaction(force_rollback=True):
-        while rows:
-            half = rows[: max(len(rows) // 2, 1)]
-            try:
-                with conn.transaction():
-                    write(conn, synced, half)
-            except (psycopg.DataError, psycopg.IntegrityError) as error:
-                if len(half) == 1:
-                    return half[0], error
-                rows = half
-            else:
-                rows = rows[len(half):]
-    return None
-
-
-def store_blobs(conn: Any, blobs: dict[str, bytes]) -> None:
-    if blobs:
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO attachment_blob (sha256, content) VALUES (%s, %s) "
-                "ON CONFLICT (sha256) DO NOTHING",
-                list(blobs.items()),
-            )
 
 
 def load_blobs(conn: Any, digests: Iterable[str]) -> dict[str, bytes]:

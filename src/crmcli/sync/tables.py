@@ -19,6 +19,9 @@ from crmcli.repo.entities import MODELS
 from crmcli.repo.machine import jsonable
 
 LOCAL_ONLY = frozenset({"pk", "dedupe_key", "seq", "synced"})
+# Sensitive values never travel: on a team they live in the shared database alone, read
+# through its audited reveal function (`security.py`), never in a replica.
+SENSITIVE = ("contract_amount", "id_number", "bank_account")
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,9 @@ class Synced:
 
     @cached_property
     def columns(self) -> tuple[str, ...]:
-        """The columns both sides hold, in table order."""
-        return tuple(c.name for c in self.table.columns if c.name not in LOCAL_ONLY)
+        """The columns that travel between both sides, in table order."""
+        kept = LOCAL_ONLY | (frozenset(SENSITIVE) if self.entity == "customer" else frozenset())
+        return tuple(c.name for c in self.table.columns if c.name not in kept)
 
     @cached_property
     def json_columns(self) -> frozenset[str]:

@@ -1,0 +1,98 @@
+"""What the pusher may change, judged as the shared database will judge it (`security.py`).
+
+The shared database refuses a push holding a change its author has no right to make. A
+replica's changes can lose their right while it is offline (a role handed to someone
+else, a customer given to another department), so before sending, a push keeps such
+changes in conflict entries instead, as it keeps a value someone else changed first:
+nothing is lost, someone entitled can take it with `crm conflicts resolve`, and the sync
+is not stuck. The rules are the record permissions: a customer's fields are changed by
+its owner, its current role holders, managers of the owner's department and admins;
+deleting, merging or restoring it by the owner's department's managers and admins; a
+note by its author, a task by its assignee or creator, or by whoever may change the
+customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crmcli.sync import shared
+from crmcli.sync.schema import Who
+from crmcli.sync.tables import BY_ENTITY
+
+GUARDED = frozenset({"customer", "note", "attachment", "task", "assignment"})
+REMOVALS = frozenset({"deleted_at", "merged_into"})  # changes that delete, merge or restore
+
+
+@dataclass
+class Standing:
+    """Who answers for a customer in the shared database, before the push."""
+
+    owner: str | None
+    owner_department: str | None
+    holders: set[str] = field(default_factory=set)
+
+
+def may_change(who: Who, standing: Standing | None) -> bool:
+    if standing is None or who.role == "admin" or standing.owner in (None, who.handle):
+        return True
+    if who.handle in standing.holders:
+        return True
+    return _manages(who, standing)
+
+
+def may_remove(who: Who, standing: Standing | None) -> bool:
+    if standing is None or who.role == "admin":
+        return True
+    return who.role == "manager" and (standing.owner is None or _manages(who, standing))
+
+
+def _manages(who: Who, standing: Standing) -> bool:
+    return (
+        who.role == "manager" and who.department is not None
+        and who.department == standing.owner_department
+    )
+
+
+def standings(conn: Any, customer_ids: Iterable[str]) -> dict[str, Standing]:
+    """The standing of each customer the shared database holds (three round trips)."""
+    customers = shared.rows_by(conn, BY_ENTITY["customer"], "id", customer_ids, ("id", "owner"))
+    owners = {row["owner"] for row in customers.values() if row["owner"]}
+    departments = {
+        handle: row["department"]
+        for handle, row in shared.rows_by(
+            conn, BY_ENTITY["user"], "handle", owners, ("handle", "department")
+        ).items()
+    }
+    found = {
+        customer_id: Standing(row["owner"], departments.get(row["owner"]))
+        for customer_id, row in customers.items()
+    }
+    if found:
+        for row in shared.rows_where(
+            conn, BY_ENTITY["assignment"],
+            "customer_id = ANY(%s) AND until IS NULL AND deleted_at IS NULL", (list(found),),
+        ):
+            found[row["customer_id"]].holders.add(row["user"])
+    return found
+
+
+def may_take(who: Who, entity: str, current: dict, paths: list[str],
+             standing: Standing | None) -> bool:
+    """Whether `who` may change `paths` of the shared record `current` of this kind."""
+    if entity == "customer":
+        removing = any(path in REMOVALS for path in paths)
+        editing = any(path not in REMOVALS for path in paths)
+        return (not removing or may_remove(who, standing)) and (
+            not editing or may_change(who, standing)
+        )
+    if entity == "note" and current.get("author") == who.handle:
+        return True
+    if entity == "task" and who.handle in (current.get("assignee"), current.get("created_by")):
+        return True
+    if entity == "assignment" and set(paths) <= {"acknowledged_at"}:
+        if current.get("user") == who.handle:
+            return True
+    return may_change(who, standing)
