@@ -30,6 +30,7 @@ runs it every time, so it also upgrades a team database made by an earlier versi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from crmcli import fields
@@ -671,3 +672,41 @@ def secure(conn: Any) -> tuple[str, str]:
         run(sql.SQL("REVOKE EXECUTE ON FUNCTION {} FROM PUBLIC").format(function))
         run(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(function, o))
     return owner, member
+
+
+# -- The audit trail's chain, checked from outside the database's own functions.
+
+# The same hash `crm_event_hash` stores, written out here so that replacing that function
+# cannot make a changed trail look intact.
+_EXPECTED = f"""encode(sha256(convert_to(jsonb_build_array(
+    prev_hash, id, {UTC_TEXT.format("at")}, actor, action, entity, entity_id, customer_id,
+    changes, detail, {UTC_TEXT.format("server_at")}, login, server_seq)::text, 'UTF8')), 'hex')"""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    events: int  # how many events the chain holds
+    head: str | None  # the newest hash: keep it somewhere else to anchor the chain
+    broken_at: str | None  # the first event whose link does not hold (None: intact)
+    why: str | None
+
+
+def verify(conn: Any) -> Verdict:
+    """Walk the audit trail in arrival order and check every link: each event's hash is
+    the hash of its contents and of the hash before it. A changed event breaks its own
+    link, a removed or reordered one the next."""
+    query = f"""
+        SELECT id, hash, prev_hash, {_EXPECTED} AS expected,
+               lag(hash) OVER (ORDER BY server_seq) AS previous
+        FROM audit_event ORDER BY server_seq"""
+    count, head = 0, None
+    with conn.transaction(), conn.cursor(name="crm_audit_verify") as cursor:
+        cursor.execute(query)
+        for event_id, stored, prev_hash, expected, previous in cursor:
+            count += 1
+            if stored != expected:
+                return Verdict(count, head, event_id, "its contents or its hash were changed")
+            if prev_hash != previous:
+                return Verdict(count, head, event_id, "an event before it was removed or changed")
+            head = stored
+    return Verdict(count, head, None, None)
