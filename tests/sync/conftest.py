@@ -164,8 +164,12 @@ def team(replica) -> dict[str, Replica]:
 
 @pytest.fixture
 def acme(team) -> str:
-    """A customer everybody has: created by alice, synced to bob and carol."""
+    """A customer everybody has and may change: created by alice (its owner), with bob
+    in its product and carol in its finance role (so the rules of who may change a
+    customer let them), synced to bob and carol."""
     ref = team["alice"].ok("customer", "add", "Acme Trading", "--city", "Shanghai", "--stage", "lead")
+    team["alice"].ok("assign", ref, "--to", "bob", "--role", "product")
+    team["alice"].ok("assign", ref, "--to", "carol", "--role", "finance")
     team["alice"].sync()
     team["bob"].sync()
     team["carol"].sync()

@@ -20,6 +20,8 @@ def test_a_replica_whose_clock_is_hours_off_neither_wins_nor_loses_because_of_it
     alice, bob, carol = team["alice"], team["bob"], team["carol"]
     behind, ahead = shifted(-5), shifted(+5)
     acme = alice.ok("customer", "add", "Acme Trading", "--stage", "lead", "--level", "C")
+    alice.ok("assign", acme, "--to", "bob", "--role", "service")  # so bob and carol may
+    alice.ok("assign", acme, "--to", "carol", "--role", "sales")  # change it
     alice.sync()
     bob.sync(env=behind)
     carol.sync(env=ahead)

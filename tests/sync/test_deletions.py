@@ -80,11 +80,12 @@ def names_and_notes(member) -> dict[str, list[str]]:
 
 @pytest.fixture
 def pair(team) -> tuple[str, str]:
-    """Two customers with a note each, on every replica (their full ids)."""
+    """Two customers with a note each, on every replica (their full ids), owned by carol:
+    she (a manager of their owner's department) and alice (an admin) may merge them."""
     alice = team["alice"]
     refs = []
     for name in ("Pine", "Palm"):
-        refs.append(customer(alice, alice.ok("customer", "add", name))["id"])
+        refs.append(customer(alice, alice.ok("customer", "add", name, "--owner", "carol"))["id"])
         alice.ok("note", "add", refs[-1], f"{name} note")
     for member in team.values():
         member.sync()
@@ -92,44 +93,44 @@ def pair(team) -> tuple[str, str]:
 
 
 def test_two_members_merging_one_pair_in_opposite_directions_make_no_cycle(team, pair):
-    alice, bob = team["alice"], team["bob"]
+    alice, carol = team["alice"], team["carol"]
     pine, palm = pair
     alice.ok("customer", "merge", pine, palm)  # keep Pine
-    bob.ok("customer", "merge", palm, pine)  # keep Palm
+    carol.ok("customer", "merge", palm, pine)  # keep Palm
     alice.sync()
-    assert bob.sync()["conflicts"] == 1  # bob's merge arrives second: refused
+    assert carol.sync()["conflicts"] == 1  # carol's merge arrives second: refused
     alice.sync()
-    for member in (alice, bob):
+    for member in (alice, carol):
         assert names_and_notes(member) == {"Pine": ["Palm note", "Pine note"]}
         [entry] = conflicts(member)
-        assert (entry["kind"], entry["actor"]) == ("merge", "bob")
+        assert (entry["kind"], entry["actor"]) == ("merge", "carol")
         assert (entry["entity_id"], entry["mine"], entry["theirs"]) == (pine, palm, pine)
 
-    bob.ok("conflicts", "resolve", entry["id"][-8:], "--take", "mine")  # bob's way after all
-    bob.sync()
+    carol.ok("conflicts", "resolve", entry["id"][-8:], "--take", "mine")  # carol's way after all
+    carol.sync()
     alice.sync()
-    for member in (alice, bob):
+    for member in (alice, carol):
         assert names_and_notes(member) == {"Palm": ["Palm note", "Pine note"]}
         assert conflicts(member) == []
 
 
 def test_a_merge_into_a_customer_deleted_elsewhere_is_refused_into_a_conflict(team, pair):
-    alice, bob = team["alice"], team["bob"]
+    alice, carol = team["alice"], team["carol"]
     pine, palm = pair
     alice.ok("customer", "delete", pine)
-    bob.ok("customer", "merge", pine, palm)  # keep Pine, which alice deleted
+    carol.ok("customer", "merge", pine, palm)  # keep Pine, which alice deleted
     alice.sync()
-    assert bob.sync()["conflicts"] == 1
+    assert carol.sync()["conflicts"] == 1
     alice.sync()
-    for member in (alice, bob):
+    for member in (alice, carol):
         assert names_and_notes(member) == {"Palm": ["Palm note"]}  # nothing removed
         [entry] = conflicts(member)
         assert (entry["kind"], entry["entity_id"], entry["mine"], entry["theirs"]) == (
             "merge", palm, pine, None
         )
 
-    bob.ok("conflicts", "resolve", entry["id"][-8:], "--take", "mine")
-    bob.sync()
+    carol.ok("conflicts", "resolve", entry["id"][-8:], "--take", "mine")
+    carol.sync()
     alice.sync()
-    for member in (alice, bob):
+    for member in (alice, carol):
         assert names_and_notes(member) == {"Pine": ["Palm note", "Pine note"]}

@@ -81,6 +81,7 @@ def setting(team, postgres):
     """bob has an unpushed edit of a shared customer; alice added a note bob has not pulled."""
     alice, bob = team["alice"], team["bob"]
     acme = alice.ok("customer", "add", "Acme Trading", "--city", "Shanghai")
+    alice.ok("assign", acme, "--to", "bob", "--role", "service")  # so bob may change it
     alice.sync()
     bob.sync()
     alice.ok("note", "add", acme, "alice called them")
@@ -154,6 +155,7 @@ def test_a_sync_cut_off_leaves_both_sides_consistent_and_the_next_sync_completes
 def test_pushing_the_same_changes_twice_applies_them_once(team, postgres):
     alice, bob = team["alice"], team["bob"]
     acme = alice.ok("customer", "add", "Acme Trading", "--stage", "lead")
+    alice.ok("assign", acme, "--to", "bob", "--role", "service")  # so bob may change it
     alice.sync()
     bob.sync()
     bob.ok("customer", "edit", acme, "--stage", "won")
@@ -177,6 +179,7 @@ def test_pushing_the_same_changes_twice_applies_them_once(team, postgres):
 def test_two_replicas_syncing_at_the_same_moment_both_succeed(team, pg_url, postgres):
     alice, bob = team["alice"], team["bob"]
     acme = alice.ok("customer", "add", "Acme Trading", "--stage", "lead")
+    alice.ok("assign", acme, "--to", "bob", "--role", "service")  # so bob may change it
     alice.sync()
     bob.sync()
     alice.ok("customer", "edit", acme, "--city", "Beijing", "--stage", "won")

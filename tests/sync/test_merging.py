@@ -11,6 +11,12 @@ def conflicts(member, *options: str) -> list[dict]:
     return json.loads(member.ok("conflicts", "list", "--format", "json", *options))
 
 
+# The roles the `acme` fixture gives bob and carol (so they may change it), besides alice's
+# ownership: every assignment the tests make comes on top of these.
+ACME_ROLES = {("product", "bob"), ("finance", "carol")}
+ACME_HOLDERS = {role: [user] for role, user in ACME_ROLES}
+
+
 def current_holders(member, ref: str) -> dict[str, list[str]]:
     """role -> the users holding it now (one each, if all is well)."""
     holders: dict[str, list[str]] = {}
@@ -147,7 +153,8 @@ def test_notes_tasks_and_assignments_made_on_several_replicas_all_arrive(team, a
         record = customer(member, acme)
         assert sorted(note["body"] for note in record["notes"]) == ["alice called", "bob visited"]
         assert [task["title"] for task in record["tasks"]] == ["send brochure"]
-        assert {(a["role"], a["user"]) for a in record["assignments"]} == {("owner", "alice"), ("service", "bob")}
+        assert {(a["role"], a["user"]) for a in record["assignments"]} == {
+            ("owner", "alice"), ("service", "bob"), *ACME_ROLES}
 
 
 def test_attachments_reach_the_other_replicas(team, acme, tmp_path):
@@ -246,7 +253,7 @@ def test_what_is_added_to_a_customer_merged_elsewhere_moves_to_the_customer_it_w
         assert [note["body"] for note in record["notes"]] == ["bob called"]
         assert [task["title"] for task in record["tasks"]] == ["send the quote"]
         current = {(a["role"], a["user"]) for a in record["assignments"] if a["until"] is None}
-        assert current == {("owner", "alice"), ("service", "bob")}
+        assert current == {("owner", "alice"), ("service", "bob"), *ACME_ROLES}
     history = json.loads(alice.ok("history", globex, "--format", "json"))
     moved = [e for e in history if e["action"] == "note.update" and e["detail"].get("merged_from")]
     assert len(moved) == 1  # the move shows in the history, as a local merge's would
@@ -277,7 +284,7 @@ def test_what_is_added_to_a_customer_deleted_elsewhere_is_a_conflict_and_taking_
         record = customer(member, acme)
         assert [note["body"] for note in record["notes"]] == ["bob called"]
         assert [task["title"] for task in record["tasks"]] == ["send the quote"]
-        assert current_holders(member, acme) == {"owner": ["alice"], "service": ["bob"]}
+        assert current_holders(member, acme) == {"owner": ["alice"], "service": ["bob"], **ACME_HOLDERS}
         assert conflicts(member) == []
 
 
@@ -295,7 +302,7 @@ def test_two_hand_overs_of_one_role_at_once_leave_one_holder_on_every_replica(te
     alice.sync()
     carol.sync()
     for member in (alice, bob, carol):
-        assert current_holders(member, acme) == {"owner": ["carol"], "service": ["carol"]}
+        assert current_holders(member, acme) == {"owner": ["carol"], "service": ["carol"], **ACME_HOLDERS}
         assert customer(member, acme)["owner"] == "carol"
         entries = {entry["field"]: entry for entry in conflicts(member)}
         assert (entries["owner"]["theirs"], entries["owner"]["mine"]) == ("carol", "bob")
@@ -308,7 +315,7 @@ def test_two_hand_overs_of_one_role_at_once_leave_one_holder_on_every_replica(te
     bob.sync()
     alice.sync()
     for member in (alice, bob):
-        assert current_holders(member, acme) == {"owner": ["bob"], "service": ["alice"]}
+        assert current_holders(member, acme) == {"owner": ["bob"], "service": ["alice"], **ACME_HOLDERS}
         assert conflicts(member) == []
 
 
