@@ -245,7 +245,7 @@ def update(
     if expected is not None:
         _refuse_if_changed(customer, expected)
     standard, extra = parse(s, raw)
-    changes = _change(s, customer, standard, extra, by=by, allow_duplicate=allow_duplicate)
+    changes = change(s, customer, standard, extra, by=by, allow_duplicate=allow_duplicate)
     search.refresh(s, [customer.pk])
     return changes
 
@@ -288,27 +288,6 @@ def change(
     """
     if _would_change(customer, standard, extra):
         permissions.require_change(s, customer, by)
-    return _change(s, customer, standard, extra, by=by, allow_duplicate=allow_duplicate)
-
-
-def _would_change(customer: Customer, standard: dict[str, Any], extra: dict[str, Any]) -> bool:
-    """Whether `change` would change anything (an owner of None hands nothing over)."""
-    return any(
-        getattr(customer, name) != value
-        for name, value in standard.items()
-        if name != "owner" or value is not None
-    ) or any(customer.extra.get(name) != value for name, value in extra.items())
-
-
-def _change(
-    s: Session,
-    customer: Customer,
-    standard: dict[str, Any],
-    extra: dict[str, Any],
-    *,
-    by: Actor,
-    allow_duplicate: bool = False,
-) -> dict[str, list[Any]]:
     if "name" in standard and not standard["name"]:
         raise Invalid("is required", "name")
     if "stage" in standard and standard["stage"] is None:
@@ -331,6 +310,15 @@ def _change(
         assignments.assign(s, customer, new_owner, "owner", by=by, reason=None)
         changes["owner"] = [previous, customer.owner]
     return changes
+
+
+def _would_change(customer: Customer, standard: dict[str, Any], extra: dict[str, Any]) -> bool:
+    """Whether `change` would change anything (an owner of None hands nothing over)."""
+    return any(
+        getattr(customer, name) != value
+        for name, value in standard.items()
+        if name != "owner" or value is not None
+    ) or any(customer.extra.get(name) != value for name, value in extra.items())
 
 
 def delete(s: Session, customer: Customer, *, by: Actor) -> None:
