@@ -60,3 +60,17 @@ def test_the_dashboard_acts_as_another_user_only_for_a_remembered_admin(demo, mo
     monkeypatch.setenv("CRM_USER", "alice")
     with pytest.raises(PermissionDenied, match="bob may not act as alice"):
         open_workspace(config.resolve())
+
+
+async def test_a_hand_over_of_a_colleagues_customer_is_refused_in_the_form(
+    as_bob, on_customer, database
+):
+    async with on_customer("李伟") as (dashboard, pilot, target):
+        await press(pilot, "a")
+        form = dashboard.screen
+        form.fields["user"].control.value = "bob"
+        await press(pilot, "ctrl+s")
+        assert dashboard.screen is form
+        assert str(form.query_one("#form-error", Static).render()) == RULE
+    with database() as s:
+        assert customers.by_id(s, target).owner == "alice"
