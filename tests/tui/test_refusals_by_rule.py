@@ -23,18 +23,25 @@ def as_bob(demo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_USER", "bob")
 
 
+async def refused_in_form(dashboard, pilot, key: str, **values: str) -> None:
+    """Open the form `key` opens, fill in `values`, save: the form stays open, the rule
+    in its banner."""
+    await press(pilot, key)
+    form = dashboard.screen
+    for name, value in values.items():
+        form.fields[name].control.value = value
+    await press(pilot, "ctrl+s")
+    assert dashboard.screen is form
+    banner = form.query_one("#form-error", Static)
+    assert banner.display and str(banner.render()) == RULE
+    assert "bob may not change customer" in screen_text(dashboard)
+
+
 async def test_an_edit_of_a_colleagues_customer_is_refused_in_the_form(
     as_bob, on_customer, database
 ):
     async with on_customer("李伟") as (dashboard, pilot, target):
-        await press(pilot, "e")
-        form = dashboard.screen
-        form.fields["city"].control.value = "天津"
-        await press(pilot, "ctrl+s")
-        assert dashboard.screen is form  # the form stays open, the reason in its banner
-        banner = form.query_one("#form-error", Static)
-        assert banner.display and str(banner.render()) == RULE
-        assert "bob may not change customer" in screen_text(dashboard)
+        await refused_in_form(dashboard, pilot, "e", city="天津")
     with database() as s:
         stored = customers.by_id(s, target)
         assert (stored.city, stored.updated_by, stored.version) == ("北京", "alice", 1)
@@ -66,11 +73,6 @@ async def test_a_hand_over_of_a_colleagues_customer_is_refused_in_the_form(
     as_bob, on_customer, database
 ):
     async with on_customer("李伟") as (dashboard, pilot, target):
-        await press(pilot, "a")
-        form = dashboard.screen
-        form.fields["user"].control.value = "bob"
-        await press(pilot, "ctrl+s")
-        assert dashboard.screen is form
-        assert str(form.query_one("#form-error", Static).render()) == RULE
+        await refused_in_form(dashboard, pilot, "a", user="bob")
     with database() as s:
         assert customers.by_id(s, target).owner == "alice"
