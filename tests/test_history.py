@@ -12,7 +12,7 @@ def history(crm, *args):
 
 
 def test_a_customers_history_has_every_write_with_actor_and_before_after(crm, team):
-    ref = add_customer(crm, "Acme", "--stage", "lead")
+    ref = add_customer(crm, "Acme", "--stage", "lead", "--owner", "bob")
     crm("--as", "bob", "customer", "edit", ref, "--stage", "proposal", "--city", "杭州")
     crm("note", "add", ref, "called")
     crm("assign", ref, "--to", "carol", "--role", "marketing")

@@ -40,8 +40,9 @@ def test_db_option_and_crm_db_choose_another_file(crm, tmp_path):
 
 
 def test_as_and_crm_user_act_as_another_user(crm, team):
-    add_customer(crm, "Acme")
-    add_customer(crm, "Globex")
+    add_customer(crm, "Acme", "--owner", "bob")  # who may change what: owners and role holders
+    add_customer(crm, "Globex", "--owner", "carol")
+    crm("assign", "Globex", "--to", "bob", "--role", "sales")
     crm("--as", "bob", "customer", "edit", "Acme", "--city", "Shanghai")
     crm("customer", "edit", "Globex", "--city", "Beijing", env={"CRM_USER": "carol"})
     crm("customer", "edit", "Globex", "--level", "A", "--as", "bob")

@@ -83,7 +83,8 @@ def test_the_last_active_admin_cannot_be_deactivated(crm, team):
     assert result.exit_code == 4 and "last active admin" in result.stderr
     assert crm("user", "add", "dave", "--name", "Dave", "--role", "admin").exit_code == 0
     assert crm("user", "deactivate", "alice", "--transfer-to", "bob").exit_code == 0
-    assert crm("--as", "dave", "user", "add", "erin", "--name", "Erin").exit_code == 0
+    assert crm("init", "--user", "dave").exit_code == 0  # alice can no longer act, nor as dave
+    assert crm("user", "add", "erin", "--name", "Erin").exit_code == 0
 
 
 def test_work_on_deleted_customers_is_not_counted_as_workload(crm, team):

@@ -67,12 +67,14 @@ def save_file(values: dict) -> None:
 
 @dataclass(frozen=True)
 class Settings:
-    """What a command needs to know before it touches data."""
+    """What a command needs to know before it touches data. `user` is who acts (--as,
+    CRM_USER or the settings file); `remembered` is the user `crm init` remembered for
+    this database, if any (acting as someone else is an admin's, `users.check_acting_as`)."""
 
     db_path: Path
     user: str | None
     region: str
-
+    remembered: str | None = None
 
 
 def resolve(db: str | None = None, acting_as: str | None = None) -> Settings:
@@ -80,14 +82,10 @@ def resolve(db: str | None = None, acting_as: str | None = None) -> Settings:
     db_text = db or os.environ.get("CRM_DB") or values.get("db")
     db_path = Path(db_text).expanduser() if db_text else data_dir() / "crm.db"
     db_path = db_path.absolute()
-    user = (
-        acting_as
-        or os.environ.get("CRM_USER")
-        or values.get("users", {}).get(str(db_path))
-        or None
-    )
+    remembered = values.get("users", {}).get(str(db_path)) or None
+    user = acting_as or os.environ.get("CRM_USER") or remembered
     region = os.environ.get("CRM_REGION") or values.get("region") or DEFAULT_REGION
-    return Settings(db_path=db_path, user=user, region=region.upper())
+    return Settings(db_path=db_path, user=user, region=region.upper(), remembered=remembered)
 
 
 def remember_user(db_path: Path, handle: str) -> None:

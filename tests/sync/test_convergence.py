@@ -33,6 +33,7 @@ from psycopg.rows import dict_row
 from sqlalchemy import select
 
 from crmcli.db import Database, session_scope
+from crmcli.errors import PermissionDenied
 from crmcli.models import Customer, Task
 from crmcli.repo import assignments, custom_fields, customers, entities, notes, tasks, users
 from crmcli.sync import members, schema, state
@@ -142,7 +143,12 @@ def _set_up(folder: Path, url: str, schema_name: str) -> Team:
         me = users.acting(s, "alice")
         custom_fields.add(s, "budget", "int", [], by=me)
         for name in ("Initech", "Umbrella"):
-            customers.create(s, {"name": name}, by=me)
+            customer = customers.create(s, {"name": name}, by=me)
+            # Roles on the shared customers let bob and carol change them (the permission
+            # rules), so all three replicas edit them and collide; the random hand-overs
+            # are of other roles and keep these.
+            assignments.assign(s, customer, "bob", "product", by=me, reason=None)
+            assignments.assign(s, customer, "carol", "finance", by=me, reason=None)
     sync(alice.database, "alice")
     team_members = [alice]
     for handle in HANDLES[1:]:
@@ -163,7 +169,14 @@ def _perform(team: Team, operation: tuple) -> None:
     if kind == "sync":
         team.sync(index)
         return
-    member = team.members[index]
+    try:
+        _write(team, team.members[index], operation)
+    except PermissionDenied:  # refused by the permission rules: nothing was written
+        event("an operation refused by the permission rules")
+
+
+def _write(team: Team, member: Member, operation: tuple) -> None:
+    kind = operation[0]
     with member.write() as s:
         me = users.acting(s, member.handle)
         if kind == "create":

@@ -12,6 +12,7 @@ from crmcli.repo import customers, notes, users
 def test_a_pull_never_overwrites_a_field_changed_here_and_not_pushed_yet(team):
     alice, bob = team["alice"], team["bob"]
     acme = alice.ok("customer", "add", "Acme Trading", "--city", "Shanghai", "--level", "C")
+    alice.ok("assign", acme, "--to", "bob", "--role", "service")  # so bob may change it
     alice.sync()
     bob.sync()
     bob.ok("customer", "edit", acme, "--city", "Hangzhou")  # not pushed

@@ -15,6 +15,7 @@ def newest_change(postgres) -> int:
 def test_a_member_deactivated_in_the_shared_database_can_neither_push_nor_pull(team, postgres):
     alice, bob, carol = team["alice"], team["bob"], team["carol"]
     acme = alice.ok("customer", "add", "Acme Trading", "--city", "Shanghai")
+    alice.ok("assign", acme, "--to", "bob", "--role", "service")  # so bob may change it
     alice.sync()
     bob.sync()
     carol.sync()

@@ -16,7 +16,8 @@ def rows(app) -> list[tuple[str, str, str]]:
 async def test_changes_by_others_to_my_customers_are_listed_newest_first(demo, app):
     with another_session(demo, "bob") as (s, bob):
         customers.update(s, customers.resolve(s, "Olivia Brown"), {"city": "Leeds"}, by=bob)
-        customers.update(s, customers.resolve(s, "周杰"), {"city": "无锡"}, by=bob)
+    with another_session(demo, "carol") as (s, carol):
+        customers.update(s, customers.resolve(s, "周杰"), {"city": "无锡"}, by=carol)
     dashboard = app()
     async with dashboard.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -51,6 +52,8 @@ async def test_the_next_visit_shows_only_what_came_after_the_last(demo, app, dat
         await settle(pilot)
         await press(pilot, "f3")
         assert len(rows(dashboard)) == 4
+        with another_session(demo, "alice") as (s, me):  # bob, given a role, may change it
+            assignments.assign(s, customers.resolve(s, "李伟"), "bob", "service", by=me, reason=None)
         with another_session(demo, "bob") as (s, bob):
             customers.update(s, customers.resolve(s, "李伟"), {"level": "A"}, by=bob)
         await press(pilot, "f1", "f3")

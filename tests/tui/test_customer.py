@@ -35,12 +35,13 @@ async def test_the_customer_screen_shows_grouped_fields_custom_fields_and_the_st
         shown = screen_text(dashboard)
         for expected in ("Contact", "Sales", "Service", "Custom", "Responsible",
                          "+8613800138000", "上海远航科技有限公司", "合同编号", "HT-2026-001",
-                         "sla         2h", "owner alice (acknowledged)"):
+                         "sla         2h", "owner   alice (acknowledged)"):
             assert expected in shown, expected
         headings = [str(label.render()) for label in dashboard.screen.query(".heading")]
         assert [heading.split("  ")[1] for heading in headings] == [  # newest first
             "customer.update · alice",  # the custom field, just now
             "customer.update · bob",
+            "assignment · alice",  # bob its service contact (so he may change it)
             "task · alice",
             "visit · bob",
             "call · alice",
@@ -97,6 +98,8 @@ async def test_a_stale_edit_is_refused_and_the_other_change_is_kept(
     async with on_customer("李伟") as (dashboard, pilot, target):
         await press(pilot, "e")
         form = dashboard.screen
+        with another_session(demo, "alice") as (s, me):  # bob, given a role, may change it
+            assignments.assign(s, customers.resolve(s, target), "bob", "service", by=me, reason=None)
         with another_session(demo, "bob") as (s, bob):  # meanwhile, in another terminal
             customers.update(s, customers.resolve(s, target), {"city": "广州"}, by=bob)
         form_input(dashboard, "city").value = "天津"
@@ -253,7 +256,7 @@ async def test_handing_a_customer_over_with_a_reason(on_customer, database):
         form.fields["user"].control.value = "bob"
         form.fields["reason"].control.value = "alice moves to the Beijing office"
         await press(pilot, "ctrl+s")
-        assert "owner bob (waiting)" in screen_text(dashboard)
+        assert "owner   bob (waiting)" in screen_text(dashboard)  # beside bob's service
     with database() as s:
         assert customers.by_id(s, target).owner == "bob"
         [owner] = assignments.current(s, target, "owner")
@@ -271,13 +274,15 @@ async def test_assigning_needs_someone_to_take_over(on_customer):
 async def test_acknowledging_an_assignment(on_customer, database):
     seen: list = []
     async with on_customer("刘洋", message_hook=seen.append) as (dashboard, pilot, target):  # carol made alice its sales contact
-        assert "sales alice (waiting)" in screen_text(dashboard)
+        assert "sales     alice (waiting)" in screen_text(dashboard)  # beside carol's marketing
         await press(pilot, "k")
-        assert "sales alice (acknowledged)" in screen_text(dashboard)
+        assert "sales     alice (acknowledged)" in screen_text(dashboard)
         await press(pilot, "k")
         assert [n.message for n in notifications(seen)][-1].startswith("nothing of yours")
     with database() as s:
-        assert all(row.acknowledged_at for row in assignments.current(s, target))
+        current = assignments.current(s, target)
+        assert all(row.acknowledged_at for row in current if row.user == "alice")
+        assert [row.user for row in current if row.acknowledged_at is None] == ["carol"]  # hers
 
 
 async def test_a_duplicate_refused_at_80x24_is_shown_in_sight_and_points_at_the_checkbox(

@@ -1,6 +1,6 @@
 """Names and notes that look like markup or carry escape sequences show literally, everywhere."""
 
-from crmcli.repo import customers, notes, tasks, users
+from crmcli.repo import assignments, customers, notes, tasks, users
 from crmcli.tui.screens.base import FormScreen
 from crmcli.tui.screens.customer import CustomerScreen
 from crmcli.tui.widgets.customer_table import CustomerTable
@@ -19,6 +19,7 @@ TITLE = "[b]call back[/b] [@click=app.bell]ring[/]"
 def seed_hostile(workspace) -> str:
     with another_session(workspace, "alice") as (s, me):
         customer = customers.create(s, {"name": NAME, "company": "[i]Co[/i]"}, by=me)
+        assignments.assign(s, customer, "bob", "service", by=me, reason=None)  # bob may edit it
         notes.add(s, customer, BODY, by=me, kind="call", quote=QUOTE)
         tasks.add(s, customer, TITLE, by=me, due="today")
     with another_session(workspace, "bob") as (s, bob):

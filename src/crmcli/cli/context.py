@@ -139,15 +139,17 @@ def session(*, write: bool = True) -> Iterator[Any]:
     """One transaction on the configured database, for the length of a command.
 
     The acting user is checked first, for reads too: a deactivated member loses access at
-    once, not only the right to write.
+    once, not only the right to write; and only an admin acts as someone else (--as).
     """
     from crmcli.db import session_scope
     from crmcli.repo import users
 
+    current = settings()
     database = open_database()
     try:
         with session_scope(database, write=write) as s:
-            s.info["actor"] = users.acting(s, settings().user)
+            users.check_acting_as(s, current.user, current.remembered)
+            s.info["actor"] = users.acting(s, current.user)
             yield s
     finally:
         database.dispose()

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from crmcli import clock, fields
 from crmcli.models import Assignment, AuditEvent, Customer
-from crmcli.repo import audit, users
+from crmcli.repo import audit, permissions, users
 from crmcli.repo.machine import new_row, to_dict
 from crmcli.repo.users import Actor
 
@@ -97,7 +97,9 @@ def end(s: Session, row: Assignment, *, by: Actor, reason: str | None = None) ->
 def assign(
     s: Session, customer: Customer, handle: str, role: str, *, by: Actor, reason: str | None
 ) -> tuple[Assignment, bool]:
-    """Make `handle` the holder of `role`; returns (assignment, whether anything changed)."""
+    """Make `handle` the holder of `role`; returns (assignment, whether anything changed).
+    A hand-over changes the customer: only who may change it may (`crmcli.permissions`)."""
+    permissions.require_change(s, customer, by)
     role = fields.parse_role(role)
     user = users.get_active(s, handle)
     reason = fields.parse_text(reason or "", "reason", 500) or None

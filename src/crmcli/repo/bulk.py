@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Dialect, insert
 from sqlmodel import Session
 
-from crmcli.errors import CrmError, Invalid
+from crmcli.errors import CrmError, Invalid, PermissionDenied
 from crmcli.repo import audit
 from crmcli.repo.users import Actor
 
@@ -115,6 +115,11 @@ class Importer:
         self.report.invalid += 1
         for problem in problems:
             self.on_invalid(RowError(where, problem.field, problem.reason))
+
+    def denied(self, row: Row, refusal: PermissionDenied) -> PermissionDenied:
+        """A row the importing user has no right to write. Not an invalid value that
+        `--partial` could leave out: the whole import is refused (exit 6), naming the row."""
+        return PermissionDenied(f"{row.where}: {refusal}; nothing imported")
 
     def problems(self, row: Row) -> list[Invalid]:
         """Every bad value of a row that failed to parse, not just the first."""

@@ -32,7 +32,7 @@ from sqlmodel import col, select
 
 from crmcli import clock, fields
 from crmcli.db import region
-from crmcli.errors import CrmError, Duplicate, Invalid
+from crmcli.errors import CrmError, Duplicate, Invalid, PermissionDenied
 from crmcli.models import Assignment, AuditEvent, Customer, User
 from crmcli.repo import custom_fields, customers, search, users
 from crmcli.repo.bulk import Importer, Row, insert_rows, remembered
@@ -237,7 +237,8 @@ class CustomerImport(Importer):
 
     def _update(self, updates: list[tuple[int, Group]]) -> None:
         """Each group's folded values set on its stored customer, in one change: non-empty
-        values overwrite, empty ones never erase."""
+        values overwrite, empty ones never erase. A row updating a customer the importing
+        user may not change ends the import (`Importer.denied`)."""
         if not updates:
             return
         query = select(Customer).where(col(Customer.pk).in_({pk for pk, _ in updates}))
@@ -251,6 +252,8 @@ class CustomerImport(Importer):
             try:
                 changes = customers.change(self.s, customer, standard, extra, by=self.by)
                 savepoint.commit()
+            except PermissionDenied as refusal:
+                raise self.denied(group.first.row, refusal) from None
             except CrmError as problem:
                 savepoint.rollback()
                 self.refuse_all(group.rows, _invalid(problem, customer))

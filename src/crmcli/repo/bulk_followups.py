@@ -19,9 +19,9 @@ from sqlmodel import col, select
 
 from crmcli import clock, dates, fields
 from crmcli.db import region
-from crmcli.errors import Ambiguous, CrmError, Invalid, NotFound
+from crmcli.errors import Ambiguous, CrmError, Invalid, NotFound, PermissionDenied
 from crmcli.models import Customer, Note, Task, User
-from crmcli.repo import audit, customers, notes, search, tasks, users
+from crmcli.repo import audit, customers, notes, permissions, search, tasks, users
 from crmcli.repo.bulk import Importer, Row, remembered
 
 
@@ -105,12 +105,15 @@ class FollowUpImport(Importer):
         return []
 
     def _guarded(self, entry: Entry, action: Callable[..., Any], *args: Any) -> Any:
-        """One row's write in a savepoint: its result, or None if the row was refused."""
+        """One row's write in a savepoint: its result, or None if the row was refused.
+        A row the importing user may not write ends the import (`Importer.denied`)."""
         savepoint = self.s.begin_nested()
         try:
             result = action(*args)
             savepoint.commit()
             return result
+        except PermissionDenied as refusal:
+            raise self.denied(entry.row, refusal) from None
         except CrmError as error:
             savepoint.rollback()
             problem = error if isinstance(error, Invalid) else Invalid(str(error))
@@ -122,8 +125,12 @@ class FollowUpImport(Importer):
         return dates.parse_when(text, clock.now(), name) if text else None
 
     def apply(self, record: Any, values: dict[str, Any]) -> bool:
-        """Set the non-empty incoming values that differ, audited as an update."""
-        changes = audit.apply(record, {k: v for k, v in values.items() if v is not None}, self.by.handle)
+        """Set the non-empty incoming values that differ, audited as an update. Changing
+        a record takes the right its own command does; a row changing nothing needs none."""
+        values = {k: v for k, v in values.items() if v is not None}
+        if any(getattr(record, name) != value for name, value in values.items()):
+            permissions.require_record_change(self.s, record, self.by)
+        changes = audit.apply(record, values, self.by.handle)
         if changes:
             audit.record(
                 self.s, by=self.by.handle, action=f"{type(record).__tablename__}.update",

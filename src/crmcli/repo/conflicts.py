@@ -10,7 +10,9 @@ like any record. Resolving one is an ordinary, audited change that syncs:
   concurrent hand-over came first, or its customer was deleted) hands the role over;
 - a new value (customer fields only), typed like `crm customer edit` takes it.
 Writing into a user or a custom field definition takes the role its own command requires
-(`entities.WRITERS`): a member cannot rename an admin through a conflict.
+(`entities.WRITERS`): a member cannot rename an admin through a conflict. Writing into a
+customer, a hand-over, a task or a note takes the right its own command does
+(`crmcli.permissions`): only who may change the customer writes its fields back.
 The first resolution to reach the shared database closes the entry there.
 """
 
@@ -27,7 +29,7 @@ from crmcli import clock
 from crmcli.errors import Invalid, UsageError
 from crmcli.ids import short
 from crmcli.models import Assignment, Conflict, Customer, DecimalText, UTCDateTime
-from crmcli.repo import assignments, audit, customers, entities, refs, search, users
+from crmcli.repo import assignments, audit, customers, entities, permissions, refs, search, users
 from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor
 
@@ -99,7 +101,12 @@ def _deleted(s: Session, record: Any) -> Any | None:
 
 def _restore(s: Session, conflict: Conflict, record: Any, by: Actor) -> None:
     """Take back a deletion made elsewhere, as an ordinary audited change (a customer that
-    was merged away is no longer merged into anything)."""
+    was merged away is no longer merged into anything). Restoring a customer takes the
+    right to delete it, as the shared database judges it."""
+    if isinstance(record, Customer):
+        permissions.require_delete(s, record, by)
+    else:
+        permissions.require_record_change(s, record, by)
     entity = entities.entity_of(record)
     restored = {"deleted_at": None, **({"merged_into": None} if entity == "customer" else {})}
     changes = audit.apply(record, restored, by.handle)
@@ -143,6 +150,7 @@ def _write(
         customers.change(s, record, standard, extra, by=by, allow_duplicate=allow_duplicate)
         search.refresh(s, [record.pk])
         return
+    permissions.require_record_change(s, record, by)
     row = {column: getattr(record, column) for column in {p.partition(".")[0] for p in values}}
     for path, value in values.items():
         entities.put(row, path, value)

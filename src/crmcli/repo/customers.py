@@ -24,6 +24,7 @@ from crmcli.repo import (
     assignments,
     audit,
     custom_fields,
+    permissions,
     refs,
     search,
     users,
@@ -238,7 +239,9 @@ def update(
     sync does not keep versions in step (a push folds several local bumps into one, a
     pull takes the shared record's), so a version can match while the values moved.
     A new owner is a hand-over, recorded as an assignment like `crm assign --role owner`.
+    Only who may change the customer may edit it (`crmcli.permissions`).
     """
+    permissions.require_change(s, customer, by)
     if expected is not None:
         _refuse_if_changed(customer, expected)
     standard, extra = parse(s, raw)
@@ -275,12 +278,16 @@ def change(
     by: Actor,
     allow_duplicate: bool = False,
 ) -> dict[str, list[Any]]:
-    """Set parsed values on a customer, audited; `update` and bulk imports share it.
+    """Set parsed values on a customer, audited; `update`, bulk imports and conflict
+    resolutions share it. Only who may change the customer may (`crmcli.permissions`).
 
     The search index is left to the caller (one refresh per edit, one per import batch).
     A refused value (or duplicate) raises before anything is recorded, but may leave the
-    object modified: the caller rolls back (or expires it).
+    object modified: the caller rolls back (or expires it). Values that change nothing
+    need no right: a member importing an export again is not refused.
     """
+    if _would_change(customer, standard, extra):
+        permissions.require_change(s, customer, by)
     if "name" in standard and not standard["name"]:
         raise Invalid("is required", "name")
     if "stage" in standard and standard["stage"] is None:
@@ -305,8 +312,19 @@ def change(
     return changes
 
 
+def _would_change(customer: Customer, standard: dict[str, Any], extra: dict[str, Any]) -> bool:
+    """Whether `change` would change anything (an owner of None hands nothing over)."""
+    return any(
+        getattr(customer, name) != value
+        for name, value in standard.items()
+        if name != "owner" or value is not None
+    ) or any(customer.extra.get(name) != value for name, value in extra.items())
+
+
 def delete(s: Session, customer: Customer, *, by: Actor) -> None:
-    """Soft-delete: the record stays as a tombstone so the deletion can sync."""
+    """Soft-delete: the record stays as a tombstone so the deletion can sync. Only a
+    manager of the owner's department or an admin may (`crmcli.permissions`)."""
+    permissions.require_delete(s, customer, by)
     changes = audit.apply(customer, {"deleted_at": clock.now()}, by.handle)
     audit.record(
         s, by=by.handle, action="customer.delete", entity="customer", entity_id=customer.id,
@@ -322,9 +340,11 @@ MERGE_FILLS = tuple(
 
 def merge(s: Session, keep: Customer, other: Customer, *, by: Actor) -> dict[str, Any]:
     """Fold `other` into `keep`: its notes, tasks and assignments move over, keep's empty
-    fields are filled from it, tags are united, and `other` is deleted pointing at `keep`."""
+    fields are filled from it, tags are united, and `other` is deleted pointing at `keep`.
+    Takes the right to delete `other` and to change `keep` (`crmcli.permissions`)."""
     if keep.id == other.id:
         raise Invalid("a customer cannot be merged with itself", "customer")
+    permissions.require_merge(s, keep, other, by)
     moved = {
         "notes": _move(s, Note, other, keep, by),
         "tasks": _move(s, Task, other, keep, by),

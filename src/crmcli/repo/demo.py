@@ -96,11 +96,16 @@ def load(s: Session, *, by: Actor) -> int:
     for name, title, assignee, due, priority in TASKS:
         tasks.add(s, made[name], title, by=by, assignee=assignee or by.handle,
                   due=yesterday if due == "yesterday" else due, priority=priority)
-    # Hand-overs: service for a complaint, and one waiting for the loader's acknowledgement.
+    # Hand-overs: service for a complaint, and one waiting for the loader's acknowledgement
+    # (carol may make it: she holds marketing for the customer she met at the fair).
     assignments.assign(s, made["陈静"], "bob", "service", by=by, reason="积分投诉")
+    assignments.assign(s, made["刘洋"], "carol", "marketing", by=by, reason="met at the fair")
     assignments.assign(s, made["刘洋"], by.handle, "sales", by=team["carol"],
                        reason="Lead from the Chengdu logistics fair")
-    # Colleagues at work on the loader's customers: what "what changed" shows.
+    # Colleagues at work on the loader's customers, where they hold a role (who may change
+    # a customer): what "what changed" shows.
+    assignments.assign(s, made["王芳"], "bob", "service", by=by, reason="上线支持")
+    assignments.assign(s, made["Emma Schmidt"], "carol", "marketing", by=by, reason="EU campaign")
     customers.update(s, made["王芳"], {"sla": "2h", "tags": "重点,ERP,续约"}, by=team["bob"])
     customers.update(s, made["Emma Schmidt"], {"level": "A"}, by=team["carol"])
     return len(made)

@@ -12,7 +12,7 @@ from crmcli import clock, dates, fields
 from crmcli.errors import Invalid
 from crmcli.ids import short
 from crmcli.models import Customer, Task
-from crmcli.repo import audit, refs, users
+from crmcli.repo import audit, permissions, refs, users
 from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor
 
@@ -74,6 +74,7 @@ def add(
 
 
 def _change(s: Session, task: Task, action: str, values: dict, by: Actor) -> bool:
+    """A change of the task by `by`; offboarding's moves (an admin's) skip the check."""
     changes = audit.apply(task, values, by.handle)
     if changes:
         _event(s, action, task, changes, by)
@@ -81,25 +82,30 @@ def _change(s: Session, task: Task, action: str, values: dict, by: Actor) -> boo
 
 
 def complete(s: Session, task: Task, *, by: Actor) -> bool:
-    """Mark done; returns False if it already was."""
+    """Mark done; returns False if it already was. Like every change of a task, for its
+    assignee, its creator or who may change its customer (`crmcli.permissions`)."""
     if task.status == "done":
         return False
+    permissions.require_task_change(s, task, by)
     return _change(s, task, "done", {"status": "done", "done_at": clock.now()}, by)
 
 
 def cancel(s: Session, task: Task, *, by: Actor) -> bool:
     if task.status == "cancelled":
         return False
+    permissions.require_task_change(s, task, by)
     return _change(s, task, "cancel", {"status": "cancelled", "done_at": None}, by)
 
 
 def reopen(s: Session, task: Task, *, by: Actor) -> bool:
     if task.status == "open":
         return False
+    permissions.require_task_change(s, task, by)
     return _change(s, task, "reopen", {"status": "open", "done_at": None}, by)
 
 
 def reassign(s: Session, task: Task, to: str, *, by: Actor) -> bool:
+    permissions.require_task_change(s, task, by)
     heir = users.get_active(s, to)
     return _change(s, task, "reassign", {"assignee": heir.handle}, by)
 

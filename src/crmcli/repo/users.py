@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from crmcli import clock, fields
+from crmcli import clock, fields, permissions
 from crmcli.errors import Invalid, NotFound, PermissionDenied, UsageError
 from crmcli.models import Assignment, Customer, Task, User
 from crmcli.repo import audit, entities
@@ -56,6 +56,23 @@ def acting(s: Session, handle: str | None) -> Actor:
     if not user.active:
         raise PermissionDenied(f"user {user.handle!r} is deactivated and cannot act")
     return Actor(user.handle, user.role, user.department)
+
+
+def check_acting_as(s: Session, handle: str | None, remembered: str | None) -> None:
+    """Whether this command may act as `handle` (from --as or CRM_USER) on this database,
+    whose `crm init` remembered `remembered`: acting as someone else is for a remembered
+    user who is an active admin; with nobody remembered, anyone may be named.
+
+    This is the local database's rule. On a database linked to a team, who acts is the
+    shared database's login (its own rule, the sync side's to add here)."""
+    if not handle or remembered is None:
+        return
+    if fields.normal_handle(handle) == fields.normal_handle(remembered):
+        return
+    user = s.exec(select(User).where(User.handle == fields.normal_handle(remembered))).first()
+    admin = user is not None and user.active and user.role == "admin"
+    if not permissions.may_act_as(handle, remembered, admin):
+        raise PermissionDenied(permissions.act_as_refusal(handle, remembered))
 
 
 def require_role(by: Actor, roles: tuple[str, ...], what: str) -> None:

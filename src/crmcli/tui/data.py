@@ -37,6 +37,7 @@ Change = Callable[[Session, Actor], str]
 class Workspace:
     database: Database
     handle: str
+    remembered: str | None = None  # whom `crm init` remembered (`users.check_acting_as`)
     _watch: Session | None = field(default=None, init=False, repr=False)  # its own connection
     _watch_lock: Lock = field(default_factory=Lock, init=False, repr=False)
 
@@ -48,6 +49,7 @@ class Workspace:
     @contextmanager
     def writing(self) -> Iterator[tuple[Session, Actor]]:
         with session_scope(self.database) as s:
+            users.check_acting_as(s, self.handle, self.remembered)
             yield s, users.acting(s, self.handle)
 
     def change_marker(self) -> tuple[int, int]:
@@ -75,7 +77,8 @@ def open_workspace(settings: Settings) -> Workspace | None:
     (no file, or a file nobody has set up): the first-run screen's cue.
 
     Raises the same errors as the command line for a database that cannot be used (newer
-    schema, no acting user, a deactivated user), before any screen is drawn.
+    schema, no acting user, a deactivated user, --as someone else without being an admin),
+    before any screen is drawn.
     """
     if not settings.db_path.exists():
         return None
@@ -85,11 +88,12 @@ def open_workspace(settings: Settings) -> Workspace | None:
             if not users.any_exist(s):
                 database.dispose()
                 return None
+            users.check_acting_as(s, settings.user, settings.remembered)
             actor = users.acting(s, settings.user)
     except BaseException:
         database.dispose()
         raise
-    return Workspace(database, actor.handle)
+    return Workspace(database, actor.handle, settings.remembered)
 
 
 def create_workspace(
