@@ -139,6 +139,7 @@ def _set_up(folder: Path, url: str, schema_name: str) -> Team:
                         login=login_for(schema_name, handle), password=None)
     urls = {handle: as_login(url, login_for(schema_name, handle)) for handle in TEAM}
     alice = _new_replica(folder, urls["alice"], "alice")
+    sync(alice.database, "alice")  # she learns of bob and carol
     with alice.write() as s:
         me = users.acting(s, "alice")
         custom_fields.add(s, "budget", "int", [], by=me)

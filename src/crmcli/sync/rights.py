@@ -5,11 +5,9 @@ replica's changes can lose their right while it is offline (a role handed to som
 else, a customer given to another department), so before sending, a push keeps such
 changes in conflict entries instead, as it keeps a value someone else changed first:
 nothing is lost, someone entitled can take it with `crm conflicts resolve`, and the sync
-is not stuck. The rules are the record permissions: a customer's fields are changed by
-its owner, its current role holders, managers of the owner's department and admins;
-deleting, merging or restoring it by the owner's department's managers and admins; a
-note by its author, a task by its assignee or creator, or by whoever may change the
-customer.
+is not stuck. The rules are the record permissions of `crmcli.permissions`, the same
+the repository applies and the shared database's `crm_may_change` / `crm_may_delete`
+spell in SQL.
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmcli import permissions
 from crmcli.sync import shared
 from crmcli.sync.schema import Who
 from crmcli.sync.tables import BY_ENTITY
@@ -36,23 +35,16 @@ class Standing:
 
 
 def may_change(who: Who, standing: Standing | None) -> bool:
-    if standing is None or who.role == "admin" or standing.owner in (None, who.handle):
-        return True
-    if who.handle in standing.holders:
-        return True
-    return _manages(who, standing)
+    """`permissions.may_change_customer` for a customer in the shared database (None: one
+    this push creates)."""
+    return standing is None or permissions.may_change_customer(
+        who, standing.owner, standing.owner_department, standing.holders
+    )
 
 
 def may_remove(who: Who, standing: Standing | None) -> bool:
-    if standing is None or who.role == "admin":
-        return True
-    return who.role == "manager" and (standing.owner is None or _manages(who, standing))
-
-
-def _manages(who: Who, standing: Standing) -> bool:
-    return (
-        who.role == "manager" and who.department is not None
-        and who.department == standing.owner_department
+    return standing is None or permissions.may_delete_customer(
+        who, standing.owner, standing.owner_department
     )
 
 
@@ -88,11 +80,13 @@ def may_take(who: Who, entity: str, current: dict, paths: list[str],
         return (not removing or may_remove(who, standing)) and (
             not editing or may_change(who, standing)
         )
-    if entity == "note" and current.get("author") == who.handle:
-        return True
-    if entity == "task" and who.handle in (current.get("assignee"), current.get("created_by")):
-        return True
+    changes_customer = may_change(who, standing)
+    if entity == "note":
+        return permissions.may_change_note(who, current.get("author"), changes_customer)
+    if entity == "task":
+        return permissions.may_change_task(
+            who, current.get("assignee"), current.get("created_by"), changes_customer
+        )
     if entity == "assignment" and set(paths) <= {"acknowledged_at"}:
-        if current.get("user") == who.handle:
-            return True
-    return may_change(who, standing)
+        return changes_customer or current.get("user") == who.handle
+    return changes_customer
