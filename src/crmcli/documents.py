@@ -52,7 +52,7 @@ def refuse_placeholder(text: str, field: str) -> None:
             f"{RESTRICTED!r} is what a reader who may not see this field is shown, not a "
             "value; leave the field out to keep the stored one", field,
         )
-    if MASK in text:
+    if MASK in text or text.strip().startswith("≥") or text.strip() == "<1":
         raise Invalid(
             f"{text!r} is a masked value as shown on screen, not a value; use "
             "`crm customer show --reveal` for the real one or leave the field out", field,

@@ -16,7 +16,12 @@ from functools import lru_cache
 from typing import Any
 
 from crmcli.dates import parse_date
-from crmcli.documents import parse_bank_account, parse_id_number, parse_money
+from crmcli.documents import (
+    parse_bank_account,
+    parse_id_number,
+    parse_money,
+    refuse_placeholder,
+)
 from crmcli.errors import Invalid
 from crmcli.phones import parse_phone
 
@@ -359,8 +364,11 @@ class CustomField:
     name: str
     type: str
     choices: tuple[str, ...] = ()
+    sensitive: bool = False  # declared --sensitive: masks are refused as values
 
     def parse(self, text: str) -> Any:
+        if self.sensitive:
+            refuse_placeholder(text, self.name)
         text = text.strip()
         if not text:
             return None
