@@ -29,8 +29,10 @@ def history(
     limit: LimitOption = None,
     format: FormatOption = Format.table,
 ) -> None:
-    """Show who changed what and when: for a customer, or (--user) for a user."""
-    from crmcli.repo import audit, customers, users
+    """Show who changed what and when: for a customer, or (--user) for a user.
+
+    Changes of sensitive fields are masked (or `restricted`), as everywhere they are shown."""
+    from crmcli.repo import audit, customers, sensitive, users
 
     if bool(ref) == bool(user):
         raise UsageError("give either a customer REF or --user HANDLE")
@@ -40,6 +42,7 @@ def history(
         else:
             member = users.get(s, user)
             events = audit.for_user(s, member.handle, member.id)
+        events = sensitive.masked_events(context.clearance(s), events)
     if limit:
         events = events[-limit:]
     shown = emit((audit.as_dict(e) for e in events), format, COLUMNS)

@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 from crmcli import fields
 from crmcli.documents import MASK, RESTRICTED
 from crmcli.errors import Invalid, PermissionDenied, UsageError
-from crmcli.models import FieldDef, FieldReader
+from crmcli.models import AuditEvent, FieldDef, FieldReader
 from crmcli.repo import audit, entities
 from crmcli.repo.users import Actor, require_role
 
@@ -293,8 +293,46 @@ def field_sections(
 def revealable(clearance: Clearance, customer: Any) -> list[str]:
     """The sensitive fields of this customer that hold a value this reader may read."""
     names = [n for n in clearance.sensitive if _value(customer, n) not in (None, "")]
-    return sorted(n for n in names if clearance.may_read(n))
+    return sorted((n for n in names if clearance.may_read(n)), key=_standard_first)
 
 
 def _value(customer: Any, name: str) -> Any:
     return getattr(customer, name) if name in fields.FIELD_BY_NAME else customer.extra.get(name)
+
+
+def masked_events(clearance: Clearance, events: Iterable[AuditEvent]) -> list[AuditEvent]:
+    """Copies of these events with their changes as `changes_view` shows them, for front
+    ends that render events (history, timelines, what changed). Copies, so the stored
+    events are never touched; events without sensitive values are passed as they are."""
+    shown = []
+    for event in events:
+        view = changes_view(clearance, event.changes)
+        if view != event.changes:
+            values = {name: getattr(event, name) for name in AuditEvent.model_fields}
+            event = AuditEvent(**{**values, "changes": view})
+        shown.append(event)
+    return shown
+
+
+def reveal(s: Session, customer: Any, clearance: Clearance, *, by: Actor, via: str) -> list[str]:
+    """Record that `by` reveals this customer's sensitive values (before they are shown):
+    an audit event `customer.reveal` whose detail lists the fields revealed. A reader
+    cleared for none of the sensitive fields is refused, naming their readers."""
+    if not clearance.readable:
+        raise clearance.refusal(sorted(clearance.sensitive, key=_standard_first))
+    names = revealable(clearance, customer)
+    audit.record(s, by=by.handle, action="customer.reveal", entity="customer",
+                 entity_id=customer.id, customer_id=customer.id,
+                 detail={"fields": names, "via": via})
+    return names
+
+
+def _standard_first(name: str) -> tuple[int, str]:
+    return (STANDARD.index(name), "") if name in STANDARD else (len(STANDARD), name)
+
+
+def masked_detail(clearance: Clearance, detail: Any) -> Any:
+    """A customer's story (`customer_story.CustomerDetail`) with its history masked."""
+    from dataclasses import replace
+
+    return replace(detail, history=masked_events(clearance, detail.history))
