@@ -79,3 +79,14 @@ async def test_reveal_is_in_the_palette(on_customer):
     async with on_customer("王芳") as (dashboard, pilot, _):
         titles = {command.title for command in dashboard.get_system_commands(dashboard.screen)}
         assert "Reveal" in titles
+
+
+async def test_what_changed_masks_sensitive_changes_for_a_member(demo, app, monkeypatch):
+    with another_session(demo, "carol") as (s, carol):
+        customers.update(s, customers.resolve(s, "Olivia Brown"), {"id_number": ID}, by=carol)
+    monkeypatch.setenv("CRM_USER", "bob")
+    dashboard = app()
+    async with dashboard.run_test(size=(100, 30)) as pilot:
+        await press(pilot, "f3")
+        shown = screen_text(dashboard)
+        assert "id_number=restricted" in shown and ID not in shown
