@@ -141,3 +141,19 @@ def test_an_import_never_writes_a_placeholder_over_a_stored_value(crm, acme, dat
     with database() as s:
         stored = s.exec(select(Customer)).one()
     assert (stored.contract_amount, stored.id_number) == (500000, ID)
+
+
+def test_a_conflict_over_a_sensitive_field_is_masked_for_the_reader(crm, acme, database):
+    from crmcli import clock
+    from crmcli.models import Conflict
+
+    with database(write=True) as s:
+        customer = s.exec(select(Customer)).one()
+        s.add(Conflict(kind="edit", entity="customer", entity_id=customer.id,
+                       customer_id=customer.id, field="id_number", base=ID,
+                       mine="110105194912310029", theirs=ID, actor="carol",
+                       made_at=clock.now(), event_id="e1"))
+    member = json.loads(crm("--as", "bob", "conflicts", "list", "--format", "json").stdout)
+    assert (member[0]["mine"], member[0]["theirs"]) == ("restricted", "restricted")
+    admin = json.loads(crm("conflicts", "show", member[0]["id"][-8:], "--format", "json").stdout)
+    assert (admin["mine"], admin["theirs"]) == ("••••0029", "••••002X")

@@ -336,3 +336,24 @@ def masked_detail(clearance: Clearance, detail: Any) -> Any:
     from dataclasses import replace
 
     return replace(detail, history=masked_events(clearance, detail.history))
+
+
+def conflict_view(clearance: Clearance, row: dict[str, Any]) -> dict[str, Any]:
+    """A conflict entry's machine form (`conflicts.as_dict`) for display: the values of a
+    sensitive field (base, mine, theirs) as `present` shows them to this reader."""
+    if row.get("entity") != "customer":
+        return row
+    view = dict(row)
+    for side in ("base", "mine", "theirs"):
+        value = row.get(side)
+        if isinstance(value, dict):  # a deleted or gone record: {field: value}
+            view[side] = {name: _field_view(clearance, name, item) for name, item in value.items()}
+        else:
+            view[side] = _field_view(clearance, str(row.get("field") or ""), value)
+    return view
+
+
+def _field_view(clearance: Clearance, path: str, value: Any) -> Any:
+    if path == "extra":
+        return _extra_view(clearance, value)
+    return present(clearance, path.removeprefix("extra."), value).value
