@@ -47,6 +47,8 @@ def test_filters_by_actor_customer_action_and_since_and_a_limit(crm, trail):
         "customer.create", "customer.update", "customer.reveal"}
     assert listed(crm, "--since", "2999-01-01") == []
     assert len(listed(crm, "--since", "today")) == len(listed(crm))
+    assert len(listed(crm, "--since", "yesterday")) == len(listed(crm))
+    assert len(listed(crm, "--since", "-1h")) == len(listed(crm))
     assert len(listed(crm, "--limit", "2")) == 2
 
 

@@ -80,6 +80,7 @@ def test_id_numbers_are_normalised(typed, stored):
     [("123", "18 characters"), ("110105194912310021", "check character"),
      ("110105194913310028", "birth date"), ("11010519491231002Y", "digit or X"),
      ("A-1234567", "5-20 letters and digits"), ("AB12", "5-20 letters and digits"),
+     ("A123456(7)", "5-20 letters and digits"), ("110105491231002", "18 characters"),
      ("restricted", "not a value"), ("••••002X", "masked")],
 )
 def test_a_malformed_id_number_is_refused_saying_why(typed, why):
@@ -142,3 +143,13 @@ def test_an_import_refuses_bad_sensitive_values_and_writes_nothing(crm, alice, t
     names = [row["name"] for row in __import__("json").loads(
         crm("customer", "list", "--format", "json").stdout)]
     assert names == ["Keep"]
+
+
+def test_masks_show_the_last_four_characters_and_amounts_their_magnitude():
+    from crmcli.repo import sensitive
+
+    assert sensitive.mask("6222021234567890128") == "••••0128"
+    assert sensitive.mask("AB12") == "••••"
+    assert sensitive.mask(Decimal("500000")) == "≥100,000"
+    assert sensitive.mask(Decimal("999.99")) == "≥100"
+    assert sensitive.mask(Decimal("0.5")) == "<1"

@@ -157,3 +157,10 @@ def test_a_conflict_over_a_sensitive_field_is_masked_for_the_reader(crm, acme, d
     assert (member[0]["mine"], member[0]["theirs"]) == ("restricted", "restricted")
     admin = json.loads(crm("conflicts", "show", member[0]["id"][-8:], "--format", "json").stdout)
     assert (admin["mine"], admin["theirs"]) == ("••••0029", "••••002X")
+
+
+def test_an_empty_sensitive_field_stays_empty_for_every_reader(crm, team):
+    add_customer(crm, "Initech")
+    record = json.loads(crm("--as", "bob", "customer", "show", "Initech", "-f", "json").stdout)
+    assert (record["contract_amount"], record["id_number"], record["bank_account"]) == (
+        None, None, None)

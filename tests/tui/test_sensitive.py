@@ -60,6 +60,8 @@ async def test_a_cleared_reader_sees_a_mask_and_reveals_after_it_is_recorded(
             ["contract_amount", "id_number"]]
         said = [n.message for n in notifications(seen)]
         assert "revealed contract_amount, id_number (recorded in the audit trail)" in said
+        await press(pilot, "e", "escape")  # leaving the customer (a form on top) hides them
+        assert ID not in screen_text(dashboard) and "••••002X" in screen_text(dashboard)
 
 
 async def test_a_member_cannot_reveal_and_is_told_whose_rule_it_is(
