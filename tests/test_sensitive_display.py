@@ -67,6 +67,8 @@ def test_reveal_shows_clear_values_to_a_cleared_reader_after_recording_it(crm, a
     assert [(e.actor, e.detail["fields"]) for e in revealed] == [
         ("dave", ["contract_amount", "id_number", "bank_account"]), ("carol", ["contract_amount"])]
     assert revealed[0].entity == "customer" and revealed[0].customer_id is not None
+    timeline = crm("customer", "show", "Acme").stdout
+    assert "customer.reveal carol" in timeline and "revealed contract_amount" in timeline
 
 
 def test_reveal_by_a_reader_cleared_for_nothing_is_refused_with_exit_6(crm, acme, database):

@@ -5,7 +5,7 @@ from typing import Any
 
 from crmcli import clock
 from crmcli.cli.output import safe
-from crmcli.display import describe_changes
+from crmcli.display import describe_event
 from crmcli.ids import short
 
 
@@ -99,7 +99,7 @@ def _conflict_summary(event: Any) -> str:
 def _event_summary(event: Any) -> str:
     if event.action == "conflict.create":
         return _conflict_summary(event)
-    return describe_changes(event.changes)
+    return describe_event(event.action, event.changes, event.detail)
 
 
 def _timeline(detail: Any, attachments: dict):
