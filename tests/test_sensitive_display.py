@@ -159,6 +159,8 @@ def test_a_conflict_over_a_sensitive_field_is_masked_for_the_reader(crm, acme, d
     assert (member[0]["mine"], member[0]["theirs"]) == ("restricted", "restricted")
     admin = json.loads(crm("conflicts", "show", member[0]["id"][-8:], "--format", "json").stdout)
     assert (admin["mine"], admin["theirs"]) == ("••••0029", "••••002X")
+    refused = crm("--as", "bob", "conflicts", "resolve", member[0]["id"][-8:], "--value", ID)
+    assert refused.exit_code == 6 and "may not write id_number" in refused.stderr
 
 
 def test_an_empty_sensitive_field_stays_empty_for_every_reader(crm, team):
@@ -166,3 +168,21 @@ def test_an_empty_sensitive_field_stays_empty_for_every_reader(crm, team):
     record = json.loads(crm("--as", "bob", "customer", "show", "Initech", "-f", "json").stdout)
     assert (record["contract_amount"], record["id_number"], record["bank_account"]) == (
         None, None, None)
+
+
+def test_only_a_fields_readers_may_write_it_so_an_edit_cannot_confirm_a_guess(
+    crm, acme, database, tmp_path
+):
+    guess = crm("--as", "bob", "customer", "edit", "Acme", "--set", f"id_number={ID}")
+    assert guess.exit_code == 6
+    assert "bob may not write id_number: only its readers may" in guess.stderr
+    assert crm("--as", "bob", "customer", "add", "New", "--set", "contract_amount=1").exit_code == 6
+    path = tmp_path / "guess.csv"
+    path.write_text(f"name,bank_account\nAcme,{CARD}\n", encoding="utf-8")
+    assert crm("--as", "bob", "import", "customers", str(path)).exit_code == 6
+    assert crm("--as", "carol", "customer", "edit", "Acme", "--set",
+               "contract_amount=60万").exit_code == 0  # a manager reads and writes the amount
+    with database() as s:
+        assert [c.name for c in s.exec(select(Customer))] == ["Acme"]
+        assert [e.actor for e in s.exec(select(AuditEvent).where(
+            AuditEvent.action == "customer.update"))] == ["carol"]

@@ -357,3 +357,23 @@ def _field_view(clearance: Clearance, path: str, value: Any) -> Any:
     if path == "extra":
         return _extra_view(clearance, value)
     return present(clearance, path.removeprefix("extra."), value).value
+
+
+def require_writable(clearance: Clearance, names: Iterable[str]) -> None:
+    """Only a sensitive field's readers may write it. Otherwise a write would answer a
+    question about a value its writer may not see: an edit that changes nothing says so,
+    and the history shows whether it did. Refused with PermissionDenied (exit 6)."""
+    refused = sorted({n for n in names if not clearance.may_read(n)}, key=_standard_first)
+    if refused:
+        rules = "; ".join(f"{name}: {', '.join(clearance.rules[name])}" for name in refused)
+        raise PermissionDenied(
+            f"{clearance.handle} may not write {', '.join(refused)}: only its readers may "
+            f"({rules})")
+
+
+def check_write(s: Session, by: Actor, names: Iterable[str]) -> None:
+    """`require_writable` for the fields (data-dictionary or custom names, or "extra.NAME"
+    paths) a write by `by` sets."""
+    names = [name.removeprefix("extra.") for name in names]
+    if names:
+        require_writable(clearance(s, by), names)

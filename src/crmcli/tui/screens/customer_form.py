@@ -9,8 +9,8 @@ of them meanwhile, in another terminal or through a sync, the save is refused
 
 Sensitive fields show what `sensitive.present` shows this reader: a mask (`••••3445`) to
 a cleared reader, who may type a new value over it, and `restricted` in a disabled input
-to anyone else; the stored value never reaches the screen (reveal it on the customer
-screen).
+to anyone else (who may not write it either, on a new customer too); the stored value
+never reaches the screen (reveal it on the customer screen).
 
 Stored values appear with control characters and bidi overrides made visible
 (`display.clean`), as everywhere else on screen. "Changed" means "differs from what the
@@ -60,6 +60,8 @@ class CustomerFormScreen(FormScreen):
 
     async def fill(self, data: tuple[Customer | None, dict[str, fields.CustomField], Any]) -> None:
         customer, self.custom, seen = data
+        # only a field's readers may write it (`sensitive.require_writable`)
+        self.restricted = {name for name in seen.sensitive if not seen.may_read(name)}
         if self.custom:
             placed = [self.field(name, name, Input(placeholder=spec.type, compact=True))
                       for name, spec in self.custom.items()]
@@ -75,13 +77,12 @@ class CustomerFormScreen(FormScreen):
                             for name, value in self.shown.items()}
         for name, value in self.initial.items():
             self.fields[name].control.value = value
-            self.fields[name].control.disabled = name in self.restricted
+        for name in self.restricted & self.fields.keys():
+            self.fields[name].control.disabled = True
         self.fields["name"].control.focus()
 
     def _initial(self, seen: Any, name: str, value: Any) -> str:
         shown = sensitive.present(seen, name, value)
-        if shown.state == sensitive.HIDDEN:
-            self.restricted.add(name)
         if shown.state != sensitive.PLAIN:
             return shown.value
         return clean(fields.show_value(name, value))
