@@ -2,6 +2,8 @@
 
 import json
 
+from sqlmodel import select
+
 from crmcli.models import AuditEvent, FieldReader
 
 
@@ -30,8 +32,9 @@ def test_an_admin_grants_and_revokes_readers_and_each_change_is_audited(crm, ali
     assert again.exit_code == 0
     assert "role:manager" in readers(crm)["contract_amount"]
     with database() as s:
-        rules = {(r.reader, r.granted) for r in s.query(FieldReader).all()}
-        events = [e.action for e in s.query(AuditEvent).filter(AuditEvent.entity == "field_reader")]
+        rules = {(r.reader, r.granted) for r in s.exec(select(FieldReader))}
+        events = [e.action for e in s.exec(
+            select(AuditEvent).where(AuditEvent.entity == "field_reader"))]
     assert rules == {("dept:Sales", True), ("user:bob", True), ("role:manager", True)}
     assert events == ["field_reader.create"] * 3 + ["field_reader.update"]
 
@@ -61,3 +64,10 @@ def test_a_custom_field_declared_sensitive_gets_readers_and_is_listed_as_sensiti
     refused = crm("--as", "carol", "field", "add", "bonus", "--type", "int", "--sensitive")
     assert refused.exit_code == 6
     assert crm("field", "access", "tier").exit_code == 4
+
+
+def test_a_department_is_one_reader_however_it_is_spelt(crm, alice):
+    assert crm("field", "access", "bank_account", "--revoke", "dept:FINANCE").exit_code == 0
+    assert readers(crm, "bank_account") == {"bank_account": ["role:admin"]}
+    assert crm("field", "access", "bank_account", "--grant", "dept:Ｆinance").exit_code == 0
+    assert readers(crm, "bank_account") == {"bank_account": ["role:admin", "dept:finance"]}

@@ -123,14 +123,16 @@ def change_readers(
     field = sensitive_name(s, name)
     granting = [parse_reader(r) for r in grant]
     revoking = [parse_reader(r) for r in revoke]
-    if both := set(granting) & set(revoking):
+    if both := {fields.fold(r) for r in granting} & {fields.fold(r) for r in revoking}:
         raise UsageError(f"{', '.join(sorted(both))} is both granted and revoked")
     if ALWAYS in revoking:
         raise Invalid("admins always read sensitive fields (they decide who else does)", "reader")
     current = readers(s)[field]
     rows = {row.reader: row for row in _rows(s, field)}
     done: dict[str, list[str]] = {"granted": [], "revoked": []}
-    for reader, granted in [*((r, True) for r in granting), *((r, False) for r in revoking)]:
+    for typed, granted in [*((r, True) for r in granting), *((r, False) for r in revoking)]:
+        # `dept:Finance` is the rule `dept:finance` already: keep the spelling it has
+        reader = next((known for known in (*current, *rows) if _same(known, typed)), typed)
         if (reader in current) == granted:
             continue
         _write_rule(s, field, reader, granted, rows.get(reader), by)
