@@ -5,6 +5,7 @@ import io
 import json
 
 import pytest
+
 from helpers import add_customer
 
 ID = "11010519491231002X"

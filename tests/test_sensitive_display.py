@@ -4,10 +4,10 @@ exports are recorded in the audit trail."""
 import json
 
 import pytest
-from helpers import add_customer
 from sqlmodel import select
 
 from crmcli.models import AuditEvent, Customer
+from helpers import add_customer
 
 ID = "11010519491231002X"
 CARD = "6222021234567890128"  # 19 digits, passes the Luhn check

@@ -24,9 +24,9 @@ from crmcli import fields
 from crmcli.models import Customer, Note, Task
 from crmcli.repo import audit, custom_fields, customers
 from crmcli.repo.customers import CustomerQuery
+from crmcli.repo.machine import jsonable
 from crmcli.repo.sensitive import Clearance
 from crmcli.repo.users import Actor
-from crmcli.repo.machine import jsonable
 
 PAGE = 1000
 RECORD_COLUMNS = {"notes": fields.NOTE_COLUMNS, "tasks": fields.TASK_COLUMNS}

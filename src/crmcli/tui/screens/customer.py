@@ -20,8 +20,8 @@ from crmcli.repo import assignments, customer_story, customers, notes, sensitive
 from crmcli.repo.customer_story import CustomerDetail
 from crmcli.repo.users import Actor
 from crmcli.tui.data import Change, post_if_current, reading_for
-from crmcli.tui.messages import Refused
 from crmcli.tui.literal import literal
+from crmcli.tui.messages import Refused
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.customer_form import CustomerFormScreen
 from crmcli.tui.screens.handover_form import HandoverFormScreen
