@@ -76,7 +76,7 @@ async def test_a_member_cannot_reveal_and_is_told_whose_rule_it_is(
         await press(pilot, "v")
         assert ID not in screen_text(dashboard)
         errors = [n.message for n in notifications(seen) if n.severity == "error"]
-        assert any("bob may not read" in message for message in errors)
+        assert any("bob (a member of service) may not read" in message for message in errors)
     assert reveals(database) == []
 
 

@@ -8,7 +8,7 @@ from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption, LimitOption
 from crmcli.cli.output import Column, Format, emit, local_time, say, short_id
-from crmcli.display import describe_changes
+from crmcli.display import describe_event
 from crmcli.errors import UsageError
 
 COLUMNS = [
@@ -16,7 +16,8 @@ COLUMNS = [
     Column("actor", "Actor"),
     Column("action", "Action"),
     Column("entity_id", "Record", short_id),
-    Column("changes", "Changes", describe_changes, max_width=80),
+    Column("changes", "Changes", lambda row: describe_event(
+        row["action"], row["changes"], row["detail"]), max_width=80, whole_row=True),
 ]
 
 

@@ -172,19 +172,24 @@ class Clearance:
     sensitive: frozenset[str]
     readable: frozenset[str]
     rules: dict[str, list[str]]
+    who: str = ""  # "a member of service": how messages describe the reader
 
     def may_read(self, name: str) -> bool:
         return name not in self.sensitive or name in self.readable
 
-    def refusal(self, names: Iterable[str]) -> PermissionDenied:
+    def refusal(self, names: Iterable[str], verb: str = "read") -> PermissionDenied:
+        """Why this reader may not read (or write) these fields: each field's readers."""
         rules = "; ".join(f"{name}: {', '.join(self.rules[name])}" for name in names)
-        return PermissionDenied(f"{self.handle} may not read {rules}")
+        return PermissionDenied(
+            f"{self.handle} ({self.who}) may not {verb} {', '.join(names)}; readers are {rules}")
 
 
 def clearance(s: Session, actor: Actor) -> Clearance:
     rules = readers(s)
     readable = {name for name, who in rules.items() if any(matches(r, actor) for r in who)}
-    return Clearance(actor.handle, frozenset(rules), frozenset(readable), rules)
+    article = "an" if actor.role[:1] in "aeiou" else "a"
+    who = f"{article} {actor.role}" + (f" of {actor.department}" if actor.department else "")
+    return Clearance(actor.handle, frozenset(rules), frozenset(readable), rules, who)
 
 
 PLAIN, MASKED, HIDDEN = "plain", "masked", "restricted"
@@ -367,10 +372,7 @@ def require_writable(clearance: Clearance, names: Iterable[str]) -> None:
     and the history shows whether it did. Refused with PermissionDenied (exit 6)."""
     refused = sorted({n for n in names if not clearance.may_read(n)}, key=_standard_first)
     if refused:
-        rules = "; ".join(f"{name}: {', '.join(clearance.rules[name])}" for name in refused)
-        raise PermissionDenied(
-            f"{clearance.handle} may not write {', '.join(refused)}: only its readers may "
-            f"({rules})")
+        raise clearance.refusal(refused, "write")
 
 
 def check_write(s: Session, by: Actor, names: Iterable[str]) -> None:
