@@ -6,8 +6,8 @@ import os
 from helpers import add_customer
 
 
-def shown(crm, ref: str) -> dict:
-    result = crm("customer", "show", ref, "--format", "json")
+def shown(crm, ref: str, *options: str) -> dict:
+    result = crm("customer", "show", ref, "--format", "json", *options)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -68,7 +68,7 @@ def test_sensitive_and_custom_fields_are_set_with_set(crm, alice):
     crm("field", "add", "tier", "--type", "choice", "--choices", "gold,silver")
     add_customer(crm, "Acme", "--set", "contract_amount=50万", "--set", "id_number=11010519491231002x",
                  "--set", "budget=1,250.5", "--set", "tier=Gold", "--set", "bank_account=6222 0000 1111")
-    record = shown(crm, "Acme")
+    record = shown(crm, "Acme", "--reveal")
     assert record["contract_amount"] == "500000"
     assert record["id_number"] == "11010519491231002X"
     assert record["bank_account"] == "622200001111"

@@ -111,3 +111,27 @@ def _absolute(text: str) -> datetime | date | None:
         return None
     day, moment = found
     return day if moment is None else datetime.combine(day, moment).astimezone()
+
+
+def parse_since(text: str, field: str = "since") -> datetime:
+    """The start of a period: a day (its local midnight: `2026-01-05`, `2026/1/5`,
+    `today`, `yesterday`, `今天`, `昨天`), a moment (`2026-01-05 10:30`, ISO 8601 with a zone), or `-7d` /
+    `-2w` / `-3h` back from now."""
+    from crmcli import clock
+
+    compact = unicodedata.normalize("NFKC", text).strip().lower()
+    now = clock.now()
+    if compact in ("today", "今天", "yesterday", "昨天"):
+        back = 0 if compact in ("today", "今天") else 1
+        day = now.astimezone().date() - timedelta(days=back)
+        return datetime.combine(day, time()).astimezone()
+    if match := re.fullmatch(r"-(\d{1,5})([dwh])", compact):
+        count, unit = int(match[1]), match[2]
+        hours = count * {"h": 1, "d": 24, "w": 168}[unit]
+        return now - timedelta(hours=hours)
+    moment = _absolute(text)
+    if moment is None:
+        raise Invalid(f"{text!r} is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM, today, yesterday, -7d)", field)
+    if isinstance(moment, datetime):
+        return moment
+    return datetime.combine(moment, time()).astimezone()

@@ -47,3 +47,17 @@ def describe_changes(changes: dict[str, list[Any]]) -> str:
         else:
             parts.append(f"{name}: {_shown(before)} → {_shown(after)}")
     return "; ".join(parts)
+
+
+def describe_detail(detail: dict[str, Any]) -> str:
+    """An audit event's `detail` (what a reveal showed, what an export held, an import's
+    counts) as one line: `fields=contract_amount,id_number; via=crm customer show`."""
+    return "; ".join(f"{name}={_shown(value)}" for name, value in (detail or {}).items())
+
+
+def describe_event(action: str, changes: dict[str, list[Any]], detail: dict[str, Any]) -> str:
+    """A timeline's line for an audit event: its changes, or for a reveal (which changes
+    nothing) what it revealed. Both front ends use this."""
+    if action.endswith(".reveal"):
+        return f"revealed {_shown((detail or {}).get('fields')) or 'nothing'}"
+    return describe_changes(changes)

@@ -16,6 +16,12 @@ from functools import lru_cache
 from typing import Any
 
 from crmcli.dates import parse_date
+from crmcli.documents import (
+    parse_bank_account,
+    parse_id_number,
+    parse_money,
+    refuse_placeholder,
+)
 from crmcli.errors import Invalid
 from crmcli.phones import parse_phone
 
@@ -257,14 +263,6 @@ def parse_tags(values: str | Iterable[str]) -> list[str]:
     return tags
 
 
-def parse_id_number(text: str) -> str:
-    return re.sub(r"\s+", "", text).upper()
-
-
-def parse_bank_account(text: str) -> str:
-    return re.sub(r"[\s-]+", "", text)
-
-
 # --- the customer record -----------------------------------------------------------------
 
 
@@ -327,15 +325,15 @@ CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
               show=lambda tags: ",".join(tags or []),
               meaning='Labels.'),
     FieldSpec("contract_amount", "合同金额", (), "sensitive",
-              lambda text, region: parse_decimal(text) if text.strip() else None,
+              lambda text, region: parse_money(text),
               show=show_decimal, sensitive=True,
-              meaning='Contract amount (sensitive), exact decimal: 1234.50, ¥1,234, 50万.'),
+              meaning='Contract amount (sensitive), exact and not negative: 1234.50, ¥1,234, 50万.'),
     FieldSpec("id_number", "证件号", (), "sensitive",
-              lambda text, region: parse_id_number(text) or None, sensitive=True,
-              meaning='ID number (sensitive).'),
+              lambda text, region: parse_id_number(text), sensitive=True,
+              meaning='ID number (sensitive): mainland resident ID (checked), or a passport/permit.'),
     FieldSpec("bank_account", "银行账号", (), "sensitive",
-              lambda text, region: parse_bank_account(text) or None, sensitive=True,
-              meaning='Bank account (sensitive).'),
+              lambda text, region: parse_bank_account(text), sensitive=True,
+              meaning='Bank account (sensitive): 8-30 digits; card numbers Luhn-checked.'),
 )
 FIELD_BY_NAME = {spec.name: spec for spec in CUSTOMER_FIELDS}
 DEFAULT_STAGE = "lead"
@@ -366,8 +364,11 @@ class CustomField:
     name: str
     type: str
     choices: tuple[str, ...] = ()
+    sensitive: bool = False  # declared --sensitive: masks are refused as values
 
     def parse(self, text: str) -> Any:
+        if self.sensitive:
+            refuse_placeholder(text, self.name)
         text = text.strip()
         if not text:
             return None

@@ -157,7 +157,18 @@ def m002_sync(conn: Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial, m002_sync]
+def m003_field_readers(conn: Connection) -> None:
+    """Who may read each sensitive field: the rules that differ from the defaults."""
+    conn.exec_driver_sql(f"""CREATE TABLE field_reader (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    field VARCHAR NOT NULL,
+    reader VARCHAR NOT NULL,
+    granted BOOLEAN NOT NULL,{_SYNCED})""")
+    conn.exec_driver_sql("CREATE INDEX ix_field_reader_field ON field_reader (field, reader)")
+    conn.exec_driver_sql("CREATE INDEX ix_audit_action ON audit_event (action, at)")
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial, m002_sync, m003_field_readers]
 LATEST = len(MIGRATIONS)
 
 

@@ -96,6 +96,26 @@ class FieldDef(Record, table=True):
     choices: list[str] = Field(default_factory=list, sa_type=JSON)
 
 
+class FieldReader(Record, table=True):
+    """One rule of who may read a sensitive field (`crm field access`, `repo/sensitive.py`).
+
+    `field` is a sensitive field's name (contract_amount, id_number, bank_account, or a
+    custom field declared `--sensitive`); `reader` is `role:ROLE`, `dept:DEPARTMENT` or
+    `user:HANDLE`; `granted` says whether the rule grants (True) or revokes (False) that
+    reader. The standard fields' default readers are not stored: a row records a change
+    from them. A custom sensitive field has rows from its declaration on (admins and
+    finance), and that it has rows is what makes it sensitive. One live row per
+    (field, reader); revoking a granted reader flips `granted`, audited like any change.
+    """
+
+    __tablename__ = "field_reader"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    field: str
+    reader: str
+    granted: bool = True
+
+
 class Customer(Record, table=True):
     """The one shared customer record.
 

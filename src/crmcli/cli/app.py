@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from crmcli import __version__
 from crmcli.cli import (
+    audit,
     conflicts,
     customer,
     exporting,
@@ -122,6 +123,7 @@ app.command("sync")(sync.sync)
 app.add_typer(remote.app, name="remote")
 app.add_typer(server.app, name="server")
 app.add_typer(conflicts.app, name="conflicts")
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

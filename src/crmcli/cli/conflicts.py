@@ -37,15 +37,16 @@ class Take(str, Enum):
 def _rows(s, entries: list) -> list[dict]:
     """Conflicts in machine form, with the record they are about named for people."""
     from crmcli.ids import short
-    from crmcli.repo import conflicts
+    from crmcli.repo import conflicts, sensitive
 
+    seen = context.clearance(s)
     rows = []
     for entry in entries:
         record = conflicts.record_of(s, entry)
         name = getattr(record, "name", None) or getattr(record, "title", None) or getattr(
             record, "handle", None)
         rows.append({
-            **conflicts.as_dict(entry),
+            **sensitive.conflict_view(seen, conflicts.as_dict(entry)),
             "record": f"{entry.entity} {name or short(entry.entity_id)}",
         })
     return rows

@@ -158,3 +158,10 @@ def session(*, write: bool = True) -> Iterator[Any]:
 def actor(s: Any):
     """The acting user of this command's session (checked: exists, active)."""
     return s.info["actor"]
+
+
+def clearance(s: Any):
+    """What the acting user may read of the sensitive fields (`repo/sensitive.py`)."""
+    from crmcli.repo import sensitive
+
+    return sensitive.clearance(s, actor(s))

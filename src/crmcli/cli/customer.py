@@ -73,17 +73,18 @@ def add(
     format: FormatOption = Format.table,
 ) -> None:
     """Add a customer; prints its short id (or the record with --format)."""
-    from crmcli.repo import customers
+    from crmcli.repo import customers, sensitive
 
     with context.session() as s:
         customer = customers.create(
             s, {"name": name, **values}, by=context.actor(s), allow_duplicate=allow_duplicate
         )
+        seen = context.clearance(s)
     if format is Format.table:
         typer.echo(short_id(customer.id))
         say("added customer ", customers.describe(customer))
     else:
-        emit_one(customers.as_dict(customer), format, lambda: None)
+        emit_one(sensitive.customer_view(seen, customers.as_dict(customer)), format, lambda: None)
 
 
 @app.command("list")
@@ -91,12 +92,14 @@ def add(
 @customer_filters
 def list_(filters: dict, format: FormatOption = Format.table) -> None:
     """List customers, filtered and sorted."""
-    from crmcli.repo import custom_fields, customers
+    from crmcli.repo import custom_fields, customers, sensitive
 
     with context.session(write=False) as s:
         rows = customers.list_(s, customers.CustomerQuery(**filters))
         custom = list(custom_fields.declared(s))
-    shown = emit((customers.as_dict(c, custom) for c in rows), format, LIST_COLUMNS)
+        seen = context.clearance(s)
+    shown = emit((sensitive.customer_view(seen, customers.as_dict(c, custom)) for c in rows),
+                 format, LIST_COLUMNS)
     if format is Format.table and not shown:
         say("no customers match")
 
@@ -109,29 +112,45 @@ def find(
     format: FormatOption = Format.table,
 ) -> None:
     """Find customers by any part of name, company, phone, e-mail, requirement or notes."""
-    from crmcli.repo import custom_fields, customers, search
+    from crmcli.repo import custom_fields, customers, search, sensitive
 
     if not text.strip():
         raise UsageError("give some text to find")
     with context.session(write=False) as s:
         rows = search.find(s, text, limit=limit)
         custom = list(custom_fields.declared(s))
-    shown = emit((customers.as_dict(c, custom) for c in rows), format, LIST_COLUMNS)
+        seen = context.clearance(s)
+    shown = emit((sensitive.customer_view(seen, customers.as_dict(c, custom)) for c in rows),
+                 format, LIST_COLUMNS)
     if format is Format.table and not shown:
         say("no customers match ", repr(text))
 
 
 @app.command("show")
 @data_command
-def show(ref: CustomerRef, format: FormatOption = Format.table) -> None:
-    """Show a customer: every field, responsibilities, tasks and the timeline."""
-    from crmcli.cli.customer_card import card, detail_dict
-    from crmcli.repo import customer_story, customers, notes
+def show(
+    ref: CustomerRef,
+    reveal: Annotated[bool, typer.Option(
+        "--reveal", help="Show the sensitive values you may read in clear (recorded in the "
+        "audit trail first).")] = False,
+    format: FormatOption = Format.table,
+) -> None:
+    """Show a customer: every field, responsibilities, tasks and the timeline.
 
-    with context.session(write=False) as s:
-        detail = customer_story.detail(s, customers.resolve(s, ref))
+    Sensitive fields show `restricted` to those who may not read them and a mask
+    (`••••3445`) to those who may; --reveal shows the real values to the latter."""
+    from crmcli.cli.customer_card import CardData, card, detail_dict
+    from crmcli.repo import customer_story, customers, notes, sensitive
+
+    with context.session(write=reveal) as s:
+        customer = customers.resolve(s, ref)
+        seen = context.clearance(s)
+        if reveal:  # recorded (committed with this scope) before anything is printed
+            sensitive.reveal(s, customer, seen, by=context.actor(s), via="crm customer show")
+        detail = customer_story.detail(s, customer)
         attachments = notes.attachments_of(s, [note.id for note in detail.notes])
-    emit_one(detail_dict(detail, attachments), format, lambda: card(detail, attachments))
+        shown = CardData(sensitive.masked_detail(seen, detail), attachments, seen, reveal)
+    emit_one(detail_dict(shown), format, lambda: card(shown))
 
 
 @app.command("edit")

@@ -1,21 +1,32 @@
 """The people's view of one customer (`crm customer show`) and its machine twin."""
 
+from dataclasses import dataclass
 from typing import Any
 
-from crmcli import clock, fields
+from crmcli import clock
 from crmcli.cli.output import safe
-from crmcli.display import describe_changes
+from crmcli.display import describe_event
 from crmcli.ids import short
 
-GROUPS = (("contact", "Contact"), ("sales", "Sales"), ("service", "Service"),
-          ("sensitive", "Sensitive"))
+
+@dataclass(frozen=True)
+class CardData:
+    """What a card shows: the customer's story (its history masked already,
+    `sensitive.masked_detail`), attachments, and what the reader may see."""
+
+    detail: Any
+    attachments: dict
+    clearance: Any
+    reveal: bool = False
 
 
-def detail_dict(detail: Any, attachments: dict) -> dict[str, Any]:
+def detail_dict(shown: CardData) -> dict[str, Any]:
     """The record with its notes, tasks, assignments and history, for json output."""
-    from crmcli.repo import assignments, audit, customers, notes, tasks
+    from crmcli.repo import assignments, audit, customers, notes, sensitive, tasks
 
-    record = customers.as_dict(detail.customer)
+    detail, attachments = shown.detail, shown.attachments
+    record = sensitive.customer_view(
+        shown.clearance, customers.as_dict(detail.customer), reveal=shown.reveal)
     record["notes"] = [notes.as_dict(n, attachments.get(n.id, [])) for n in detail.notes]
     record["tasks"] = [tasks.as_dict(t) for t in detail.tasks]
     record["assignments"] = [assignments.as_dict(a) for a in detail.assignments]
@@ -29,24 +40,19 @@ def _section(title: str):
     return Text(f"\n{title}", style="bold")
 
 
-def _fields_grid(customer: Any):
+def _fields_grid(shown: CardData):
     from rich.table import Table
     from rich.text import Text
+
+    from crmcli.repo import sensitive
 
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim")
     grid.add_column()
-    for group, title in GROUPS:
-        specs = [s for s in fields.CUSTOMER_FIELDS if s.group == group and s.name != "name"]
-        shown = [(s.name, s.show(getattr(customer, s.name))) for s in specs]
-        shown = [(name, value) for name, value in shown if value]
-        if shown:
-            grid.add_row(title, "")
-            for name, value in shown:
-                grid.add_row(f"  {name}", safe(value))
-    if customer.extra:
-        grid.add_row("Custom", "")
-        for name, value in sorted(customer.extra.items()):
+    customer = shown.detail.customer
+    for title, rows in sensitive.field_sections(shown.clearance, customer, reveal=shown.reveal):
+        grid.add_row(title, "")
+        for name, value in rows:
             grid.add_row(Text.assemble("  ", safe(name)), safe(value))
     return grid
 
@@ -93,7 +99,7 @@ def _conflict_summary(event: Any) -> str:
 def _event_summary(event: Any) -> str:
     if event.action == "conflict.create":
         return _conflict_summary(event)
-    return describe_changes(event.changes)
+    return describe_event(event.action, event.changes, event.detail)
 
 
 def _timeline(detail: Any, attachments: dict):
@@ -133,13 +139,14 @@ def _timeline(detail: Any, attachments: dict):
     return grid
 
 
-def card(detail: Any, attachments: dict):
+def card(shown: CardData):
     from rich.console import Group
     from rich.text import Text
 
+    detail, attachments = shown.detail, shown.attachments
     customer = detail.customer
     title = Text.assemble(safe(customer.name, style="bold"), "  ", (short(customer.id), "dim"))
-    parts: list[Any] = [title, _fields_grid(customer)]
+    parts: list[Any] = [title, _fields_grid(shown)]
     if detail.assignments:
         parts += [_section("Responsibilities"), _assignments_table(detail.assignments)]
     if detail.tasks:

@@ -95,9 +95,18 @@ def _run(kind: str, options: dict, filters: dict) -> None:
     if fmt is ExportFormat.xlsx and output is None and sys.stdout.isatty():
         raise UsageError("xlsx is a binary file: give -o FILE or redirect standard output")
     query = CustomerQuery(**filters)
+    given = {**{k: v for k, v in filters.items() if v is not None},
+             "format": fmt.value, "output": str(output) if output else "-"}
     with context.session(write=False) as s:
-        keys, headers = exports.columns(s, kind, chinese=options["headers"] is Headers.zh)
-        records = exports.rows(s, kind, query)
+        seen = context.clearance(s)
+        keys, headers = exports.columns(s, kind, seen, chinese=options["headers"] is Headers.zh)
+        expected = exports.count(s, kind, query)  # this read transaction's snapshot
+        # What is read is recorded first (who, what, how many, which fields in clear), in
+        # a transaction of its own committed before the first row leaves.
+        with context.session() as w:
+            exports.record(w, kind, by=context.actor(w), rows=expected,
+                           fields_in_clear=exports.in_clear(keys, seen), options=given)
+        records = exports.rows(s, kind, query, seen)
         with _open(output, binary=fmt is ExportFormat.xlsx) as out:
             count = _write(fmt, out, kind, keys, headers, records, options)
     say(f"exported {count} {kind}", f" to {output}" if output else "")

@@ -8,7 +8,7 @@ from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption, LimitOption
 from crmcli.cli.output import Column, Format, emit, local_time, say, short_id
-from crmcli.display import describe_changes
+from crmcli.display import describe_event
 from crmcli.errors import UsageError
 
 COLUMNS = [
@@ -16,7 +16,8 @@ COLUMNS = [
     Column("actor", "Actor"),
     Column("action", "Action"),
     Column("entity_id", "Record", short_id),
-    Column("changes", "Changes", describe_changes, max_width=80),
+    Column("changes", "Changes", lambda row: describe_event(
+        row["action"], row["changes"], row["detail"]), max_width=80, whole_row=True),
 ]
 
 
@@ -29,8 +30,10 @@ def history(
     limit: LimitOption = None,
     format: FormatOption = Format.table,
 ) -> None:
-    """Show who changed what and when: for a customer, or (--user) for a user."""
-    from crmcli.repo import audit, customers, users
+    """Show who changed what and when: for a customer, or (--user) for a user.
+
+    Changes of sensitive fields are masked (or `restricted`), as everywhere they are shown."""
+    from crmcli.repo import audit, customers, sensitive, users
 
     if bool(ref) == bool(user):
         raise UsageError("give either a customer REF or --user HANDLE")
@@ -40,6 +43,7 @@ def history(
         else:
             member = users.get(s, user)
             events = audit.for_user(s, member.handle, member.id)
+        events = sensitive.masked_events(context.clearance(s), events)
     if limit:
         events = events[-limit:]
     shown = emit((audit.as_dict(e) for e in events), format, COLUMNS)

@@ -36,9 +36,10 @@ class Column:
     show: Callable[[Any], str] | None = None
     justify: str = "left"
     max_width: int | None = None
+    whole_row: bool = False  # `show` is given the whole row, not the key's value
 
     def text(self, row: dict[str, Any]) -> str:
-        value = row.get(self.key)
+        value = row if self.whole_row else row.get(self.key)
         if self.show:
             return self.show(value)
         return cell_text(value)

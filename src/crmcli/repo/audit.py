@@ -128,6 +128,46 @@ def merged_into(s: Session, customer_id: str) -> list[str]:
     return found
 
 
+READERS = ("admin", "manager")  # who may search the whole audit trail (`crm audit list`)
+
+
+def search(
+    s: Session,
+    *,
+    by: Any,
+    actor: str | None = None,
+    customer_ids: list[str] | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> list[AuditEvent]:
+    """Events of the whole trail, newest first, for admins and managers (`by`, an Actor).
+
+    `action` matches an action exactly (`customer.update`), by its verb (`reveal`,
+    `export`: any `*.reveal`) or by its kind of record (`customer`: any `customer.*`)."""
+    from crmcli.repo.users import require_role
+
+    require_role(by, READERS, "read the audit trail")
+    query = select(AuditEvent)
+    if actor:
+        query = query.where(AuditEvent.actor == actor.strip().lower())
+    if customer_ids is not None:
+        query = query.where(col(AuditEvent.customer_id).in_(customer_ids))
+    if action:
+        typed = action.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(or_(
+            AuditEvent.action == action.strip(),
+            col(AuditEvent.action).like(f"%.{typed}", escape="\\"),
+            col(AuditEvent.action).like(f"{typed}.%", escape="\\"),
+        ))
+    if since is not None:
+        query = query.where(col(AuditEvent.at) >= since)
+    query = query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+    if limit:
+        query = query.limit(limit)
+    return list(s.exec(query).all())
+
+
 def for_user(s: Session, handle: str, user_id: str) -> list[AuditEvent]:
     """What a user did, and what was done to their account, oldest first."""
     query = select(AuditEvent).where(

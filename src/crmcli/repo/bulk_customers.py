@@ -34,7 +34,7 @@ from crmcli import clock, fields
 from crmcli.db import region
 from crmcli.errors import CrmError, Duplicate, Invalid, PermissionDenied
 from crmcli.models import Assignment, AuditEvent, Customer, User
-from crmcli.repo import custom_fields, customers, search, users
+from crmcli.repo import custom_fields, customers, search, sensitive, users
 from crmcli.repo.bulk import Importer, Row, insert_rows, remembered
 
 KEY_COLUMNS = {
@@ -118,11 +118,13 @@ class CustomerImport(Importer):
         self.custom = custom_fields.declared(s)
         self.owners: dict[str, User | Invalid] = {}
         self.last_pk = search.last_pk(s)
+        self.clearance = sensitive.clearance(s, self.by)
 
     def parse(self, row: Row, whole: bool = True) -> Entry:
         values = dict(row.values)
         customer_id = parse_id(values.pop("id", None))
         standard, extra = fields.parse_customer(values, self.region, self.custom)
+        sensitive.require_writable(self.clearance, [*standard, *extra])
         owner = self._owner(standard["owner"]) if standard.get("owner") else None
         keys = [("id", customer_id)] if customer_id else []
         keys += [(kind, standard[kind]) for kind in ("phone", "email") if standard.get(kind)]

@@ -29,7 +29,9 @@ from crmcli import clock
 from crmcli.errors import Invalid, UsageError
 from crmcli.ids import short
 from crmcli.models import Assignment, Conflict, Customer, DecimalText, UTCDateTime
-from crmcli.repo import assignments, audit, customers, entities, permissions, refs, search, users
+from crmcli.repo import (
+    assignments, audit, customers, entities, permissions, refs, search, sensitive, users,
+)
 from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor
 
@@ -187,6 +189,10 @@ def resolve(
         raise UsageError("--value works for one customer field; use --take, then edit the record")
     if take != "theirs" and conflict.entity in entities.WRITERS:  # as `crm user`, `crm field`
         users.require_role(by, entities.WRITERS[conflict.entity], f"change {_KINDS[conflict.entity]}")
+    if take != "theirs" and conflict.entity == "customer" and conflict.kind != "merge":
+        written = [conflict.field] if conflict.kind == "edit" else [
+            name for name, value in (conflict.mine or {}).items() if value is not None]
+        sensitive.check_write(s, by, written)  # only a sensitive field's readers write it
     record = None if take == "theirs" else record_of(s, conflict)
     if take != "theirs" and (record is None or conflict.kind == "gone"):
         raise Invalid(

@@ -7,17 +7,23 @@ from sqlmodel import Session, select
 from crmcli import fields
 from crmcli.errors import Invalid
 from crmcli.models import FieldDef
-from crmcli.repo import audit, entities
+from crmcli.repo import audit, entities, sensitive
 from crmcli.repo.users import Actor, require_role
 
 
 def declared(s: Session) -> dict[str, fields.CustomField]:
     """The custom fields in force, by name, as the data dictionary parses them."""
     rows = s.exec(select(FieldDef).where(FieldDef.deleted_at.is_(None)).order_by(FieldDef.name))
-    return {row.name: fields.CustomField(row.name, row.type, tuple(row.choices)) for row in rows}
+    secret = set(sensitive.custom_sensitive(s))
+    return {row.name: fields.CustomField(row.name, row.type, tuple(row.choices), row.name in secret)
+            for row in rows}
 
 
-def add(s: Session, name: str, type_: str, choices: list[str], *, by: Actor) -> FieldDef:
+def add(
+    s: Session, name: str, type_: str, choices: list[str], *, by: Actor, secret: bool = False
+) -> FieldDef:
+    """Declare a custom field; `secret` makes it sensitive (admins only), read by admins
+    and finance until `crm field access` says otherwise."""
     require_role(by, entities.WRITERS["field_def"], "declare custom fields")
     spec = fields.check_custom_definition(name.strip(), type_.strip().lower(), choices)
     if any(fields.fold(existing) == fields.fold(spec.name) for existing in declared(s)):
@@ -28,6 +34,8 @@ def add(s: Session, name: str, type_: str, choices: list[str], *, by: Actor) -> 
         s, by=by.handle, action="field.create", entity="field_def", entity_id=row.id,
         changes=audit.snapshot(row),
     )
+    if secret:
+        sensitive.declare(s, row.name, by=by)
     return row
 
 

@@ -27,6 +27,7 @@ from crmcli.repo import (
     permissions,
     refs,
     search,
+    sensitive,
     users,
 )
 from crmcli.repo.machine import jsonable, new_row
@@ -160,6 +161,7 @@ def create(
 ) -> Customer:
     """Add a customer; the owner (the acting user unless given) gets an owner assignment."""
     standard, extra = parse(s, raw)
+    sensitive.check_write(s, by, [*standard, *extra])  # only their readers write them
     owner = users.get_active(s, standard.get("owner") or by.handle)
     rows = new_rows(standard, extra, owner=owner, by=by)
     customer = Customer(**rows.customer)
@@ -245,6 +247,7 @@ def update(
     if expected is not None:
         _refuse_if_changed(customer, expected)
     standard, extra = parse(s, raw)
+    sensitive.check_write(s, by, [*standard, *extra])  # only their readers write them
     changes = change(s, customer, standard, extra, by=by, allow_duplicate=allow_duplicate)
     search.refresh(s, [customer.pk])
     return changes

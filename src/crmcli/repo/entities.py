@@ -11,11 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from crmcli.models import Assignment, Attachment, Conflict, Customer, FieldDef, Note, Task, User
+from crmcli.models import (
+    Assignment,
+    Attachment,
+    Conflict,
+    Customer,
+    FieldDef,
+    FieldReader,
+    Note,
+    Task,
+    User,
+)
 
 MODELS: dict[str, Any] = {
     "user": User,
     "field_def": FieldDef,
+    "field_reader": FieldReader,  # not synced yet (`sync/tables.py`), made to travel
     "customer": Customer,
     "note": Note,
     "attachment": Attachment,
@@ -29,7 +40,9 @@ _ENTITIES = {model: entity for entity, model in MODELS.items()}
 # Who may change records of these kinds: the roles `crm user add` / `crm user deactivate`
 # and `crm field add` require. A conflict's resolution checks them (`repo/conflicts.py`),
 # and so does a push (`sync/plan.py`), so no other path writes what those commands refuse.
-WRITERS: dict[str, tuple[str, ...]] = {"user": ("admin",), "field_def": ("admin", "manager")}
+WRITERS: dict[str, tuple[str, ...]] = {
+    "user": ("admin",), "field_def": ("admin", "manager"), "field_reader": ("admin",),
+}
 
 
 def entity_of(record: Any) -> str:

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from crmcli import clock
 from crmcli.display import describe_changes
 from crmcli.models import AuditEvent, Customer
-from crmcli.repo import dashboard
+from crmcli.repo import dashboard, sensitive, users
 from crmcli.repo.dashboard import LastLook
 from crmcli.repo.users import Actor
 from crmcli.tui.data import post_if_current, reading_for
@@ -67,6 +67,9 @@ class ChangesScreen(DataScreen):
         with reading_for(self, self.workspace) as s:
             look = self.look or dashboard.last_look(s, handle)
             rows = dashboard.changes_for(s, handle, look.seq)
+            seen = sensitive.clearance(s, users.acting(s, handle))
+            shown = sensitive.masked_events(seen, [event for event, _ in rows])
+            rows = [(event, customer) for event, (_, customer) in zip(shown, rows, strict=True)]
             post_if_current(self, self.Loaded(look, rows))
 
     def on_changes_screen_loaded(self, message: Loaded) -> None:

@@ -13,13 +13,15 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Label, Static
 
 from crmcli.display import clean
+from crmcli.errors import CrmError
 from crmcli.ids import short
 from crmcli.models import Assignment, Attachment, Customer
-from crmcli.repo import assignments, customer_story, customers, notes
+from crmcli.repo import assignments, customer_story, customers, notes, sensitive, users
 from crmcli.repo.customer_story import CustomerDetail
 from crmcli.repo.users import Actor
 from crmcli.tui.data import Change, post_if_current, reading_for
 from crmcli.tui.literal import literal
+from crmcli.tui.messages import Refused
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.customer_form import CustomerFormScreen
 from crmcli.tui.screens.handover_form import HandoverFormScreen
@@ -72,6 +74,8 @@ class CustomerScreen(DataScreen):
         # wherever the focus is; they act on the task under the table's cursor.
         Binding("d", "task('complete')", "Done"),
         Binding("r", "task('reassign')", "Reassign"),
+        # no room left in the footer at 80 columns: the palette lists it (and the key)
+        Binding("v", "reveal", "Reveal", show=False),
     ]
 
     class Loaded(Message):
@@ -81,16 +85,26 @@ class CustomerScreen(DataScreen):
             files: dict[str, list[Attachment]],
             current: list[Assignment],
             fate: str | None,
+            sections: list,
         ) -> None:
             super().__init__()
             self.detail, self.files, self.current = detail, files, current
             self.fate = fate  # `customers.gone`: None while the customer is live
+            self.sections = sections  # `sensitive.field_sections`: what the reader may see
+
+    class Revealed(Message):
+        """The reveal was recorded in the audit trail: the values may be shown now."""
+
+        def __init__(self, names: list[str]) -> None:
+            super().__init__()
+            self.names = names
 
     def __init__(self, customer_id: str) -> None:
         super().__init__()
         self.customer_id = customer_id
         self.customer: Customer | None = None
-        self._shown: tuple[dict, int] | None = None
+        self.revealing = False  # after a recorded reveal, until the screen is left
+        self._shown: tuple[dict, int, bool] | None = None
 
     @property
     def tasks(self) -> TaskTable:
@@ -110,13 +124,16 @@ class CustomerScreen(DataScreen):
 
     @work(thread=True, exclusive=True, group="db")
     def reload(self) -> None:
+        revealing = self.revealing
         with reading_for(self, self.workspace) as s:
+            seen = sensitive.clearance(s, users.acting(s, self.workspace.handle))
             customer = customers.by_id(s, self.customer_id)
-            detail = customer_story.detail(s, customer)
+            detail = sensitive.masked_detail(seen, customer_story.detail(s, customer))
             files = notes.attachments_of(s, [note.id for note in detail.notes])
             current = assignments.current(s, self.customer_id)
             fate = customers.gone(s, customer)
-            post_if_current(self, self.Loaded(detail, files, current, fate))
+            sections = sensitive.field_sections(seen, customer, reveal=revealing)
+            post_if_current(self, self.Loaded(detail, files, current, fate, sections))
 
     async def on_customer_screen_loaded(self, message: Loaded) -> None:
         detail = message.detail
@@ -127,13 +144,13 @@ class CustomerScreen(DataScreen):
         self.tasks.read_only = customer.deleted_at is not None
         # Every value of the record (a pull may rewrite it keeping its version, with no
         # event of its own) and the newest event about it.
-        shown = (customer.model_dump(), detail.newest_seq)
+        shown = (customer.model_dump(), detail.newest_seq, self.revealing)
         if self._shown == shown:
             return  # nothing about this customer changed; keep the reader's place
         self._shown = shown
         self.sub_title = clean(customer.name)
         self.query_one("#title", Static).update(_title(customer, message.fate))
-        await self.query_one(CustomerFields).show(customer, message.current)
+        await self.query_one(CustomerFields).show(message.sections, message.current)
         open_first = sorted(detail.tasks, key=lambda task: task.status != "open")
         self.tasks.show_tasks([TaskLine(task) for task in open_first])
         await self.query_one(Timeline).show(detail, message.files)
@@ -143,7 +160,7 @@ class CustomerScreen(DataScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The customer's actions are disabled (shown dimmed, None) until it is read, and
         again once it is deleted or merged away (the title says so)."""
-        if action in ("edit", "note", "add_task", "assign", "acknowledge"):
+        if action in ("edit", "note", "add_task", "assign", "acknowledge", "reveal"):
             live = self.customer is not None and self.customer.deleted_at is None
             return True if live else None
         if action == "task":
@@ -164,6 +181,34 @@ class CustomerScreen(DataScreen):
 
     def action_acknowledge(self) -> None:
         self.write(acknowledge(self.customer_id))
+
+    def action_reveal(self) -> None:
+        self._reveal()
+
+    @work(thread=True, group="write", name="reveal")
+    def _reveal(self) -> None:
+        """`crm customer show --reveal`: the reveal is recorded (committed) first, then the
+        screen shows the values this reader may read, until it is left."""
+        try:
+            with self.workspace.writing() as (s, me):
+                customer = customers.live(s, self.customer_id)
+                names = sensitive.reveal(s, customer, sensitive.clearance(s, me), by=me,
+                                         via="dashboard")
+        except CrmError as error:
+            self.post_message(Refused(error))
+        else:
+            self.post_message(self.Revealed(names))
+
+    def on_customer_screen_revealed(self, message: Revealed) -> None:
+        self.revealing = True
+        shown = ", ".join(message.names) or "no sensitive values to show"
+        self.notify(f"revealed {shown} (recorded in the audit trail)", markup=False)
+        self.reload()
+
+    def on_screen_suspend(self) -> None:
+        """Leaving the customer hides its values again; a new reveal is a new record."""
+        self.revealing = False
+        self._shown = None
 
     async def action_task(self, action: str) -> None:
         """Done / Reassign on the selected task, with the focus elsewhere."""

@@ -7,6 +7,11 @@ the values the form showed (every field, custom fields too): if someone else cha
 of them meanwhile, in another terminal or through a sync, the save is refused
 (`errors.Conflict`, shown in the form's banner) instead of writing over their change.
 
+Sensitive fields show what `sensitive.present` shows this reader: a mask (`••••3445`) to
+a cleared reader, who may type a new value over it, and `restricted` in a disabled input
+to anyone else (who may not write it either, on a new customer too); the stored value
+never reaches the screen (reveal it on the customer screen).
+
 Stored values appear with control characters and bidi overrides made visible
 (`display.clean`), as everywhere else on screen. "Changed" means "differs from what the
 input showed", so a field left alone is never sent and its escapes never replace the
@@ -25,7 +30,7 @@ from crmcli import fields
 from crmcli.display import clean
 from crmcli.errors import CrmError, Duplicate, Invalid, NotFound
 from crmcli.models import Customer
-from crmcli.repo import custom_fields, customers, users
+from crmcli.repo import custom_fields, customers, sensitive, users
 from crmcli.repo.users import Actor
 from crmcli.tui.data import Change
 from crmcli.tui.screens.base import FormScreen
@@ -38,6 +43,7 @@ class CustomerFormScreen(FormScreen):
         self.custom: dict[str, fields.CustomField] = {}
         self.shown: dict[str, Any] | None = None  # stored values, as the form opened on them
         self.initial: dict[str, str] = {}  # the same, as text in the inputs
+        self.restricted: set[str] = set()  # sensitive fields this reader may not read
 
     def compose_fields(self) -> ComposeResult:
         for spec in fields.CUSTOMER_FIELDS:
@@ -47,12 +53,15 @@ class CustomerFormScreen(FormScreen):
         keep = Checkbox("keep it even if it looks like a duplicate", id="allow-duplicate")
         yield self.field("duplicate", "", keep)
 
-    def read(self, s: Session) -> tuple[Customer | None, dict[str, fields.CustomField]]:
+    def read(self, s: Session) -> tuple[Customer | None, dict[str, fields.CustomField], Any]:
         customer = customers.by_id(s, self.customer_id) if self.customer_id else None
-        return customer, custom_fields.declared(s)
+        seen = sensitive.clearance(s, users.acting(s, self.workspace.handle))
+        return customer, custom_fields.declared(s), seen
 
-    async def fill(self, data: tuple[Customer | None, dict[str, fields.CustomField]]) -> None:
-        customer, self.custom = data
+    async def fill(self, data: tuple[Customer | None, dict[str, fields.CustomField], Any]) -> None:
+        customer, self.custom, seen = data
+        # only a field's readers may write it (`sensitive.require_writable`)
+        self.restricted = {name for name in seen.sensitive if not seen.may_read(name)}
         if self.custom:
             placed = [self.field(name, name, Input(placeholder=spec.type, compact=True))
                       for name, spec in self.custom.items()]
@@ -64,11 +73,19 @@ class CustomerFormScreen(FormScreen):
             self.shown = customers.field_values(customer, names)
             # What the inputs show, escapes and all: an Input draws its value verbatim,
             # so a raw ESC would reach the terminal.
-            self.initial = {name: clean(fields.show_value(name, value))
+            self.initial = {name: self._initial(seen, name, value)
                             for name, value in self.shown.items()}
         for name, value in self.initial.items():
             self.fields[name].control.value = value
+        for name in self.restricted & self.fields.keys():
+            self.fields[name].control.disabled = True
         self.fields["name"].control.focus()
+
+    def _initial(self, seen: Any, name: str, value: Any) -> str:
+        shown = sensitive.present(seen, name, value)
+        if shown.state != sensitive.PLAIN:
+            return shown.value
+        return clean(fields.show_value(name, value))
 
     def typed(self) -> dict[str, str]:
         """What the user typed: on an edit the changed fields only, else the filled ones."""

@@ -1,5 +1,7 @@
 """Every field of a customer, grouped as the data dictionary groups them, then the team's
-custom fields and who is responsible for the customer now."""
+custom fields and who is responsible for the customer now. Which fields and how they read
+(sensitive ones masked or `restricted`) is `sensitive.field_sections`, which the command
+line's card renders too."""
 
 from __future__ import annotations
 
@@ -7,12 +9,8 @@ from rich.table import Table
 from textual.containers import VerticalScroll
 from textual.widgets import Label, Static
 
-from crmcli import fields
-from crmcli.models import Assignment, Customer
+from crmcli.models import Assignment
 from crmcli.tui.literal import literal
-
-GROUP_TITLES = {"contact": "Contact", "sales": "Sales", "service": "Service",
-                "sensitive": "Sensitive"}
 
 
 def _grid(rows: list[tuple[str, str]]) -> Table:
@@ -33,14 +31,10 @@ class CustomerFields(VerticalScroll):
     }
     """
 
-    async def show(self, customer: Customer, current: list[Assignment]) -> None:
-        sections: list[tuple[str, list[tuple[str, str]]]] = []
-        for group, title in GROUP_TITLES.items():
-            rows = [(spec.name, spec.show(getattr(customer, spec.name)))
-                    for spec in fields.CUSTOMER_FIELDS if spec.group == group]
-            sections.append((title, [(name, value) for name, value in rows if value]))
-        sections.append(("Custom", [(name, fields.show_value(name, value))
-                                    for name, value in sorted(customer.extra.items())]))
+    async def show(
+        self, fields: list[tuple[str, list[tuple[str, str]]]], current: list[Assignment]
+    ) -> None:
+        sections = list(fields)
         responsible = []
         for row in current:
             state = "acknowledged" if row.acknowledged_at else "waiting"

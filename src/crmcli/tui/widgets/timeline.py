@@ -7,7 +7,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
 from crmcli import clock
-from crmcli.display import describe_changes
+from crmcli.display import describe_event
 from crmcli.models import Attachment
 from crmcli.repo.customer_story import CustomerDetail, TimelineEntry
 from crmcli.tui.literal import joined, literal
@@ -44,7 +44,7 @@ def _body(entry: TimelineEntry, files: list[Attachment]) -> Static:
         if record.reason:
             text.append_text(joined(" — ", literal(record.reason)))
     else:
-        text = literal(describe_changes(record.changes))
+        text = literal(describe_event(record.action, record.changes, record.detail))
     return Static(text, classes="body")
 
 
