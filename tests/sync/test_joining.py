@@ -51,6 +51,17 @@ def test_a_replica_syncs_as_its_own_member_only(replica):
     assert "this login is bob's" in impostor.stderr
 
 
+def test_a_linked_replica_acts_as_its_own_member_only_even_for_an_admin(replica):
+    alice = replica("alice", "Alice Wang", "sales", "admin")
+    before = alice("--as", "bob", "customer", "add", "Mallory Ltd")  # linked, not synced yet
+    assert before.exit_code == 6
+    assert "acts as its own member (alice) only" in before.stderr
+    alice.sync()
+    after = alice("--as", "bob", "task", "list")
+    assert after.exit_code == 6 and "(alice)" in after.stderr
+    assert "Mallory" not in alice.ok("customer", "list")
+
+
 def first_sync_cut_off_after_the_shared_commit(member) -> str:
     """The stderr of a first sync retried after the one before it reached the shared
     commit but not the local one (as if the machine died in between)."""

@@ -1,13 +1,14 @@
-"""`crm audit list`: the whole audit trail, searched (admins and managers)."""
+"""`crm audit list`: the whole audit trail, searched (admins and managers); `crm audit
+verify`: the shared database's trail checked link by link."""
 
 from typing import Annotated, Optional
 
 import typer
 
-from crmcli.cli import context
+from crmcli.cli import context, server
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption, LimitOption
-from crmcli.cli.output import Column, Format, emit, local_time, say, short_id
+from crmcli.cli.output import Column, Format, emit, emit_one, local_time, say, short_id
 from crmcli.display import describe_changes, describe_detail
 
 app = typer.Typer(help="The audit trail: who viewed, changed or exported what.",
@@ -58,3 +59,42 @@ def list_(
     shown = emit((audit.as_dict(event) for event in events), format, COLUMNS)
     if format is Format.table and not shown:
         say("no audit events match")
+
+
+@app.command("verify")
+def verify(url: server.UrlOption = None, format: FormatOption = Format.table) -> None:
+    """Check the shared database's audit trail is whole: no event changed or removed since
+    it was written (its hash chain). Prints the newest hash: keep it elsewhere to anchor
+    the chain. Exit code 4 if a link is broken."""
+    from crmcli.errors import Invalid
+    from crmcli.sync import connection, security
+
+    url = server.resolve_url(url)
+    conn = connection.connect(url)
+    try:
+        verdict = security.verify(conn)
+    finally:
+        conn.close()
+    record = {
+        "events": verdict.events, "intact": verdict.broken_at is None,
+        "head": verdict.head, "broken_at": verdict.broken_at, "why": verdict.why,
+    }
+    if verdict.broken_at is not None:
+        raise Invalid(
+            f"the audit trail is broken at event {verdict.broken_at} (after {verdict.events - 1} "
+            f"intact events): {verdict.why}"
+        )
+    emit_one(record, format, lambda: _verdict_card(record))
+
+
+def _verdict_card(record: dict):
+    from rich.table import Table
+
+    from crmcli.cli.output import safe
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column()
+    grid.add_row("audit trail", safe(f"intact: {record['events']} events, every link holds"))
+    grid.add_row("newest hash", safe(record["head"] or "(no events yet)"))
+    return grid

@@ -25,7 +25,7 @@ def set_(url: Annotated[str, typer.Argument(metavar="URL", help=URL_HELP)]) -> N
 
     url = connection.check_url(url)
     with context.session() as s:
-        state.set_remote(s, url)
+        state.set_remote(s, url, context.actor(s).handle)
     say("linked to ", connection.describe(url), "; run `crm sync` to exchange changes")
 
 

@@ -19,7 +19,8 @@ UrlOption = Annotated[Optional[str], typer.Option(
     "--url", help=f"{URL_HELP} Default: the database `crm remote set` linked.", show_default=False)]
 
 
-def _url(url: str | None) -> str:
+def resolve_url(url: str | None) -> str:
+    """The URL given, or the shared database this replica is linked to."""
     from crmcli.sync import connection
     from crmcli.sync.run import remote
 
@@ -37,7 +38,7 @@ def init(url: UrlOption = None) -> None:
     """Prepare a PostgreSQL database for the team (safe to run again; upgrades it)."""
     from crmcli.sync import connection, schema
 
-    url = _url(url)
+    url = resolve_url(url)
     conn = connection.connect(url)
     try:
         before, after = schema.init(conn)
@@ -58,7 +59,7 @@ def status(url: UrlOption = None, format: FormatOption = Format.table) -> None:
     from crmcli.repo.machine import jsonable
     from crmcli.sync import connection, schema
 
-    url = _url(url)
+    url = resolve_url(url)
     conn = connection.connect(url)
     try:
         found = schema.status(conn)
@@ -117,7 +118,7 @@ MEMBER_COLUMNS = [
 def _owner_session(url: str | None):
     from crmcli.sync import connection
 
-    url = _url(url)
+    url = resolve_url(url)
     return connection.connect(url)
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from crmcli import clock, fields, permissions
 from crmcli.errors import Invalid, NotFound, PermissionDenied, UsageError
-from crmcli.models import Assignment, Customer, Task, User
+from crmcli.models import Assignment, Customer, Meta, Task, User
 from crmcli.repo import audit, entities
 from crmcli.repo.machine import to_dict
 
@@ -63,8 +63,15 @@ def check_acting_as(s: Session, handle: str | None, remembered: str | None) -> N
     whose `crm init` remembered `remembered`: acting as someone else is for a remembered
     user who is an active admin; with nobody remembered, anyone may be named.
 
-    This is the local database's rule. On a database linked to a team, who acts is the
-    shared database's login (its own rule, the sync side's to add here)."""
+    On a database linked to a team, who acts is the shared database's login: the replica
+    acts as its own member only (the one its first sync was recognised as, or until then
+    the one `crm init` remembered), admin or not."""
+    member = _linked_member(s, remembered)
+    if handle and member and fields.normal_handle(handle) != fields.normal_handle(member):
+        raise PermissionDenied(
+            f"this database is a replica of a team's shared database: it acts as its own "
+            f"member ({member}) only; --as another user is for a local-only database"
+        )
     if not handle or remembered is None:
         return
     if fields.normal_handle(handle) == fields.normal_handle(remembered):
@@ -73,6 +80,16 @@ def check_acting_as(s: Session, handle: str | None, remembered: str | None) -> N
     admin = user is not None and user.active and user.role == "admin"
     if not permissions.may_act_as(handle, remembered, admin):
         raise PermissionDenied(permissions.act_as_refusal(handle, remembered))
+
+
+def _linked_member(s: Session, remembered: str | None) -> str | None:
+    """The member a replica linked to a team acts as (None: not linked). The sync state
+    lives in `meta` (`crmcli.sync.state` writes it)."""
+    state = dict(s.exec(select(Meta.key, Meta.value).where(
+        col(Meta.key).in_(("sync.remote", "sync.member")))).all())
+    if "sync.remote" not in state:
+        return None
+    return state.get("sync.member") or remembered
 
 
 def require_role(by: Actor, roles: tuple[str, ...], what: str) -> None:

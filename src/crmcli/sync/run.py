@@ -77,7 +77,10 @@ def sync(database: Database, handle: str | None) -> Report:
         with session_scope(database) as s:
             local.mark_synced(s, pushed.sent)
             arrived = pull.apply(s, pulled, database.attachments_dir)
-            state.synced(s, server_id=server.server_id, cursor=pulled.cursor, epoch=pulled.epoch)
+            state.synced(
+                s, server_id=server.server_id, cursor=pulled.cursor, epoch=pulled.epoch,
+                member=server.who.handle,
+            )
             now = users.get(s, member.handle)
             open_count = conflicts.count_open(s)
     except psycopg.OperationalError as error:

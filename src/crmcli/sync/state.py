@@ -4,7 +4,9 @@
 - server_id: the shared database this replica's history belongs to, set on the first sync;
 - cursor: the highest `server_seq` this replica has pulled;
 - epoch: the shared database's view epoch when this replica last compared what it holds;
-- last_sync: when the last sync completed (this machine's clock; shown, never compared).
+- last_sync: when the last sync completed (this machine's clock; shown, never compared);
+- member: the handle the shared database recognised this replica's login as (the only
+  user a linked replica acts as, `users.check_acting_as`).
 """
 
 from __future__ import annotations
@@ -48,12 +50,17 @@ def _put(s: Session, name: str, value: str) -> None:
         row.value = value
 
 
-def set_remote(s: Session, url: str) -> None:
+def set_remote(s: Session, url: str, member: str | None = None) -> None:
+    """Link to a shared database as `member` (kept if the replica has one already: the
+    first sync confirms or refuses it against the login)."""
     _put(s, "remote", url)
+    if member and s.get(Meta, PREFIX + "member") is None:
+        _put(s, "member", member)
 
 
-def synced(s: Session, *, server_id: str, cursor: int, epoch: int) -> None:
+def synced(s: Session, *, server_id: str, cursor: int, epoch: int, member: str) -> None:
     """Record a completed sync (in the same transaction that applied what it pulled)."""
+    _put(s, "member", member)
     _put(s, "server_id", server_id)
     _put(s, "cursor", str(cursor))
     _put(s, "epoch", str(epoch))
