@@ -233,7 +233,7 @@ def test_only_cleared_readers_reveal_and_every_reveal_is_recorded_first(team, se
         shown = carol.execute(
             "SELECT crm_reveal(%s, %s)", (secret_acme, ["contract_amount"])
         ).fetchone()[0]
-        assert shown == {"contract_amount": 987654.32}
+        assert shown == {"contract_amount": "987654.32"}
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="carol may not read"):
             carol.execute("SELECT crm_reveal(%s, %s)", (secret_acme, ["id_number"]))
     with as_member(postgres, "alice") as alice:

@@ -165,3 +165,10 @@ def clearance(s: Any):
     from crmcli.repo import sensitive
 
     return sensitive.clearance(s, actor(s))
+
+
+def team_url(s: Any) -> str | None:
+    """The team's shared database this replica is linked to (None: a local-only database)."""
+    from crmcli.sync import state
+
+    return state.load(s).remote

@@ -145,11 +145,20 @@ def show(
     with context.session(write=reveal) as s:
         customer = customers.resolve(s, ref)
         seen = context.clearance(s)
-        if reveal:  # recorded (committed with this scope) before anything is printed
+        team = context.team_url(s)
+        if reveal and not team:  # recorded (committed with this scope) before anything is printed
             sensitive.reveal(s, customer, seen, by=context.actor(s), via="crm customer show")
         detail = customer_story.detail(s, customer)
         attachments = notes.attachments_of(s, [note.id for note in detail.notes])
         shown = CardData(sensitive.masked_detail(seen, detail), attachments, seen, reveal)
+    if reveal and team:  # the values live in the shared database, which records the reveal
+        from crmcli.sync import secrets
+
+        readable = [name for name in sensitive.STANDARD if seen.may_read(name)]
+        if not readable:
+            raise seen.refusal(list(sensitive.STANDARD))
+        for name, value in secrets.reveal(team, customer.id, readable).items():
+            setattr(detail.customer, name, value)  # detached: shown, never stored here
     emit_one(detail_dict(shown), format, lambda: card(shown))
 
 

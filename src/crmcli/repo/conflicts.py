@@ -30,7 +30,15 @@ from crmcli.errors import Invalid, UsageError
 from crmcli.ids import short
 from crmcli.models import Assignment, Conflict, Customer, DecimalText, UTCDateTime
 from crmcli.repo import (
-    assignments, audit, customers, entities, permissions, refs, search, sensitive, users,
+    assignments,
+    audit,
+    customers,
+    entities,
+    permissions,
+    refs,
+    search,
+    sensitive,
+    users,
 )
 from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor

@@ -215,7 +215,8 @@ def present(clearance: Clearance, name: str, value: Any, *, reveal: bool = False
     """How field `name`'s stored `value` is shown to this reader: the one decision."""
     if name not in clearance.sensitive or value in (None, "", [], {}):
         return Shown(value, PLAIN)
-    if not clearance.may_read(name):
+    if not clearance.may_read(name) or value == RESTRICTED:  # a team's history holds the
+        return Shown(RESTRICTED, HIDDEN)  # word in place of values (sync's scrubbing)
         return Shown(RESTRICTED, HIDDEN)
     if reveal:
         return Shown(value, PLAIN)

@@ -99,8 +99,13 @@ def forget_sensitive(s: Session) -> None:
     in its history (a member who left keeps none of them)."""
     table = Customer.__table__
     s.connection().execute(table.update().values({name: None for name in SENSITIVE}))
+    _scrub_events(s, AuditEvent.__table__.c.entity == "customer")
+
+
+def _scrub_events(s: Session, condition: Any) -> None:
+    """Replace the sensitive values in the changes of the events meeting `condition`."""
     events = AuditEvent.__table__
-    query = select(events.c.id, events.c.changes).where(events.c.entity == "customer")
+    query = select(events.c.id, events.c.changes).where(events.c.entity == "customer", condition)
     for event_id, changes in s.connection().execute(query).all():
         if any(name in (changes or {}) for name in SENSITIVE):
             scrubbed = {
@@ -111,3 +116,35 @@ def forget_sensitive(s: Session) -> None:
             s.connection().execute(
                 events.update().where(events.c.id == event_id).values(changes=scrubbed)
             )
+
+
+def secrets_set_by(s: Session, events: Sequence[AuditEvent]) -> dict[str, dict[str, Any]]:
+    """Customer id -> the current values of the sensitive fields these events changed."""
+    wanted: dict[str, set[str]] = {}
+    for event in events:
+        if event.entity == "customer" and event.entity_id:
+            changed = set(event.changes or {}) & set(SENSITIVE)
+            if changed:
+                wanted.setdefault(event.entity_id, set()).update(changed)
+    found: dict[str, dict[str, Any]] = {}
+    table = Customer.__table__
+    for chunk in chunks(list(wanted)):
+        query = select(table.c.id, *(table.c[name] for name in SENSITIVE))
+        for row in s.connection().execute(query.where(table.c.id.in_(chunk))):
+            values = {name: row._mapping[name] for name in wanted[row.id]}
+            found[row.id] = {k: v for k, v in values.items() if v is not None}
+    return {customer_id: values for customer_id, values in found.items() if values}
+
+
+def forget_sent(s: Session, secrets: dict[str, dict[str, Any]], event_ids: Sequence[str]) -> None:
+    """After a push: the sensitive values it took to the shared database leave this
+    replica (still the same here: a value typed since stays until the next push), and so
+    do the values in the history of the events it pushed."""
+    table = Customer.__table__
+    for customer_id, values in secrets.items():
+        for name, value in values.items():
+            s.connection().execute(
+                table.update().where(table.c.id == customer_id, table.c[name] == value)
+                .values({name: None})
+            )
+    _scrub_events(s, AuditEvent.__table__.c.id.in_(list(event_ids)))

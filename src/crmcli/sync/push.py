@@ -34,7 +34,7 @@ The replica marks its events synced only after this transaction committed.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -60,6 +60,9 @@ class Outbox:
     events: list[AuditEvent]
     rows: dict[str, dict[str, dict]]  # entity -> id -> local row (shared columns)
     files: dict[str, Path]  # sha256 -> local copy, for attachments among the rows
+    # customer id -> the sensitive values this replica's events set: they go to the shared
+    # database alone (never in a replica's rows), then the replica forgets them
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def read_outbox(s: Session, attachments_dir: Path) -> Outbox:
@@ -77,7 +80,7 @@ def read_outbox(s: Session, attachments_dir: Path) -> Outbox:
         path = stored_path(attachments_dir, row["sha256"])
         if path.is_file():
             files[row["sha256"]] = path
-    return Outbox(events, rows, files)
+    return Outbox(events, rows, files, local.secrets_set_by(s, events))
 
 
 @dataclass
@@ -86,6 +89,7 @@ class Pushed:
     new: int  # how many of them this push brought
     conflicts: int  # conflict entries this push made
     handed_over: int  # work left with deactivated members this push handed on (`handover.py`)
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)  # sensitive values sent
 
 
 def _event_row(event: AuditEvent, entity_id: str | None) -> dict:
@@ -191,18 +195,32 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
         for e in fresh
     ]
     handed_over = handover.settle(conn, plan, events)
-    send(conn, plan, events, outbox.files, head)
-    return Pushed([event.id for event in outbox.events], len(fresh), len(plan.conflicts), handed_over)
+    secrets = {
+        customer_id: values for customer_id, values in outbox.secrets.items()
+        if customer_id in plan.writes["customer"]
+        and rights.may_change(who, plan.standing.get(customer_id))
+    }
+    send(conn, plan, events, outbox.files, head, secrets)
+    return Pushed(
+        [event.id for event in outbox.events], len(fresh), len(plan.conflicts), handed_over,
+        secrets,
+    )
 
 
-def send(conn: Any, plan: Plan, events: list[dict], files: dict[str, Path], head: int | None) -> None:
+def send(
+    conn: Any, plan: Plan, events: list[dict], files: dict[str, Path], head: int | None,
+    secrets: dict[str, dict[str, Any]] | None = None,
+) -> None:
     """Hand the plan to `crm_push`, which checks every record against the pusher's rights,
     stamps it and writes it (`security.py`); `head` None skips its check that nothing
-    arrived since the plan was prepared."""
+    arrived since the plan was prepared. `secrets` are sensitive values to set on
+    customers the plan writes."""
     writes = {
         synced.entity: [_jsonable(synced, row) for row in plan.writes[synced.entity].values()]
         for synced in RECORDS if plan.writes[synced.entity]
     }
+    for row in writes.get("customer", []):
+        row.update({name: _wire(v) for name, v in (secrets or {}).get(row["id"], {}).items()})
     new_files = {row["sha256"] for row in plan.writes["attachment"].values()}
     blobs = {sha: path.read_bytes() for sha, path in files.items() if sha in new_files}
     with conn.transaction():  # a client that dies before the commit leaves nothing behind

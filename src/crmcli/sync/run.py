@@ -76,6 +76,7 @@ def sync(database: Database, handle: str | None) -> Report:
         pulled = pull.fetch(conn, known.cursor, known.epoch, database.attachments_dir)
         with session_scope(database) as s:
             local.mark_synced(s, pushed.sent)
+            local.forget_sent(s, pushed.secrets, pushed.sent)
             arrived = pull.apply(s, pulled, database.attachments_dir)
             state.synced(
                 s, server_id=server.server_id, cursor=pulled.cursor, epoch=pulled.epoch,

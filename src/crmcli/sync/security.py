@@ -281,13 +281,17 @@ RULES = {
                 'only an admin or a manager declares custom fields');
         END IF;""",
     "customer": """
-        IF old IS NULL THEN RETURN; END IF;
+        IF old IS NULL THEN
+            PERFORM crm_require_readers(who, changed);
+            RETURN;
+        END IF;
         IF changed && ARRAY['deleted_at', 'merged_into'] THEN
             PERFORM crm_require(who, old ->> 'id', 'delete');
         END IF;
         IF NOT changed <@ ARRAY['deleted_at', 'merged_into'] THEN
             PERFORM crm_require(who, old ->> 'id', 'change');
-        END IF;""",
+        END IF;
+        PERFORM crm_require_readers(who, changed);""",
     "note": """
         IF old IS NULL OR old ->> 'author' = who.handle THEN RETURN; END IF;
         PERFORM crm_require(who, old ->> 'customer_id', 'change');""",
@@ -531,6 +535,20 @@ LANGUAGE sql STABLE AS $$
         WHERE reader IN ('role:' || who.role, 'dept:' || who.department, 'user:' || who.handle))
 $$;
 
+-- Only a sensitive field's readers write it (a write would confirm a guessed value).
+CREATE FUNCTION crm_require_readers(who crm_who, changed text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    field text;
+BEGIN
+    FOREACH field IN ARRAY changed LOOP
+        IF field = ANY(ARRAY['contract_amount', 'id_number', 'bank_account'])
+           AND NOT crm_may_read(who, field) THEN
+            PERFORM crm_refuse(who, 'write ' || field, 'only its readers write it');
+        END IF;
+    END LOOP;
+END $$;
+
 -- A cleared reader's sensitive values, recorded in the audit trail before they are read.
 CREATE FUNCTION crm_reveal(customer_id text, wanted text[]) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER AS $$
@@ -561,7 +579,7 @@ BEGIN
     INSERT INTO audit_event (id, at, actor, action, entity, entity_id, customer_id, changes, detail)
     VALUES (gen_random_uuid()::text, now(), who.handle, 'customer.reveal', 'customer', c.id,
             c.id, '{}', jsonb_build_object('fields', to_jsonb(wanted)));
-    RETURN (SELECT jsonb_object_agg(key, value) FROM jsonb_each(to_jsonb(c))
+    RETURN (SELECT jsonb_object_agg(key, value #>> '{}') FROM jsonb_each(to_jsonb(c))
             WHERE key = ANY(wanted));
 END $$;
 

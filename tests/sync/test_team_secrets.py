@@ -1,0 +1,77 @@
+"""Sensitive values on a team live in the shared database alone: a cleared member's value
+reaches it with their sync and then leaves their replica; nobody's replica holds one; a
+reveal asks the shared database, which refuses the uncleared and records the cleared."""
+
+import json
+
+ID = "11010519491231002X"
+
+
+def file_holds(member, text: str) -> bool:
+    """Whether the replica's SQLite files (database and write-ahead log) hold `text`."""
+    import sqlite3
+
+    with sqlite3.connect(member.path) as conn:  # checkpoint, so the log is in the file
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return any(
+        text.encode() in path.read_bytes()
+        for path in (member.path, member.path.with_name(member.path.name + "-wal"))
+        if path.exists()
+    )
+
+
+def test_a_cleared_members_value_reaches_the_shared_database_and_leaves_every_replica(
+    team, acme, postgres
+):
+    alice, bob, carol = team["alice"], team["bob"], team["carol"]
+    alice.ok("customer", "edit", acme, "--set", "contract_amount=987654.32", "--set",
+             f"id_number={ID}")
+    assert file_holds(alice, ID)  # typed here, not sent yet
+    alice.sync()
+    for member in (bob, carol, alice):
+        member.sync()
+
+    row = postgres.rows("SELECT contract_amount::text, id_number FROM customer")
+    assert row == [("987654.32", ID)]
+    for member in (alice, bob, carol):
+        assert not file_holds(member, ID), member.handle
+        assert not file_holds(member, "987654"), member.handle
+    history = json.loads(alice.ok("history", acme, "--format", "json"))
+    [edit] = [e for e in history if "id_number" in e["changes"]]
+    assert ID not in json.dumps(edit)
+
+
+def test_a_reveal_on_a_replica_asks_the_shared_database_which_records_it(team, acme, postgres):
+    alice, bob, carol = team["alice"], team["bob"], team["carol"]
+    alice.ok("customer", "edit", acme, "--set", "contract_amount=50万", "--set", f"id_number={ID}")
+    alice.sync()
+    carol.sync()
+    bob.sync()
+
+    refused = bob("customer", "show", acme, "--reveal")
+    assert refused.exit_code == 6
+    shown = json.loads(carol.ok("customer", "show", acme, "--reveal", "--format", "json"))
+    assert shown["contract_amount"] == "500000"  # a manager reads the amount
+    assert shown["id_number"] in ("restricted", None)  # and not the ID number
+    assert not file_holds(carol, "500000")
+    revealed = postgres.rows(
+        "SELECT actor, login, detail FROM audit_event WHERE action = 'customer.reveal'"
+    )
+    assert [(actor, detail["fields"]) for actor, _login, detail in revealed] == [
+        ("carol", ["contract_amount"])
+    ]
+    assert revealed[0][1].endswith("_carol")
+
+
+def test_a_deactivated_members_replica_forgets_the_sensitive_values_it_held(
+    crm, team, acme, shared
+):
+    carol = team["carol"]
+    carol.ok("customer", "edit", acme, "--set", "contract_amount=123456")  # offline
+    assert file_holds(carol, "123456")
+    assert crm("server", "member", "deactivate", "carol", "--transfer-to", "alice",
+               "--url", shared).exit_code == 0
+    result = carol("sync")
+    assert result.exit_code == 6
+    assert "deactivated" in result.stderr and "cleared" in result.stderr
+    assert not file_holds(carol, "123456")
