@@ -264,6 +264,7 @@ TABLE_OF = {
     "conflict": "conflict",
 }
 ORDER = tuple(TABLE_OF)  # a record's parent first
+BOOKKEEPING = "ARRAY['version', 'updated_at', 'updated_by', 'created_at', 'server_seq']"
 
 # What each kind of record asks of the pusher when it changes (`old` is the shared row as
 # jsonb before the push, `changed` the fields the push changes, `item` the pushed row).
@@ -310,7 +311,7 @@ RULES = {
         IF old IS NULL THEN
             -- a role on a customer this push creates, or one that arrives ended (a
             -- hand-over kept in a conflict entry), gives nobody anything
-            IF (item ->> 'customer_id') = ANY(adding) OR (item ->> 'until') IS NOT NULL THEN
+            IF adding ? (item ->> 'customer_id') OR (item ->> 'until') IS NOT NULL THEN
                 RETURN;
             END IF;
             PERFORM crm_require(who, item ->> 'customer_id', 'change');
@@ -339,13 +340,19 @@ def _columns(entity: str) -> tuple[str, ...]:
 def _check_function(entity: str) -> str:
     table = TABLE_OF[entity]
     return f"""
-CREATE FUNCTION crm_check_{entity}(who crm_who, item jsonb, adding text[]) RETURNS void
+CREATE FUNCTION crm_check_{entity}(who crm_who, item jsonb, adding jsonb, max_text bigint)
+RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     old jsonb := (SELECT to_jsonb(t) FROM {table} t WHERE t.id = item ->> 'id');
-    changed text[] := crm_changed(old, to_jsonb(jsonb_populate_record(NULL::{table}, item)));
+    new jsonb := to_jsonb(jsonb_populate_record(NULL::{table}, item));
+    changed text[];
 BEGIN
-    PERFORM crm_check_sizes(item);
+    PERFORM crm_check_sizes(item, max_text);
+    IF old - {BOOKKEEPING} = new - {BOOKKEEPING} THEN
+        RETURN;  -- written back as it is
+    END IF;
+    changed := crm_changed(old, new);
     IF old IS NOT NULL AND cardinality(changed) = 0 THEN RETURN; END IF;{RULES[entity]}
 END $$;
 """
@@ -363,8 +370,9 @@ def _write_function(entity: str) -> str:
         created.append("new.updated_by := who.handle;")
     for name in AUTHORS.get(entity, ()):
         created.append(f"IF who.role <> 'admin' THEN new.{name} := who.handle; END IF;")
-    if entity == "customer":
-        stamps += [f"new.{name} := coalesce(new.{name}, old.{name});" for name in SENSITIVE]
+    kept = ""
+    if entity == "customer":  # a sensitive value a replica does not hold (NULL) stays
+        kept = " ".join(f"new.{name} := coalesce(new.{name}, old.{name});" for name in SENSITIVE)
     if entity == "conflict":
         created += [
             "new.base := crm_scrub_entry(new.field, new.base);",
@@ -372,6 +380,7 @@ def _write_function(entity: str) -> str:
             "new.theirs := crm_scrub_entry(new.field, new.theirs);",
         ]
         stamps += created[-3:]
+    bookkeeping = BOOKKEEPING
     return f"""
 CREATE FUNCTION crm_write_{entity}(who crm_who, item jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -382,7 +391,8 @@ DECLARE
 BEGIN
     SELECT * INTO old FROM {table} WHERE id = new.id;
     IF FOUND THEN
-        moved := cardinality(crm_changed(to_jsonb(old), to_jsonb(new))) > 0;
+        {kept}
+        moved := (to_jsonb(new) - {bookkeeping}) IS DISTINCT FROM (to_jsonb(old) - {bookkeeping});
         {chr(10).join('        ' + line for line in stamps).strip()}
         new.updated_at := CASE WHEN moved THEN now() ELSE old.updated_at END;
         new.deleted_at := CASE WHEN new.deleted_at IS NULL THEN NULL
@@ -392,9 +402,12 @@ BEGIN
         new.updated_at := now();
         new.deleted_at := CASE WHEN new.deleted_at IS NULL THEN NULL ELSE now() END;
     END IF;
-    INSERT INTO {table} ({", ".join(quoted)}) VALUES ({", ".join("new." + q for q in quoted)})
-    ON CONFLICT (id) DO UPDATE SET ({", ".join(q for q in quoted if q != '"id"')})
-        = ROW({", ".join("EXCLUDED." + q for q in quoted if q != '"id"')});
+    IF old.id IS NOT NULL THEN
+        UPDATE {table} SET ({", ".join(q for q in quoted if q != '"id"')})
+            = ROW({", ".join("new." + q for q in quoted if q != '"id"')}) WHERE id = new.id;
+    ELSE
+        INSERT INTO {table} ({", ".join(quoted)}) VALUES ({", ".join("new." + q for q in quoted)});
+    END IF;
 END $$;
 """
 
@@ -403,7 +416,7 @@ def _push_function() -> str:
     checks = "\n".join(
         f"""        FOR item IN SELECT * FROM jsonb_array_elements(coalesce(writes -> '{entity}', '[]')) LOOP
             what := '{entity} ' || (item ->> 'id');
-            PERFORM crm_check_{entity}(who, item, adding);
+            PERFORM crm_check_{entity}(who, item, adding, max_text);
         END LOOP;"""
         for entity in ORDER
     )
@@ -423,7 +436,9 @@ DECLARE
     who crm_who := crm_actor();
     what text := 'the push';
     item jsonb;
-    adding text[];
+    adding jsonb;
+    max_text bigint := crm_limit('max_text');
+    hint text;
 BEGIN
     IF NOT who.active THEN
         RAISE EXCEPTION '% is deactivated in the shared database', who.handle
@@ -434,15 +449,14 @@ BEGIN
         RAISE EXCEPTION 'the shared database changed while this push was prepared'
             USING ERRCODE = '40001';
     END IF;
-    adding := ARRAY(
-        SELECT x ->> 'id' FROM jsonb_array_elements(coalesce(writes -> 'customer', '[]')) x
-        WHERE NOT EXISTS (SELECT 1 FROM customer c WHERE c.id = x ->> 'id'));
+    adding := coalesce((  -- the customers this push creates, as a set (an object keyed by id)
+        SELECT jsonb_object_agg(x ->> 'id', true)
+        FROM jsonb_array_elements(coalesce(writes -> 'customer', '[]')) x
+        WHERE NOT EXISTS (SELECT 1 FROM customer c WHERE c.id = x ->> 'id')), '{{}}');
     BEGIN
 {checks}
-        FOR item IN SELECT * FROM jsonb_array_elements(events) LOOP
-            what := 'event ' || (item ->> 'id');
-            PERFORM crm_write_event(who, item);
-        END LOOP;
+        what := 'the changes';
+        PERFORM crm_write_events(who, events, max_text);
 {writes}
         FOR item IN SELECT * FROM jsonb_array_elements(entries) LOOP
             what := 'conflict ' || (item ->> 'id');
@@ -460,7 +474,9 @@ BEGIN
                 ON CONFLICT (sha256) DO NOTHING;
         END LOOP;
     EXCEPTION WHEN OTHERS THEN
-        RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM, HINT = what;
+        GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
+        RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM,
+            HINT = coalesce(nullif(hint, ''), what);
     END;
     RETURN crm_head();
 END $$;
@@ -468,14 +484,18 @@ END $$;
 
 
 V3_FUNCTIONS = r"""
-CREATE FUNCTION crm_check_sizes(item jsonb) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION crm_check_sizes(item jsonb, max_text bigint) RETURNS void
+LANGUAGE plpgsql AS $$
 DECLARE
-    longest text := (SELECT key FROM jsonb_each_text(item)
-                     WHERE length(value) > crm_limit('max_text') LIMIT 1);
+    longest text;
 BEGIN
+    IF octet_length(item::text) <= max_text THEN
+        RETURN;  -- no value can be longer than the whole row
+    END IF;
+    longest := (SELECT key FROM jsonb_each_text(item) WHERE length(value) > max_text LIMIT 1);
     IF longest IS NOT NULL THEN
         RAISE EXCEPTION '% is longer than % characters (the team''s max_text)',
-            longest, crm_limit('max_text') USING ERRCODE = '22001';
+            longest, max_text USING ERRCODE = '22001';
     END IF;
 END $$;
 
@@ -483,9 +503,14 @@ END $$;
 CREATE FUNCTION crm_require(who crm_who, customer_id text, what text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    c customer := (SELECT c FROM customer c WHERE c.id = customer_id);
-    dept text := (SELECT u.department FROM users u WHERE u.handle = c.owner);
+    c customer;
+    dept text;
 BEGIN
+    IF who.role = 'admin' THEN
+        RETURN;  -- admins may change and delete every customer
+    END IF;
+    c := (SELECT x FROM customer x WHERE x.id = customer_id);
+    dept := (SELECT u.department FROM users u WHERE u.handle = c.owner);
     IF c.id IS NULL THEN
         RETURN;
     END IF;
@@ -508,22 +533,50 @@ LANGUAGE sql IMMUTABLE AS $$
         ELSE crm_scrub(value) END
 $$;
 
-CREATE FUNCTION crm_write_event(who crm_who, item jsonb) RETURNS void
+-- The pushed events, in the order the replica made them, as one statement (so each is
+-- chained in that order). Members push their own only.
+CREATE FUNCTION crm_write_events(who crm_who, events jsonb, max_text bigint) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    e audit_event := jsonb_populate_record(NULL::audit_event, item);
+    odd jsonb;
 BEGIN
-    IF e.actor IS DISTINCT FROM who.handle AND who.role <> 'admin' THEN
+    SELECT x INTO odd FROM jsonb_array_elements(events) x
+        WHERE x ->> 'actor' IS DISTINCT FROM who.handle AND who.role <> 'admin' LIMIT 1;
+    IF odd IS NOT NULL THEN
         RAISE EXCEPTION 'a change by % cannot be pushed by %: members push their own changes',
-            e.actor, who.handle USING ERRCODE = '42501';
+            odd ->> 'actor', who.handle USING ERRCODE = '42501', HINT = 'event ' || (odd ->> 'id');
     END IF;
-    PERFORM crm_check_sizes(item);
-    INSERT INTO audit_event (id, at, actor, action, entity, entity_id, customer_id, changes, detail)
-    VALUES (e.id, e.at, e.actor, e.action, e.entity, e.entity_id, e.customer_id,
-            CASE WHEN e.entity = 'customer' THEN crm_scrub(e.changes) ELSE e.changes END,
-            coalesce(e.detail, '{}'))
-    ON CONFLICT (id) DO NOTHING;
+    SELECT x INTO odd FROM jsonb_array_elements(events) x
+        WHERE EXISTS (SELECT 1 FROM jsonb_each_text(x) WHERE length(value) > max_text) LIMIT 1;
+    IF odd IS NOT NULL THEN
+        PERFORM crm_check_sizes(odd, max_text);
+    END IF;
+    BEGIN
+        PERFORM crm_insert_events(events);
+    EXCEPTION WHEN OTHERS THEN  -- name the event refused: insert them one by one
+        FOR odd IN SELECT x FROM jsonb_array_elements(events) x LOOP
+            BEGIN
+                PERFORM crm_insert_events(jsonb_build_array(odd));
+            EXCEPTION WHEN OTHERS THEN
+                RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM,
+                    HINT = 'event ' || (odd ->> 'id');
+            END;
+        END LOOP;
+        RAISE;
+    END;
+    RETURN NULL;
 END $$;
+
+CREATE FUNCTION crm_insert_events(events jsonb) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO audit_event (id, at, actor, action, entity, entity_id, customer_id, changes, detail)
+    SELECT e.id, e.at, e.actor, e.action, e.entity, e.entity_id, e.customer_id,
+           CASE WHEN e.entity = 'customer' THEN crm_scrub(e.changes) ELSE e.changes END,
+           coalesce(e.detail, '{}')
+    FROM jsonb_array_elements(events) WITH ORDINALITY AS a(x, n),
+         LATERAL jsonb_populate_record(NULL::audit_event, a.x) AS e
+    ORDER BY a.n
+    ON CONFLICT (id) DO NOTHING
+$$;
 
 -- The readers of a sensitive field: the team's setting, or the defaults.
 CREATE FUNCTION crm_may_read(who crm_who, field text) RETURNS boolean
@@ -541,6 +594,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     field text;
 BEGIN
+    IF NOT changed && ARRAY['contract_amount', 'id_number', 'bank_account'] THEN
+        RETURN;
+    END IF;
     FOREACH field IN ARRAY changed LOOP
         IF field = ANY(ARRAY['contract_amount', 'id_number', 'bank_account'])
            AND NOT crm_may_read(who, field) THEN
