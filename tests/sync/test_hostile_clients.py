@@ -264,3 +264,29 @@ def test_a_pushed_sensitive_change_reaches_the_history_as_restricted(team, acme,
     )
     assert changes["contract_amount"][1] == "restricted"
     assert "500000" not in json.dumps(postgres.rows("SELECT changes FROM audit_event"))
+
+
+def test_member_logins_get_statement_lock_and_idle_timeouts(team, postgres):
+    with as_member(postgres, "bob") as bob:
+        shown = {name: bob.execute(f"SHOW {name}").fetchone()[0] for name in (
+            "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")}
+    assert shown == {
+        "statement_timeout": "2min", "lock_timeout": "30s",
+        "idle_in_transaction_session_timeout": "1min",
+    }
+
+
+def test_an_attachment_over_the_teams_limit_is_refused(team, acme, postgres):
+    postgres.run("UPDATE crm_server SET settings = settings || '{\"max_attachment_bytes\": 10}'")
+    note_id = new_id()
+    with as_member(postgres, "bob") as bob:
+        note = {"id": note_id, "customer_id": postgres.value("SELECT id FROM customer"),
+                "kind": "internal", "body": "see file", "author": "bob",
+                "at": "2026-01-01T00:00:00Z", "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-01T00:00:00Z", "version": 1}
+        attachment = {"id": new_id(), "note_id": note_id, "filename": "big.bin",
+                      "sha256": "a" * 64, "size": 11, "created_at": "2026-01-01T00:00:00Z",
+                      "updated_at": "2026-01-01T00:00:00Z", "version": 1}
+        with pytest.raises(psycopg.errors.StringDataRightTruncation, match="larger than 10 bytes"):
+            push_as(bob, writes={"note": [note], "attachment": [attachment]})
+        push_as(bob, writes={"note": [note]})  # the note alone is fine

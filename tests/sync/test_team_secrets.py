@@ -75,3 +75,28 @@ def test_a_deactivated_members_replica_forgets_the_sensitive_values_it_held(
     assert result.exit_code == 6
     assert "deactivated" in result.stderr and "cleared" in result.stderr
     assert not file_holds(carol, "123456")
+
+
+async def test_the_dashboards_reveal_on_a_replica_asks_the_shared_database(team, acme, postgres):
+    from crmcli import config
+    from crmcli.tui.app import make_app
+    from crmcli.tui.screens.customer import CustomerScreen
+    from tui.helpers import press, screen_text, settle
+
+    alice, carol = team["alice"], team["carol"]
+    alice.ok("customer", "edit", acme, "--set", "contract_amount=50万")
+    alice.sync()
+    carol.sync()
+    customer_id = postgres.value("SELECT id FROM customer")
+    dashboard = make_app(config.resolve(str(carol.path), "carol"))
+    async with dashboard.run_test(size=(120, 50)) as pilot:
+        await settle(pilot)
+        await dashboard.push_screen(CustomerScreen(customer_id))
+        await settle(pilot)
+        assert "500000" not in screen_text(dashboard)
+        await press(pilot, "v")
+        assert "500000" in screen_text(dashboard)
+    assert postgres.value(
+        "SELECT count(*) FROM audit_event WHERE action = 'customer.reveal' AND actor = 'carol'"
+    ) == 1
+    assert not file_holds(carol, "500000")

@@ -37,3 +37,15 @@ def reveal(url: str, customer_id: str, names: list[str]) -> dict[str, Any]:
                values.get(name))
         for name in names
     }
+
+
+def reveal_for(url: str, customer_id: str, seen: Any) -> dict[str, Any]:
+    """`reveal` of the standard sensitive fields this reader's clearance (`repo.sensitive`)
+    may read; refused, naming the readers, if they may read none. The shared database
+    judges again with its own readers."""
+    from crmcli.repo import sensitive
+
+    readable = [name for name in sensitive.STANDARD if seen.may_read(name)]
+    if not readable:
+        raise seen.refusal(list(sensitive.STANDARD))
+    return reveal(url, customer_id, readable)

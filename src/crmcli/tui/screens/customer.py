@@ -93,17 +93,20 @@ class CustomerScreen(DataScreen):
             self.sections = sections  # `sensitive.field_sections`: what the reader may see
 
     class Revealed(Message):
-        """The reveal was recorded in the audit trail: the values may be shown now."""
+        """The reveal was recorded in the audit trail: the values may be shown now (on a
+        team, `values` are the ones the shared database answered: never stored here)."""
 
-        def __init__(self, names: list[str]) -> None:
+        def __init__(self, names: list[str], values: dict | None = None) -> None:
             super().__init__()
             self.names = names
+            self.values = values or {}
 
     def __init__(self, customer_id: str) -> None:
         super().__init__()
         self.customer_id = customer_id
         self.customer: Customer | None = None
         self.revealing = False  # after a recorded reveal, until the screen is left
+        self.revealed: dict = {}  # on a team: the values the shared database revealed
         self._shown: tuple[dict, int, bool] | None = None
 
     @property
@@ -128,6 +131,10 @@ class CustomerScreen(DataScreen):
         with reading_for(self, self.workspace) as s:
             seen = sensitive.clearance(s, users.acting(s, self.workspace.handle))
             customer = customers.by_id(s, self.customer_id)
+            if revealing and self.revealed:  # shown, never stored: off the session first
+                s.expunge(customer)
+                for name, value in self.revealed.items():
+                    setattr(customer, name, value)
             detail = sensitive.masked_detail(seen, customer_story.detail(s, customer))
             files = notes.attachments_of(s, [note.id for note in detail.notes])
             current = assignments.current(s, self.customer_id)
@@ -192,15 +199,22 @@ class CustomerScreen(DataScreen):
         try:
             with self.workspace.writing() as (s, me):
                 customer = customers.live(s, self.customer_id)
-                names = sensitive.reveal(s, customer, sensitive.clearance(s, me), by=me,
-                                         via="dashboard")
+                seen = sensitive.clearance(s, me)
+                team, values = self.workspace.team_url(s), {}
+                if not team:
+                    names = sensitive.reveal(s, customer, seen, by=me, via="dashboard")
+            if team:
+                from crmcli.sync import secrets
+
+                values = secrets.reveal_for(team, customer.id, seen)
         except CrmError as error:
             self.post_message(Refused(error))
         else:
-            self.post_message(self.Revealed(names))
+            self.post_message(self.Revealed(list(values) if team else names, values))
 
     def on_customer_screen_revealed(self, message: Revealed) -> None:
         self.revealing = True
+        self.revealed = message.values
         shown = ", ".join(message.names) or "no sensitive values to show"
         self.notify(f"revealed {shown} (recorded in the audit trail)", markup=False)
         self.reload()
@@ -208,6 +222,7 @@ class CustomerScreen(DataScreen):
     def on_screen_suspend(self) -> None:
         """Leaving the customer hides its values again; a new reveal is a new record."""
         self.revealing = False
+        self.revealed = {}
         self._shown = None
 
     async def action_task(self, action: str) -> None:
