@@ -67,14 +67,10 @@ def verify(url: server.UrlOption = None, format: FormatOption = Format.table) ->
     it was written (its hash chain). Prints the newest hash: keep it elsewhere to anchor
     the chain. Exit code 4 if a link is broken."""
     from crmcli.errors import Invalid
-    from crmcli.sync import connection, security
+    from crmcli.sync import security
 
-    url = server.resolve_url(url)
-    conn = connection.connect(url)
-    try:
+    with server.shared_connection(url) as conn:
         verdict = security.verify(conn)
-    finally:
-        conn.close()
     record = {
         "events": verdict.events, "intact": verdict.broken_at is None,
         "head": verdict.head, "broken_at": verdict.broken_at, "why": verdict.why,

@@ -1,7 +1,9 @@
 """`crm server …`: prepare and inspect the team's shared PostgreSQL database."""
 
 import sys
-from typing import Annotated, Optional
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -39,11 +41,8 @@ def init(url: UrlOption = None) -> None:
     from crmcli.sync import connection, schema
 
     url = resolve_url(url)
-    conn = connection.connect(url)
-    try:
+    with shared_connection(url) as conn:
         before, after = schema.init(conn)
-    finally:
-        conn.close()
     where = connection.describe(url)
     if before == after:
         say(where, " is ready already (schema version ", after, "); nothing to do")
@@ -60,11 +59,8 @@ def status(url: UrlOption = None, format: FormatOption = Format.table) -> None:
     from crmcli.sync import connection, schema
 
     url = resolve_url(url)
-    conn = connection.connect(url)
-    try:
+    with shared_connection(url) as conn:
         found = schema.status(conn)
-    finally:
-        conn.close()
     record = {"url": connection.describe(url), **found}
     if record["newest_change"]:
         record["newest_change"] = {k: jsonable(v) for k, v in record["newest_change"].items()}
@@ -115,21 +111,34 @@ MEMBER_COLUMNS = [
 ]
 
 
-def _owner_session(url: str | None):
+@contextmanager
+def shared_connection(url: str | None) -> Iterator[Any]:
+    """A connection to the shared database (`--url`, or the one this replica is linked
+    to), closed when the command is done."""
     from crmcli.sync import connection
 
-    url = resolve_url(url)
-    return connection.connect(url)
+    conn = connection.connect(resolve_url(url))
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 @member_app.command("add")
 def member_add(
     handle: HandleArg,
-    login: Annotated[str, typer.Option("--login", help="The member's PostgreSQL login (created if it does not exist).", show_default=False)],
-    name: Annotated[Optional[str], typer.Option("--name", help="Full name (required for a new member).", show_default=False)] = None,
-    dept: Annotated[Optional[str], typer.Option("--dept", help="Department.", show_default=False)] = None,
-    role: Annotated[Optional[str], typer.Option("--role", help="member, manager or admin (default member).", show_default=False)] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the login's password from stdin (never from the command line).")] = False,
+    login: Annotated[str, typer.Option(
+        "--login", help="The member's PostgreSQL login (created if it does not exist).",
+        show_default=False)],
+    name: Annotated[Optional[str], typer.Option(
+        "--name", help="Full name (required for a new member).", show_default=False)] = None,
+    dept: Annotated[Optional[str], typer.Option(
+        "--dept", help="Department.", show_default=False)] = None,
+    role: Annotated[Optional[str], typer.Option(
+        "--role", help="member, manager or admin (default member).", show_default=False)] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin",
+        help="Read the login's password from stdin (never from the command line).")] = False,
     url: UrlOption = None,
 ) -> None:
     """Add a member (or map an existing one to their login)."""
@@ -140,12 +149,9 @@ def member_add(
         password = sys.stdin.readline().rstrip("\n")
         if not password:
             raise Invalid("stdin held no password", "password")
-    conn = _owner_session(url)
-    try:
+    with shared_connection(url) as conn:
         member = members.add(conn, handle, name=name, department=dept, role=role, login=login,
                              password=password)
-    finally:
-        conn.close()
     say("member ", member["handle"], " (", member["role"], ") logs in as ", member["login"])
 
 
@@ -154,11 +160,8 @@ def member_list(url: UrlOption = None, format: FormatOption = Format.table) -> N
     """List the members, their logins and whether each may connect."""
     from crmcli.sync import members
 
-    conn = _owner_session(url)
-    try:
+    with shared_connection(url) as conn:
         rows = members.list_(conn)
-    finally:
-        conn.close()
     emit(rows, format, MEMBER_COLUMNS)
 
 
@@ -171,28 +174,24 @@ def member_role(
     """Change a member's role."""
     from crmcli.sync import members
 
-    conn = _owner_session(url)
-    try:
+    with shared_connection(url) as conn:
         members.set_role(conn, handle, role)
-    finally:
-        conn.close()
     say(handle, " is now ", role)
 
 
 @member_app.command("deactivate")
 def member_deactivate(
     handle: HandleArg,
-    transfer_to: Annotated[str, typer.Option("--transfer-to", help="Who takes over their customers, open tasks and roles.", show_default=False)],
+    transfer_to: Annotated[str, typer.Option(
+        "--transfer-to", help="Who takes over their customers, open tasks and roles.",
+        show_default=False)],
     url: UrlOption = None,
 ) -> None:
     """Deactivate a member: their login stops working at once, their work moves."""
     from crmcli.sync import members
 
-    conn = _owner_session(url)
-    try:
+    with shared_connection(url) as conn:
         members.deactivate(conn, handle, transfer_to)
-    finally:
-        conn.close()
     say(handle, " is deactivated: their login can no longer connect; work moved to ", transfer_to)
 
 
@@ -201,9 +200,6 @@ def member_reactivate(handle: HandleArg, url: UrlOption = None) -> None:
     """Reactivate a member: their login works again."""
     from crmcli.sync import members
 
-    conn = _owner_session(url)
-    try:
+    with shared_connection(url) as conn:
         members.reactivate(conn, handle)
-    finally:
-        conn.close()
     say(handle, " is active again")
