@@ -4,6 +4,9 @@ reveal asks the shared database, which refuses the uncleared and records the cle
 
 import json
 
+import psycopg
+import pytest
+
 ID = "11010519491231002X"
 
 
@@ -100,3 +103,41 @@ async def test_the_dashboards_reveal_on_a_replica_asks_the_shared_database(team,
         "SELECT count(*) FROM audit_event WHERE action = 'customer.reveal' AND actor = 'carol'"
     ) == 1
     assert not file_holds(carol, "500000")
+
+
+def test_an_admins_field_access_on_a_replica_changes_who_the_shared_database_lets_read(
+    team, acme, postgres
+):
+    alice, bob = team["alice"], team["bob"]
+    alice.ok("customer", "edit", acme, "--set", f"id_number={ID}")
+    alice.sync()
+    bob.sync()
+    assert bob("customer", "show", acme, "--reveal").exit_code == 6
+    alice.ok("field", "access", "id_number", "--grant", "user:bob")
+    assert bob("customer", "show", acme, "--reveal").exit_code == 6  # not before it syncs
+    alice.sync()
+    assert postgres.rows("SELECT field, reader, granted FROM field_reader") == [
+        ("id_number", "user:bob", True)]
+    bob.sync()
+    shown = json.loads(bob.ok("customer", "show", acme, "--reveal", "--format", "json"))
+    assert shown["id_number"] == ID
+    refused = bob("field", "access", "id_number", "--grant", "user:carol")
+    assert refused.exit_code == 6  # only an admin, here and on the server:
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only an admin"):
+        push_reader_rule_as_bob(postgres)
+
+
+def push_reader_rule_as_bob(postgres) -> None:
+    from psycopg.types.json import Jsonb
+
+    from conftest import schema_of
+    from crmcli.ids import new_id
+    from helpers import as_login, login_for
+
+    rule = {"id": new_id(), "field": "id_number", "reader": "user:bob", "granted": True,
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+            "version": 1}
+    url = as_login(postgres.url, login_for(schema_of(postgres.url), "bob"))
+    with psycopg.connect(url, autocommit=True) as bob:
+        bob.execute("SELECT crm_push(NULL, '[]', %s, '[]', %s, %s)",
+                    (Jsonb({"field_reader": [rule]}), [], []))

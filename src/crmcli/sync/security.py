@@ -35,10 +35,11 @@ from typing import Any
 
 from crmcli import fields
 from crmcli.repo.entities import MODELS
+from crmcli.repo.sensitive import DEFAULT_READERS
 from crmcli.sync.tables import LOCAL_ONLY, SENSITIVE
 
 TABLES = (
-    "users", "field_def", "customer", "note", "attachment", "task", "assignment", "conflict",
+    "users", "field_def", "field_reader", "customer", "note", "attachment", "task", "assignment", "conflict",
     "audit_event",
 )
 PRIVATE = ("crm_member",)  # the owner's alone: members cannot see who logs in as whom
@@ -65,11 +66,6 @@ MEMBER_SETTINGS = {
     "idle_in_transaction_session_timeout": "60s",
 }
 DEFAULT_LIMITS = {"max_text": 20_000, "max_attachment_bytes": 25 * 1024 * 1024}
-DEFAULT_READERS = {
-    "contract_amount": ["role:admin", "dept:finance", "role:manager"],
-    "id_number": ["role:admin", "dept:finance"],
-    "bank_account": ["role:admin", "dept:finance"],
-}
 
 
 def _json_object(values: dict) -> str:
@@ -96,6 +92,26 @@ CREATE TABLE crm_member (
 );
 
 CREATE TYPE crm_who AS (handle text, role text, department text, active boolean);
+
+-- Who reads the sensitive fields (`crm field access`): a synced record like the others.
+CREATE TABLE field_reader (
+    id text PRIMARY KEY,
+    field text NOT NULL,
+    reader text NOT NULL,
+    granted boolean NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    version integer NOT NULL,
+    deleted_at timestamptz,
+    server_seq bigint NOT NULL
+);
+CREATE UNIQUE INDEX field_reader_server_seq ON field_reader (server_seq);
+CREATE TRIGGER field_reader_lock BEFORE INSERT OR UPDATE ON field_reader
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_lock();
+CREATE TRIGGER field_reader_stamp BEFORE INSERT OR UPDATE ON field_reader
+    FOR EACH ROW EXECUTE FUNCTION crm_stamp();
+CREATE TRIGGER field_reader_narrow AFTER DELETE ON field_reader
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_narrow_view();
 
 -- The data dictionary's closed lists hold for every writer (rows from before stay).
 ALTER TABLE customer ADD CONSTRAINT customer_stage_is_known
@@ -259,7 +275,8 @@ $$;
 # from its columns.
 
 TABLE_OF = {
-    "user": "users", "field_def": "field_def", "customer": "customer", "note": "note",
+    "user": "users", "field_def": "field_def", "field_reader": "field_reader",
+    "customer": "customer", "note": "note",
     "attachment": "attachment", "task": "task", "assignment": "assignment",
     "conflict": "conflict",
 }
@@ -280,6 +297,10 @@ RULES = {
         IF who.role NOT IN ('admin', 'manager') THEN
             PERFORM crm_refuse(who, 'declare or change custom fields',
                 'only an admin or a manager declares custom fields');
+        END IF;""",
+    "field_reader": """
+        IF who.role <> 'admin' THEN
+            PERFORM crm_refuse(who, 'change who reads sensitive fields', 'only an admin does');
         END IF;""",
     "customer": """
         IF old IS NULL THEN
@@ -578,14 +599,25 @@ CREATE FUNCTION crm_insert_events(events jsonb) RETURNS void LANGUAGE sql AS $$
     ON CONFLICT (id) DO NOTHING
 $$;
 
--- The readers of a sensitive field: the team's setting, or the defaults.
-CREATE FUNCTION crm_may_read(who crm_who, field text) RETURNS boolean
+-- The readers of a sensitive field: the defaults, changed by the team's `field_reader`
+-- rules (`crm field access`, synced like any record), as `repo/sensitive.readers` reads them.
+CREATE FUNCTION crm_readers(wanted text) RETURNS text[] LANGUAGE sql STABLE AS $$
+    SELECT array_agg(reader) FROM (
+        SELECT r AS reader FROM jsonb_array_elements_text(('DEFAULT_READERS'::jsonb) -> wanted) r
+        WHERE NOT EXISTS (SELECT 1 FROM field_reader f WHERE f.field = wanted
+                          AND f.reader = r AND NOT f.granted AND f.deleted_at IS NULL)
+        UNION
+        SELECT f.reader FROM field_reader f
+        WHERE f.field = wanted AND f.granted AND f.deleted_at IS NULL
+    ) readers
+$$;
+
+CREATE FUNCTION crm_may_read(who crm_who, wanted text) RETURNS boolean
 LANGUAGE sql STABLE AS $$
     SELECT who.role = 'admin' OR EXISTS (
-        SELECT 1 FROM jsonb_array_elements_text(coalesce(
-            (SELECT settings -> 'readers' -> field FROM crm_server),
-            ('DEFAULT_READERS'::jsonb) -> field, '[]')) AS r(reader)
-        WHERE reader IN ('role:' || who.role, 'dept:' || who.department, 'user:' || who.handle))
+        SELECT 1 FROM unnest(crm_readers(wanted)) AS r(reader)
+        WHERE lower(reader) IN (lower('role:' || who.role), lower('dept:' || who.department),
+                                lower('user:' || who.handle)))
 $$;
 
 -- Only a sensitive field's readers write it (a write would confirm a guessed value).
@@ -625,10 +657,8 @@ BEGIN
             RAISE EXCEPTION '% is not a sensitive field', field USING ERRCODE = '22023';
         END IF;
         IF NOT crm_may_read(who, field) THEN
-            PERFORM crm_refuse(who, 'read ' || field, 'it is read by ' || (
-                SELECT string_agg(r, ', ') FROM jsonb_array_elements_text(coalesce(
-                    (SELECT settings -> 'readers' -> field FROM crm_server),
-                    ('DEFAULT_READERS'::jsonb) -> field)) r));
+            PERFORM crm_refuse(who, 'read ' || field,
+                'it is read by ' || array_to_string(crm_readers(field), ', '));
         END IF;
     END LOOP;
     PERFORM pg_advisory_xact_lock(hashtext('crmcli:' || current_schema()));
@@ -658,7 +688,8 @@ END $$;
 CREATE TRIGGER users_login_follows_active AFTER UPDATE OF active ON users
     FOR EACH ROW WHEN (OLD.active IS DISTINCT FROM NEW.active)
     EXECUTE FUNCTION crm_login_follows_active();
-""".replace("'DEFAULT_READERS'", "'" + _json_object(DEFAULT_READERS) + "'")
+""".replace("'DEFAULT_READERS'", "'" + _json_object(
+    {name: list(readers) for name, readers in DEFAULT_READERS.items()}) + "'")
 
 
 def migration() -> str:

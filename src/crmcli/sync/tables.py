@@ -70,6 +70,7 @@ class Synced:
 RECORDS: tuple[Synced, ...] = (
     Synced("user", natural_key="handle"),
     Synced("field_def", natural_key="name"),
+    Synced("field_reader"),
     Synced("customer"),
     Synced("note", parent=("customer_id", "customer")),
     Synced("attachment", parent=("note_id", "note")),
