@@ -80,6 +80,8 @@ def _card(record: dict):
     grid.add_row("shared database", safe(record["url"]))
     grid.add_row("schema version", safe(record["schema_version"]))
     grid.add_row("customers", safe(record["customers"]))
+    for key, value in sorted(record["settings"].items()):
+        grid.add_row(key, safe(value))
     newest = record["newest_change"]
     if newest:
         grid.add_row("newest change", safe(
@@ -96,6 +98,25 @@ def _card(record: dict):
     for member in record["members"]:
         members.add_row(*(safe(column.text(member)) for column in columns))
     return Group(grid, Text(""), members)
+
+
+@app.command("set")
+def set_(
+    key: Annotated[str, typer.Argument(
+        help="visibility (all | own: members see only the customers they own or hold a "
+        "role on), max_text (characters), max_attachment_bytes.", show_default=False)],
+    value: Annotated[str, typer.Argument(help="The new value.", show_default=False)],
+    url: UrlOption = None,
+) -> None:
+    """Change a team setting in the shared database (with the owner's URL)."""
+    from crmcli.errors import PermissionDenied
+    from crmcli.sync import schema, security
+
+    with shared_connection(url) as conn:
+        if not schema.check(conn).who.handle.startswith("@"):
+            raise PermissionDenied("team settings are changed with the owner's URL")
+        stored = security.change_setting(conn, key, value)
+    say(key, " = ", stored)
 
 
 member_app = typer.Typer(

@@ -23,7 +23,7 @@ replica.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,8 +53,15 @@ class Pulled:
     blobs: dict[str, bytes]
 
 
-def fetch(conn: Any, cursor: int, epoch_seen: int | None, attachments_dir: Path) -> Pulled:
-    """Read everything newer than `cursor` in one snapshot; a no-op is one query (see above)."""
+def fetch(
+    conn: Any, cursor: int, epoch_seen: int | None, attachments_dir: Path,
+    held: Callable[[], dict[str, set[str]]] | None = None,
+) -> Pulled:
+    """Read everything newer than `cursor` in one snapshot; a no-op is one query (see above).
+
+    When the view epoch moved, the view may have widened too (a role given to the member
+    on a customer they could not see): `held()` says which ids the replica holds, and the
+    visible records it lacks are read whatever their stamp."""
     import psycopg
 
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -70,6 +77,8 @@ def fetch(conn: Any, cursor: int, epoch_seen: int | None, attachments_dir: Path)
             visible = None
             if narrowed:
                 visible = {synced.entity: shared.ids(conn, synced) for synced in (*RECORDS, EVENTS)}
+                if held is not None:
+                    _add_widened(conn, rows, events, visible, held())
             _check_digests(rows["attachment"])
             missing = [
                 row["sha256"] for row in rows["attachment"]
@@ -80,6 +89,18 @@ def fetch(conn: Any, cursor: int, epoch_seen: int | None, attachments_dir: Path)
         conn.isolation_level = None
         conn.read_only = None
     return Pulled(rows, events, max(newest, cursor), epoch, visible, blobs)
+
+
+def _add_widened(conn: Any, rows: dict[str, list[dict]], events: list[dict],
+                 visible: dict[str, set[str]], held: dict[str, set[str]]) -> None:
+    """Add the visible records (and events) the replica lacks to what the pull brings."""
+    for synced in (*RECORDS, EVENTS):
+        coming = {row["id"] for row in (events if synced is EVENTS else rows[synced.entity])}
+        lacking = visible[synced.entity] - held.get(synced.entity, set()) - coming
+        if lacking:
+            found = list(shared.rows_by(conn, synced, "id", lacking).values())
+            found.sort(key=lambda row: row.get("id"))
+            (events if synced is EVENTS else rows[synced.entity]).extend(found)
 
 
 def _refused_attachment(row: dict, why: str) -> Invalid:

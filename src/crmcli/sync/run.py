@@ -73,7 +73,10 @@ def sync(database: Database, handle: str | None) -> Report:
                 "merged into this one); link it back, or make a fresh replica with `crm init`"
             )
         pushed = push.push(conn, outbox, server.who)
-        pulled = pull.fetch(conn, known.cursor, known.epoch, database.attachments_dir)
+        pulled = pull.fetch(
+            conn, known.cursor, known.epoch, database.attachments_dir,
+            held=lambda: _held(database),
+        )
         with session_scope(database) as s:
             local.mark_synced(s, pushed.sent)
             local.forget_sent(s, pushed.secrets, pushed.sent)
@@ -118,3 +121,11 @@ def _connect(database: Database, url: str, handle: str):
             f"{handle}'s login may no longer connect to the shared database (deactivated); "
             "sync refused, and the sensitive values this replica held are cleared"
         ) from None
+
+
+def _held(database: Database) -> dict[str, set[str]]:
+    """The ids of every record and event this replica holds (read when the view moved)."""
+    from crmcli.sync.tables import EVENTS, RECORDS
+
+    with session_scope(database, write=False) as s:
+        return {synced.entity: local.ids(s, synced) for synced in (*RECORDS, EVENTS)}

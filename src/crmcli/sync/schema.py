@@ -336,7 +336,7 @@ def status(conn: Any) -> dict[str, Any]:
     found = version(conn)
     if found == 0:
         raise UsageError(NOT_PREPARED)
-    server_id = conn.execute("SELECT server_id FROM crm_server").fetchone()[0]
+    server_id, settings = conn.execute("SELECT server_id, settings FROM crm_server").fetchone()
     members = conn.execute(
         f"SELECT {', '.join(MEMBER_COLUMNS)} FROM users WHERE deleted_at IS NULL ORDER BY handle"
     ).fetchall()
@@ -347,6 +347,7 @@ def status(conn: Any) -> dict[str, Any]:
     return {
         "schema_version": found,
         "server_id": server_id,
+        "settings": settings,
         "customers": customers,
         "members": [dict(zip(MEMBER_COLUMNS, row, strict=True)) for row in members],
         "newest_change": dict(zip(EVENT_COLUMNS, newest, strict=True)) if newest else None,

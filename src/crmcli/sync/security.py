@@ -39,14 +39,33 @@ from crmcli.repo.sensitive import DEFAULT_READERS
 from crmcli.sync.tables import LOCAL_ONLY, SENSITIVE
 
 TABLES = (
-    "users", "field_def", "field_reader", "customer", "note", "attachment", "task", "assignment", "conflict",
-    "audit_event",
+    "users", "field_def", "field_reader", "customer", "note", "attachment", "task",
+    "assignment", "conflict", "audit_event", "attachment_blob",
 )
-PRIVATE = ("crm_member",)  # the owner's alone: members cannot see who logs in as whom
+# What a member reads of each table (their read policy): everything, unless the team set
+# `visibility = own` (`crm server set visibility own`): then the customers they own or
+# hold a role on (`crm_sees`; managers and admins see all) and what belongs to them.
+_OF_CUSTOMERS_SEEN = "customer_id IN (SELECT id FROM customer)"
+VISIBLE = {
+    "customer": "NOT crm_visibility_own() OR crm_sees(id, owner)",
+    "note": f"NOT crm_visibility_own() OR {_OF_CUSTOMERS_SEEN}",
+    "task": f"NOT crm_visibility_own() OR {_OF_CUSTOMERS_SEEN}",
+    "assignment": f"NOT crm_visibility_own() OR {_OF_CUSTOMERS_SEEN}",
+    "attachment": "NOT crm_visibility_own() OR note_id IN (SELECT id FROM note)",
+    "attachment_blob": "NOT crm_visibility_own() OR sha256 IN (SELECT sha256 FROM attachment)",
+    "conflict": f"NOT crm_visibility_own() OR customer_id IS NULL OR {_OF_CUSTOMERS_SEEN}",
+    "audit_event": f"NOT crm_visibility_own() OR customer_id IS NULL OR {_OF_CUSTOMERS_SEEN}",
+}
+SETTINGS = {  # what `crm server set` changes, and what each accepts
+    "visibility": ("all", "own"),
+    "max_text": int,
+    "max_attachment_bytes": int,
+}
 FUNCTIONS = (  # what members may call
     "crm_actor()", "crm_head()",
     "crm_push(bigint, jsonb, jsonb, jsonb, text[], bytea[])",
     "crm_reveal(text, text[])",
+    "crm_visibility_own()", "crm_sees(text, text)",  # the read policies call them
 )
 ADVISORY_LOCKS = (
     "pg_advisory_lock(bigint)", "pg_advisory_lock(integer, integer)",
@@ -315,7 +334,11 @@ RULES = {
         END IF;
         PERFORM crm_require_readers(who, changed);""",
     "note": """
-        IF old IS NULL OR old ->> 'author' = who.handle THEN RETURN; END IF;
+        IF old IS NULL THEN
+            PERFORM crm_require_sees(who, item ->> 'customer_id', adding);
+            RETURN;
+        END IF;
+        IF old ->> 'author' = who.handle THEN RETURN; END IF;
         PERFORM crm_require(who, old ->> 'customer_id', 'change');""",
     "attachment": """
         IF (item ->> 'size')::bigint > crm_limit('max_attachment_bytes') THEN
@@ -326,7 +349,11 @@ RULES = {
         PERFORM crm_require(who, (SELECT n.customer_id FROM note n WHERE n.id = old ->> 'note_id'),
             'change');""",
     "task": """
-        IF old IS NULL OR who.handle IN (old ->> 'assignee', old ->> 'created_by') THEN RETURN; END IF;
+        IF old IS NULL THEN
+            PERFORM crm_require_sees(who, item ->> 'customer_id', adding);
+            RETURN;
+        END IF;
+        IF who.handle IN (old ->> 'assignee', old ->> 'created_by') THEN RETURN; END IF;
         PERFORM crm_require(who, old ->> 'customer_id', 'change');""",
     "assignment": """
         IF old IS NULL THEN
@@ -519,6 +546,52 @@ BEGIN
             longest, max_text USING ERRCODE = '22001';
     END IF;
 END $$;
+
+-- Visibility: with the team setting `visibility = own`, a member sees only the customers
+-- they own or hold a role on (managers and admins see all); the read policies use it.
+CREATE FUNCTION crm_visibility_own() RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT settings ->> 'visibility' FROM crm_server), 'all') = 'own'
+$$;
+
+CREATE FUNCTION crm_sees(customer_id text, owner text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM crm_member m JOIN users u ON u.handle = m.handle
+        WHERE m.login = session_user AND (
+            u.role IN ('admin', 'manager') OR u.handle = owner
+            OR EXISTS (SELECT 1 FROM assignment a WHERE a.customer_id = crm_sees.customer_id
+                       AND a."user" = u.handle AND a.until IS NULL AND a.deleted_at IS NULL)))
+$$;
+
+CREATE FUNCTION crm_require_sees(who crm_who, customer_id text, adding jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF who.role IN ('admin', 'manager') OR NOT crm_visibility_own() OR adding ? customer_id THEN
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM customer c WHERE c.id = customer_id AND (c.owner = who.handle
+            OR EXISTS (SELECT 1 FROM assignment a WHERE a.customer_id = c.id
+                       AND a."user" = who.handle AND a.until IS NULL AND a.deleted_at IS NULL))) THEN
+        PERFORM crm_refuse(who, 'add to customer ' || right(customer_id, 8),
+            'with visibility = own, members add notes and tasks to the customers they own or hold a role on');
+    END IF;
+END $$;
+
+-- A change that can take a customer out of someone's view, or bring one into it, tells
+-- replicas to compare what they hold with what they see.
+CREATE FUNCTION crm_narrow_if_own() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF crm_visibility_own() THEN
+        UPDATE crm_server SET view_epoch = view_epoch + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER customer_owner_narrows AFTER UPDATE OF owner ON customer
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_narrow_if_own();
+CREATE TRIGGER assignment_end_narrows AFTER UPDATE OF until, deleted_at ON assignment
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_narrow_if_own();
+CREATE TRIGGER assignment_start_widens AFTER INSERT ON assignment
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_narrow_if_own();
 
 -- Refuse unless `who` may `change` (fields) or `delete` (delete, merge, restore) the customer.
 CREATE FUNCTION crm_require(who crm_who, customer_id text, what text) RETURNS void
@@ -763,8 +836,8 @@ def secure(conn: Any) -> tuple[str, str]:
         run(sql.SQL("DROP POLICY IF EXISTS crm_member_reads ON {}").format(name))
         run(sql.SQL("CREATE POLICY crm_owner ON {} TO {} USING (true) WITH CHECK (true)")
             .format(name, o))
-        run(sql.SQL("CREATE POLICY crm_member_reads ON {} FOR SELECT TO {} USING (true)")
-            .format(name, m))
+        run(sql.SQL("CREATE POLICY crm_member_reads ON {} FOR SELECT TO {} USING ({})")
+            .format(name, m, sql.SQL(VISIBLE.get(table, "true"))))
         if table != "customer":
             run(sql.SQL("GRANT SELECT ON {} TO {}").format(name, m))
     readable = [name for name in _columns("customer") if name not in SENSITIVE]
@@ -815,3 +888,35 @@ def verify(conn: Any) -> Verdict:
                 return Verdict(count, head, event_id, "an event before it was removed or changed")
             head = stored
     return Verdict(count, head, None, None)
+
+
+def change_setting(conn: Any, key: str, value: str) -> Any:
+    """Set one of the team's settings (`SETTINGS`) with the owner's connection; returns the
+    value stored. Changing the visibility tells every replica to compare what it holds
+    with what it may see (the view epoch)."""
+    from psycopg.types.json import Jsonb
+
+    from crmcli.errors import Invalid
+
+    if key not in SETTINGS:
+        raise Invalid(f"{key!r} is not a team setting (those are {', '.join(SETTINGS)})", "key")
+    accepted = SETTINGS[key]
+    if isinstance(accepted, tuple):
+        if value not in accepted:
+            raise Invalid(f"{value!r}: one of {', '.join(accepted)}", key)
+        stored: Any = value
+    else:
+        try:
+            stored = int(value)
+        except ValueError:
+            raise Invalid(f"{value!r} is not a whole number", key) from None
+        if stored <= 0:
+            raise Invalid("must be more than 0", key)
+    with conn.transaction():
+        conn.execute(
+            "UPDATE crm_server SET settings = settings || jsonb_build_object(%s::text, %s::jsonb)",
+            (key, Jsonb(stored)),
+        )
+        if key == "visibility":
+            conn.execute("UPDATE crm_server SET view_epoch = view_epoch + 1")
+    return stored
