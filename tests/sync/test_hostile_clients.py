@@ -290,3 +290,14 @@ def test_an_attachment_over_the_teams_limit_is_refused(team, acme, postgres):
         with pytest.raises(psycopg.errors.StringDataRightTruncation, match="larger than 10 bytes"):
             push_as(bob, writes={"note": [note], "attachment": [attachment]})
         push_as(bob, writes={"note": [note]})  # the note alone is fine
+
+
+def test_an_admins_deactivation_reaching_the_server_ends_the_login_too(team, postgres):
+    alice = team["alice"]
+    alice.ok("user", "deactivate", "carol", "--transfer-to", "alice")
+    with as_member(postgres, "carol"):
+        pass  # still in: the deactivation has not reached the shared database
+    alice.sync()
+    with pytest.raises(psycopg.OperationalError, match="not permitted to log in"):
+        with as_member(postgres, "carol"):
+            pass

@@ -807,6 +807,9 @@ def secure(conn: Any) -> tuple[str, str]:
         run(sql.SQL("GRANT {} TO CURRENT_USER").format(o))
     run(sql.SQL("GRANT pg_signal_backend TO {}").format(o))
     run("UPDATE crm_server SET owner_role = %s, member_role = %s", (owner, member))
+    if schema != "public":  # a team's own schema belongs to its owner role too
+        run(sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(s, o))
+    run(sql.SQL("REVOKE CREATE ON SCHEMA {} FROM PUBLIC").format(s))
     run(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}, {}").format(s, o, m))
     objects = run(
         "SELECT c.relname, c.relkind FROM pg_class c WHERE c.relnamespace = %s::regnamespace "
