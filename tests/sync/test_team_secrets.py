@@ -124,20 +124,29 @@ def test_an_admins_field_access_on_a_replica_changes_who_the_shared_database_let
     refused = bob("field", "access", "id_number", "--grant", "user:carol")
     assert refused.exit_code == 6  # only an admin, here and on the server:
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only an admin"):
-        push_reader_rule_as_bob(postgres)
+        push_reader_rule(postgres, "bob", "id_number")
 
 
-def push_reader_rule_as_bob(postgres) -> None:
+def push_reader_rule(postgres, handle: str, field: str) -> None:
     from psycopg.types.json import Jsonb
 
     from conftest import schema_of
     from crmcli.ids import new_id
     from helpers import as_login, login_for
 
-    rule = {"id": new_id(), "field": "id_number", "reader": "user:bob", "granted": True,
+    rule = {"id": new_id(), "field": field, "reader": "user:bob", "granted": True,
             "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
             "version": 1}
-    url = as_login(postgres.url, login_for(schema_of(postgres.url), "bob"))
+    url = as_login(postgres.url, login_for(schema_of(postgres.url), handle))
     with psycopg.connect(url, autocommit=True) as bob:
         bob.execute("SELECT crm_push(NULL, '[]', %s, '[]', %s, %s)",
                     (Jsonb({"field_reader": [rule]}), [], []))
+
+
+def test_a_custom_field_cannot_be_declared_sensitive_on_a_team_yet(team, postgres):
+    refused = team["alice"]("field", "add", "salary", "--type", "int", "--sensitive")
+    assert refused.exit_code == 2
+    assert "cannot be sensitive on a team yet" in refused.stderr
+    assert "salary" not in team["alice"].ok("field", "list")
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="cannot be sensitive"):
+        push_reader_rule(postgres, "alice", "salary")  # nor past crmcli, even by an admin

@@ -9,6 +9,7 @@ from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption
 from crmcli.cli.output import Column, Format, emit, say
+from crmcli.errors import UsageError
 
 app = typer.Typer(
     help="Custom fields: declare and list; who reads sensitive fields.", no_args_is_help=True)
@@ -35,6 +36,11 @@ def add(
     from crmcli.repo import custom_fields
 
     with context.session() as s:
+        if secret and context.team_url(s):
+            raise UsageError(
+                "a custom field cannot be sensitive on a team yet: its values would reach every "
+                "replica (contract_amount, id_number and bank_account are protected)"
+            )
         row = custom_fields.add(
             s, name, type_, (choices or "").split(",") if choices else [], by=context.actor(s),
             secret=secret,
@@ -73,7 +79,6 @@ def access(
     format: FormatOption = Format.table,
 ) -> None:
     """Show or change who may read sensitive fields (changes: admins only)."""
-    from crmcli.errors import UsageError
     from crmcli.repo import sensitive
 
     changing = bool(grant or revoke)

@@ -320,6 +320,10 @@ RULES = {
     "field_reader": """
         IF who.role <> 'admin' THEN
             PERFORM crm_refuse(who, 'change who reads sensitive fields', 'only an admin does');
+        END IF;
+        IF NOT (item ->> 'field') = ANY(ARRAY['contract_amount', 'id_number', 'bank_account']) THEN
+            RAISE EXCEPTION 'a custom field cannot be sensitive on a team yet (its values '
+                'would reach every replica)' USING ERRCODE = '22023';
         END IF;""",
     "customer": """
         IF old IS NULL THEN
