@@ -37,8 +37,9 @@ How (one module per step; each module's docstring has the details):
   with the new cursor. Unpushed local fields keep their values. Cost follows the changes:
   a no-op sync is four round trips whatever the size of the data (the schema check, then
   BEGIN, the newest stamp, COMMIT). The pull is a plain query over what the connected
-  role can see, so row-level security (a later issue) narrows it by itself, and when the
-  shared view epoch moves the replica drops what it may no longer see.
+  role can see, so row-level security (`security.py`, `visibility = own`) narrows it by
+  itself; when the shared view epoch moves the replica drops what it may no longer see
+  and receives what came into its view.
 - Conflicts are records (`models.Conflict`, `repo/conflicts.py`): they reach every
   replica, and resolving one is an ordinary change that syncs.
 - Identity and trust (`security.py`): the member connects with their own login, which the

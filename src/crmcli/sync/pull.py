@@ -8,7 +8,8 @@ cursor up to that newest one, which becomes the new cursor and leaves nothing be
 cost follows the changes, not the size of the data. When the shared view epoch moved since
 this replica last compared, `fetch` also lists the ids the role can see, and `apply` drops
 what the replica holds beyond them: a record that leaves a member's view leaves their
-replica.
+replica. It also reads the visible records the replica lacks, whatever their stamp: one
+that comes into the view (a role given on a customer out of sight) arrives whole.
 
 `apply` writes the rows into the replica in one local transaction with the new cursor:
 - a field this replica changed and has not pushed yet keeps its local value (the next
