@@ -96,7 +96,7 @@ async def until(condition, pilot) -> None:
 async def one_run(path: Path, sort: str | None) -> tuple[float, float]:
     """(seconds to the first page on screen, seconds from End to the last page on screen)."""
     from crmcli import config
-    from crmcli.repo.customers import CustomerQuery
+    from crmcli.repo.customer_lists import CustomerQuery
     from crmcli.tui.app import make_app
     from crmcli.tui.widgets.customer_table import CustomerTable
 

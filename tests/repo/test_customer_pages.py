@@ -1,9 +1,9 @@
-"""customers.page: a page from the end of the list is the same rows, read backwards."""
+"""customer_lists.page: a page from the end of the list is the same rows, read backwards."""
 
 import pytest
 
-from crmcli.repo import customers
-from crmcli.repo.customers import CustomerQuery
+from crmcli.repo import customer_lists, customers
+from crmcli.repo.customer_lists import CustomerQuery
 from crmcli.repo.users import Actor
 
 COMPANIES = ("Acme", None, "北京青禾", "acme", None, "Zeta")
@@ -27,17 +27,17 @@ def people(alice, database):
 def test_every_page_read_from_either_end_matches_the_whole_list(people, sort):
     with people() as s:
         query = CustomerQuery(sort=sort)
-        everything = [c.id for c in customers.list_(s, query)]
-        total = customers.count(s, query)
+        everything = [c.id for c in customer_lists.list_(s, query)]
+        total = customer_lists.count(s, query)
         assert total == len(everything) == 23
         for size in (5, 10):
             for start in range(total + 2):
-                page = customers.page(s, query, start=start, size=size, total=total)
+                page = customer_lists.page(s, query, start=start, size=size, total=total)
                 assert [c.id for c in page] == everything[start:start + size], (start, size)
 
 
 def test_without_a_count_the_page_is_read_from_the_start(people):
     with people() as s:
         query = CustomerQuery(search="客户")
-        everything = [c.id for c in customers.list_(s, query)]
-        assert [c.id for c in customers.page(s, query, start=3, size=4)] == everything[3:7]
+        everything = [c.id for c in customer_lists.list_(s, query)]
+        assert [c.id for c in customer_lists.page(s, query, start=3, size=4)] == everything[3:7]

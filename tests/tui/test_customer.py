@@ -4,8 +4,8 @@ import pytest
 from rich.cells import cell_len
 from textual.widgets import Checkbox, Input, Select, TextArea
 
-from crmcli.repo import assignments, custom_fields, customers, notes, tasks
-from crmcli.repo.customers import CustomerQuery
+from crmcli.repo import assignments, custom_fields, customer_lists, customers, notes, tasks
+from crmcli.repo.customer_lists import CustomerQuery
 from crmcli.tui.screens.customer import CustomerScreen
 from crmcli.tui.screens.customer_form import CustomerFormScreen
 from crmcli.tui.screens.customers import CustomersScreen
@@ -167,7 +167,7 @@ async def test_a_duplicate_is_refused_unless_the_user_keeps_it(demo, app, databa
         await press(pilot, "ctrl+s")
         assert isinstance(dashboard.screen, CustomersScreen)
     with database() as s:
-        assert customers.count(s, CustomerQuery(search="13800138000")) == 2
+        assert customer_lists.count(s, CustomerQuery(search="13800138000")) == 2
 
 
 async def test_adding_a_note_keeps_the_customers_own_words(on_customer, database):

@@ -1,8 +1,8 @@
 """`crm tui` on a machine with no database: the friendly first-run screen."""
 
 from crmcli import config
-from crmcli.repo import customers, users
-from crmcli.repo.customers import CustomerQuery
+from crmcli.repo import customer_lists, users
+from crmcli.repo.customer_lists import CustomerQuery
 from crmcli.tui.screens.customers import CustomersScreen
 from crmcli.tui.screens.first_run import FirstRunScreen
 
@@ -39,8 +39,8 @@ async def test_creating_the_database_with_demo_data_opens_the_customer_list(app,
     with database() as s:
         me = users.get(s, "zhao")
         assert (me.name, me.department, me.role) == ("赵丽 Zhao Li", "service", "admin")
-        assert customers.count(s, CustomerQuery()) == 11
-        assert customers.count(s, CustomerQuery(owner="zhao")) == 7
+        assert customer_lists.count(s, CustomerQuery()) == 11
+        assert customer_lists.count(s, CustomerQuery(owner="zhao")) == 7
 
 
 async def test_creating_the_database_without_demo_data_shows_an_empty_list(app, database):
@@ -54,7 +54,7 @@ async def test_creating_the_database_without_demo_data_shows_an_empty_list(app, 
         assert isinstance(dashboard.screen, CustomersScreen)
         assert "no customers match" in screen_text(dashboard)
     with database() as s:
-        assert customers.count(s, CustomerQuery()) == 0
+        assert customer_lists.count(s, CustomerQuery()) == 0
 
 
 async def test_a_bad_handle_is_shown_next_to_its_field_and_nothing_is_created(app, database):

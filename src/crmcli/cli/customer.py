@@ -92,10 +92,10 @@ def add(
 @customer_filters
 def list_(filters: dict, format: FormatOption = Format.table) -> None:
     """List customers, filtered and sorted."""
-    from crmcli.repo import custom_fields, customers, sensitive
+    from crmcli.repo import custom_fields, customer_lists, customers, sensitive
 
     with context.session(write=False) as s:
-        rows = customers.list_(s, customers.CustomerQuery(**filters))
+        rows = customer_lists.list_(s, customer_lists.CustomerQuery(**filters))
         custom = list(custom_fields.declared(s))
         seen = context.clearance(s)
     shown = emit((sensitive.customer_view(seen, customers.as_dict(c, custom)) for c in rows),

@@ -88,7 +88,7 @@ def _run(kind: str, options: dict, filters: dict) -> None:
     import sys
 
     from crmcli.repo import exports
-    from crmcli.repo.customers import CustomerQuery
+    from crmcli.repo.customer_lists import CustomerQuery
 
     output: Optional[Path] = options["output"]
     fmt = options["format"] or _format_of(output)

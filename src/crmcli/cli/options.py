@@ -41,6 +41,6 @@ def _customer_filters() -> list:
 
 
 # The filters of `crm customer list`, for every command that selects customers: the command
-# receives them as `filters`, the keyword arguments of repo.customers.CustomerQuery.
+# receives them as `filters`, the keyword arguments of repo.customer_lists.CustomerQuery.
 customer_filters = with_parameters(_customer_filters(), lambda values: {"filters": values},
                                    ("filters",))

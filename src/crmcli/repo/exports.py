@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from crmcli import fields
 from crmcli.models import Customer, Note, Task
 from crmcli.repo import audit, custom_fields, customers
-from crmcli.repo.customers import CustomerQuery
+from crmcli.repo.customer_lists import CustomerQuery
 from crmcli.repo.machine import jsonable
 from crmcli.repo.sensitive import Clearance
 from crmcli.repo.users import Actor

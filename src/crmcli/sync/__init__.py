@@ -42,7 +42,7 @@ How (one module per step; each module's docstring has the details):
   and receives what came into its view.
 - Conflicts are records (`models.Conflict`, `repo/conflicts.py`): they reach every
   replica, and resolving one is an ordinary change that syncs.
-- Identity and trust (`security.py`): the member connects with their own login, which the
+- Identity and trust (`security.py`; its SQL in `judge.py` and `judge_writes.py`): the member connects with their own login, which the
   shared database maps to their handle (`crm server member add`, `members.py`); the
   replica syncs as that member only, and its local record of them is replaced by the
   shared one. Deactivated there, their login may no longer connect. The URL is kept in

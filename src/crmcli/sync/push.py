@@ -212,7 +212,7 @@ def send(
     secrets: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """Hand the plan to `crm_push`, which checks every record against the pusher's rights,
-    stamps it and writes it (`security.py`); `head` None skips its check that nothing
+    stamps it and writes it (`judge_writes.py`); `head` None skips its check that nothing
     arrived since the plan was prepared. `secrets` are sensitive values to set on
     customers the plan writes."""
     writes = {

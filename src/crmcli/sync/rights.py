@@ -1,4 +1,4 @@
-"""What the pusher may change, judged as the shared database will judge it (`security.py`).
+"""What the pusher may change, judged as the shared database will judge it (`judge_writes.py`).
 
 The shared database refuses a push holding a change its author has no right to make. A
 replica's changes can lose their right while it is offline (a role handed to someone

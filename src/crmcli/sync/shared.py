@@ -1,7 +1,7 @@
 """The shared database's side of a sync: rows read from PostgreSQL, many per round trip.
 
 Statements are composed with psycopg.sql (identifiers quoted: `assignment."user"`). Writes
-go through the shared database's own `crm_push` (`push.send`, `security.py`).
+go through the shared database's own `crm_push` (`push.send`, `judge_writes.py`).
 """
 
 from __future__ import annotations

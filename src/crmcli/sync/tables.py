@@ -20,7 +20,7 @@ from crmcli.repo.machine import jsonable
 
 LOCAL_ONLY = frozenset({"pk", "dedupe_key", "seq", "synced"})
 # Sensitive values never travel: on a team they live in the shared database alone, read
-# through its audited reveal function (`security.py`), never in a replica.
+# through its audited reveal function (`judge.py`), never in a replica.
 SENSITIVE = ("contract_amount", "id_number", "bank_account")
 
 

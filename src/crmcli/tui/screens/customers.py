@@ -14,7 +14,7 @@ from textual.widgets import Footer, Header, Input, Select, Static
 
 from crmcli import fields
 from crmcli.repo import users
-from crmcli.repo.customers import CustomerQuery
+from crmcli.repo.customer_lists import CustomerQuery
 from crmcli.tui.data import post_if_current, reading_for
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.customer import CustomerScreen

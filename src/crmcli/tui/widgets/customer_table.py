@@ -3,7 +3,7 @@
 A DataTable holding every row would take seconds to fill at 10,000 customers, so the
 widget holds one page (PAGE_SIZE rows) and moves the window when the cursor leaves it.
 The first page is shown before the customers are counted, and pages past the middle are
-read from the end (see `repo.customers.page`), so neither the first paint nor a jump to
+read from the end (see `repo.customer_lists.page`), so neither the first paint nor a jump to
 the last page grows with the size of the database.
 """
 
@@ -19,8 +19,8 @@ from textual.widgets import DataTable
 
 from crmcli import fields
 from crmcli.models import Customer
-from crmcli.repo import customers
-from crmcli.repo.customers import CustomerQuery
+from crmcli.repo import customer_lists
+from crmcli.repo.customer_lists import CustomerQuery
 from crmcli.tui.data import Workspace, post_if_current, reading_for
 from crmcli.tui.literal import cell
 from crmcli.tui.widgets.record_table import RecordTable
@@ -123,17 +123,17 @@ class CustomerTable(RecordTable):
         query, total = self.query, self.total
         with reading_for(self, self.workspace) as s:
             if recount or (start == LAST and total is None):
-                total = customers.count(s, query)
+                total = customer_lists.count(s, query)
             if total is not None and (start == LAST or start >= total):
                 start = max(total - PAGE_SIZE, 0)
-            rows = customers.page(s, query, start=start, size=PAGE_SIZE, total=total)
+            rows = customer_lists.page(s, query, start=start, size=PAGE_SIZE, total=total)
             if not rows and start > 0:  # nothing this far (not counted yet, or rows went)
-                total = customers.count(s, query)
+                total = customer_lists.count(s, query)
                 start = max(total - PAGE_SIZE, 0)
-                rows = customers.page(s, query, start=start, size=PAGE_SIZE, total=total)
+                rows = customer_lists.page(s, query, start=start, size=PAGE_SIZE, total=total)
             post_if_current(self, self.Loaded(start, rows, cursor, total))
             if total is None:
-                post_if_current(self, self.Counted(query, customers.count(s, query)))
+                post_if_current(self, self.Counted(query, customer_lists.count(s, query)))
 
     def on_customer_table_loaded(self, message: Loaded) -> None:
         self.start = message.start
@@ -201,7 +201,7 @@ class CustomerTable(RecordTable):
 
     def action_sort_next(self) -> None:
         """Sort by the next column (ascending)."""
-        names = [name for name, _, _ in COLUMNS if name in customers.SORTABLE]
+        names = [name for name, _, _ in COLUMNS if name in customer_lists.SORTABLE]
         current = self.sort.lstrip("-")
         following = names[(names.index(current) + 1) % len(names)] if current in names else "name"
         self.show_query(replace(self.query, sort=following))
@@ -217,7 +217,7 @@ class CustomerTable(RecordTable):
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
         name = COLUMNS[event.column_index][0]
-        if name in customers.SORTABLE:
+        if name in customer_lists.SORTABLE:
             self.sort_by(name)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
