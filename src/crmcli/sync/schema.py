@@ -27,7 +27,7 @@ from typing import Any
 
 from crmcli.errors import PermissionDenied, UsageError
 from crmcli.ids import new_id
-from crmcli.sync import judge, security
+from crmcli.sync import judge, judge_values, security
 
 _RECORD = """
     created_at timestamptz NOT NULL,
@@ -216,7 +216,7 @@ ALTER TABLE attachment_blob ADD CONSTRAINT attachment_blob_content_matches_its_d
     CHECK (encode(sha256(content), 'hex') = sha256);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration())
+MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), judge_values.V4)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
 
