@@ -14,10 +14,15 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from crmcli.documents import luhn_check_digit, parse_bank_account, parse_id_number, resident_id_check
-from crmcli.errors import Invalid
 from test_hostile_clients import as_member, push_as, shared_row
+
+from crmcli.documents import (
+    luhn_check_digit,
+    parse_bank_account,
+    parse_id_number,
+    resident_id_check,
+)
+from crmcli.errors import Invalid
 
 VALID_ID = "11010519491231002X"
 VALID_CARD = "6222020200112233446"

@@ -166,9 +166,3 @@ def clearance(s: Any):
 
     return sensitive.clearance(s, actor(s))
 
-
-def team_url(s: Any) -> str | None:
-    """The team's shared database this replica is linked to (None: a local-only database)."""
-    from crmcli.sync import state
-
-    return state.load(s).remote

@@ -141,11 +141,12 @@ def show(
     (`••••3445`) to those who may; --reveal shows the real values to the latter."""
     from crmcli.cli.customer_card import CardData, card, detail_dict
     from crmcli.repo import customer_story, customers, notes, sensitive
+    from crmcli.sync import state
 
     with context.session(write=reveal) as s:
         customer = customers.resolve(s, ref)
         seen = context.clearance(s)
-        team = context.team_url(s)
+        team = state.team_url(s)
         if reveal and not team:  # recorded (committed with this scope) before anything is printed
             sensitive.reveal(s, customer, seen, by=context.actor(s), via="crm customer show")
         detail = customer_story.detail(s, customer)

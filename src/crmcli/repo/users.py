@@ -65,14 +65,18 @@ def check_acting_as(s: Session, handle: str | None, remembered: str | None) -> N
 
     On a database linked to a team, who acts is the shared database's login: the replica
     acts as its own member only (the one its first sync was recognised as, or until then
-    the one `crm init` remembered), admin or not."""
+    the one `crm init` remembered), admin or not.
+
+    Nothing is read unless a user is named: the common case costs nothing."""
+    if not handle:
+        return
     member = _linked_member(s, remembered)
-    if handle and member and fields.normal_handle(handle) != fields.normal_handle(member):
+    if member and fields.normal_handle(handle) != fields.normal_handle(member):
         raise PermissionDenied(
             f"this database is a replica of a team's shared database: it acts as its own "
             f"member ({member}) only; --as another user is for a local-only database"
         )
-    if not handle or remembered is None:
+    if remembered is None:
         return
     if fields.normal_handle(handle) == fields.normal_handle(remembered):
         return

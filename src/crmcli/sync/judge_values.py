@@ -86,24 +86,19 @@ LANGUAGE sql IMMUTABLE AS $$
     END
 $$;
 
+-- A problem's text is NULL when there is none, and so is the message made from it.
 CREATE FUNCTION crm_sensitive_values_valid() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    problem text;
+    inserting boolean := TG_OP = 'INSERT';
+    problem text := coalesce(
+        CASE WHEN inserting OR NEW.id_number IS DISTINCT FROM OLD.id_number
+            THEN 'id_number refused: ' || crm_id_number_problem(NEW.id_number) END,
+        CASE WHEN inserting OR NEW.bank_account IS DISTINCT FROM OLD.bank_account
+            THEN 'bank_account refused: ' || crm_bank_account_problem(NEW.bank_account) END);
 BEGIN
-    IF TG_OP = 'INSERT' OR NEW.id_number IS DISTINCT FROM OLD.id_number THEN
-        problem := crm_id_number_problem(NEW.id_number);
-        IF problem IS NOT NULL THEN
-            RAISE EXCEPTION USING ERRCODE = 'check_violation', COLUMN = 'id_number',
-                MESSAGE = 'id_number refused: ' || problem;
-        END IF;
-    END IF;
-    IF TG_OP = 'INSERT' OR NEW.bank_account IS DISTINCT FROM OLD.bank_account THEN
-        problem := crm_bank_account_problem(NEW.bank_account);
-        IF problem IS NOT NULL THEN
-            RAISE EXCEPTION USING ERRCODE = 'check_violation', COLUMN = 'bank_account',
-                MESSAGE = 'bank_account refused: ' || problem;
-        END IF;
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = problem;
     END IF;
     RETURN NEW;
 END $$;

@@ -42,6 +42,12 @@ def load(s: Session) -> SyncState:
     )
 
 
+def team_url(s: Session) -> str | None:
+    """The team's shared database this replica is linked to (None: a local-only database)."""
+    row = s.get(Meta, PREFIX + "remote")
+    return row.value if row else None
+
+
 def _put(s: Session, name: str, value: str) -> None:
     row = s.get(Meta, PREFIX + name)
     if row is None:

@@ -52,12 +52,6 @@ class Workspace:
             users.check_acting_as(s, self.handle, self.remembered)
             yield s, users.acting(s, self.handle)
 
-    def team_url(self, s: Session) -> str | None:
-        """The team's shared database this replica is linked to (None: local-only)."""
-        from crmcli.sync import state
-
-        return state.load(s).remote
-
     def change_marker(self) -> tuple[int, int]:
         """`dashboard.change_marker`, asked on a connection of its own that only ever asks
         this: SQLite counts other connections' commits per connection. The lock keeps a

@@ -19,6 +19,7 @@ from crmcli.models import Assignment, Attachment, Customer
 from crmcli.repo import assignments, customer_story, customers, notes, sensitive, users
 from crmcli.repo.customer_story import CustomerDetail
 from crmcli.repo.users import Actor
+from crmcli.sync import state
 from crmcli.tui.data import Change, post_if_current, reading_for
 from crmcli.tui.literal import literal
 from crmcli.tui.messages import Refused
@@ -200,7 +201,7 @@ class CustomerScreen(DataScreen):
             with self.workspace.writing() as (s, me):
                 customer = customers.live(s, self.customer_id)
                 seen = sensitive.clearance(s, me)
-                team, values = self.workspace.team_url(s), {}
+                team, values = state.team_url(s), {}
                 if not team:
                     names = sensitive.reveal(s, customer, seen, by=me, via="dashboard")
             if team:
