@@ -312,13 +312,6 @@ def test_a_manager_without_a_department_manages_no_owner_without_one():
         "a customer owned by erin is deleted or merged away only by admins")
 
 
-def test_a_merge_needs_both_rights():
-    facts = dict(gone_owner="erin", gone_owner_department="sales", keep_owner="carol",
-                 keep_owner_department="marketing")
-    assert not permissions.may_merge_customers(DAN, **facts, keep_holders=set())
-    assert permissions.may_merge_customers(DAN, **facts, keep_holders={"dan"})
-    assert not permissions.may_merge_customers(CAROL, **facts, keep_holders=set())
-
 
 def test_task_note_and_acting_rules():
     assert permissions.may_change_task(BOB, "bob", "alice", False)

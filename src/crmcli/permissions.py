@@ -11,7 +11,7 @@ Every member reads every customer and may add notes and tasks to it. Beyond that
   (`may_change_note`);
 - a customer is deleted, or merged away, only by a manager of its owner's department or
   an admin; one with no owner, by managers and admins (`may_delete_customer`); a merge
-  also needs the right to change the customer that stays (`may_merge_customers`);
+  also needs the right to change the customer that stays (`may_change_customer`);
 - acting as another user (`--as`, CRM_USER) on a local database is for an active admin
   remembered by `crm init` (`may_act_as`).
 
@@ -85,21 +85,6 @@ def may_delete_customer(who: Who, owner: str | None, owner_department: str | Non
     if owner is None:
         return who.role == "manager"
     return manages(who, owner_department)
-
-
-def may_merge_customers(
-    who: Who,
-    *,
-    gone_owner: str | None,
-    gone_owner_department: str | None,
-    keep_owner: str | None,
-    keep_owner_department: str | None,
-    keep_holders: Collection[str],
-) -> bool:
-    """Merging one customer away into another that stays (the keeper)."""
-    return may_delete_customer(who, gone_owner, gone_owner_department) and may_change_customer(
-        who, keep_owner, keep_owner_department, keep_holders
-    )
 
 
 def may_change_task(

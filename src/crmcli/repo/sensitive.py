@@ -217,7 +217,6 @@ def present(clearance: Clearance, name: str, value: Any, *, reveal: bool = False
         return Shown(value, PLAIN)
     if not clearance.may_read(name) or value == RESTRICTED:  # a team's history holds the
         return Shown(RESTRICTED, HIDDEN)  # word in place of values (sync's scrubbing)
-        return Shown(RESTRICTED, HIDDEN)
     if reveal:
         return Shown(value, PLAIN)
     if name == "contract_amount" and not isinstance(value, Decimal):
@@ -264,11 +263,6 @@ def _extra_view(clearance: Clearance, values: Any) -> Any:
     if not isinstance(values, dict):
         return values
     return {k: present(clearance, k, v).value for k, v in values.items()}
-
-
-def event_view(clearance: Clearance, event: dict[str, Any]) -> dict[str, Any]:
-    """An audit event's machine form (`audit.as_dict`) for display."""
-    return {**event, "changes": changes_view(clearance, event.get("changes") or {})}
 
 
 GROUP_TITLES = {"contact": "Contact", "sales": "Sales", "service": "Service",
