@@ -109,6 +109,32 @@ def test_an_invalid_sensitive_value_is_refused_even_for_the_owner(
     assert postgres.value(f"SELECT {column} FROM customer") is None
 
 
+@pytest.mark.parametrize(("assignment", "refused"), [
+    ("phone = '13800138000'", "customer_phone_is_e164"),  # not normalised
+    ("phone = '+86 138 0013 8000'", "customer_phone_is_e164"),
+    ("phone = '+12'", "customer_phone_is_e164"),
+    ("email = 'Alice@Example.com'", "customer_email_is_an_address"),
+    ("email = 'not an address'", "customer_email_is_an_address"),
+    ("sla = 0", "customer_sla_is_a_duration"),
+    ("sla = 1000000", "customer_sla_is_a_duration"),
+    ("tags = '{\"vip\": true}'", "customer_tags_are_a_list"),
+])
+def test_contact_values_are_held_to_the_data_dictionarys_normal_form(
+    team, acme, postgres, assignment, refused
+):
+    before = postgres.rows("SELECT phone, email, sla, tags FROM customer")
+    with pytest.raises(psycopg.errors.CheckViolation, match=refused):
+        postgres.run(f"UPDATE customer SET {assignment}")
+    assert postgres.rows("SELECT phone, email, sla, tags FROM customer") == before
+
+
+def test_contact_values_in_their_normal_form_are_stored(team, acme, postgres):
+    postgres.run("UPDATE customer SET phone = '+8613800138000', email = 'a@b.cn', sla = 240, "
+                 "tags = '[\"vip\"]'")
+    assert postgres.rows("SELECT phone, email, sla, tags FROM customer") == [
+        ("+8613800138000", "a@b.cn", 240, ["vip"])]
+
+
 def test_an_admin_pushing_an_invalid_id_number_is_refused_and_a_valid_one_stored(
     team, acme, postgres
 ):

@@ -1,18 +1,37 @@
-"""Schema version 4 in SQL: the shared database checks the sensitive fields' values.
+"""Schema version 4 in SQL: the shared database checks the values a closed list does not.
 
-The same rules as `crmcli.documents` (read its docstring for what each field accepts),
-written again in PL/pgSQL because a member's own client cannot be trusted to apply them.
-The shared database holds values as a replica sends them, already normalised (no spaces,
-letters upper-cased), so here only the normal form is accepted. contract_amount's rule
+The same rules as the data dictionary (`crmcli.fields`, `crmcli.phones`) and
+`crmcli.documents` (read its docstring for what each sensitive field accepts), written
+again because a member's own client cannot be trusted to apply them. The shared database
+holds values as a replica sends them, already normalised (a phone in E.164, an e-mail in
+lower case, an ID without spaces and upper-cased), so here only the normal form is
+accepted. A phone is checked for its E.164 shape only: whether a number exists in its
+region is the phonenumbers library's to say, on the replica. contract_amount's rule
 (never negative) is a CHECK constraint of schema version 3.
 
-A trigger rather than a CHECK constraint, because a resident ID's birth date may not be in
-the future and a constraint must not depend on the day; and it only looks at a value that
-changes, so rows stored before this version stay readable and writable. Its message names
-the field and the rule, never the value (it may reach logs).
+The ID number and bank account are checked by a trigger rather than a CHECK constraint,
+because a resident ID's birth date may not be in the future and a constraint must not
+depend on the day; it only looks at a value that changes. The CHECK constraints are NOT
+VALID: rows stored before this version are not checked when it is applied, but a later
+change to such a row must bring it in line. A refusal names the field and the rule, never
+the value (it may reach logs).
 """
 
+from __future__ import annotations
+
+from crmcli.fields import MAX_DURATION_MINUTES
+
 V4 = r"""
+ALTER TABLE customer ADD CONSTRAINT customer_phone_is_e164
+    CHECK (phone IS NULL OR phone ~ '^\+[1-9][0-9]{6,14}$') NOT VALID;
+ALTER TABLE customer ADD CONSTRAINT customer_email_is_an_address
+    CHECK (email IS NULL OR (email = lower(btrim(email))
+                             AND email ~ '^[^@\s]+@[^@\s]+\.[^@\s.]+$')) NOT VALID;
+ALTER TABLE customer ADD CONSTRAINT customer_sla_is_a_duration
+    CHECK (sla IS NULL OR sla BETWEEN 1 AND MAX_DURATION_MINUTES) NOT VALID;
+ALTER TABLE customer ADD CONSTRAINT customer_tags_are_a_list
+    CHECK (jsonb_typeof(tags) = 'array') NOT VALID;
+
 -- The ISO 7064 MOD 11-2 check character of a mainland resident ID's first 17 digits.
 CREATE FUNCTION crm_resident_id_check(first17 text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
@@ -105,4 +124,4 @@ END $$;
 CREATE TRIGGER customer_sensitive_values_valid
     BEFORE INSERT OR UPDATE OF id_number, bank_account ON customer
     FOR EACH ROW EXECUTE FUNCTION crm_sensitive_values_valid();
-"""
+""".replace("MAX_DURATION_MINUTES", str(MAX_DURATION_MINUTES))
