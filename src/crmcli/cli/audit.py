@@ -63,13 +63,15 @@ def list_(
 
 @app.command("verify")
 def verify(url: server.UrlOption = None, format: FormatOption = Format.table) -> None:
-    """Check the shared database's audit trail is whole: no event changed or removed since
-    it was written (its hash chain). Prints the newest hash: keep it elsewhere to anchor
-    the chain. Exit code 4 if a link is broken."""
+    """Check the shared database's audit trail is whole (with the owner's URL): no event
+    changed or removed since it was written (its hash chain). Prints the newest hash: keep
+    it elsewhere to anchor the chain. Exit code 4 if a link is broken."""
     from crmcli.errors import Invalid
-    from crmcli.sync import security
+    from crmcli.sync import members, security
 
     with server.shared_connection(url) as conn:
+        # a member's login may read only part of the trail: its chain would not hold
+        members.owner(conn, "`crm audit verify`")
         verdict = security.verify(conn)
     record = {
         "events": verdict.events, "intact": verdict.broken_at is None,

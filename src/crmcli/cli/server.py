@@ -11,7 +11,7 @@ from crmcli.cli import context
 from crmcli.cli.options import FormatOption
 from crmcli.cli.output import Column, Format, emit, emit_one, say
 from crmcli.cli.remote import URL_HELP
-from crmcli.errors import Invalid
+from crmcli.errors import UsageError
 
 app = typer.Typer(
     help="The team's shared PostgreSQL: prepare it, see its state.", no_args_is_help=True
@@ -23,25 +23,38 @@ UrlOption = Annotated[Optional[str], typer.Option(
 
 def resolve_url(url: str | None) -> str:
     """The URL given, or the shared database this replica is linked to."""
-    from crmcli.sync import connection
-    from crmcli.sync.run import remote
+    from crmcli.db import session_scope
+    from crmcli.sync import connection, state
 
     if url:
         return connection.check_url(url)
-    database = context.open_database()
-    try:
-        return remote(database)
-    finally:
-        database.dispose()
+    linked = None
+    if context.settings().db_path.exists():
+        database = context.open_database()
+        try:
+            with session_scope(database, write=False) as s:
+                linked = state.team_url(s)
+        finally:
+            database.dispose()
+    if not linked:
+        raise UsageError(
+            "name the shared database with --url URL, or run this on a replica linked to it "
+            "(`crm remote set URL`)"
+        )
+    return linked
 
 
 @app.command("init")
 def init(url: UrlOption = None) -> None:
     """Prepare a PostgreSQL database for the team (safe to run again; upgrades it)."""
-    from crmcli.sync import connection, schema
+    from crmcli.sync import connection, members, schema
 
     url = resolve_url(url)
     with shared_connection(url) as conn:
+        try:
+            members.owner(conn, "upgrading a team's database")
+        except UsageError:  # not prepared yet, or by an older crmcli: init is for that
+            pass
         before, after = schema.init(conn)
     where = connection.describe(url)
     if before == after:
@@ -109,12 +122,10 @@ def set_(
     url: UrlOption = None,
 ) -> None:
     """Change a team setting in the shared database (with the owner's URL)."""
-    from crmcli.errors import PermissionDenied
-    from crmcli.sync import schema, security
+    from crmcli.sync import members, security
 
     with shared_connection(url) as conn:
-        if not schema.check(conn).who.handle.startswith("@"):
-            raise PermissionDenied("team settings are changed with the owner's URL")
+        members.owner(conn, "changing team settings")
         stored = security.change_setting(conn, key, value)
     say(key, " = ", stored)
 
@@ -167,9 +178,9 @@ def member_add(
 
     password = None
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            raise Invalid("stdin held no password", "password")
+            raise UsageError("--password-stdin: stdin held no password (nothing was changed)")
     with shared_connection(url) as conn:
         member = members.add(conn, handle, name=name, department=dept, role=role, login=login,
                              password=password)
@@ -196,7 +207,7 @@ def member_role(
     from crmcli.sync import members
 
     with shared_connection(url) as conn:
-        members.set_role(conn, handle, role)
+        handle, role = members.set_role(conn, handle, role)
     say(handle, " is now ", role)
 
 

@@ -8,6 +8,10 @@ record itself (role, deactivation with its hand-over, reactivation) go through
 `crm_push` as the owner (`@login`, an admin), so they are recorded, stamped and handed
 over exactly as an admin's own push would; the trigger behind `users.active` makes the
 login NOLOGIN and ends its sessions, or lets it in again.
+
+A login that exists already must be one the team's rules bind (`_check_existing_login`):
+never a superuser, the owner's role or logins, or a group role. Everything is checked
+before anything is created, and all of it happens in one transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import re
 from typing import Any
 
 from crmcli import fields
-from crmcli.errors import Invalid, NotFound, UsageError
+from crmcli.errors import Invalid, NotFound, PermissionDenied, UsageError
 from crmcli.models import User
 from crmcli.repo import audit
 from crmcli.repo.machine import new_row
@@ -30,6 +34,7 @@ COLUMNS = ("handle", "name", "department", "role", "active", "login", "can_login
 
 
 LOGIN = re.compile(r"[a-z_][a-z0-9_.-]{0,62}")
+RESERVED = ("public", "none")  # PostgreSQL's own, like every name starting with pg_
 
 
 def _login(login: str) -> str:
@@ -38,17 +43,46 @@ def _login(login: str) -> str:
             f"{login!r} is not a login name we create (lowercase letters, digits, _ . -, "
             "at most 63 characters, not starting with a digit)", "login",
         )
+    if login in RESERVED or login.startswith("pg_"):
+        raise Invalid(f"{login!r} is a name PostgreSQL reserves", "login")
     return login
 
 
-def _owner(conn: Any) -> schema.Who:
+def owner(conn: Any, doing: str = "managing members") -> schema.Who:
+    """Who the connected login is, refused unless it is one of the team's owner role."""
     who = schema.check(conn).who
     if not who.handle.startswith("@"):
-        raise UsageError(
-            "managing members needs the owner's URL (a login of the team's owner role, such "
-            "as the one that ran `crm server init`)"
+        raise PermissionDenied(
+            f"{doing} needs the owner's URL (--url with a login of the team's owner role, "
+            f"such as the one that ran `crm server init`); {conn.info.user} is the member "
+            f"{who.handle}"
         )
     return who
+
+
+def _check_existing_login(conn: Any, login: str, handle: str, owner_role: str) -> bool:
+    """Whether `login` exists already; refuses one that is no ordinary login the team's
+    rules could bind: a superuser, one that bypasses row-level security, the owner role or
+    one of its logins (as a member it would lose the owner's rights), or a group role that
+    cannot log in (the team's own, another team's, PostgreSQL's) unless it is this
+    member's deactivated login."""
+    found = conn.execute(
+        "SELECT rolsuper, rolbypassrls, pg_has_role(oid, %s, 'MEMBER'), rolcanlogin, "
+        "EXISTS (SELECT 1 FROM crm_member WHERE login = rolname AND handle = %s) "
+        "FROM pg_roles WHERE rolname = %s", (owner_role, handle, login),
+    ).fetchone()
+    if found is None:
+        return False
+    superuser, bypasses, owns, can_login, mapped_here = found
+    if superuser or bypasses:
+        why = "a superuser" if superuser else "a login that bypasses row-level security"
+        raise Invalid(f"{login} is {why}: the team's rules would not bind it", "login")
+    if owns:
+        raise Invalid(f"{login} is the team's owner role or one of its logins", "login")
+    if not can_login and not mapped_here:
+        raise Invalid(f"{login} is a group role that cannot log in, not a member's login",
+                      "login")
+    return True
 
 
 def _user(conn: Any, handle: str) -> dict:
@@ -65,31 +99,40 @@ def add(
     """Add (or map) a member; returns their record as `list_` shows it."""
     from psycopg import sql
 
-    who = _owner(conn)
+    who = owner(conn)
     handle = fields.parse_handle(handle)
     login = _login(login)
-    member_role = conn.execute("SELECT member_role FROM crm_server").fetchone()[0]
+    member_role, owner_role = conn.execute(
+        "SELECT member_role, owner_role FROM crm_server").fetchone()
     with conn.transaction():
         mapped = conn.execute(
             "SELECT handle FROM crm_member WHERE login = %s", (login,)
         ).fetchone()
         if mapped and mapped[0] != handle:
             raise Invalid(f"the login {login} is {mapped[0]}'s already", "login")
-        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (login,)).fetchone()
+        other = conn.execute(
+            "SELECT login FROM crm_member WHERE handle = %s AND login <> %s", (handle, login)
+        ).fetchone()
+        if other:
+            raise Invalid(f"{handle} logs in as {other[0]} already", "login")
+        known = shared.rows_by(conn, USERS, "handle", [handle])
+        if not known and not name:
+            raise UsageError(f"{handle} is not a member yet: --name is required for a new member")
+        exists = _check_existing_login(conn, login, handle, owner_role)
         name_sql = sql.Identifier(login)
         if not exists:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(name_sql))
+        if known and not known[handle]["active"]:  # like their other logins, it cannot connect
+            conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(name_sql))
         if password is not None:
-            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(name_sql, sql.Literal(password)))
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                name_sql, sql.Literal(_encrypted(conn, password, login))))
         conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(member_role), name_sql))
         for setting, value in security.MEMBER_SETTINGS.items():
             conn.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} = {}").format(
                 name_sql, sql.Identifier(conn.info.dbname), sql.Identifier(setting),
                 sql.Literal(value)))
-        known = shared.rows_by(conn, USERS, "handle", [handle])
         if not known:
-            if not name:
-                raise Invalid("is required for a new member", "name")
             _write_user(conn, who, None, {
                 "handle": handle, "name": fields.parse_name(name, "name"),
                 "department": fields.parse_text(department or "", "department", 100) or None,
@@ -110,6 +153,12 @@ def add(
             "ON CONFLICT (login) DO NOTHING", (login, handle),
         )
     return next(member for member in list_(conn) if member["handle"] == handle)
+
+
+def _encrypted(conn: Any, password: str, login: str) -> str:
+    """The password as the server stores it (its `password_encryption`, SCRAM by default),
+    hashed here as psql's \\password does: the plain text never reaches the server's logs."""
+    return conn.pgconn.encrypt_password(password.encode(), login.encode()).decode()
 
 
 def _write_user(conn: Any, who: schema.Who, current: dict | None, values: dict,
@@ -140,15 +189,18 @@ def _write_user(conn: Any, who: schema.Who, current: dict | None, values: dict,
     send(conn, plan, [event], {}, None)
 
 
-def set_role(conn: Any, handle: str, role: str) -> None:
-    who = _owner(conn)
-    _write_user(conn, who, _user(conn, handle), {"role": fields.parse_user_role(role)})
+def set_role(conn: Any, handle: str, role: str) -> tuple[str, str]:
+    """Change a member's role; returns their handle and the role as stored."""
+    who = owner(conn)
+    user, role = _user(conn, handle), fields.parse_user_role(role)
+    _write_user(conn, who, user, {"role": role})
+    return user["handle"], role
 
 
 def deactivate(conn: Any, handle: str, transfer_to: str) -> None:
     """Deactivate a member: their login can no longer connect and their live work goes to
     `transfer_to`, as `crm user deactivate --transfer-to` would hand it over."""
-    who = _owner(conn)
+    who = owner(conn)
     leaving, heir = _user(conn, handle), _user(conn, transfer_to)
     if not leaving["active"]:
         raise Invalid(f"{leaving['handle']} is already deactivated", "user")
@@ -159,7 +211,7 @@ def deactivate(conn: Any, handle: str, transfer_to: str) -> None:
 
 
 def reactivate(conn: Any, handle: str) -> None:
-    who = _owner(conn)
+    who = owner(conn)
     user = _user(conn, handle)
     if user["active"]:
         raise Invalid(f"{user['handle']} is active already", "user")
@@ -168,7 +220,7 @@ def reactivate(conn: Any, handle: str) -> None:
 
 def list_(conn: Any) -> list[dict]:
     """Every member with their login (if any) and whether it may connect now."""
-    _owner(conn)
+    owner(conn)
     rows = conn.execute(
         "SELECT u.handle, u.name, u.department, u.role, u.active, m.login, r.rolcanlogin "
         "FROM users u LEFT JOIN crm_member m ON m.handle = u.handle "

@@ -60,6 +60,10 @@ SETTINGS = {  # what `crm server set` changes, and what each accepts
     "max_text": int,
     "max_attachment_bytes": int,
 }
+# A smaller max_text would refuse the team's own records and their audit events (an id
+# alone is 36 characters); no value PostgreSQL stores is larger than 1 GB.
+SMALLEST_MAX_TEXT = 1000
+LARGEST_LIMIT = 2**30 - 1
 FUNCTIONS = (  # what members may call
     "crm_actor()", "crm_head()",
     "crm_push(bigint, jsonb, jsonb, jsonb, text[], bytea[])",
@@ -221,12 +225,12 @@ def change_setting(conn: Any, key: str, value: str) -> Any:
             raise Invalid(f"{value!r}: one of {', '.join(accepted)}", key)
         stored: Any = value
     else:
-        try:
-            stored = int(value)
-        except ValueError:
-            raise Invalid(f"{value!r} is not a whole number", key) from None
-        if stored <= 0:
-            raise Invalid("must be more than 0", key)
+        if not (value.isascii() and value.isdigit()):
+            raise Invalid(f"{value!r} is not a whole number", key)
+        stored = int(value)
+        lowest = SMALLEST_MAX_TEXT if key == "max_text" else 1
+        if not lowest <= stored <= LARGEST_LIMIT:
+            raise Invalid(f"must be from {lowest} to {LARGEST_LIMIT}, not {stored}", key)
     with conn.transaction():
         conn.execute(
             "UPDATE crm_server SET settings = settings || jsonb_build_object(%s::text, %s::jsonb)",
