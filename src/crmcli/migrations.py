@@ -168,7 +168,19 @@ def m003_field_readers(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_audit_action ON audit_event (action, at)")
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial, m002_sync, m003_field_readers]
+
+def m004_sensitive_masks(conn: Connection) -> None:
+    """The masks of sensitive values a team replica does not hold (`models.SensitiveMask`)."""
+    conn.exec_driver_sql("""CREATE TABLE sensitive_mask (
+    customer_id VARCHAR NOT NULL,
+    field VARCHAR NOT NULL,
+    mask VARCHAR NOT NULL,
+    PRIMARY KEY (customer_id, field))""")
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    m001_initial, m002_sync, m003_field_readers, m004_sensitive_masks,
+]
 LATEST = len(MIGRATIONS)
 
 

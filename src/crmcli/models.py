@@ -233,6 +233,18 @@ class AuditEvent(Base, table=True):
     synced: bool = False
 
 
+class SensitiveMask(Base, table=True):
+    """What a cleared reader sees of a sensitive value a team replica does not hold
+    (`••••3445`, `≥100,000`), as the shared database gave it to this replica's member at
+    its last pull (`sync/masks.py`). Local: never synced, never a value."""
+
+    __tablename__ = "sensitive_mask"
+
+    customer_id: str = Field(primary_key=True)
+    field: str = Field(primary_key=True)
+    mask: str
+
+
 class Meta(Base, table=True):
     """Local key/value state: when a user last looked at the dashboard, sync cursors."""
 

@@ -434,3 +434,35 @@ def test_only_its_owners_manager_or_an_admin_restores_a_customer(team, postgres,
                 rf"{handle} may not delete or merge customer \w+ \(Initech\): "
                 "only managers of service and admins")
     assert postgres.value("SELECT deleted_at FROM customer WHERE id = %s", initech)
+
+
+def test_a_task_moves_to_another_customer_only_in_a_merge_and_keeps_who_wrote_it(
+    globex, acme, postgres
+):
+    task_id = postgres.value("SELECT id FROM task WHERE customer_id = %s", globex)
+    acme_id = postgres.value("SELECT id FROM customer WHERE name = 'Acme Trading'")
+    with as_member(postgres, "carol") as carol:  # its assignee, with a role on Acme too
+        task = pushable(carol, "task", task_id)
+        refused(carol, "task", {**task, "customer_id": acme_id},
+                r"carol may not delete or merge customer \w+ \(Globex\)")
+        push_as(carol, writes={"task": [{**task, "created_by": "carol", "title": "mine"}]})
+    assert postgres.rows("SELECT created_by, title FROM task WHERE id = %s", task_id) == [
+        ("alice", "mine")]
+
+
+def test_a_note_keeps_its_author_whoever_changes_it(acme, team, postgres):
+    team["bob"].ok("note", "add", acme, "called them")
+    team["bob"].sync()
+    note_id = postgres.value("SELECT id FROM note WHERE author = 'bob'")
+    with as_member(postgres, "bob") as bob:
+        note = pushable(bob, "note", note_id)
+        push_as(bob, writes={"note": [{**note, "author": "carol", "body": "called them twice"}]})
+    assert postgres.rows("SELECT author, body FROM note WHERE id = %s", note_id) == [
+        ("bob", "called them twice")]
+
+
+def test_a_non_reader_cannot_clear_a_sensitive_value_either(secret_acme, postgres):
+    with as_member(postgres, "bob") as bob:  # a role holder on Acme, no reader
+        customer = pushable(bob, "customer", secret_acme)
+        refused(bob, "customer", {**customer, "id_number": None}, "bob may not write id_number")
+    assert postgres.value("SELECT id_number FROM customer") == SECRETS["id_number"]

@@ -85,3 +85,26 @@ def test_the_shared_schema_has_the_columns_of_the_models(postgres, crm, blank_sh
             "audit_event": ["server_at", "login", "prev_hash", "hash"],  # the evidence
         }.get(synced.name, [])
         assert sorted(found) == sorted([*synced.columns, "server_seq", *shared_only]), synced.name
+
+
+def test_upgrading_a_version_3_team_database_rewrites_its_checks(
+    crm, blank_shared, postgres, monkeypatch
+):
+    from crmcli.sync import security
+
+    with monkeypatch.context() as earlier:  # what the crmcli of schema version 3 made
+        earlier.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
+        earlier.setattr(schema, "LATEST", 3)
+        earlier.setattr(security, "FUNCTIONS", tuple(
+            f for f in security.FUNCTIONS if not f.startswith("crm_masks")))
+        assert crm("server", "init", "--url", blank_shared).exit_code == 0
+    postgres.run(  # as an earlier crmcli left it: no rule on acknowledgements
+        "CREATE OR REPLACE FUNCTION crm_check_assignment(who crm_who, item jsonb, "
+        "adding jsonb, max_text bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN END $$")
+    result = crm("server", "init", "--url", blank_shared)
+    assert result.exit_code == 0, result.output
+    assert f"from schema version 3 to {schema.LATEST}" in result.stderr
+    body = postgres.value(
+        "SELECT prosrc FROM pg_proc WHERE proname = 'crm_check_assignment' "
+        "AND pronamespace = current_schema()::regnamespace")
+    assert "only the user it was given to does" in body

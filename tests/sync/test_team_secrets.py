@@ -44,6 +44,56 @@ def test_a_cleared_members_value_reaches_the_shared_database_and_leaves_every_re
     assert ID not in json.dumps(edit)
 
 
+def shown_secrets(member, acme: str) -> tuple:
+    shown = json.loads(member.ok("customer", "show", acme, "--format", "json"))
+    return shown["contract_amount"], shown["id_number"]
+
+
+def test_a_cleared_reader_sees_the_mask_of_a_value_their_replica_does_not_hold(
+    team, acme, postgres
+):
+    alice, bob, carol = team["alice"], team["bob"], team["carol"]
+    alice.ok("customer", "edit", acme, "--set", "contract_amount=987654.32", "--set",
+             f"id_number={ID}")
+    for member in (alice, bob, carol):
+        member.sync()
+
+    assert shown_secrets(alice, acme) == ("≥100,000", "••••002X")  # an admin reads both
+    assert shown_secrets(carol, acme) == ("≥100,000", None)  # a manager, the amount only
+    assert shown_secrets(bob, acme) == (None, None)  # not even that there is one
+    assert "••••002X" in alice.ok("customer", "show", acme)
+    listed = json.loads(alice.ok("customer", "list", "--format", "json"))
+    assert (listed[0]["contract_amount"], listed[0]["id_number"]) == ("≥100,000", "••••002X")
+    assert not file_holds(carol, "002X") and not file_holds(bob, "100,000")
+
+    postgres.run("UPDATE customer SET id_number = NULL")  # gone from the shared database:
+    alice.sync()
+    assert shown_secrets(alice, acme) == ("≥100,000", None)  # its mask goes at the next pull
+    alice.ok("field", "access", "contract_amount", "--grant", "user:bob")
+    alice.sync()
+    bob.sync()  # a reader granted since gets the masks of values already there
+    assert shown_secrets(bob, acme) == ("≥100,000", None)
+
+
+def test_a_reader_clears_a_value_their_replica_does_not_hold(team, acme, postgres):
+    alice, carol = team["alice"], team["carol"]
+    alice.ok("customer", "edit", acme, "--set", f"id_number={ID}", "--set", "contract_amount=10")
+    alice.sync()
+    alice.sync()  # the values left, their masks came
+    assert shown_secrets(alice, acme) == ("≥10", "••••002X")
+    cleared = alice("customer", "edit", acme, "--set", "id_number=")
+    assert cleared.exit_code == 0 and "updated" in cleared.stderr and "id_number" in cleared.stderr
+    assert shown_secrets(alice, acme) == ("≥10", None)  # at once, here
+    history = json.loads(alice.ok("history", acme, "--format", "json"))
+    assert history[-1]["changes"]["id_number"] == ["restricted", None]
+    alice.sync()
+    assert postgres.rows("SELECT id_number, contract_amount::text FROM customer") == [(None, "10")]
+    carol.sync()
+    assert shown_secrets(carol, acme) == ("≥10", None)
+    refused = carol("customer", "edit", acme, "--set", "id_number=")  # not a reader of it
+    assert refused.exit_code == 6 and "id_number" in refused.stderr
+
+
 def test_a_reveal_on_a_replica_asks_the_shared_database_which_records_it(team, acme, postgres):
     alice, bob, carol = team["alice"], team["bob"], team["carol"]
     alice.ok("customer", "edit", acme, "--set", "contract_amount=50万", "--set", f"id_number={ID}")

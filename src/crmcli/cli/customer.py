@@ -87,19 +87,26 @@ def add(
         emit_one(sensitive.customer_view(seen, customers.as_dict(customer)), format, lambda: None)
 
 
+def as_seen(s: Any, rows: list) -> list[dict]:
+    """Customers' machine forms, every declared custom field a key, as the acting user may
+    see them; made in the session, where the masks of a team replica are looked up."""
+    from crmcli.repo import custom_fields, customers, sensitive
+
+    custom = list(custom_fields.declared(s))
+    seen = context.clearance(s)
+    return [sensitive.customer_view(seen, customers.as_dict(c, custom)) for c in rows]
+
+
 @app.command("list")
 @data_command
 @customer_filters
 def list_(filters: dict, format: FormatOption = Format.table) -> None:
     """List customers, filtered and sorted."""
-    from crmcli.repo import custom_fields, customer_lists, customers, sensitive
+    from crmcli.repo import customer_lists
 
     with context.session(write=False) as s:
-        rows = customer_lists.list_(s, customer_lists.CustomerQuery(**filters))
-        custom = list(custom_fields.declared(s))
-        seen = context.clearance(s)
-    shown = emit((sensitive.customer_view(seen, customers.as_dict(c, custom)) for c in rows),
-                 format, LIST_COLUMNS)
+        rows = as_seen(s, customer_lists.list_(s, customer_lists.CustomerQuery(**filters)))
+    shown = emit(rows, format, LIST_COLUMNS)
     if format is Format.table and not shown:
         say("no customers match")
 
@@ -112,16 +119,13 @@ def find(
     format: FormatOption = Format.table,
 ) -> None:
     """Find customers by any part of name, company, phone, e-mail, requirement or notes."""
-    from crmcli.repo import custom_fields, customers, search, sensitive
+    from crmcli.repo import search
 
     if not text.strip():
         raise UsageError("give some text to find")
     with context.session(write=False) as s:
-        rows = search.find(s, text, limit=limit)
-        custom = list(custom_fields.declared(s))
-        seen = context.clearance(s)
-    shown = emit((sensitive.customer_view(seen, customers.as_dict(c, custom)) for c in rows),
-                 format, LIST_COLUMNS)
+        rows = as_seen(s, search.find(s, text, limit=limit))
+    shown = emit(rows, format, LIST_COLUMNS)
     if format is Format.table and not shown:
         say("no customers match ", repr(text))
 
@@ -146,6 +150,7 @@ def show(
     with context.session(write=reveal) as s:
         customer = customers.resolve(s, ref)
         seen = context.clearance(s)
+        seen.held(customer.id)  # its masks, looked up now: the card is drawn after the session
         team = state.team_url(s)
         if reveal and not team:  # recorded (committed with this scope) before anything is printed
             sensitive.reveal(s, customer, seen, by=context.actor(s), via="crm customer show")

@@ -10,6 +10,7 @@ value the writer had seen as `before`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from crmcli import clock
+from crmcli.documents import RESTRICTED
 from crmcli.models import AuditEvent, Customer
 from crmcli.repo import entities
 from crmcli.repo.machine import jsonable, new_row, to_dict
@@ -39,13 +41,18 @@ def snapshot_values(values: dict[str, Any]) -> dict[str, list[Any]]:
     }
 
 
-def apply(record: Any, values: dict[str, Any], by: str) -> dict[str, list[Any]]:
-    """Set `values` on `record`; return what changed and bump its version if anything did."""
+def apply(
+    record: Any, values: dict[str, Any], by: str, *, unknown: Iterable[str] = ()
+) -> dict[str, list[Any]]:
+    """Set `values` on `record`; return what changed and bump its version if anything did.
+
+    `unknown` names fields whose stored value this database does not hold (a team
+    replica's sensitive values): setting them is a change whatever the value."""
     changes = {}
     for name, new in values.items():
         old = getattr(record, name)
-        if old != new:
-            changes[name] = [jsonable(old), jsonable(new)]
+        if old != new or name in unknown:
+            changes[name] = [RESTRICTED if name in unknown else jsonable(old), jsonable(new)]
             setattr(record, name, new)
     if changes:
         record.version += 1

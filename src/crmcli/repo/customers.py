@@ -289,7 +289,8 @@ def change(
     object modified: the caller rolls back (or expires it). Values that change nothing
     need no right: a member importing an export again is not refused.
     """
-    if _would_change(customer, standard, extra):
+    cleared = sensitive.clears_held(s, customer, standard)
+    if cleared or _would_change(customer, standard, extra):
         permissions.require_change(s, customer, by)
     if "name" in standard and not standard["name"]:
         raise Invalid("is required", "name")
@@ -299,7 +300,7 @@ def change(
     if extra:
         merged = {**customer.extra, **extra}
         standard["extra"] = {k: v for k, v in merged.items() if v is not None}
-    changes = audit.apply(customer, standard, by.handle)
+    changes = audit.apply(customer, standard, by.handle, unknown=cleared)
     customer.dedupe_key = dedupe_key(customer.name, customer.company)
     if changes and not allow_duplicate and {"phone", "email", "name", "company"} & changes.keys():
         _guard_duplicates(s, customer, exclude=customer.id)

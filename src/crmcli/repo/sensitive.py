@@ -15,12 +15,14 @@ declared with `crm field add NAME --sensitive`. Their readers are rules:
 itself (revealed, or not sensitive), a mask (a cleared reader: `••••3445`, the last four
 characters; money only as its order of magnitude, `≥100,000`), or `restricted` (a reader
 who may not read the field; an empty field stays empty). The command line, the
-dashboard, exports and history all go through it.
+dashboard, exports and history all go through it. A replica of a team holds no sensitive
+value, only the masks its member may see (`sync/masks.py`): `with_mask` puts the mask in
+the place of the value it stands for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -30,7 +32,7 @@ from sqlmodel import Session, col, select
 from crmcli import fields
 from crmcli.documents import MASK, RESTRICTED
 from crmcli.errors import Invalid, PermissionDenied, UsageError
-from crmcli.models import AuditEvent, FieldDef, FieldReader
+from crmcli.models import AuditEvent, FieldDef, FieldReader, SensitiveMask
 from crmcli.repo import audit, entities
 from crmcli.repo.users import Actor, require_role
 
@@ -173,6 +175,8 @@ class Clearance:
     readable: frozenset[str]
     rules: dict[str, list[str]]
     who: str = ""  # "a member of service": how messages describe the reader
+    # A customer id -> the masks of the values a team replica does not hold (`masks_of`).
+    held: Callable[[str], dict[str, str]] = lambda _customer_id: {}
 
     def may_read(self, name: str) -> bool:
         return name not in self.sensitive or name in self.readable
@@ -189,7 +193,29 @@ def clearance(s: Session, actor: Actor) -> Clearance:
     readable = {name for name, who in rules.items() if any(matches(r, actor) for r in who)}
     article = "an" if actor.role[:1] in "aeiou" else "a"
     who = f"{article} {actor.role}" + (f" of {actor.department}" if actor.department else "")
-    return Clearance(actor.handle, frozenset(rules), frozenset(readable), rules, who)
+    return Clearance(actor.handle, frozenset(rules), frozenset(readable), rules, who,
+                     masks_of(s))
+
+
+def masks_of(s: Session) -> Callable[[str], dict[str, str]]:
+    """Where a customer's masks are looked up: a team replica keeps them for the values
+    it does not hold (`sync/masks.py`); on a database without any, nothing is asked.
+
+    Looked up in `s`'s transaction and remembered, so a front end that renders after the
+    transaction ended shows what it looked up before; nothing reopens the database then
+    (a new transaction on a write session would keep the file locked)."""
+    if s.exec(select(SensitiveMask.customer_id).limit(1)).first() is None:
+        return lambda _customer_id: {}
+    found: dict[str, dict[str, str]] = {}
+
+    def held(customer_id: str) -> dict[str, str]:
+        if customer_id not in found and s.in_transaction():
+            query = select(SensitiveMask.field, SensitiveMask.mask)
+            found[customer_id] = dict(
+                s.exec(query.where(SensitiveMask.customer_id == customer_id)).all())
+        return found.get(customer_id, {})
+
+    return held
 
 
 PLAIN, MASKED, HIDDEN = "plain", "masked", "restricted"
@@ -211,8 +237,42 @@ def mask(value: Any) -> str:
     return MASK * 4 + (text[-4:] if len(text) > 4 else "")
 
 
+def clears_held(s: Session, customer: Any, values: dict[str, Any]) -> list[str]:
+    """The sensitive fields `values` clears whose value a team replica does not hold but
+    knows is there (a mask): clearing one is a change to push, and its mask goes now."""
+    names = [name for name in STANDARD
+             if name in values and values[name] is None and getattr(customer, name) is None]
+    if not names:
+        return []
+    masks = SensitiveMask.__table__
+    held = masks.c.customer_id == customer.id
+    found = [row[0] for row in s.connection().execute(
+        select(masks.c.field).where(held, masks.c.field.in_(names)))]
+    if found:
+        s.connection().execute(masks.delete().where(held, masks.c.field.in_(found)))
+    return found
+
+
+@dataclass(frozen=True)
+class HeldMask:
+    """A value this replica does not hold, known by the mask its team gave it."""
+
+    text: str
+
+
+def with_mask(clearance: Clearance, customer_id: str | None, name: str, value: Any) -> Any:
+    """`value`, or the mask held in its place when the replica holds no value."""
+    if value in (None, "") and customer_id and name in clearance.sensitive:
+        text = clearance.held(customer_id).get(name)
+        if text:
+            return HeldMask(text)
+    return value
+
+
 def present(clearance: Clearance, name: str, value: Any, *, reveal: bool = False) -> Shown:
     """How field `name`'s stored `value` is shown to this reader: the one decision."""
+    if isinstance(value, HeldMask):  # revealing asks the team's database (`sync/secrets`)
+        return Shown(value.text, MASKED) if clearance.may_read(name) else Shown(RESTRICTED, HIDDEN)
     if name not in clearance.sensitive or value in (None, "", [], {}):
         return Shown(value, PLAIN)
     if not clearance.may_read(name) or value == RESTRICTED:  # a team's history holds the
@@ -230,7 +290,8 @@ def customer_view(
     """A customer's machine form (`customers.as_dict`) as this reader may see it."""
     view = dict(record)
     for name in clearance.sensitive & record.keys():
-        view[name] = present(clearance, name, record[name], reveal=reveal).value
+        value = with_mask(clearance, record.get("id"), name, record[name])
+        view[name] = present(clearance, name, value, reveal=reveal).value
     return view
 
 
@@ -281,7 +342,8 @@ def field_sections(
         for spec in fields.CUSTOMER_FIELDS:
             if spec.group != group or spec.name == "name":
                 continue
-            shown = present(clearance, spec.name, getattr(customer, spec.name), reveal=reveal)
+            value = with_mask(clearance, customer.id, spec.name, getattr(customer, spec.name))
+            shown = present(clearance, spec.name, value, reveal=reveal)
             rows.append((spec.name, spec.show(shown.value) if shown.state == PLAIN else shown.value))
         sections.append((title, [(name, text) for name, text in rows if text]))
     custom = []

@@ -20,6 +20,14 @@ TABLE_OF = {
 ORDER = tuple(TABLE_OF)  # a record's parent first
 BOOKKEEPING = "ARRAY['version', 'updated_at', 'updated_by', 'created_at', 'server_seq']"
 
+# A note, task or role moves to another customer only in a merge: it takes the right to
+# merge the one it leaves and to change the one it joins.
+MOVED = """
+        IF old IS NOT NULL AND changed && ARRAY['customer_id'] THEN
+            PERFORM crm_require(who, old ->> 'customer_id', 'delete');
+            PERFORM crm_require(who, new ->> 'customer_id', 'change');
+        END IF;"""
+
 # What each kind of record asks of the pusher when it changes (`old` is the shared row as
 # jsonb before the push, `changed` the fields the push changes, `item` the pushed row).
 RULES = {
@@ -51,7 +59,7 @@ RULES = {
         IF NOT changed <@ ARRAY['deleted_at', 'merged_into'] THEN
             PERFORM crm_require(who, old ->> 'id', 'change');
         END IF;""",
-    "note": """
+    "note": MOVED + """
         IF old IS NULL THEN
             PERFORM crm_require_sees(who, item ->> 'customer_id', adding);
             RETURN;
@@ -66,14 +74,14 @@ RULES = {
         IF old IS NULL THEN RETURN; END IF;
         PERFORM crm_require(who, (SELECT n.customer_id FROM note n WHERE n.id = old ->> 'note_id'),
             'change');""",
-    "task": """
+    "task": MOVED + """
         IF old IS NULL THEN
             PERFORM crm_require_sees(who, item ->> 'customer_id', adding);
             RETURN;
         END IF;
         IF who.handle IN (old ->> 'assignee', old ->> 'created_by') THEN RETURN; END IF;
         PERFORM crm_require(who, old ->> 'customer_id', 'change');""",
-    "assignment": """
+    "assignment": MOVED + """
         IF new -> 'acknowledged_at' IS DISTINCT FROM coalesce(old -> 'acknowledged_at', 'null')
            AND coalesce(old, new) ->> 'user' <> who.handle AND who.role <> 'admin' THEN
             PERFORM crm_refuse(who, format('acknowledge %s''s assignment',
@@ -98,7 +106,7 @@ RULES = {
 # were the value already stored let through, a push would confirm a guess).
 SENT = {
     "customer": """
-    PERFORM crm_require_readers(who, ARRAY(SELECT key FROM jsonb_each(item) WHERE value <> 'null'));""",
+    PERFORM crm_require_readers(who, ARRAY(SELECT jsonb_object_keys(item)));""",
 }
 
 # Who wrote a new record is the pusher (an admin may push what others wrote: imports,
@@ -149,9 +157,13 @@ def _write_function(entity: str) -> str:
         created.append("new.updated_by := who.handle;")
     for name in AUTHORS.get(entity, ()):
         created.append(f"IF who.role <> 'admin' THEN new.{name} := who.handle; END IF;")
+        if name != "created_by" or "updated_by" not in names:  # (kept above)
+            stamps.append(f"new.{name} := old.{name};")  # who wrote it never changes
     kept = ""
-    if entity == "customer":  # a sensitive value a replica does not hold (NULL) stays
-        kept = " ".join(f"new.{name} := coalesce(new.{name}, old.{name});" for name in SENSITIVE)
+    if entity == "customer":  # a sensitive value not sent (a replica holds none) stays;
+        kept = " ".join(  # one sent as null was cleared by a reader
+            f"new.{name} := CASE WHEN item ? '{name}' THEN new.{name} ELSE old.{name} END;"
+            for name in SENSITIVE)
     if entity == "conflict":
         created += [
             "new.base := crm_scrub_entry(new.field, new.base);",
@@ -268,3 +280,9 @@ def write_functions() -> str:
     return "".join(
         _check_function(entity) + _write_function(entity) for entity in ORDER
     ) + _push_function()
+
+
+def rewritten_functions() -> str:
+    """The same, replacing those a team database already has: how a later schema version
+    brings a rule mended since to a database made by an earlier one."""
+    return write_functions().replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")

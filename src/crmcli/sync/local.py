@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from sqlalchemy import bindparam, delete, select
 from sqlmodel import Session
 
-from crmcli.models import AuditEvent, Customer
+from crmcli.models import AuditEvent, Customer, SensitiveMask
 from crmcli.sync.tables import SENSITIVE, Synced
 
 CHUNK = 500
@@ -95,10 +95,11 @@ def mark_synced(s: Session, event_ids: Sequence[str]) -> None:
 
 
 def forget_sensitive(s: Session) -> None:
-    """Clear every sensitive value the replica holds: customers' and the changes recorded
-    in its history (a member who left keeps none of them)."""
+    """Clear every sensitive value the replica holds: customers', their masks and the
+    changes recorded in its history (a member who left keeps none of them)."""
     table = Customer.__table__
     s.connection().execute(table.update().values({name: None for name in SENSITIVE}))
+    s.connection().execute(delete(SensitiveMask.__table__))
     _scrub_events(s, AuditEvent.__table__.c.entity == "customer")
 
 
@@ -131,9 +132,9 @@ def secrets_set_by(s: Session, events: Sequence[AuditEvent]) -> dict[str, dict[s
     for chunk in chunks(list(wanted)):
         query = select(table.c.id, *(table.c[name] for name in SENSITIVE))
         for row in s.connection().execute(query.where(table.c.id.in_(chunk))):
-            values = {name: row._mapping[name] for name in wanted[row.id]}
-            found[row.id] = {k: v for k, v in values.items() if v is not None}
-    return {customer_id: values for customer_id, values in found.items() if values}
+            # None too: a value cleared here clears the shared one (`audit.apply`'s unknown)
+            found[row.id] = {name: row._mapping[name] for name in wanted[row.id]}
+    return found
 
 
 def forget_sent(s: Session, secrets: dict[str, dict[str, Any]], event_ids: Sequence[str]) -> None:
@@ -143,6 +144,8 @@ def forget_sent(s: Session, secrets: dict[str, dict[str, Any]], event_ids: Seque
     table = Customer.__table__
     for customer_id, values in secrets.items():
         for name, value in values.items():
+            if value is None:
+                continue
             s.connection().execute(
                 table.update().where(table.c.id == customer_id, table.c[name] == value)
                 .values({name: None})

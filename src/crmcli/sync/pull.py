@@ -38,7 +38,7 @@ from crmcli.models import AuditEvent, Conflict
 from crmcli.repo import audit, entities, search
 from crmcli.repo.customers import dedupe_key
 from crmcli.repo.notes import is_digest, stored_path
-from crmcli.sync import local, merge, shared
+from crmcli.sync import local, masks, merge, shared
 from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced
 
 REBUILD_INDEX_AT = 5_000  # refreshing more customers than this rebuilds the search index
@@ -52,6 +52,8 @@ class Pulled:
     epoch: int
     visible: dict[str, set[str]] | None  # entity ("event" too) -> ids, if the view narrowed
     blobs: dict[str, bytes]
+    masks: list[tuple[str, str, str]]  # (customer id, field, mask): `masks.py`
+    masked: list[str] | None  # the customers whose masks those replace (None: all)
 
 
 def fetch(
@@ -72,7 +74,7 @@ def fetch(
             epoch, newest = shared.head(conn, (*RECORDS, EVENTS))
             narrowed = epoch_seen is not None and epoch != epoch_seen
             if newest <= cursor and not narrowed:
-                return Pulled({t.entity: [] for t in RECORDS}, [], cursor, epoch, None, {})
+                return Pulled({t.entity: [] for t in RECORDS}, [], cursor, epoch, None, {}, [], [])
             rows = {t.entity: shared.changed_between(conn, t, cursor, newest) for t in RECORDS}
             events = shared.changed_between(conn, EVENTS, cursor, newest)
             visible = None
@@ -86,10 +88,14 @@ def fetch(
                 if not stored_path(attachments_dir, row["sha256"]).is_file()
             ]
             blobs = _checked_blobs(shared.load_blobs(conn, missing), rows["attachment"])
+            # What this member may read changes with readers and users (role, department).
+            everything = cursor == 0 or narrowed or rows["field_reader"] or rows["user"]
+            masked = None if everything else [row["id"] for row in rows["customer"]]
+            found_masks = masks.fetch(conn, masked)
     finally:
         conn.isolation_level = None
         conn.read_only = None
-    return Pulled(rows, events, max(newest, cursor), epoch, visible, blobs)
+    return Pulled(rows, events, max(newest, cursor), epoch, visible, blobs, found_masks, masked)
 
 
 def _add_widened(conn: Any, rows: dict[str, list[dict]], events: list[dict],
@@ -239,6 +245,7 @@ def apply(s: Session, pulled: Pulled, attachments_dir: Path) -> int:
         search.refresh_all(s)
     else:
         search.refresh(s, pks)
+    masks.store(s, pulled.masked, pulled.masks)
     for sha, content in pulled.blobs.items():
         _store_blob(attachments_dir, sha, content)
     return arrived

@@ -87,6 +87,9 @@ def may_take(who: Who, entity: str, current: dict, paths: list[str],
         return permissions.may_change_task(
             who, current.get("assignee"), current.get("created_by"), changes_customer
         )
-    if entity == "assignment" and set(paths) <= {"acknowledged_at"}:
-        return changes_customer or current.get("user") == who.handle
+    if entity == "assignment" and "acknowledged_at" in paths:
+        # only the user a role was given to acknowledges it (an admin pushes others' work)
+        if current.get("user") != who.handle and not permissions.is_admin(who):
+            return False
+        return set(paths) == {"acknowledged_at"} or changes_customer
     return changes_customer

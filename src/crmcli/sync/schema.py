@@ -27,7 +27,7 @@ from typing import Any
 
 from crmcli.errors import PermissionDenied, UsageError
 from crmcli.ids import new_id
-from crmcli.sync import judge, judge_values, security
+from crmcli.sync import judge, judge_masks, judge_values, judge_writes, security
 
 _RECORD = """
     created_at timestamptz NOT NULL,
@@ -216,7 +216,11 @@ ALTER TABLE attachment_blob ADD CONSTRAINT attachment_blob_content_matches_its_d
     CHECK (encode(sha256(content), 'hex') = sha256);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), judge_values.V4)
+# Version 4 also rewrites version 3's checks and writes, mended since (a role holder could
+# acknowledge someone else's role, confirm a guessed sensitive value, move a note or task
+# to another customer or rewrite who wrote it; a reader could not clear a value).
+V4 = judge_values.V4 + judge_masks.MASKS + judge_writes.rewritten_functions()
+MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
 

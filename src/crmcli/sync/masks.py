@@ -1,0 +1,50 @@
+"""The masks a team replica shows for the sensitive values it does not hold.
+
+A pull asks the shared database's `crm_masks` (`judge_masks.py`) for the customers it
+brings, or for all of them when what this member may read could have changed (a first
+pull, a view that moved, readers or users that changed), and keeps the masks in the
+local `sensitive_mask` table, replacing what it held for those customers. The shared
+database gives only what the connected member may read; `repo.sensitive` shows a mask to
+a cleared reader and `restricted` to anyone else using this file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlmodel import Session
+
+from crmcli.models import SensitiveMask
+from crmcli.repo.sensitive import mask
+from crmcli.sync.local import chunks
+
+
+def fetch(conn: Any, customer_ids: Iterable[str] | None) -> list[tuple[str, str, str]]:
+    """(customer id, field, mask) for these customers (None: every one the member sees)."""
+    ids = None if customer_ids is None else list(customer_ids)
+    if ids == []:
+        return []
+    rows = conn.execute("SELECT * FROM crm_masks(%s)", (ids,)).fetchall()
+    return [
+        (customer_id, field, mask(Decimal(stand_in) if field == "contract_amount" else stand_in))
+        for customer_id, field, stand_in in rows
+    ]
+
+
+def store(s: Session, customer_ids: Iterable[str] | None, masks: list[tuple[str, str, str]]) -> None:
+    """Replace the masks held for these customers (None: every customer) by `masks`."""
+    table = SensitiveMask.__table__
+    connection = s.connection()
+    if customer_ids is None:
+        connection.execute(delete(table))
+    else:
+        for chunk in chunks(list(customer_ids)):
+            connection.execute(delete(table).where(table.c.customer_id.in_(chunk)))
+    if masks:
+        connection.execute(insert(table), [
+            {"customer_id": customer_id, "field": field, "mask": text}
+            for customer_id, field, text in masks
+        ])
