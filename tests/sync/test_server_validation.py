@@ -154,3 +154,16 @@ def test_a_value_stored_before_the_check_does_not_block_other_changes(team, acme
     postgres.run("ALTER TABLE customer ENABLE TRIGGER customer_sensitive_values_valid")
     postgres.run("UPDATE customer SET city = 'Hangzhou'")
     assert postgres.rows("SELECT city, id_number FROM customer") == [("Hangzhou", "123")]
+
+
+def test_max_text_is_a_limit_on_each_value_not_on_a_whole_record_or_event(team, acme, postgres):
+    postgres.run("""UPDATE crm_server SET settings = settings || '{"max_text": 1000}'""")
+    alice = team["alice"]
+    alice.ok("customer", "edit", acme, "--requirement", "x" * 900, "--industry", "y" * 90)
+    alice.ok("customer", "edit", acme, "--requirement", "z" * 900)  # its change: 1,800
+    alice.sync()
+    assert postgres.value("SELECT requirement FROM customer") == "z" * 900
+    alice.ok("customer", "edit", acme, "--requirement", "w" * 1001)
+    refused = alice("sync")
+    assert refused.exit_code != 0 and "requirement is longer than 1000 characters" in refused.stderr
+    assert postgres.value("SELECT requirement FROM customer") == "z" * 900

@@ -220,7 +220,10 @@ $$;
 
 
 
-V3_FUNCTIONS = r"""
+SIZES = r"""
+-- Text longer than the team's max_text is refused wherever it is in a record or an event
+-- (a custom field inside `extra`, a value inside an event's changes), and only there: a
+-- record whose values are each short enough may be long as a whole.
 CREATE FUNCTION crm_check_sizes(item jsonb, max_text bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -229,13 +232,53 @@ BEGIN
     IF octet_length(item::text) <= max_text THEN
         RETURN;  -- no value can be longer than the whole row
     END IF;
-    longest := (SELECT key FROM jsonb_each_text(item) WHERE length(value) > max_text LIMIT 1);
+    longest := (SELECT e.key FROM jsonb_each(item) AS e WHERE EXISTS (
+        SELECT 1 FROM jsonb_path_query(e.value, 'strict $.**') AS v
+        WHERE jsonb_typeof(v) = 'string' AND length(v #>> '{}') > max_text) LIMIT 1);
     IF longest IS NOT NULL THEN
         RAISE EXCEPTION '% is longer than % characters (the team''s max_text)',
             longest, max_text USING ERRCODE = '22001';
     END IF;
 END $$;
+"""
 
+EVENTS_WRITTEN = r"""
+-- The pushed events, in the order the replica made them, as one statement (so each is
+-- chained in that order). Members push their own only.
+CREATE FUNCTION crm_write_events(who crm_who, events jsonb, max_text bigint) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    odd jsonb;
+BEGIN
+    SELECT x INTO odd FROM jsonb_array_elements(events) x
+        WHERE x ->> 'actor' IS DISTINCT FROM who.handle AND who.role <> 'admin' LIMIT 1;
+    IF odd IS NOT NULL THEN
+        RAISE EXCEPTION 'a change by % cannot be pushed by %: members push their own changes',
+            odd ->> 'actor', who.handle USING ERRCODE = '42501', HINT = 'event ' || (odd ->> 'id');
+    END IF;
+    FOR odd IN SELECT x FROM jsonb_array_elements(events) x
+               WHERE octet_length(x::text) > max_text LOOP
+        PERFORM crm_check_sizes(odd, max_text);
+    END LOOP;
+    BEGIN
+        PERFORM crm_insert_events(events);
+    EXCEPTION WHEN OTHERS THEN  -- name the event refused: insert them one by one
+        FOR odd IN SELECT x FROM jsonb_array_elements(events) x LOOP
+            BEGIN
+                PERFORM crm_insert_events(jsonb_build_array(odd));
+            EXCEPTION WHEN OTHERS THEN
+                RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM,
+                    HINT = 'event ' || (odd ->> 'id');
+            END;
+        END LOOP;
+        RAISE;
+    END;
+    RETURN NULL;
+END $$;
+"""
+
+V3_FUNCTIONS = r"""
+SIZES
 -- Visibility: with the team setting `visibility = own`, a member sees only the customers
 -- they own or hold a role on (managers and admins see all); the read policies use it.
 CREATE FUNCTION crm_visibility_own() RETURNS boolean LANGUAGE sql STABLE AS $$
@@ -316,40 +359,7 @@ LANGUAGE sql IMMUTABLE AS $$
         ELSE crm_scrub(value) END
 $$;
 
--- The pushed events, in the order the replica made them, as one statement (so each is
--- chained in that order). Members push their own only.
-CREATE FUNCTION crm_write_events(who crm_who, events jsonb, max_text bigint) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    odd jsonb;
-BEGIN
-    SELECT x INTO odd FROM jsonb_array_elements(events) x
-        WHERE x ->> 'actor' IS DISTINCT FROM who.handle AND who.role <> 'admin' LIMIT 1;
-    IF odd IS NOT NULL THEN
-        RAISE EXCEPTION 'a change by % cannot be pushed by %: members push their own changes',
-            odd ->> 'actor', who.handle USING ERRCODE = '42501', HINT = 'event ' || (odd ->> 'id');
-    END IF;
-    SELECT x INTO odd FROM jsonb_array_elements(events) x
-        WHERE EXISTS (SELECT 1 FROM jsonb_each_text(x) WHERE length(value) > max_text) LIMIT 1;
-    IF odd IS NOT NULL THEN
-        PERFORM crm_check_sizes(odd, max_text);
-    END IF;
-    BEGIN
-        PERFORM crm_insert_events(events);
-    EXCEPTION WHEN OTHERS THEN  -- name the event refused: insert them one by one
-        FOR odd IN SELECT x FROM jsonb_array_elements(events) x LOOP
-            BEGIN
-                PERFORM crm_insert_events(jsonb_build_array(odd));
-            EXCEPTION WHEN OTHERS THEN
-                RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM,
-                    HINT = 'event ' || (odd ->> 'id');
-            END;
-        END LOOP;
-        RAISE;
-    END;
-    RETURN NULL;
-END $$;
-
+EVENTS_WRITTEN
 CREATE FUNCTION crm_insert_events(events jsonb) RETURNS void LANGUAGE sql AS $$
     INSERT INTO audit_event (id, at, actor, action, entity, entity_id, customer_id, changes, detail)
     SELECT e.id, e.at, e.actor, e.action, e.entity, e.entity_id, e.customer_id,
@@ -450,12 +460,19 @@ END $$;
 CREATE TRIGGER users_login_follows_active AFTER UPDATE OF active ON users
     FOR EACH ROW WHEN (OLD.active IS DISTINCT FROM NEW.active)
     EXECUTE FUNCTION crm_login_follows_active();
-""".replace("'DEFAULT_READERS'", "'" + _json_object(
+""".replace("SIZES", SIZES).replace("EVENTS_WRITTEN", EVENTS_WRITTEN).replace(
+    "'DEFAULT_READERS'", "'" + _json_object(
     {name: list(readers) for name, readers in DEFAULT_READERS.items()}) + "'")
 
 
 def migration() -> str:
     """Schema version 3: everything above, in one script."""
     return V3 + V3_FUNCTIONS + write_functions()
+
+
+def rewritten_functions() -> str:
+    """The functions mended since schema version 3, replacing what a team database made
+    by it has (see `judge_writes.rewritten_functions`)."""
+    return (SIZES + EVENTS_WRITTEN).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
 
 

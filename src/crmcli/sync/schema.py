@@ -218,8 +218,10 @@ ALTER TABLE attachment_blob ADD CONSTRAINT attachment_blob_content_matches_its_d
 
 # Version 4 also rewrites version 3's checks and writes, mended since (a role holder could
 # acknowledge someone else's role, confirm a guessed sensitive value, move a note or task
-# to another customer or rewrite who wrote it; a reader could not clear a value).
-V4 = judge_values.V4 + judge_masks.MASKS + judge_writes.rewritten_functions()
+# to another customer or rewrite who wrote it; a reader could not clear a value; a record
+# long as a whole, each value short enough, was refused as too long).
+V4 = (judge_values.V4 + judge_masks.MASKS + judge.rewritten_functions()
+      + judge_writes.rewritten_functions())
 MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
