@@ -39,6 +39,10 @@ def test_a_login_the_team_does_not_know_is_refused_naming_who_adds_members(crm, 
     assert result.exit_code == 6
     assert f"{stranger} is not a member of this team" in result.stderr
     assert "crm server member add" in result.stderr
+    status = crm("server", "status", "--url", as_login(shared, stranger))
+    assert status.exit_code == 2
+    assert "no schema this login may use" in status.stderr
+    assert "a member of the team (`crm server member add`)" in status.stderr
 
 
 def test_a_replica_syncs_as_its_own_member_only(replica):

@@ -178,7 +178,12 @@ def member_add(
 
     password = None
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
+        if sys.stdin.isatty():  # typed, not piped: not echoed
+            import getpass
+
+            password = getpass.getpass(f"password for {login}: ")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise UsageError("--password-stdin: stdin held no password (nothing was changed)")
     with shared_connection(url) as conn:

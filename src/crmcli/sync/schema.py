@@ -230,7 +230,10 @@ OURS = "crm_server"
 def _tables(conn: Any) -> list[str]:
     schema = conn.execute("SELECT current_schema()").fetchone()[0]
     if schema is None:
-        raise UsageError("the shared database has no schema to use (check search_path)")
+        raise UsageError(
+            "the shared database has no schema this login may use: check search_path, and "
+            "that the login is a member of the team (`crm server member add`)"
+        )
     rows = conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
         "ORDER BY table_name",
