@@ -61,6 +61,8 @@ def readable(conn, table: str) -> list[str]:
 def test_no_sensitive_value_anywhere_an_uncleared_member_can_select(team, secret_acme, postgres):
     alice = team["alice"]
     alice.ok("note", "add", secret_acme, "contract signed")
+    alice.ok("field", "add", "salary", "--type", "text", "--sensitive")  # custom, sensitive
+    alice.ok("customer", "edit", secret_acme, "--set", "salary=SALARY-31415")
     alice.sync()
     with as_member(postgres, "bob") as bob:
         relations = [row[0] for row in bob.execute(  # every table and view, readable or not
@@ -76,7 +78,7 @@ def test_no_sensitive_value_anywhere_an_uncleared_member_can_select(team, secret
             query = "SELECT {} FROM {}".format(", ".join(f'"{c}"' for c in columns), f'"{table}"')
             seen += [json.dumps(row, default=str) for row in bob.execute(query)]
         assert seen, "bob reads the shared record"
-        for value in SECRETS.values():
+        for value in (*SECRETS.values(), "SALARY-31415"):
             assert not any(value in row for row in seen), value
         for name in SECRETS:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):

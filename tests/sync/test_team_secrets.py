@@ -193,10 +193,40 @@ def push_reader_rule(postgres, handle: str, field: str) -> None:
                     (Jsonb({"field_reader": [rule]}), [], []))
 
 
-def test_a_custom_field_cannot_be_declared_sensitive_on_a_team_yet(team, postgres):
-    refused = team["alice"]("field", "add", "salary", "--type", "int", "--sensitive")
-    assert refused.exit_code == 2
-    assert "cannot be sensitive on a team yet" in refused.stderr
-    assert "salary" not in team["alice"].ok("field", "list")
-    with pytest.raises(psycopg.errors.InvalidParameterValue, match="cannot be sensitive"):
-        push_reader_rule(postgres, "alice", "salary")  # nor past crmcli, even by an admin
+def test_a_custom_sensitive_field_lives_in_the_shared_database_alone(team, acme, postgres):
+    alice, bob, carol = team["alice"], team["bob"], team["carol"]
+    alice.ok("field", "add", "salary", "--type", "int", "--sensitive")
+    alice.ok("customer", "edit", acme, "--set", "salary=88123")
+    assert file_holds(alice, "88123")  # typed here, not sent yet
+    for member in (alice, bob, carol, alice):
+        member.sync()
+
+    assert postgres.rows("SELECT field, value FROM customer_secret") == [("salary", 88123)]
+    shared = json.dumps(postgres.rows("SELECT extra, (SELECT json_agg(changes) FROM audit_event) "
+                                      "FROM customer"))
+    assert "88123" not in shared and '"salary": "restricted"' in shared
+    for member in (alice, bob, carol):
+        assert not file_holds(member, "88123"), member.handle
+    assert json.loads(alice.ok("customer", "show", acme, "--format", "json"))["salary"] == "••••8123"
+    assert json.loads(bob.ok("customer", "show", acme, "--format", "json")).get("salary") is None
+    assert "••••8123" in alice.ok("customer", "show", acme)  # the card shows it too
+    revealed = json.loads(alice.ok("customer", "show", acme, "--reveal", "--format", "json"))
+    assert revealed["salary"] == "88123"
+    assert bob("customer", "show", acme, "--reveal").exit_code == 6  # finance and admins
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="bob may not write salary"):
+        push_custom_value(postgres, "bob", "salary", 1)  # nor past crmcli
+
+    alice.ok("customer", "edit", acme, "--set", "salary=")
+    alice.sync()
+    assert postgres.rows("SELECT field, value FROM customer_secret") == []
+    assert json.loads(alice.ok("customer", "show", acme, "--format", "json")).get("salary") is None
+
+
+def push_custom_value(postgres, handle: str, field: str, value) -> None:
+    """Push the customer with `field` set inside its `extra`, with plain psycopg."""
+    from test_hostile_clients import as_member, push_as, pushable
+
+    customer_id = postgres.value("SELECT id FROM customer")
+    with as_member(postgres, handle) as conn:
+        row = pushable(conn, "customer", customer_id)
+        push_as(conn, writes={"customer": [{**row, "extra": {**row["extra"], field: value}}]})

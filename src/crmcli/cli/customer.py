@@ -160,8 +160,7 @@ def show(
     if reveal and team:  # the values live in the shared database, which records the reveal
         from crmcli.sync import secrets
 
-        for name, value in secrets.reveal_for(team, customer.id, seen).items():
-            setattr(detail.customer, name, value)  # detached: shown, never stored here
+        sensitive.put_revealed(detail.customer, secrets.reveal_for(team, customer.id, seen))
     emit_one(detail_dict(shown), format, lambda: card(shown))
 
 

@@ -34,14 +34,8 @@ def add(
 ) -> None:
     """Declare a custom field (admins and managers); set it with `--set NAME=VALUE`."""
     from crmcli.repo import custom_fields
-    from crmcli.sync import state
 
     with context.session() as s:
-        if secret and state.team_url(s):
-            raise UsageError(
-                "a custom field cannot be sensitive on a team yet: its values would reach every "
-                "replica (contract_amount, id_number and bank_account are protected)"
-            )
         row = custom_fields.add(
             s, name, type_, (choices or "").split(",") if choices else [], by=context.actor(s),
             secret=secret,

@@ -47,13 +47,16 @@ def apply(
     """Set `values` on `record`; return what changed and bump its version if anything did.
 
     `unknown` names fields whose stored value this database does not hold (a team
-    replica's sensitive values): setting them is a change whatever the value."""
+    replica's sensitive values): setting them is a change whatever the value. One that is
+    not among `values` (a custom field, kept in `extra`) is recorded as cleared."""
     changes = {}
     for name, new in values.items():
         old = getattr(record, name)
         if old != new or name in unknown:
             changes[name] = [RESTRICTED if name in unknown else jsonable(old), jsonable(new)]
             setattr(record, name, new)
+    for name in unknown:
+        changes.setdefault(name, [RESTRICTED, None])
     if changes:
         record.version += 1
         record.updated_at = clock.now()

@@ -289,7 +289,7 @@ def change(
     object modified: the caller rolls back (or expires it). Values that change nothing
     need no right: a member importing an export again is not refused.
     """
-    cleared = sensitive.clears_held(s, customer, standard)
+    cleared = sensitive.clears_held(s, customer, {**standard, **extra})
     if cleared or _would_change(customer, standard, extra):
         permissions.require_change(s, customer, by)
     if "name" in standard and not standard["name"]:

@@ -240,8 +240,8 @@ def mask(value: Any) -> str:
 def clears_held(s: Session, customer: Any, values: dict[str, Any]) -> list[str]:
     """The sensitive fields `values` clears whose value a team replica does not hold but
     knows is there (a mask): clearing one is a change to push, and its mask goes now."""
-    names = [name for name in STANDARD
-             if name in values and values[name] is None and getattr(customer, name) is None]
+    names = [name for name, value in values.items()
+             if value is None and _value(customer, name) is None]
     if not names:
         return []
     masks = SensitiveMask.__table__
@@ -289,8 +289,9 @@ def customer_view(
 ) -> dict[str, Any]:
     """A customer's machine form (`customers.as_dict`) as this reader may see it."""
     view = dict(record)
-    for name in clearance.sensitive & record.keys():
-        value = with_mask(clearance, record.get("id"), name, record[name])
+    held = clearance.held(record["id"]) if record.get("id") else {}
+    for name in clearance.sensitive & (record.keys() | held.keys()):
+        value = with_mask(clearance, record.get("id"), name, record.get(name))
         view[name] = present(clearance, name, value, reveal=reveal).value
     return view
 
@@ -347,7 +348,9 @@ def field_sections(
             rows.append((spec.name, spec.show(shown.value) if shown.state == PLAIN else shown.value))
         sections.append((title, [(name, text) for name, text in rows if text]))
     custom = []
-    for name, value in sorted(customer.extra.items()):
+    masked = {name: None for name in clearance.held(customer.id) if name not in STANDARD}
+    for name, value in sorted({**masked, **customer.extra}.items()):
+        value = with_mask(clearance, customer.id, name, value)
         shown = present(clearance, name, value, reveal=reveal)
         custom.append((name, fields.show_value(name, shown.value)))
     sections.append(("Custom", custom))
@@ -357,7 +360,7 @@ def field_sections(
 def revealable(clearance: Clearance, customer: Any) -> list[str]:
     """The sensitive fields of this customer that hold a value this reader may read."""
     names = [n for n in clearance.sensitive if _value(customer, n) not in (None, "")]
-    return sorted((n for n in names if clearance.may_read(n)), key=_standard_first)
+    return sorted((n for n in names if clearance.may_read(n)), key=standard_first)
 
 
 def _value(customer: Any, name: str) -> Any:
@@ -383,7 +386,7 @@ def reveal(s: Session, customer: Any, clearance: Clearance, *, by: Actor, via: s
     an audit event `customer.reveal` whose detail lists the fields revealed. A reader
     cleared for none of the sensitive fields is refused, naming their readers."""
     if not clearance.readable:
-        raise clearance.refusal(sorted(clearance.sensitive, key=_standard_first))
+        raise clearance.refusal(sorted(clearance.sensitive, key=standard_first))
     names = revealable(clearance, customer)
     audit.record(s, by=by.handle, action="customer.reveal", entity="customer",
                  entity_id=customer.id, customer_id=customer.id,
@@ -391,7 +394,19 @@ def reveal(s: Session, customer: Any, clearance: Clearance, *, by: Actor, via: s
     return names
 
 
-def _standard_first(name: str) -> tuple[int, str]:
+def put_revealed(customer: Any, values: dict[str, Any]) -> None:
+    """Put the values a team's database revealed on a customer that is shown, never
+    stored (off its session): standard fields as themselves, custom ones in `extra`."""
+    extra = dict(customer.extra)
+    for name, value in values.items():
+        if name in fields.FIELD_BY_NAME:
+            setattr(customer, name, value)
+        else:
+            extra[name] = value
+    customer.extra = extra
+
+
+def standard_first(name: str) -> tuple[int, str]:
     return (STANDARD.index(name), "") if name in STANDARD else (len(STANDARD), name)
 
 
@@ -427,7 +442,7 @@ def require_writable(clearance: Clearance, names: Iterable[str]) -> None:
     """Only a sensitive field's readers may write it. Otherwise a write would answer a
     question about a value its writer may not see: an edit that changes nothing says so,
     and the history shows whether it did. Refused with PermissionDenied (exit 6)."""
-    refused = sorted({n for n in names if not clearance.may_read(n)}, key=_standard_first)
+    refused = sorted({n for n in names if not clearance.may_read(n)}, key=standard_first)
     if refused:
         raise clearance.refusal(refused, "write")
 

@@ -6,13 +6,11 @@ local database; the value itself only through `crm_reveal`, which records the re
 `crm_masks` answers, for the customers a pull brings (NULL: every customer the member
 sees), a stand-in for each value the connected member may read: an ID or account as
 `••••` and its last four characters (none if it is that short), an amount as the power
-of ten below it (0 below 1). A replica shows `repo.sensitive.mask` of the stand-in, which
+of ten below it (0 below 1); a custom field's value as text. A replica shows `repo.sensitive.mask` of the stand-in, which
 is the mask of the value itself, so the masking rule is written once, in Python.
 """
 
 from __future__ import annotations
-
-from crmcli.sync.tables import SENSITIVE
 
 MASKS = r"""
 CREATE FUNCTION crm_masks(customer_ids text[])
@@ -21,7 +19,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 DECLARE
     who crm_who := crm_actor();
     readable text[] := ARRAY(
-        SELECT f FROM unnest(ARRAY[SENSITIVE_NAMES]) AS f WHERE crm_may_read(who, f));
+        SELECT f FROM unnest(crm_sensitive_fields()) AS f WHERE crm_may_read(who, f));
 BEGIN
     IF cardinality(readable) = 0 THEN
         RETURN;
@@ -38,6 +36,13 @@ BEGIN
                                ('bank_account', c.bank_account)) AS v(field, value)
     WHERE (customer_ids IS NULL OR c.id = ANY (customer_ids))
       AND c.deleted_at IS NULL AND v.value IS NOT NULL AND v.field = ANY (readable)
+      AND (NOT crm_visibility_own() OR crm_sees(c.id, c.owner))
+    UNION ALL  -- custom sensitive fields (`judge_custom.py`), masked as text
+    SELECT c.id, s.field, '••••' || CASE
+        WHEN length(s.value #>> '{}') > 4 THEN right(s.value #>> '{}', 4) ELSE '' END
+    FROM customer_secret s JOIN customer c ON c.id = s.customer_id
+    WHERE (customer_ids IS NULL OR c.id = ANY (customer_ids))
+      AND c.deleted_at IS NULL AND s.field = ANY (readable)
       AND (NOT crm_visibility_own() OR crm_sees(c.id, c.owner));
 END $$;
-""".replace("SENSITIVE_NAMES", ", ".join(f"'{name}'" for name in SENSITIVE))
+"""

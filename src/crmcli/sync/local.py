@@ -13,7 +13,9 @@ from typing import Any, TypeVar
 from sqlalchemy import bindparam, delete, select
 from sqlmodel import Session
 
+from crmcli.documents import RESTRICTED
 from crmcli.models import AuditEvent, Customer, SensitiveMask
+from crmcli.repo.sensitive import custom_sensitive
 from crmcli.sync.tables import SENSITIVE, Synced
 
 CHUNK = 500
@@ -95,45 +97,86 @@ def mark_synced(s: Session, event_ids: Sequence[str]) -> None:
 
 
 def forget_sensitive(s: Session) -> None:
-    """Clear every sensitive value the replica holds: customers', their masks and the
-    changes recorded in its history (a member who left keeps none of them)."""
+    """Clear every sensitive value the replica holds: customers' (custom fields too), their
+    masks and the changes recorded in its history (a member who left keeps none of them)."""
     table = Customer.__table__
     s.connection().execute(table.update().values({name: None for name in SENSITIVE}))
+    custom = custom_sensitive(s)
+    if custom:
+        for customer_id, extra in s.connection().execute(select(table.c.id, table.c.extra)):
+            if extra and set(extra) & set(custom):
+                _set_extra(s, customer_id, {k: v for k, v in extra.items() if k not in custom})
     s.connection().execute(delete(SensitiveMask.__table__))
     _scrub_events(s, AuditEvent.__table__.c.entity == "customer")
 
 
+def _set_extra(s: Session, customer_id: str, extra: dict) -> None:
+    table = Customer.__table__
+    s.connection().execute(table.update().where(table.c.id == customer_id).values(extra=extra))
+
+
 def _scrub_events(s: Session, condition: Any) -> None:
     """Replace the sensitive values in the changes of the events meeting `condition`."""
+    names = {*SENSITIVE, *custom_sensitive(s)}
     events = AuditEvent.__table__
     query = select(events.c.id, events.c.changes).where(events.c.entity == "customer", condition)
     for event_id, changes in s.connection().execute(query).all():
-        if any(name in (changes or {}) for name in SENSITIVE):
-            scrubbed = {
-                name: [None if v is None else "restricted" for v in pair] if name in SENSITIVE
-                else pair
-                for name, pair in changes.items()
-            }
+        scrubbed = _scrubbed(changes or {}, names)
+        if scrubbed != (changes or {}):
             s.connection().execute(
                 events.update().where(events.c.id == event_id).values(changes=scrubbed)
             )
 
 
+def _scrubbed(changes: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """An event's {field: [before, after]} with the values of `names` restricted, custom
+    fields inside `extra` too; empty values stay empty."""
+    def hide(value: Any) -> Any:
+        return None if value is None else RESTRICTED
+
+    def hide_in(side: Any) -> Any:
+        if not isinstance(side, dict):
+            return side
+        return {key: hide(value) if key in names else value for key, value in side.items()}
+
+    return {
+        name: [hide(v) for v in pair] if name in names
+        else [hide_in(side) for side in pair] if name == "extra" else pair
+        for name, pair in changes.items()
+    }
+
+
+def without_secrets(s: Session, customers: dict[str, dict]) -> None:
+    """Take the custom sensitive values out of these local customer rows (shared columns):
+    like the standard ones, they travel apart, to the shared database alone."""
+    custom = custom_sensitive(s)
+    for row in customers.values():
+        if custom and isinstance(row.get("extra"), dict):
+            row["extra"] = {k: v for k, v in row["extra"].items() if k not in custom}
+
+
 def secrets_set_by(s: Session, events: Sequence[AuditEvent]) -> dict[str, dict[str, Any]]:
-    """Customer id -> the current values of the sensitive fields these events changed."""
+    """Customer id -> the current values of the sensitive fields these events changed
+    (custom ones by name, as the shared database takes them beside the record)."""
+    custom = set(custom_sensitive(s))
     wanted: dict[str, set[str]] = {}
     for event in events:
         if event.entity == "customer" and event.entity_id:
-            changed = set(event.changes or {}) & set(SENSITIVE)
+            changes = event.changes or {}
+            changed = set(changes) & (set(SENSITIVE) | custom)
+            before, after = (changes.get("extra") or [None, None])
+            if custom and isinstance(before, dict) and isinstance(after, dict):
+                changed |= {name for name in custom if before.get(name) != after.get(name)}
             if changed:
                 wanted.setdefault(event.entity_id, set()).update(changed)
     found: dict[str, dict[str, Any]] = {}
     table = Customer.__table__
     for chunk in chunks(list(wanted)):
-        query = select(table.c.id, *(table.c[name] for name in SENSITIVE))
+        query = select(table.c.id, table.c.extra, *(table.c[name] for name in SENSITIVE))
         for row in s.connection().execute(query.where(table.c.id.in_(chunk))):
+            values = {**(row.extra or {}), **{name: row._mapping[name] for name in SENSITIVE}}
             # None too: a value cleared here clears the shared one (`audit.apply`'s unknown)
-            found[row.id] = {name: row._mapping[name] for name in wanted[row.id]}
+            found[row.id] = {name: values.get(name) for name in wanted[row.id]}
     return found
 
 
@@ -143,11 +186,18 @@ def forget_sent(s: Session, secrets: dict[str, dict[str, Any]], event_ids: Seque
     do the values in the history of the events it pushed."""
     table = Customer.__table__
     for customer_id, values in secrets.items():
+        custom = {name: value for name, value in values.items() if name not in SENSITIVE}
         for name, value in values.items():
-            if value is None:
+            if value is None or name in custom:
                 continue
             s.connection().execute(
                 table.update().where(table.c.id == customer_id, table.c[name] == value)
                 .values({name: None})
             )
+        if custom:
+            extra = s.connection().execute(
+                select(table.c.extra).where(table.c.id == customer_id)).scalar_one_or_none() or {}
+            kept = {k: v for k, v in extra.items() if k not in custom or custom[k] != v}
+            if kept != extra:
+                _set_extra(s, customer_id, kept)
     _scrub_events(s, AuditEvent.__table__.c.id.in_(list(event_ids)))

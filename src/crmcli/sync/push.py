@@ -75,6 +75,7 @@ def read_outbox(s: Session, attachments_dir: Path) -> Outbox:
         entity: local.rows_by(s, BY_ENTITY[entity], "id", record_ids)
         for entity, record_ids in wanted.items()
     }
+    local.without_secrets(s, rows.get("customer", {}))
     files = {}
     for row in rows.get("attachment", {}).values():
         path = stored_path(attachments_dir, row["sha256"])

@@ -40,12 +40,13 @@ def reveal(url: str, customer_id: str, names: list[str]) -> dict[str, Any]:
 
 
 def reveal_for(url: str, customer_id: str, seen: Any) -> dict[str, Any]:
-    """`reveal` of the standard sensitive fields this reader's clearance (`repo.sensitive`)
-    may read; refused, naming the readers, if they may read none. The shared database
+    """`reveal` of the sensitive fields this reader's clearance (`repo.sensitive`) may
+    read; refused, naming the readers, if they may read none. The shared database
     judges again with its own readers."""
     from crmcli.repo import sensitive
 
-    readable = [name for name in sensitive.STANDARD if seen.may_read(name)]
+    names = sorted(seen.sensitive, key=sensitive.standard_first)
+    readable = [name for name in names if seen.may_read(name)]
     if not readable:
-        raise seen.refusal(list(sensitive.STANDARD))
+        raise seen.refusal(names)
     return reveal(url, customer_id, readable)

@@ -134,8 +134,7 @@ class CustomerScreen(DataScreen):
             customer = customers.by_id(s, self.customer_id)
             if revealing and self.revealed:  # shown, never stored: off the session first
                 s.expunge(customer)
-                for name, value in self.revealed.items():
-                    setattr(customer, name, value)
+                sensitive.put_revealed(customer, self.revealed)
             detail = sensitive.masked_detail(seen, customer_story.detail(s, customer))
             files = notes.attachments_of(s, [note.id for note in detail.notes])
             current = assignments.current(s, self.customer_id)
