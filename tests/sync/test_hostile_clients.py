@@ -468,3 +468,20 @@ def test_a_non_reader_cannot_clear_a_sensitive_value_either(secret_acme, postgre
         customer = pushable(bob, "customer", secret_acme)
         refused(bob, "customer", {**customer, "id_number": None}, "bob may not write id_number")
     assert postgres.value("SELECT id_number FROM customer") == SECRETS["id_number"]
+
+
+def test_a_push_left_open_loses_the_teams_lock_to_the_next_push(team, acme, postgres):
+    import time
+
+    from crmcli.sync.judge_lock import IDLE_SECONDS
+
+    with as_member(postgres, "bob") as bob:
+        bob.execute("SET idle_in_transaction_session_timeout = 0")
+        bob.execute("BEGIN")
+        push_as(bob)  # holds the lock, and stays idle
+        time.sleep(IDLE_SECONDS + 1)
+        team["alice"].ok("customer", "edit", acme, "--city", "Hangzhou")
+        assert team["alice"].sync()["pushed"] == 1  # not kept waiting
+        with pytest.raises(psycopg.OperationalError):
+            bob.execute("SELECT 1")  # his session was ended
+    assert postgres.value("SELECT city FROM customer") == "Hangzhou"

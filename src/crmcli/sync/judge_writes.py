@@ -236,6 +236,7 @@ BEGIN
         RAISE EXCEPTION '% is deactivated in the shared database', who.handle
             USING ERRCODE = '42501';
     END IF;
+    PERFORM crm_break_idle_lock();
     PERFORM pg_advisory_xact_lock(hashtext('crmcli:' || current_schema()));
     IF head IS NOT NULL AND crm_head() <> head THEN
         RAISE EXCEPTION 'the shared database changed while this push was prepared'

@@ -27,7 +27,15 @@ from typing import Any
 
 from crmcli.errors import PermissionDenied, UsageError
 from crmcli.ids import new_id
-from crmcli.sync import judge, judge_custom, judge_masks, judge_values, judge_writes, security
+from crmcli.sync import (
+    judge,
+    judge_custom,
+    judge_lock,
+    judge_masks,
+    judge_values,
+    judge_writes,
+    security,
+)
 
 _RECORD = """
     created_at timestamptz NOT NULL,
@@ -221,6 +229,7 @@ ALTER TABLE attachment_blob ADD CONSTRAINT attachment_blob_content_matches_its_d
 # to another customer or rewrite who wrote it; a reader could not clear a value; a record
 # long as a whole, each value short enough, was refused as too long).
 V4 = (judge_values.V4 + judge_custom.CUSTOM_SECRETS + judge_masks.MASKS
+      + judge_lock.LOCK_BREAKER
       + judge.rewritten_functions() + judge_writes.rewritten_functions())
 MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4)
 LATEST = len(MIGRATIONS)

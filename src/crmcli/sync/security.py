@@ -104,7 +104,8 @@ def _role_exists(conn: Any, name: str) -> bool:
 def secure(conn: Any) -> tuple[str, str]:
     """Apply the security model to the shared database (idempotent, inside `init`'s
     transaction). Needs a login that may create roles: a superuser, or one with CREATEROLE
-    that may grant pg_signal_backend."""
+    that may grant pg_signal_backend and pg_read_all_stats (the owner role ends a session
+    that sits on the team's lock, `judge_lock.py`)."""
     from psycopg import sql
 
     # GRANT/REVOKE on the catalog's functions from two teams at once would collide.
@@ -122,7 +123,7 @@ def secure(conn: Any) -> tuple[str, str]:
     o, m, s = sql.Identifier(owner), sql.Identifier(member), sql.Identifier(schema)
     if not superuser:
         run(sql.SQL("GRANT {} TO CURRENT_USER").format(o))
-    run(sql.SQL("GRANT pg_signal_backend TO {}").format(o))
+    run(sql.SQL("GRANT pg_signal_backend, pg_read_all_stats TO {}").format(o))
     run("UPDATE crm_server SET owner_role = %s, member_role = %s", (owner, member))
     if schema != "public":  # a team's own schema belongs to its owner role too
         run(sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(s, o))
