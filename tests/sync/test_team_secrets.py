@@ -94,6 +94,22 @@ def test_a_reader_clears_a_value_their_replica_does_not_hold(team, acme, postgre
     assert refused.exit_code == 6 and "id_number" in refused.stderr
 
 
+def test_a_value_typed_before_its_author_lost_the_right_to_it_is_withheld_not_stuck(
+    team, acme, postgres
+):
+    alice, carol = team["alice"], team["carol"]  # carol, a manager, reads contract_amount
+    carol.ok("customer", "edit", acme, "--set", "contract_amount=424242.42", "--city", "Xi'an")
+    alice.ok("field", "access", "contract_amount", "--revoke", "role:manager")
+    alice.sync()
+    result = carol("sync")
+    assert result.exit_code == 0, result.output
+    assert "not sent, and no longer on this replica: contract_amount of Acme Trading" in (
+        result.stderr)
+    assert postgres.rows("SELECT contract_amount, city FROM customer") == [(None, "Xi'an")]
+    assert not file_holds(carol, "424242")
+    assert carol("sync").exit_code == 0  # nothing left behind to refuse
+
+
 def test_a_reveal_on_a_replica_asks_the_shared_database_which_records_it(team, acme, postgres):
     alice, bob, carol = team["alice"], team["bob"], team["carol"]
     alice.ok("customer", "edit", acme, "--set", "contract_amount=50万", "--set", f"id_number={ID}")

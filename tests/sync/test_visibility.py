@@ -38,6 +38,19 @@ def test_a_member_sees_and_receives_only_their_customers(own, postgres):
         assert "Globex" not in seen
 
 
+def test_a_reader_reveals_nothing_of_a_customer_out_of_sight(own, postgres):
+    own["alice"].ok("field", "access", "id_number", "--grant", "user:bob")
+    own["alice"].ok("customer", "edit", "Globex", "--set", "id_number=E12345678")
+    own["alice"].sync()
+    globex = postgres.value("SELECT id FROM customer WHERE name = 'Globex'")
+    with as_member(postgres, "bob") as conn:  # a reader of id_number, Globex out of his sight
+        with pytest.raises(psycopg.errors.NoDataFound, match="no customer"):
+            conn.execute("SELECT crm_reveal(%s, ARRAY['id_number'])", (globex,))
+        with pytest.raises(psycopg.errors.NoDataFound, match="no customer"):
+            conn.execute("SELECT crm_reveal(%s, ARRAY['id_number'])", (new_id(),))
+    assert postgres.value("SELECT count(*) FROM audit_event WHERE action = 'customer.reveal'") == 0
+
+
 def test_a_member_cannot_add_to_a_customer_out_of_sight(own, postgres):
     globex = postgres.value("SELECT id FROM customer WHERE name = 'Globex'")
     note = {"id": new_id(), "customer_id": globex, "kind": "internal", "body": "peek",

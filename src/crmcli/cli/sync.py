@@ -40,4 +40,10 @@ def sync(format: FormatOption = Format.table) -> None:
             "handed ", str(report.handed_over), " (customers, tasks, roles) meant for deactivated "
             "members to the colleagues who took over their work; crm history shows each"
         )
+    if report.withheld:
+        say(
+            "not sent, and no longer on this replica: ", ", ".join(report.withheld),
+            " (the shared database no longer lets you write them: you lost the right to the "
+            "customer or the field, or it was deleted)"
+        )
     emit_one(report.as_dict(), format, lambda: _summary(report.as_dict()))

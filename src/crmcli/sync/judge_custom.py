@@ -71,6 +71,13 @@ BEGIN
     END LOOP;
 END $$;
 
+-- The sensitive fields the connected member may not read (nor write), as this database
+-- judges: a push leaves out a value typed before its author lost the right to it.
+CREATE FUNCTION crm_unreadable() RETURNS text[] LANGUAGE sql STABLE SECURITY DEFINER AS $$
+    SELECT ARRAY(SELECT f FROM unnest(crm_sensitive_fields()) AS f
+                 WHERE NOT crm_may_read(crm_actor(), f))
+$$;
+
 -- A value as the audit trail and conflict entries keep it: `restricted` unless empty.
 CREATE FUNCTION crm_restricted(value jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN value IS NULL OR value = 'null' THEN value ELSE '"restricted"' END
@@ -114,13 +121,14 @@ LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     who crm_who := crm_actor();
     field text;
-    c customer := (SELECT c FROM customer c WHERE c.id = customer_id AND c.deleted_at IS NULL);
+    c customer := (SELECT c FROM customer c WHERE c.id = customer_id AND c.deleted_at IS NULL
+                   AND (NOT crm_visibility_own() OR crm_sees(c.id, c.owner)));
 BEGIN
     IF NOT who.active THEN
         RAISE EXCEPTION '% is deactivated in the shared database', who.handle
             USING ERRCODE = '42501';
     END IF;
-    IF c.id IS NULL THEN
+    IF c.id IS NULL THEN  -- one out of sight is no customer either (`visibility = own`)
         RAISE EXCEPTION 'no customer %', customer_id USING ERRCODE = 'P0002';
     END IF;
     FOREACH field IN ARRAY wanted LOOP

@@ -90,6 +90,14 @@ def unsynced(s: Session) -> list[AuditEvent]:
     return list(s.scalars(query))
 
 
+def customer_name(s: Session, customer_id: str) -> str:
+    """A customer's name for a message (its id, if this replica does not hold it)."""
+    table = Customer.__table__
+    name = s.connection().execute(
+        select(table.c.name).where(table.c.id == customer_id)).scalar_one_or_none()
+    return name or customer_id
+
+
 def mark_synced(s: Session, event_ids: Sequence[str]) -> None:
     table = AuditEvent.__table__
     for chunk in chunks(list(event_ids)):

@@ -90,7 +90,9 @@ class Pushed:
     new: int  # how many of them this push brought
     conflicts: int  # conflict entries this push made
     handed_over: int  # work left with deactivated members this push handed on (`handover.py`)
-    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)  # sensitive values sent
+    # the sensitive values the outbox held, sent or withheld: the replica forgets them all
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    withheld: list[tuple[str, str]] = field(default_factory=list)  # (customer id, field)
 
 
 def _event_row(event: AuditEvent, entity_id: str | None) -> dict:
@@ -196,15 +198,12 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
         for e in fresh
     ]
     handed_over = handover.settle(conn, plan, events)
-    secrets = {
-        customer_id: values for customer_id, values in outbox.secrets.items()
-        if customer_id in plan.writes["customer"]
-        and rights.may_change(who, plan.standing.get(customer_id))
-    }
+    secrets, withheld = rights.sendable_secrets(
+        conn, who, outbox.secrets, plan.writes["customer"], plan.standing)
     send(conn, plan, events, outbox.files, head, secrets)
     return Pushed(
         [event.id for event in outbox.events], len(fresh), len(plan.conflicts), handed_over,
-        secrets,
+        outbox.secrets, withheld,
     )
 
 

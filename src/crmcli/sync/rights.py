@@ -93,3 +93,32 @@ def may_take(who: Who, entity: str, current: dict, paths: list[str],
             return False
         return set(paths) == {"acknowledged_at"} or changes_customer
     return changes_customer
+
+
+def sendable_secrets(
+    conn: Any, who: Who, secrets: dict[str, dict[str, Any]], writes: Iterable[str],
+    standing: dict[str, Standing],
+) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]:
+    """The sensitive values a push takes to the shared database, and those it withholds
+    as (customer id, field): for a customer the push does not write, one deleted there or
+    no longer the pusher's to change, or a field they may no longer read. A withheld value
+    cannot wait in a conflict entry (those never hold sensitive values) and the pusher may
+    not keep it: the replica forgets it and the sync says so."""
+    if not secrets:
+        return {}, []
+    unreadable = set(conn.execute("SELECT crm_unreadable()").fetchone()[0])
+    live = {row[0] for row in conn.execute(
+        "SELECT id FROM customer WHERE id = ANY(%s) AND deleted_at IS NULL", (list(secrets),))}
+    written = set(writes)
+    sent: dict[str, dict[str, Any]] = {}
+    withheld: list[tuple[str, str]] = []
+    for customer_id, values in secrets.items():
+        known = standing.get(customer_id)  # None: a customer this push creates
+        entitled = customer_id in written and (
+            known is None or (customer_id in live and may_change(who, known)))
+        for name, value in values.items():
+            if entitled and name not in unreadable:  # (one declared by this push is not)
+                sent.setdefault(customer_id, {})[name] = value
+            else:
+                withheld.append((customer_id, name))
+    return sent, withheld

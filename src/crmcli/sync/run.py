@@ -12,7 +12,7 @@ move the cursor. Cut off anywhere, it leaves both sides consistent:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from crmcli.db import Database, session_scope
 from crmcli.errors import PermissionDenied, Unavailable, UsageError
@@ -30,6 +30,8 @@ class Report:
     member: str
     role: str
     joined: str | None  # "recognised" on a replica's first sync
+    # sensitive values this push could not take ("contract_amount of Acme"): forgotten here
+    withheld: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -79,6 +81,8 @@ def sync(database: Database, handle: str | None) -> Report:
         )
         with session_scope(database) as s:
             local.mark_synced(s, pushed.sent)
+            withheld = [f"{name} of {local.customer_name(s, customer_id)}"
+                        for customer_id, name in pushed.withheld]
             local.forget_sent(s, pushed.secrets, pushed.sent)
             arrived = pull.apply(s, pulled, database.attachments_dir)
             state.synced(
@@ -100,7 +104,7 @@ def sync(database: Database, handle: str | None) -> Report:
     return Report(
         pushed=pushed.new, pulled=arrived, conflicts=pushed.conflicts,
         handed_over=pushed.handed_over, open_conflicts=open_count, member=now.handle,
-        role=now.role, joined=joined,
+        role=now.role, joined=joined, withheld=withheld,
     )
 
 

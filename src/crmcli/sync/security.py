@@ -69,6 +69,7 @@ FUNCTIONS = (  # what members may call
     "crm_push(bigint, jsonb, jsonb, jsonb, text[], bytea[])",
     "crm_reveal(text, text[])",
     "crm_masks(text[])",
+    "crm_unreadable()",
     "crm_visibility_own()", "crm_sees(text, text)",  # the read policies call them
 )
 ADVISORY_LOCKS = (
