@@ -63,3 +63,23 @@ def test_an_event_removed_by_the_owner_breaks_the_chain_at_the_next(crm, acme, p
     result = verify(crm, shared)
     assert result.exit_code == 4
     assert following in result.stderr and "removed or changed" in result.stderr
+
+
+def test_an_event_changed_with_its_stamp_trigger_on_is_the_one_named(crm, acme, postgres, shared):
+    """An UPDATE with only the append-only guard off also fires the stamp trigger, which
+    gives the changed event a new server_seq and so moves it to the end of the chain: the
+    event now following its old place is intact, and must not be the one named."""
+    target = third_event(postgres)
+    following = postgres.value("SELECT id FROM audit_event ORDER BY server_seq LIMIT 1 OFFSET 3")
+    before = postgres.value("SELECT server_seq FROM audit_event WHERE id = %s", target)
+    tamper(postgres, "UPDATE audit_event SET actor = 'x' WHERE id = %s", target)
+    assert postgres.value(
+        "SELECT id FROM audit_event ORDER BY server_seq DESC LIMIT 1") == target
+    assert postgres.value("SELECT server_seq FROM audit_event WHERE id = %s", target) > before
+    result = verify(crm, shared)
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert f"the audit trail is broken at event {target}" in line
+    assert "its contents or its hash were changed" in line
+    assert following not in line

@@ -79,8 +79,8 @@ def verify(url: server.UrlOption = None, format: FormatOption = Format.table) ->
     }
     if verdict.broken_at is not None:
         raise Invalid(
-            f"the audit trail is broken at event {verdict.broken_at} (after {verdict.events - 1} "
-            f"intact events): {verdict.why}"
+            f"the audit trail is broken at event {verdict.broken_at}: {verdict.why} "
+            f"({verdict.events} events checked)"
         )
     emit_one(record, format, lambda: _verdict_card(record))
 

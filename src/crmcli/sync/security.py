@@ -187,28 +187,37 @@ _EXPECTED = f"""encode(sha256(convert_to(jsonb_build_array(
 class Verdict:
     events: int  # how many events the chain holds
     head: str | None  # the newest hash: keep it somewhere else to anchor the chain
-    broken_at: str | None  # the first event whose link does not hold (None: intact)
+    broken_at: str | None  # the event named as changed, or after a removed one (None: intact)
     why: str | None
 
 
 def verify(conn: Any) -> Verdict:
-    """Walk the audit trail in arrival order and check every link: each event's hash is
-    the hash of its contents and of the hash before it. A changed event breaks its own
-    link, a removed or reordered one the next."""
+    """Walk the whole audit trail in arrival order and check every event: its hash is the
+    hash of its contents, and it links to the hash of the event before it.
+
+    An event whose hash does not match its contents was changed: it is the one named,
+    wherever it stands now (an UPDATE also gives it a new server_seq, moving it to the end
+    of the chain, which breaks the link of the intact event after its old place). Only
+    when every event matches its own hash is the first broken link named: the event after
+    one removed, or after one changed whose hash was forged to match."""
     query = f"""
         SELECT id, hash, prev_hash, {_EXPECTED} AS expected,
                lag(hash) OVER (ORDER BY server_seq) AS previous
         FROM audit_event ORDER BY server_seq"""
     count, head = 0, None
+    changed = unlinked = None  # the first event of each kind
     with conn.transaction(), conn.cursor(name="crm_audit_verify") as cursor:
         cursor.execute(query)
         for event_id, stored, prev_hash, expected, previous in cursor:
-            count += 1
-            if stored != expected:
-                return Verdict(count, head, event_id, "its contents or its hash were changed")
-            if prev_hash != previous:
-                return Verdict(count, head, event_id, "an event before it was removed or changed")
-            head = stored
+            count, head = count + 1, stored
+            if changed is None and stored != expected:
+                changed = event_id
+            if unlinked is None and prev_hash != previous:
+                unlinked = event_id
+    if changed is not None:
+        return Verdict(count, head, changed, "its contents or its hash were changed")
+    if unlinked is not None:
+        return Verdict(count, head, unlinked, "an event before it was removed or changed")
     return Verdict(count, head, None, None)
 
 
