@@ -45,6 +45,37 @@ def test_a_login_the_team_does_not_know_is_refused_naming_who_adds_members(crm, 
     assert "a member of the team (`crm server member add`)" in status.stderr
 
 
+def test_a_login_that_sees_the_teams_tables_but_is_no_member_is_refused_the_same_way(
+    crm, shared, postgres
+):
+    """As in a team kept in `public`, which every login may use: the stranger sees the
+    tables, may read none of them, and is told who adds members, not a database error."""
+    import psycopg
+
+    from conftest import schema_of
+    from helpers import as_login
+
+    stranger = f"{schema_of(shared)}_mallory"  # dropped with the test's schema
+    with psycopg.connect(shared, autocommit=True) as owner:
+        owner.execute(f'CREATE ROLE "{stranger}" LOGIN')
+        owner.execute(f'GRANT USAGE ON SCHEMA "{schema_of(shared)}" TO "{stranger}"')
+    url = as_login(shared, stranger)
+    before = postgres.value("SELECT count(*) FROM audit_event")
+    assert crm("init", "--user", "mallory", "--name", "M").exit_code == 0
+    assert crm("remote", "set", url).exit_code == 0
+    for command in (("sync",), ("server", "status", "--url", url),
+                    ("server", "init", "--url", url), ("audit", "verify", "--url", url)):
+        result = crm(*command)
+        assert result.exit_code == 6, (command, result.output)
+        assert result.stdout == ""
+        [line] = result.stderr.strip().splitlines()
+        assert f"the login {stranger} is not a member of this team" in line, command
+        assert "`crm server member add`" in line
+        assert "permission denied" not in line and "crm_server" not in line
+    assert postgres.value("SELECT count(*) FROM audit_event") == before
+    assert postgres.value("SELECT count(*) FROM users WHERE handle = 'mallory'") == 0
+
+
 def test_a_replica_syncs_as_its_own_member_only(replica):
     alice = replica("alice", "Alice Wang", "sales", "admin")
     bob = replica("bob", "Bob Li", "service")

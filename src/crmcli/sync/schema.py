@@ -236,7 +236,18 @@ LATEST = len(MIGRATIONS)
 OURS = "crm_server"
 
 
+def not_a_member(conn: Any) -> PermissionDenied:
+    """The connected login is no member of this team: it may not use the team's schema
+    (PostgreSQL then skips it), or it may (a team in `public`) but read none of its tables."""
+    return PermissionDenied(
+        f"the login {conn.info.user} is not a member of this team (or the URL names no "
+        "schema it may use); the server's owner adds members with `crm server member add`"
+    )
+
+
 def _tables(conn: Any) -> list[str]:
+    """The tables in the connection's schema, those the login may not read too (unlike
+    information_schema, which lists only the tables it holds a privilege on)."""
     schema = conn.execute("SELECT current_schema()").fetchone()[0]
     if schema is None:
         raise UsageError(
@@ -244,8 +255,8 @@ def _tables(conn: Any) -> list[str]:
             "that the login is a member of the team (`crm server member add`)"
         )
     rows = conn.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
-        "ORDER BY table_name",
+        "SELECT relname FROM pg_catalog.pg_class WHERE relnamespace = %s::regnamespace "
+        "AND relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY relname",
         (schema,),
     ).fetchall()
     return [row[0] for row in rows]
@@ -253,9 +264,14 @@ def _tables(conn: Any) -> list[str]:
 
 def version(conn: Any) -> int:
     """The schema version of the shared database; 0 if it was never prepared."""
+    import psycopg
+
     if OURS not in _tables(conn):
         return 0
-    return conn.execute("SELECT schema_version FROM crm_server").fetchone()[0]
+    try:
+        return conn.execute("SELECT schema_version FROM crm_server").fetchone()[0]
+    except psycopg.errors.InsufficientPrivilege:  # every member and the owner may read it
+        raise not_a_member(conn) from None
 
 
 def init(conn: Any) -> tuple[int, int]:
@@ -324,12 +340,11 @@ def check(conn: Any) -> ServerState:
         ).fetchone()
     except psycopg.errors.UndefinedTable:
         if conn.execute("SELECT current_schema()").fetchone()[0] is None:
-            raise PermissionDenied(  # PostgreSQL skips a schema the login may not use
-                f"the login {conn.info.user} is not a member of this team (or the URL names "
-                "no schema it may use); the server's owner adds members with "
-                "`crm server member add`"
-            ) from None
+            raise not_a_member(conn) from None  # PostgreSQL skips a schema it may not use
         raise UsageError(NOT_PREPARED) from None
+    except psycopg.errors.InsufficientPrivilege:
+        # no SELECT on crm_server (a team in `public`), or crm_actor() knows no such member
+        raise not_a_member(conn) from None
     except psycopg.errors.UndefinedFunction:  # made by a crmcli before the security model
         found = version(conn)
     if found < LATEST:
