@@ -10,7 +10,9 @@ of them meanwhile, in another terminal or through a sync, the save is refused
 Sensitive fields show what `sensitive.present` shows this reader: a mask (`••••3445`) to
 a cleared reader, who may type a new value over it, and `restricted` in a disabled input
 to anyone else (who may not write it either, on a new customer too); the stored value
-never reaches the screen (reveal it on the customer screen).
+never reaches the screen (reveal it on the customer screen). A team's replica holds no
+sensitive value, only its mask (`sensitive.with_mask`): the form shows that the same way.
+A mask left as it is, like any field left alone, is never sent.
 
 Stored values appear with control characters and bidi overrides made visible
 (`display.clean`), as everywhere else on screen. "Changed" means "differs from what the
@@ -56,6 +58,8 @@ class CustomerFormScreen(FormScreen):
     def read(self, s: Session) -> tuple[Customer | None, dict[str, fields.CustomField], Any]:
         customer = customers.by_id(s, self.customer_id) if self.customer_id else None
         seen = sensitive.clearance(s, users.acting(s, self.workspace.handle))
+        if customer is not None:
+            seen.held(customer.id)  # a team replica's masks, looked up while `s` is open
         return customer, custom_fields.declared(s), seen
 
     async def fill(self, data: tuple[Customer | None, dict[str, fields.CustomField], Any]) -> None:
@@ -73,7 +77,7 @@ class CustomerFormScreen(FormScreen):
             self.shown = customers.field_values(customer, names)
             # What the inputs show, escapes and all: an Input draws its value verbatim,
             # so a raw ESC would reach the terminal.
-            self.initial = {name: self._initial(seen, name, value)
+            self.initial = {name: self._initial(seen, customer.id, name, value)
                             for name, value in self.shown.items()}
         for name, value in self.initial.items():
             self.fields[name].control.value = value
@@ -81,8 +85,8 @@ class CustomerFormScreen(FormScreen):
             self.fields[name].control.disabled = True
         self.fields["name"].control.focus()
 
-    def _initial(self, seen: Any, name: str, value: Any) -> str:
-        shown = sensitive.present(seen, name, value)
+    def _initial(self, seen: Any, customer_id: str, name: str, value: Any) -> str:
+        shown = sensitive.present(seen, name, sensitive.with_mask(seen, customer_id, name, value))
         if shown.state != sensitive.PLAIN:
             return shown.value
         return clean(fields.show_value(name, value))
