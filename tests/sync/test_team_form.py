@@ -114,6 +114,6 @@ async def test_a_reader_types_over_one_mask_and_clears_another(team, acme, postg
     alice.sync()
     assert postgres.rows("SELECT contract_amount::text, id_number, bank_account FROM customer"
                          ) == [("500000", "110105194912310038", None)]
-    with alice.session() as s:
-        assert sorted(s.exec(select(SensitiveMask.field)).all()) == [
-            "contract_amount", "id_number"]
+    with alice.session() as s:  # the masks she is shown now
+        shown = select(SensitiveMask.field).where(SensitiveMask.mask != "")
+        assert sorted(s.exec(shown).all()) == ["contract_amount", "id_number"]
