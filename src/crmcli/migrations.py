@@ -175,6 +175,7 @@ def m004_sensitive_masks(conn: Connection) -> None:
     customer_id VARCHAR NOT NULL,
     field VARCHAR NOT NULL,
     mask VARCHAR NOT NULL,
+    digest VARCHAR NOT NULL,
     PRIMARY KEY (customer_id, field))""")
 
 

@@ -242,7 +242,8 @@ class SensitiveMask(Base, table=True):
 
     customer_id: str = Field(primary_key=True)
     field: str = Field(primary_key=True)
-    mask: str
+    mask: str  # empty once cleared here, until the next pull
+    digest: str  # of the value the mask stands for: what a push compares (`sync/rights.py`)
 
 
 class Meta(Base, table=True):

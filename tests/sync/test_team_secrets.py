@@ -103,11 +103,29 @@ def test_a_value_typed_before_its_author_lost_the_right_to_it_is_withheld_not_st
     alice.sync()
     result = carol("sync")
     assert result.exit_code == 0, result.output
-    assert "not sent, and no longer on this replica: contract_amount of Acme Trading" in (
-        result.stderr)
+    assert ("not sent, and no longer on this replica: contract_amount of Acme Trading (you "
+            "may no longer write it)") in result.stderr
     assert postgres.rows("SELECT contract_amount, city FROM customer") == [(None, "Xi'an")]
     assert not file_holds(carol, "424242")
     assert carol("sync").exit_code == 0  # nothing left behind to refuse
+
+
+def test_two_readers_setting_one_value_the_first_stands_and_the_second_is_told(
+    team, acme, postgres
+):
+    alice, carol = team["alice"], team["carol"]  # both read contract_amount
+    alice.ok("customer", "edit", acme, "--set", "contract_amount=200000")
+    carol.ok("customer", "edit", acme, "--set", "contract_amount=300000")
+    alice.sync()
+    result = carol("sync")
+    assert result.exit_code == 0, result.output
+    assert ("contract_amount of Acme Trading (changed by someone else since your last sync)"
+            in result.stderr)
+    assert postgres.value("SELECT contract_amount::text FROM customer") == "200000"
+    assert not file_holds(carol, "300000")
+    carol.ok("customer", "edit", acme, "--set", "contract_amount=300000")  # seen, set again
+    carol.sync()
+    assert postgres.value("SELECT contract_amount::text FROM customer") == "300000"
 
 
 def test_a_reveal_on_a_replica_asks_the_shared_database_which_records_it(team, acme, postgres):

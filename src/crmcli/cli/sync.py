@@ -42,8 +42,8 @@ def sync(format: FormatOption = Format.table) -> None:
         )
     if report.withheld:
         say(
-            "not sent, and no longer on this replica: ", ", ".join(report.withheld),
-            " (the shared database no longer lets you write them: you lost the right to the "
-            "customer or the field, or it was deleted)"
+            "not sent, and no longer on this replica: ", "; ".join(report.withheld),
+            ". A sensitive value never waits in a conflict entry: set it again if it should "
+            "stand"
         )
     emit_one(report.as_dict(), format, lambda: _summary(report.as_dict()))

@@ -247,9 +247,10 @@ def clears_held(s: Session, customer: Any, values: dict[str, Any]) -> list[str]:
     masks = SensitiveMask.__table__
     held = masks.c.customer_id == customer.id
     found = [row[0] for row in s.connection().execute(
-        select(masks.c.field).where(held, masks.c.field.in_(names)))]
-    if found:
-        s.connection().execute(masks.delete().where(held, masks.c.field.in_(found)))
+        select(masks.c.field).where(held, masks.c.field.in_(names), masks.c.mask != ""))]
+    if found:  # not shown any more; its digest stays: what the push compares
+        s.connection().execute(
+            masks.update().where(held, masks.c.field.in_(found)).values(mask=""))
     return found
 
 
@@ -348,7 +349,8 @@ def field_sections(
             rows.append((spec.name, spec.show(shown.value) if shown.state == PLAIN else shown.value))
         sections.append((title, [(name, text) for name, text in rows if text]))
     custom = []
-    masked = {name: None for name in clearance.held(customer.id) if name not in STANDARD}
+    masked = {name: None for name, text in clearance.held(customer.id).items()
+              if text and name not in STANDARD}
     for name, value in sorted({**masked, **customer.extra}.items()):
         value = with_mask(clearance, customer.id, name, value)
         shown = present(clearance, name, value, reveal=reveal)

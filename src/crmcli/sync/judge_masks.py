@@ -7,14 +7,16 @@ local database; the value itself only through `crm_reveal`, which records the re
 sees), a stand-in for each value the connected member may read: an ID or account as
 `••••` and its last four characters (none if it is that short), an amount as the power
 of ten below it (0 below 1); a custom field's value as text. A replica shows `repo.sensitive.mask` of the stand-in, which
-is the mask of the value itself, so the masking rule is written once, in Python.
+is the mask of the value itself, so the masking rule is written once, in Python. Each
+comes with a digest of the value (md5), which tells a push whether the value changed since
+the replica last pulled (`rights.sendable_secrets`) without telling it the value.
 """
 
 from __future__ import annotations
 
 MASKS = r"""
 CREATE FUNCTION crm_masks(customer_ids text[])
-RETURNS TABLE (customer_id text, field text, stand_in text)
+RETURNS TABLE (customer_id text, field text, stand_in text, digest text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 DECLARE
     who crm_who := crm_actor();
@@ -29,7 +31,8 @@ BEGIN
         WHEN v.field <> 'contract_amount' THEN
             '••••' || CASE WHEN length(v.value) > 4 THEN right(v.value, 4) ELSE '' END
         WHEN c.contract_amount < 1 THEN '0'
-        ELSE '1' || repeat('0', length(trunc(c.contract_amount)::text) - 1) END
+        ELSE '1' || repeat('0', length(trunc(c.contract_amount)::text) - 1) END,
+        md5(v.value)
     FROM customer c
     CROSS JOIN LATERAL (VALUES ('contract_amount', c.contract_amount::text),
                                ('id_number', c.id_number),
@@ -39,7 +42,8 @@ BEGIN
       AND (NOT crm_visibility_own() OR crm_sees(c.id, c.owner))
     UNION ALL  -- custom sensitive fields (`judge_custom.py`), masked as text
     SELECT c.id, s.field, '••••' || CASE
-        WHEN length(s.value #>> '{}') > 4 THEN right(s.value #>> '{}', 4) ELSE '' END
+        WHEN length(s.value #>> '{}') > 4 THEN right(s.value #>> '{}', 4) ELSE '' END,
+        md5(s.value::text)
     FROM customer_secret s JOIN customer c ON c.id = s.customer_id
     WHERE (customer_ids IS NULL OR c.id = ANY (customer_ids))
       AND c.deleted_at IS NULL AND s.field = ANY (readable)

@@ -14,27 +14,42 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
 from crmcli.models import SensitiveMask
 from crmcli.repo.sensitive import mask
 from crmcli.sync.local import chunks
 
+Held = tuple[str, str, str, str]  # customer id, field, mask, digest
 
-def fetch(conn: Any, customer_ids: Iterable[str] | None) -> list[tuple[str, str, str]]:
-    """(customer id, field, mask) for these customers (None: every one the member sees)."""
+
+def fetch(conn: Any, customer_ids: Iterable[str] | None) -> list[Held]:
+    """The masks of these customers' values (None: every customer the member sees)."""
     ids = None if customer_ids is None else list(customer_ids)
     if ids == []:
         return []
     rows = conn.execute("SELECT * FROM crm_masks(%s)", (ids,)).fetchall()
     return [
-        (customer_id, field, mask(Decimal(stand_in) if field == "contract_amount" else stand_in))
-        for customer_id, field, stand_in in rows
+        (customer_id, field,
+         mask(Decimal(stand_in) if field == "contract_amount" else stand_in), digest)
+        for customer_id, field, stand_in, digest in rows
     ]
 
 
-def store(s: Session, customer_ids: Iterable[str] | None, masks: list[tuple[str, str, str]]) -> None:
+def digests(s: Session, customer_ids: Iterable[str]) -> dict[tuple[str, str], str]:
+    """(customer id, field) -> the digest of the value this replica last pulled a mask of."""
+    table = SensitiveMask.__table__
+    found = {}
+    for chunk in chunks(list(customer_ids)):
+        query = select(table.c.customer_id, table.c.field, table.c.digest)
+        for customer_id, field, digest in s.connection().execute(
+                query.where(table.c.customer_id.in_(chunk))):
+            found[(customer_id, field)] = digest
+    return found
+
+
+def store(s: Session, customer_ids: Iterable[str] | None, masks: list[Held]) -> None:
     """Replace the masks held for these customers (None: every customer) by `masks`."""
     table = SensitiveMask.__table__
     connection = s.connection()
@@ -45,6 +60,6 @@ def store(s: Session, customer_ids: Iterable[str] | None, masks: list[tuple[str,
             connection.execute(delete(table).where(table.c.customer_id.in_(chunk)))
     if masks:
         connection.execute(insert(table), [
-            {"customer_id": customer_id, "field": field, "mask": text}
-            for customer_id, field, text in masks
+            {"customer_id": customer_id, "field": field, "mask": text, "digest": digest}
+            for customer_id, field, text, digest in masks
         ])

@@ -52,7 +52,7 @@ class Pulled:
     epoch: int
     visible: dict[str, set[str]] | None  # entity ("event" too) -> ids, if the view narrowed
     blobs: dict[str, bytes]
-    masks: list[tuple[str, str, str]]  # (customer id, field, mask): `masks.py`
+    masks: list[masks.Held]  # the masks of what this member may read: `masks.py`
     masked: list[str] | None  # the customers whose masks those replace (None: all)
 
 

@@ -46,7 +46,7 @@ from crmcli.errors import Invalid, PermissionDenied, Unavailable
 from crmcli.ids import short
 from crmcli.models import AuditEvent
 from crmcli.repo.notes import stored_path
-from crmcli.sync import handover, local, merge, merges, parents, rights, roles, shared
+from crmcli.sync import handover, local, masks, merge, merges, parents, rights, roles, shared
 from crmcli.sync.connection import first_line
 from crmcli.sync.plan import Plan
 from crmcli.sync.schema import Who
@@ -63,6 +63,8 @@ class Outbox:
     # customer id -> the sensitive values this replica's events set: they go to the shared
     # database alone (never in a replica's rows), then the replica forgets them
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (customer id, field) -> the digest of the shared value its author last saw (`masks`)
+    bases: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def read_outbox(s: Session, attachments_dir: Path) -> Outbox:
@@ -81,7 +83,8 @@ def read_outbox(s: Session, attachments_dir: Path) -> Outbox:
         path = stored_path(attachments_dir, row["sha256"])
         if path.is_file():
             files[row["sha256"]] = path
-    return Outbox(events, rows, files, local.secrets_set_by(s, events))
+    secrets = local.secrets_set_by(s, events)
+    return Outbox(events, rows, files, secrets, masks.digests(s, secrets))
 
 
 @dataclass
@@ -92,7 +95,7 @@ class Pushed:
     handed_over: int  # work left with deactivated members this push handed on (`handover.py`)
     # the sensitive values the outbox held, sent or withheld: the replica forgets them all
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
-    withheld: list[tuple[str, str]] = field(default_factory=list)  # (customer id, field)
+    withheld: list[tuple[str, str, str]] = field(default_factory=list)  # (customer, field, why)
 
 
 def _event_row(event: AuditEvent, entity_id: str | None) -> dict:
@@ -186,6 +189,7 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
         changes.customer_id for folded in by_entity.values() for changes in folded
         if changes.customer_id
     })
+    plan.read_subjects(conn, outbox.rows.get("conflict", {}))
     for refusal in refused.values():
         plan.refused_merge(refusal)
     for synced in RECORDS:
@@ -199,7 +203,7 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
     ]
     handed_over = handover.settle(conn, plan, events)
     secrets, withheld = rights.sendable_secrets(
-        conn, who, outbox.secrets, plan.writes["customer"], plan.standing)
+        conn, who, outbox.secrets, outbox.bases, plan.writes["customer"], plan.standing)
     send(conn, plan, events, outbox.files, head, secrets)
     return Pushed(
         [event.id for event in outbox.events], len(fresh), len(plan.conflicts), handed_over,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crmcli import permissions
-from crmcli.sync import shared
+from crmcli.sync import masks, shared
 from crmcli.sync.schema import Who
 from crmcli.sync.tables import BY_ENTITY
 
@@ -95,30 +95,39 @@ def may_take(who: Who, entity: str, current: dict, paths: list[str],
     return changes_customer
 
 
+NO_RIGHT = "you may no longer write it"
+CHANGED = "changed by someone else since your last sync"
+
+
 def sendable_secrets(
-    conn: Any, who: Who, secrets: dict[str, dict[str, Any]], writes: Iterable[str],
-    standing: dict[str, Standing],
-) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]:
+    conn: Any, who: Who, secrets: dict[str, dict[str, Any]], bases: dict[tuple[str, str], str],
+    writes: Iterable[str], standing: dict[str, Standing],
+) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str, str]]]:
     """The sensitive values a push takes to the shared database, and those it withholds
-    as (customer id, field): for a customer the push does not write, one deleted there or
-    no longer the pusher's to change, or a field they may no longer read. A withheld value
-    cannot wait in a conflict entry (those never hold sensitive values) and the pusher may
-    not keep it: the replica forgets it and the sync says so."""
+    as (customer id, field, why): for a customer the push does not write, one deleted
+    there or no longer the pusher's to change, or a field they may no longer read (NO_RIGHT);
+    or a value someone else changed since this replica last pulled its mask (CHANGED:
+    `bases` are the digests it pulled; the first change stands, as for any field). A
+    withheld value cannot wait in a conflict entry (those never hold sensitive values): the
+    replica forgets it and the sync names it, for its author to set again if it should."""
     if not secrets:
         return {}, []
     unreadable = set(conn.execute("SELECT crm_unreadable()").fetchone()[0])
     live = {row[0] for row in conn.execute(
         "SELECT id FROM customer WHERE id = ANY(%s) AND deleted_at IS NULL", (list(secrets),))}
+    current = {(c, f): digest for c, f, _mask, digest in masks.fetch(conn, list(secrets))}
     written = set(writes)
     sent: dict[str, dict[str, Any]] = {}
-    withheld: list[tuple[str, str]] = []
+    withheld: list[tuple[str, str, str]] = []
     for customer_id, values in secrets.items():
         known = standing.get(customer_id)  # None: a customer this push creates
         entitled = customer_id in written and (
             known is None or (customer_id in live and may_change(who, known)))
         for name, value in values.items():
-            if entitled and name not in unreadable:  # (one declared by this push is not)
-                sent.setdefault(customer_id, {})[name] = value
+            if not entitled or name in unreadable:  # (one declared by this push is not)
+                withheld.append((customer_id, name, NO_RIGHT))
+            elif bases.get((customer_id, name)) != current.get((customer_id, name)):
+                withheld.append((customer_id, name, CHANGED))
             else:
-                withheld.append((customer_id, name))
+                sent.setdefault(customer_id, {})[name] = value
     return sent, withheld

@@ -81,8 +81,8 @@ def sync(database: Database, handle: str | None) -> Report:
         )
         with session_scope(database) as s:
             local.mark_synced(s, pushed.sent)
-            withheld = [f"{name} of {local.customer_name(s, customer_id)}"
-                        for customer_id, name in pushed.withheld]
+            withheld = [f"{name} of {local.customer_name(s, customer_id)} ({why})"
+                        for customer_id, name, why in pushed.withheld]
             local.forget_sent(s, pushed.secrets, pushed.sent)
             arrived = pull.apply(s, pulled, database.attachments_dir)
             state.synced(
