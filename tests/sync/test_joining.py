@@ -195,3 +195,8 @@ def test_a_replica_refuses_to_merge_its_history_into_another_shared_database(crm
         result = alice("sync")
         assert result.exit_code == 2
         assert "belongs to another shared database" in result.stderr
+
+
+def test_a_members_own_crm_init_leaves_no_user_event_in_the_shared_history(team, postgres):
+    actors = {row[0] for row in postgres.rows("SELECT actor FROM audit_event WHERE entity = 'user'")}
+    assert actors and not actors & {"bob", "carol"}  # alice (an admin) and the owner only

@@ -197,9 +197,10 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
             _plan_table(conn, plan, synced, by_entity[synced.entity], outbox)
     roles.settle(conn, plan, by_entity["assignment"], outbox.rows.get("assignment", {}))
     plan.end_unentitled_hand_overs()
-    events = [
+    events = [  # a member's own user record from `crm init` is the team's to keep: its
+        # events describe nothing the shared database took (only admins write users)
         _event_row(e, plan.remapped.get((e.entity, e.entity_id or ""), e.entity_id))
-        for e in fresh
+        for e in fresh if e.entity != "user" or plan.may_write("user")
     ]
     handed_over = handover.settle(conn, plan, events)
     secrets, withheld = rights.sendable_secrets(
