@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from crmcli import fields
 from crmcli.repo.sensitive import DEFAULT_READERS
+from crmcli.sync import judge_custom
 from crmcli.sync.judge_writes import write_functions
 from crmcli.sync.tables import SENSITIVE
 
@@ -409,37 +410,7 @@ BEGIN
     END LOOP;
 END $$;
 
--- A cleared reader's sensitive values, recorded in the audit trail before they are read.
-CREATE FUNCTION crm_reveal(customer_id text, wanted text[]) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    who crm_who := crm_actor();
-    field text;
-    c customer := (SELECT c FROM customer c WHERE c.id = customer_id AND c.deleted_at IS NULL);
-BEGIN
-    IF NOT who.active THEN
-        RAISE EXCEPTION '% is deactivated in the shared database', who.handle
-            USING ERRCODE = '42501';
-    END IF;
-    IF c.id IS NULL THEN
-        RAISE EXCEPTION 'no customer %', customer_id USING ERRCODE = 'P0002';
-    END IF;
-    FOREACH field IN ARRAY wanted LOOP
-        IF NOT field = ANY(ARRAY['contract_amount', 'id_number', 'bank_account']) THEN
-            RAISE EXCEPTION '% is not a sensitive field', field USING ERRCODE = '22023';
-        END IF;
-        IF NOT crm_may_read(who, field) THEN
-            PERFORM crm_refuse(who, 'read ' || field,
-                'it is read by ' || array_to_string(crm_readers(field), ', '));
-        END IF;
-    END LOOP;
-    PERFORM pg_advisory_xact_lock(hashtext('crmcli:' || current_schema()));
-    INSERT INTO audit_event (id, at, actor, action, entity, entity_id, customer_id, changes, detail)
-    VALUES (gen_random_uuid()::text, now(), who.handle, 'customer.reveal', 'customer', c.id,
-            c.id, '{}', jsonb_build_object('fields', to_jsonb(wanted)));
-    RETURN (SELECT jsonb_object_agg(key, value #>> '{}') FROM jsonb_each(to_jsonb(c))
-            WHERE key = ANY(wanted));
-END $$;
+REVEAL
 
 -- Deactivating a member ends their login; reactivating restores it.
 CREATE FUNCTION crm_login_follows_active() RETURNS trigger
@@ -461,6 +432,7 @@ CREATE TRIGGER users_login_follows_active AFTER UPDATE OF active ON users
     FOR EACH ROW WHEN (OLD.active IS DISTINCT FROM NEW.active)
     EXECUTE FUNCTION crm_login_follows_active();
 """.replace("SIZES", SIZES).replace("EVENTS_WRITTEN", EVENTS_WRITTEN).replace(
+    "REVEAL", judge_custom.REVEAL).replace(
     "'DEFAULT_READERS'", "'" + _json_object(
     {name: list(readers) for name, readers in DEFAULT_READERS.items()}) + "'")
 

@@ -16,6 +16,45 @@ from crmcli.sync.tables import SENSITIVE
 
 STANDARD = "ARRAY[" + ", ".join(f"'{name}'" for name in SENSITIVE) + "]"
 
+# Schema version 3 made it too (`judge.py`), with only the standard fields.
+REVEAL = r"""
+-- A cleared reader's sensitive values, recorded in the audit trail before they are read.
+CREATE FUNCTION crm_reveal(customer_id text, wanted text[]) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    who crm_who := crm_actor();
+    field text;
+    c customer := (SELECT c FROM customer c WHERE c.id = customer_id AND c.deleted_at IS NULL
+                   AND (NOT crm_visibility_own() OR crm_sees(c.id, c.owner)));
+BEGIN
+    IF NOT who.active THEN
+        RAISE EXCEPTION '% is deactivated in the shared database', who.handle
+            USING ERRCODE = '42501';
+    END IF;
+    IF c.id IS NULL THEN  -- one out of sight is no customer either (`visibility = own`)
+        RAISE EXCEPTION 'no customer %', customer_id USING ERRCODE = 'P0002';
+    END IF;
+    FOREACH field IN ARRAY wanted LOOP
+        IF NOT field = ANY(crm_sensitive_fields()) THEN
+            RAISE EXCEPTION '% is not a sensitive field', field USING ERRCODE = '22023';
+        END IF;
+        IF NOT crm_may_read(who, field) THEN
+            PERFORM crm_refuse(who, 'read ' || field,
+                'it is read by ' || array_to_string(crm_readers(field), ', '));
+        END IF;
+    END LOOP;
+    PERFORM pg_advisory_xact_lock(hashtext('crmcli:' || current_schema()));
+    INSERT INTO audit_event (id, at, actor, action, entity, entity_id, customer_id, changes, detail)
+    VALUES (gen_random_uuid()::text, now(), who.handle, 'customer.reveal', 'customer', c.id,
+            c.id, '{}', jsonb_build_object('fields', to_jsonb(wanted)));
+    RETURN (SELECT jsonb_object_agg(key, value #>> '{}') FROM (
+        SELECT key, value FROM jsonb_each(to_jsonb(c)) WHERE key = ANY(wanted)
+        UNION ALL
+        SELECT s.field, s.value FROM customer_secret s
+        WHERE s.customer_id = c.id AND s.field = ANY(wanted)) AS found);
+END $$;
+"""
+
 CUSTOM_SECRETS = r"""
 CREATE TABLE customer_secret (
     customer_id text NOT NULL,
@@ -115,39 +154,6 @@ LANGUAGE sql STABLE AS $$
         ELSE crm_scrub(value) END
 $$;
 
--- A cleared reader's sensitive values, recorded in the audit trail before they are read.
-CREATE OR REPLACE FUNCTION crm_reveal(customer_id text, wanted text[]) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-    who crm_who := crm_actor();
-    field text;
-    c customer := (SELECT c FROM customer c WHERE c.id = customer_id AND c.deleted_at IS NULL
-                   AND (NOT crm_visibility_own() OR crm_sees(c.id, c.owner)));
-BEGIN
-    IF NOT who.active THEN
-        RAISE EXCEPTION '% is deactivated in the shared database', who.handle
-            USING ERRCODE = '42501';
-    END IF;
-    IF c.id IS NULL THEN  -- one out of sight is no customer either (`visibility = own`)
-        RAISE EXCEPTION 'no customer %', customer_id USING ERRCODE = 'P0002';
-    END IF;
-    FOREACH field IN ARRAY wanted LOOP
-        IF NOT field = ANY(crm_sensitive_fields()) THEN
-            RAISE EXCEPTION '% is not a sensitive field', field USING ERRCODE = '22023';
-        END IF;
-        IF NOT crm_may_read(who, field) THEN
-            PERFORM crm_refuse(who, 'read ' || field,
-                'it is read by ' || array_to_string(crm_readers(field), ', '));
-        END IF;
-    END LOOP;
-    PERFORM pg_advisory_xact_lock(hashtext('crmcli:' || current_schema()));
-    INSERT INTO audit_event (id, at, actor, action, entity, entity_id, customer_id, changes, detail)
-    VALUES (gen_random_uuid()::text, now(), who.handle, 'customer.reveal', 'customer', c.id,
-            c.id, '{}', jsonb_build_object('fields', to_jsonb(wanted)));
-    RETURN (SELECT jsonb_object_agg(key, value #>> '{}') FROM (
-        SELECT key, value FROM jsonb_each(to_jsonb(c)) WHERE key = ANY(wanted)
-        UNION ALL
-        SELECT s.field, s.value FROM customer_secret s
-        WHERE s.customer_id = c.id AND s.field = ANY(wanted)) AS found);
-END $$;
-""".replace("STANDARD", STANDARD)
+REVEAL_REPLACED
+""".replace("REVEAL_REPLACED", REVEAL.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")).replace(
+    "STANDARD", STANDARD)
