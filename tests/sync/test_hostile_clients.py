@@ -485,3 +485,200 @@ def test_a_push_left_open_loses_the_teams_lock_to_the_next_push(team, acme, post
         with pytest.raises(psycopg.OperationalError):
             bob.execute("SELECT 1")  # his session was ended
     assert postgres.value("SELECT city FROM customer") == "Hangzhou"
+
+
+@pytest.fixture
+def acme_entry(team, acme, postgres) -> str:
+    """An open conflict entry about Acme's city: bob's edit reached the shared database
+    first, alice's did not (its actor alice). bob holds a role on Acme."""
+    team["bob"].ok("customer", "edit", acme, "--city", "Hangzhou")
+    team["bob"].sync()
+    team["alice"].ok("customer", "edit", acme, "--city", "Suzhou")
+    assert team["alice"].sync()["conflicts"] == 1
+    return postgres.value("SELECT id FROM conflict")
+
+
+ENTRY = "SELECT kind, field, mine, theirs, actor, resolution, resolved_by FROM conflict WHERE id = %s"
+
+
+def test_what_a_conflict_entry_keeps_never_changes(acme_entry, postgres):
+    before = postgres.rows(ENTRY, acme_entry)
+    assert before == [("edit", "city", "Suzhou", "Hangzhou", "alice", None, None)]
+    rule = ("bob may not change conflict entry \\w+: what a conflict entry keeps never "
+            "changes; only its resolution is written")
+    with as_member(postgres, "bob") as bob:  # may change Acme: it is not about that
+        entry = pushable(bob, "conflict", acme_entry)
+        for change in ({"mine": "lost", "actor": "alice"}, {"theirs": "Beijing"},
+                       {"actor": "bob"}, {"field": "stage"}, {"deleted_at": NOW}):
+            refused(bob, "conflict", {**entry, **change}, rule)
+    with as_member(postgres, "alice") as alice:  # an admin neither
+        refused(alice, "conflict", {**entry, "mine": "lost"}, rule.replace("bob", "alice"))
+    assert postgres.rows(ENTRY, acme_entry) == before
+
+
+def test_a_resolution_is_stamped_with_its_pusher_and_the_first_one_stands(acme_entry, postgres):
+    with as_member(postgres, "bob") as bob:
+        entry = pushable(bob, "conflict", acme_entry)
+        push_as(bob, writes={"conflict": [
+            {**entry, "resolution": "theirs", "resolved_by": "alice", "resolved_at": NOW}]})
+    assert postgres.rows(ENTRY, acme_entry) == [
+        ("edit", "city", "Suzhou", "Hangzhou", "alice", "theirs", "bob")]
+    with as_member(postgres, "carol") as carol:
+        again = {**entry, "resolution": "mine", "resolved_by": "carol", "resolved_at": NOW}
+        refused(carol, "conflict", again,
+                "carol may not resolve conflict entry \\w+ again: bob resolved it first")
+    assert postgres.value("SELECT resolved_by FROM conflict") == "bob"
+
+
+@pytest.fixture
+def globex_entry(team, globex, postgres) -> str:
+    """An open conflict entry about the status of alice's task on Globex, assigned to
+    carol: alice's "done" reached the shared database first, carol's "cancelled" did not.
+    bob holds no role on Globex."""
+    alice, carol = team["alice"], team["carol"]
+    carol.sync()
+    task = postgres.value("SELECT id FROM task WHERE customer_id = %s", globex)
+    alice.ok("task", "done", task[-8:])
+    alice.sync()
+    carol.ok("task", "cancel", task[-8:])
+    assert carol.sync()["conflicts"] == 1
+    return postgres.value("SELECT id FROM conflict")
+
+
+def test_only_who_may_change_what_a_conflict_is_about_resolves_it(globex_entry, postgres):
+    with as_member(postgres, "bob") as bob:
+        entry = pushable(bob, "conflict", globex_entry)
+        for resolution in ("theirs", "mine"):
+            refused(bob, "conflict", {**entry, "resolution": resolution, "resolved_by": "alice",
+                                      "resolved_at": NOW}, MAY_NOT_CHANGE_GLOBEX)
+    assert postgres.rows(ENTRY, globex_entry) == [
+        ("edit", "status", "cancelled", "done", "carol", None, None)]
+    with as_member(postgres, "carol") as carol:  # the task's assignee
+        push_as(carol, writes={"conflict": [{**entry, "resolution": "theirs",
+                                             "resolved_at": NOW}]})
+    assert postgres.rows(ENTRY, globex_entry) == [
+        ("edit", "status", "cancelled", "done", "carol", "theirs", "carol")]
+    globex = postgres.value("SELECT customer_id FROM conflict WHERE id = %s", globex_entry)
+    with as_member(postgres, "bob") as bob:  # his own change he may give up, and only that
+        his = new_entry(globex, "bob")
+        push_as(bob, entries=[his])
+        refused(bob, "conflict", {**his, "resolution": "mine", "resolved_at": NOW},
+                MAY_NOT_CHANGE_GLOBEX)
+        push_as(bob, writes={"conflict": [{**his, "resolution": "theirs", "resolved_at": NOW}]})
+    assert postgres.rows(ENTRY, his["id"]) == [
+        ("edit", "stage", "lost", "won", "bob", "theirs", "bob")]
+
+
+def new_entry(customer_id: str, actor: str, **fields) -> dict:
+    return {"id": new_id(), "kind": "edit", "entity": "customer", "entity_id": customer_id,
+            "customer_id": customer_id, "field": "stage", "base": "lead", "mine": "lost",
+            "theirs": "won", "actor": actor, "made_at": NOW, "event_id": new_id(),
+            "resolution": None, "resolved_by": None, "resolved_at": None, "created_at": NOW,
+            "updated_at": NOW, "version": 1, **fields}
+
+
+def test_a_new_conflict_entry_keeps_the_pushers_own_change(acme, postgres):
+    acme_id = postgres.value("SELECT id FROM customer")
+    forged = new_entry(acme_id, "alice")
+    rule = "bob may not keep a change by alice in a conflict entry: members keep their own"
+    with as_member(postgres, "bob") as bob:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match=rule):
+            push_as(bob, entries=[forged])
+        refused(bob, "conflict", forged, rule)  # as a record of its own, neither
+        closed = new_entry(acme_id, "bob", resolution="theirs", resolved_by="bob",
+                           resolved_at=NOW)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege,
+                           match="bob may not push a conflict entry resolved already"):
+            push_as(bob, entries=[closed])
+        assert postgres.value("SELECT count(*) FROM conflict") == 0
+        own = new_entry(acme_id, "bob")
+        push_as(bob, entries=[own])
+    with as_member(postgres, "alice") as alice:  # an admin pushes others' work
+        push_as(alice, entries=[new_entry(acme_id, "carol")])
+    assert sorted(postgres.rows("SELECT actor, resolution FROM conflict")) == [
+        ("bob", None), ("carol", None)]
+
+
+def test_a_new_conflict_entry_needs_its_customer_in_sight(crm, shared, globex, acme, postgres):
+    assert crm("server", "set", "visibility", "own", "--url", shared).exit_code == 0
+    acme_id = postgres.value("SELECT id FROM customer WHERE name = 'Acme Trading'")
+    with as_member(postgres, "bob") as bob:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege,
+                           match=r"bob may not add to customer \w+: with visibility = own"):
+            push_as(bob, entries=[new_entry(globex, "bob")])
+        push_as(bob, entries=[new_entry(acme_id, "bob")])
+    assert postgres.rows("SELECT customer_id FROM conflict") == [(acme_id,)]
+
+
+def fake_owner(customer_id: str, reason: str) -> dict:
+    return {"id": new_id(), "customer_id": customer_id, "user": "bob", "role": "owner",
+            "assigned_by": "alice", "reason": reason, "since": "2020-01-01T00:00:00+00:00",
+            "until": "2026-01-01T00:00:00+00:00", "acknowledged_at": None,
+            "created_at": NOW, "updated_at": NOW, "version": 1}
+
+
+def test_a_role_arriving_ended_cannot_forge_a_customers_history(team, globex, acme, postgres):
+    roles = ("SELECT assigned_by, reason, since, until, since = now() AND until = now() "
+             "FROM assignment WHERE id = %s")
+    with as_member(postgres, "bob") as bob:  # no role on Globex
+        bob.execute("BEGIN")
+        forged = fake_owner(globex, "fake history")
+        push_as(bob, writes={"assignment": [forged]})
+        [(by, reason, since, until, stamped_now)] = bob.execute(
+            roles, (forged["id"],)).fetchall()
+        bob.execute("COMMIT")
+    assert (by, reason, stamped_now) == ("bob", "fake history", True)
+    assert since.year > 2020 and since == until
+    shown = team["alice"].sync() and team["alice"].ok("customer", "show", "Globex")
+    assert "2020-01-01" not in shown
+    with as_member(postgres, "alice") as alice:  # an admin's is taken as sent
+        kept = fake_owner(globex, "imported")
+        push_as(alice, writes={"assignment": [kept]})
+    with as_member(postgres, "bob") as bob:  # and so is one on a customer bob may change
+        own = {**fake_owner(acme, "his own"), "assigned_by": "bob"}
+        own["customer_id"] = postgres.value("SELECT id FROM customer WHERE name = 'Acme Trading'")
+        push_as(bob, writes={"assignment": [own]})
+    for taken, by in ((kept, "alice"), (own, "bob")):
+        [(assigned_by, _reason, since, until, _now)] = postgres.rows(roles, taken["id"])
+        assert (assigned_by, since.year, until.year) == (by, 2020, 2026)
+
+
+def test_an_honest_resolution_its_resolver_lost_the_right_to_waits_for_someone_entitled(
+    team, acme_entry, postgres
+):
+    alice, bob = team["alice"], team["bob"]
+    bob.sync()
+    bob.ok("conflicts", "resolve", acme_entry[-8:], "--take", "theirs")  # his role: he may
+    alice.ok("assign", "Acme Trading", "--to", "alice", "--role", "service")  # bob's ends
+    alice.sync()
+    assert bob.sync()["pushed"] == 1  # neither refused nor stuck: the entry stays open
+    assert postgres.rows(ENTRY, acme_entry) == [
+        ("edit", "city", "Suzhou", "Hangzhou", "alice", None, None)]
+    refused_here = bob("conflicts", "resolve", acme_entry[-8:], "--take", "theirs")
+    assert refused_here.exit_code == 6, refused_here.output
+    assert "bob may not change customer" in refused_here.stderr
+    alice.ok("conflicts", "resolve", acme_entry[-8:], "--take", "theirs")
+    alice.sync()
+    assert postgres.rows(ENTRY, acme_entry) == [
+        ("edit", "city", "Suzhou", "Hangzhou", "alice", "theirs", "alice")]
+
+
+def test_a_managers_deletion_keeps_the_edit_it_never_saw_in_its_editors_name(team, postgres):
+    bob, carol = team["bob"], team["carol"]
+    carol.ok("customer", "add", "Initech", "--city", "Shanghai")  # hers: marketing
+    carol.ok("assign", "Initech", "--to", "bob", "--role", "service")
+    carol.sync()
+    bob.sync()
+    bob.ok("customer", "edit", "Initech", "--city", "Hangzhou")
+    bob.sync()
+    carol.ok("customer", "delete", "Initech")  # carol never pulled bob's edit
+    assert carol.sync()["conflicts"] == 1  # an entry in bob's name, pushed by a manager
+    assert postgres.rows("SELECT kind, mine, actor FROM conflict") == [
+        ("deleted", {"city": "Hangzhou"}, "bob")]
+    initech = postgres.value("SELECT id FROM customer WHERE name = 'Initech'")
+    with as_member(postgres, "carol") as conn:  # but not with values bob never wrote
+        forged = {**new_entry(initech, "bob"), "kind": "deleted", "field": "city",
+                  "base": {"city": "Shanghai"}, "mine": {"city": "Mallory Street"}}
+        with pytest.raises(psycopg.errors.InsufficientPrivilege,
+                           match="carol may not keep a change by bob in a conflict entry"):
+            push_as(conn, entries=[forged])

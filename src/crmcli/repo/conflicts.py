@@ -12,7 +12,9 @@ like any record. Resolving one is an ordinary, audited change that syncs:
 Writing into a user or a custom field definition takes the role its own command requires
 (`entities.WRITERS`): a member cannot rename an admin through a conflict. Writing into a
 customer, a hand-over, a task or a note takes the right its own command does
-(`crmcli.permissions`): only who may change the customer writes its fields back.
+(`crmcli.permissions`): only who may change the customer writes its fields back; closing
+an entry about one with `theirs` takes the right to change that record too, unless the
+change it keeps is the resolver's own.
 The first resolution to reach the shared database closes the entry there.
 """
 
@@ -175,6 +177,20 @@ def _write(
         )
 
 
+def _require_subject(s: Session, conflict: Conflict, by: Actor) -> None:
+    """Resolving an entry about a customer's record, however, takes the right to change
+    that record (`judge_writes.crm_require_resolves` checks the same when it arrives)."""
+    record = record_of(s, conflict)
+    if isinstance(record, Customer):
+        permissions.require_change(s, record, by)
+    elif record is not None:
+        permissions.require_record_change(s, record, by)
+    elif conflict.customer_id:
+        customer = s.exec(select(Customer).where(Customer.id == conflict.customer_id)).first()
+        if customer is not None:
+            permissions.require_change(s, customer, by)
+
+
 def resolve(
     s: Session,
     conflict: Conflict,
@@ -201,6 +217,9 @@ def resolve(
         written = [conflict.field] if conflict.kind == "edit" else [
             name for name, value in (conflict.mine or {}).items() if value is not None]
         sensitive.check_write(s, by, written)  # only a sensitive field's readers write it
+    own = take == "theirs" and conflict.actor == by.handle  # giving up one's own change
+    if conflict.entity not in entities.WRITERS and not own:  # as the shared database judges
+        _require_subject(s, conflict, by)
     record = None if take == "theirs" else record_of(s, conflict)
     if take != "theirs" and (record is None or conflict.kind == "gone"):
         raise Invalid(

@@ -94,8 +94,143 @@ RULES = {
         END IF;
         IF changed <@ ARRAY['acknowledged_at'] AND old ->> 'user' = who.handle THEN RETURN; END IF;
         PERFORM crm_require(who, old ->> 'customer_id', 'change');""",
-    "conflict": "",  # the record a resolution writes is checked as that record
+    # A new entry keeps the pusher's own change (`crm_check_entry`); what an entry keeps
+    # never changes; its resolution takes the right to change what it is about (the record
+    # a resolution writes is checked as that record), and the first one stands.
+    "conflict": """
+        IF old IS NULL THEN
+            PERFORM crm_check_entry(who, item, '{}', adding);
+            RETURN;
+        END IF;
+        IF NOT changed <@ ARRAY['resolution', 'resolved_by', 'resolved_at'] THEN
+            PERFORM crm_refuse(who, format('change conflict entry %s', right(old ->> 'id', 8)),
+                'what a conflict entry keeps never changes; only its resolution is written');
+        END IF;
+        IF old ->> 'resolved_at' IS NOT NULL THEN
+            PERFORM crm_refuse(who, format('resolve conflict entry %s again', right(old ->> 'id', 8)),
+                format('%s resolved it first', old ->> 'resolved_by'));
+        END IF;
+        IF new ->> 'resolved_at' IS NULL OR NOT new ->> 'resolution' IN ('mine', 'theirs', 'value') THEN
+            PERFORM crm_refuse(who, format('resolve conflict entry %s so', right(old ->> 'id', 8)),
+                'a resolution takes mine, theirs or a value, at a time');
+        END IF;
+        PERFORM crm_require_resolves(who, old, new ->> 'resolution');""",
 }
+
+# The rules of conflict entries that more than one path applies.
+ENTRIES = """
+-- A deletion's unseen edit (`plan.unseen_conflict`): an entry about a customer this push
+-- deletes, in the name of its last editor, holding the values the customer holds now.
+CREATE FUNCTION crm_unseen_edit(item jsonb, writes jsonb) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT item ->> 'kind' = 'deleted' AND item ->> 'entity' = 'customer'
+       AND jsonb_typeof(item -> 'mine') = 'object' AND EXISTS (
+        SELECT 1 FROM customer c
+        JOIN jsonb_array_elements(CASE WHEN jsonb_typeof(writes -> 'customer') = 'array'
+                                       THEN writes -> 'customer' ELSE '[]' END) w
+          ON w ->> 'id' = c.id
+        WHERE c.id = item ->> 'entity_id' AND c.deleted_at IS NULL
+          AND w ->> 'deleted_at' IS NOT NULL AND c.updated_by = item ->> 'actor'
+          AND NOT EXISTS (
+            SELECT 1 FROM jsonb_each(item -> 'mine') m
+            WHERE m.key NOT IN SENSITIVE_FIELDS AND m.value IS DISTINCT FROM coalesce(
+                to_jsonb(c) #> CASE WHEN m.key LIKE 'extra.%' THEN ARRAY['extra', substr(m.key, 7)]
+                                    ELSE ARRAY[m.key] END, 'null')))
+$$;
+
+-- A new conflict entry: it arrives open, keeps a change of the pusher's own (an admin
+-- pushes others' work; a deleter, the edit their deletion removes unseen) and is about a
+-- customer the pusher sees.
+CREATE FUNCTION crm_check_entry(who crm_who, item jsonb, writes jsonb, adding jsonb)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(item ->> 'resolution', item ->> 'resolved_by', item ->> 'resolved_at') IS NOT NULL THEN
+        PERFORM crm_refuse(who, 'push a conflict entry resolved already',
+            'an entry arrives open; its resolution is a change of its own');
+    END IF;
+    IF item ->> 'actor' IS DISTINCT FROM who.handle AND who.role <> 'admin'
+       AND NOT crm_unseen_edit(item, writes) THEN
+        PERFORM crm_refuse(who, format('keep a change by %s in a conflict entry', item ->> 'actor'),
+            'members keep their own changes');
+    END IF;
+    IF item ->> 'customer_id' IS NOT NULL THEN
+        PERFORM crm_require_sees(who, item ->> 'customer_id', adding);
+    END IF;
+END $$;
+
+-- Resolving an entry takes what `crm conflicts resolve` takes (`repo/conflicts.py`): for a
+-- user or a custom field, its command's role (--take theirs leaves it as it is: anyone);
+-- for a record of a customer, the right to change that record (--take theirs: that, or
+-- being the one whose change the entry keeps).
+CREATE FUNCTION crm_require_resolves(who crm_who, entry jsonb, resolution text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    about text := entry ->> 'entity_id';
+    customer_id text;
+    what text := format('resolve conflict entry %s', right(entry ->> 'id', 8));
+BEGIN
+    IF entry ->> 'entity' IN ('user', 'field_reader', 'field_def') THEN
+        IF resolution = 'theirs' OR who.role = 'admin'
+           OR (entry ->> 'entity' = 'field_def' AND who.role = 'manager') THEN
+            RETURN;
+        END IF;
+        PERFORM crm_refuse(who, what, CASE WHEN entry ->> 'entity' = 'field_def'
+            THEN 'only an admin or a manager changes custom fields'
+            ELSE 'only an admin changes users and who reads sensitive fields' END);
+    END IF;
+    IF resolution = 'theirs' AND entry ->> 'actor' = who.handle THEN
+        RETURN;  -- giving up one's own change
+    END IF;
+    CASE entry ->> 'entity'
+    WHEN 'customer' THEN
+        customer_id := about;
+    WHEN 'note' THEN
+        IF EXISTS (SELECT 1 FROM note n WHERE n.id = about AND n.author = who.handle) THEN
+            RETURN;
+        END IF;
+        customer_id := (SELECT n.customer_id FROM note n WHERE n.id = about);
+    WHEN 'attachment' THEN
+        IF EXISTS (SELECT 1 FROM attachment a JOIN note n ON n.id = a.note_id
+                   WHERE a.id = about AND n.author = who.handle) THEN
+            RETURN;
+        END IF;
+        customer_id := (SELECT n.customer_id FROM attachment a JOIN note n ON n.id = a.note_id
+                        WHERE a.id = about);
+    WHEN 'task' THEN
+        IF EXISTS (SELECT 1 FROM task t WHERE t.id = about
+                   AND who.handle IN (t.assignee, t.created_by)) THEN
+            RETURN;
+        END IF;
+        customer_id := (SELECT t.customer_id FROM task t WHERE t.id = about);
+    WHEN 'assignment' THEN
+        customer_id := (SELECT a.customer_id FROM assignment a WHERE a.id = about);
+    ELSE
+        NULL;
+    END CASE;
+    PERFORM crm_require(who, coalesce(customer_id, entry ->> 'customer_id'), 'change');
+END $$;
+
+-- A role that arrives ended (a hand-over its pusher may not make, kept in a conflict
+-- entry: `plan.end_unentitled_hand_overs`) gives nobody anything, and is no way to write
+-- a customer's past either: unless its pusher may change the customer (or is an admin),
+-- it began and ended when it arrived, handed over by its pusher.
+CREATE FUNCTION crm_stamp_ended_roles(who crm_who, writes jsonb, adding jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF who.role = 'admin' OR jsonb_typeof(writes -> 'assignment') IS DISTINCT FROM 'array' THEN
+        RETURN writes;
+    END IF;
+    RETURN jsonb_set(writes, '{assignment}', (
+        SELECT coalesce(jsonb_agg(CASE
+            WHEN x ->> 'until' IS NOT NULL AND NOT adding ? (x ->> 'customer_id')
+                 AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.id = x ->> 'id')
+                 AND NOT coalesce((SELECT crm_may_change(who, c) FROM customer c
+                                   WHERE c.id = x ->> 'customer_id'), true)
+            THEN x || jsonb_build_object('since', now(), 'until', now(), 'assigned_by', who.handle)
+            ELSE x END ORDER BY n), '[]')
+        FROM jsonb_array_elements(writes -> 'assignment') WITH ORDINALITY AS e(x, n)));
+END $$;
+""".replace("SENSITIVE_FIELDS", "(" + ", ".join(f"'{name}'" for name in SENSITIVE) + ")")
 
 # What is checked before anything else, even of a record written back as it is: only a
 # sensitive field's readers send its value at all, changed or not (a replica holds none;
@@ -168,7 +303,19 @@ def _write_function(entity: str) -> str:
             "new.mine := crm_scrub_entry(new.field, new.mine);",
             "new.theirs := crm_scrub_entry(new.field, new.theirs);",
         ]
-        stamps += created[-3:]
+        stamps += [  # what it keeps never changes (`RULES`); its resolution is the pusher's
+            f"new.{name} := old.{name};" for name in shared_columns("conflict")
+            if name not in ("id", "resolution", "resolved_by", "resolved_at", "created_at",
+                            "updated_at", "deleted_at", "version", "server_seq")
+        ] + created[-3:] + [
+            "IF old.resolved_at IS NULL AND new.resolved_at IS NOT NULL THEN",
+            "    new.resolved_at := least(new.resolved_at, now());",
+            "    IF who.role <> 'admin' THEN new.resolved_by := who.handle; END IF;",
+            "ELSE",
+            "    new.resolution := old.resolution; new.resolved_by := old.resolved_by;",
+            "    new.resolved_at := old.resolved_at;",
+            "END IF;",
+        ]
     secrets = ""
     if entity == "customer":  # custom sensitive values: kept apart (`judge_custom.py`)
         secrets = "\n    new.extra := crm_store_secrets(new.id, item, new.extra);"
@@ -247,14 +394,21 @@ BEGIN
         FROM jsonb_array_elements(coalesce(writes -> 'customer', '[]')) x
         WHERE NOT EXISTS (SELECT 1 FROM customer c WHERE c.id = x ->> 'id')), '{{}}');
     BEGIN
+        writes := crm_stamp_ended_roles(who, writes, adding);
 {checks}
+        FOR item IN SELECT * FROM jsonb_array_elements(entries) LOOP
+            what := 'conflict ' || (item ->> 'id');
+            IF NOT EXISTS (SELECT 1 FROM conflict WHERE id = item ->> 'id') THEN
+                PERFORM crm_check_entry(who, item, writes, adding);
+            END IF;
+        END LOOP;
 {writes}
         what := 'the changes';  -- after the records: a field declared sensitive by this push
         PERFORM crm_write_events(who, events, max_text);  -- is scrubbed from its changes
         FOR item IN SELECT * FROM jsonb_array_elements(entries) LOOP
             what := 'conflict ' || (item ->> 'id');
             IF NOT EXISTS (SELECT 1 FROM conflict WHERE id = item ->> 'id') THEN
-                PERFORM crm_write_conflict(who, item);
+                PERFORM crm_write_conflict(who, item);  -- checked with the records
             END IF;
         END LOOP;
         FOR i IN 1 .. coalesce(array_length(digests, 1), 0) LOOP
@@ -279,7 +433,7 @@ END $$;
 
 def write_functions() -> str:
     """The SQL that creates every check and write function and `crm_push`."""
-    return "".join(
+    return ENTRIES + "".join(
         _check_function(entity) + _write_function(entity) for entity in ORDER
     ) + _push_function()
 

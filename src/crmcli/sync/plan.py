@@ -18,11 +18,16 @@ from typing import Any
 
 from crmcli.models import Conflict
 from crmcli.repo import audit, entities
-from crmcli.sync import merge, merges, rights
+from crmcli.sync import merge, merges, rights, shared
 from crmcli.sync.schema import Who
-from crmcli.sync.tables import Synced, comparable
+from crmcli.sync.tables import BY_ENTITY, Synced, comparable
 
 UNSHARED_ON_JOIN = frozenset({"role"})  # a user's role comes from the shared admins
+# What a conflict entry's resolution needs to know of the record it is about (`may_resolve`)
+SUBJECT_COLUMNS = {
+    "note": ("customer_id", "author"), "task": ("customer_id", "assignee", "created_by"),
+    "attachment": ("note_id",), "assignment": ("customer_id",),
+}
 
 
 def _comparable(row: dict) -> dict:
@@ -42,6 +47,8 @@ class Plan:
     writes: dict[str, dict[str, dict]] = field(default_factory=lambda: defaultdict(dict))
     conflicts: list[Conflict] = field(default_factory=list)
     remapped: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (entity, id) -> the shared record a conflict entry this push resolves is about
+    subjects: dict[tuple[str, str], dict] = field(default_factory=dict)
     made: list[dict] = field(default_factory=list)  # events of changes the push itself makes
     # entity -> id -> the replica's changes, for the records this push adds
     added: dict[str, dict[str, merge.RecordChanges]] = field(
@@ -95,6 +102,45 @@ class Plan:
             return True
         standing = self.standing.get(changes.customer_id or "")
         return rights.may_take(self.who, entity, current, paths, standing)
+
+    def read_subjects(self, conn: Any, entries: dict[str, dict]) -> None:
+        """Read what the conflict entries this push resolves are about, as the shared
+        database holds it (and who answers for their customers), for `may_resolve`."""
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for entry in entries.values():
+            if entry.get("resolved_at") is not None and entry["entity"] in SUBJECT_COLUMNS:
+                wanted[entry["entity"]].add(entry["entity_id"])
+        for entity, record_ids in wanted.items():
+            found = shared.rows_by(
+                conn, BY_ENTITY[entity], "id", record_ids, ("id", *SUBJECT_COLUMNS[entity]))
+            self.subjects.update({(entity, key): row for key, row in found.items()})
+        notes = shared.rows_by(conn, BY_ENTITY["note"], "id", {
+            row["note_id"] for (entity, _), row in self.subjects.items() if entity == "attachment"
+        }, ("id", "customer_id", "author"))
+        for (entity, _), row in self.subjects.items():
+            if entity == "attachment" and row["note_id"] in notes:
+                row.update(notes[row["note_id"]])
+        missing = {row.get("customer_id") for row in self.subjects.values()} | {
+            entry["customer_id"] for entry in entries.values()}
+        self.standing.update(rights.standings(
+            conn, {c for c in missing if c and c not in self.standing}))
+
+    def may_resolve(self, entry: dict, resolution: str | None) -> bool:
+        """Whether the pusher may resolve the shared conflict entry so, as the shared
+        database's `crm_require_resolves` judges it (and `crm conflicts resolve` does)."""
+        if self.who is None:
+            return True
+        entity = entry["entity"]
+        if entity in entities.WRITERS:
+            return resolution == "theirs" or self.may_write(entity)
+        if resolution == "theirs" and entry["actor"] == self.handle:
+            return True  # giving up one's own change
+        subject = self.subjects.get((entity, entry["entity_id"]), {})
+        if self.handle in {subject.get(name) for name in ("author", "assignee", "created_by")}:
+            return True
+        customer_id = entry["entity_id"] if entity == "customer" else (
+            subject.get("customer_id") or entry["customer_id"])
+        return customer_id is None or rights.may_change(self.who, self.standing.get(customer_id))
 
     def end_unentitled_hand_overs(self) -> None:
         """End, and keep in a conflict entry, each role this push still hands over (after
@@ -175,7 +221,12 @@ class Plan:
             changes = self.recognised(synced, changes, row)
         theirs, mine = _comparable(current), _comparable(row)
         verdict = merge.judge(theirs, mine, changes, synced.stamps)
-        if verdict.take and not self.may_take(synced.entity, current, verdict.take, changes):
+        if synced.entity == "conflict":
+            allowed = not verdict.take or self.may_resolve(current, row.get("resolution"))
+        else:
+            allowed = not verdict.take or self.may_take(
+                synced.entity, current, verdict.take, changes)
+        if not allowed:
             verdict.conflicts += [("edit", path) for path in verdict.take]
             verdict.take = []
         updated = dict(current)
