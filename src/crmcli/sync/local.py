@@ -104,6 +104,13 @@ def mark_synced(s: Session, event_ids: Sequence[str]) -> None:
         s.connection().execute(table.update().where(table.c.id.in_(chunk)).values(synced=True))
 
 
+def drop_events(s: Session, event_ids: Sequence[str]) -> None:
+    """Remove events the shared database was never sent (they describe nothing it holds)."""
+    table = AuditEvent.__table__
+    for chunk in chunks(list(event_ids)):
+        s.connection().execute(delete(table).where(table.c.id.in_(chunk)))
+
+
 def forget_sensitive(s: Session) -> None:
     """Clear every sensitive value the replica holds: customers' (custom fields too), their
     masks and the changes recorded in its history (a member who left keeps none of them)."""

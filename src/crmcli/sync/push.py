@@ -96,6 +96,7 @@ class Pushed:
     # the sensitive values the outbox held, sent or withheld: the replica forgets them all
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
     withheld: list[tuple[str, str, str]] = field(default_factory=list)  # (customer, field, why)
+    dropped: list[str] = field(default_factory=list)  # events not sent: the replica drops them
 
 
 def _event_row(event: AuditEvent, entity_id: str | None) -> dict:
@@ -197,18 +198,20 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
             _plan_table(conn, plan, synced, by_entity[synced.entity], outbox)
     roles.settle(conn, plan, by_entity["assignment"], outbox.rows.get("assignment", {}))
     plan.end_unentitled_hand_overs()
-    events = [  # a member's own user record from `crm init` is the team's to keep: its
-        # events describe nothing the shared database took (only admins write users)
+    # A member's own user record from `crm init` is the team's to keep: its events describe
+    # nothing the shared database took (only admins write users), so they leave the replica.
+    dropped = [e.id for e in fresh if e.entity == "user" and not plan.may_write("user")]
+    events = [
         _event_row(e, plan.remapped.get((e.entity, e.entity_id or ""), e.entity_id))
-        for e in fresh if e.entity != "user" or plan.may_write("user")
+        for e in fresh if e.id not in dropped
     ]
     handed_over = handover.settle(conn, plan, events)
     secrets, withheld = rights.sendable_secrets(
         conn, who, outbox.secrets, outbox.bases, plan.writes["customer"], plan.standing)
     send(conn, plan, events, outbox.files, head, secrets)
     return Pushed(
-        [event.id for event in outbox.events], len(fresh), len(plan.conflicts), handed_over,
-        outbox.secrets, withheld,
+        [event.id for event in outbox.events], len(events), len(plan.conflicts), handed_over,
+        outbox.secrets, withheld, dropped,
     )
 
 
