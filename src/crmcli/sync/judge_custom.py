@@ -64,12 +64,33 @@ CREATE TABLE customer_secret (
 );
 
 -- Every sensitive field: the standard ones, then the declared custom fields with readers.
-CREATE FUNCTION crm_sensitive_fields() RETURNS text[] LANGUAGE sql STABLE AS $$
-    SELECT STANDARD || ARRAY(
+-- A push asks for every record and event it writes, so the answer is kept for the rest of
+-- the transaction, until a write to field_reader or field_def forgets it.
+CREATE FUNCTION crm_sensitive_fields() RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    kept text := current_setting('crm.sensitive_fields', true);
+    found text[];
+BEGIN
+    IF kept <> '' THEN
+        RETURN kept::text[];
+    END IF;
+    found := STANDARD || ARRAY(
         SELECT DISTINCT r.field FROM field_reader r
         JOIN field_def d ON d.name = r.field AND d.deleted_at IS NULL
-        WHERE r.deleted_at IS NULL AND NOT r.field = ANY(STANDARD) ORDER BY 1)
-$$;
+        WHERE r.deleted_at IS NULL AND NOT r.field = ANY(STANDARD) ORDER BY 1);
+    PERFORM set_config('crm.sensitive_fields', found::text, true);
+    RETURN found;
+END $$;
+
+CREATE FUNCTION crm_forget_sensitive_fields() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('crm.sensitive_fields', '', true);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER field_reader_sensitive_fields AFTER INSERT OR UPDATE OR DELETE ON field_reader
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_forget_sensitive_fields();
+CREATE TRIGGER field_def_sensitive_fields AFTER INSERT OR UPDATE OR DELETE ON field_def
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_forget_sensitive_fields();
 
 -- Keep a pushed customer's custom sensitive values apart; returns its `extra` without them.
 CREATE FUNCTION crm_store_secrets(of_customer text, item jsonb, extra jsonb) RETURNS jsonb
@@ -139,11 +160,22 @@ LANGUAGE sql IMMUTABLE AS $$
         ELSE found END
 $$;
 
--- Sensitive values never reach an event's changes or a conflict entry.
-CREATE OR REPLACE FUNCTION crm_scrub(value jsonb) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN jsonb_typeof(value) = 'object'
-        THEN crm_scrub_values(value, crm_sensitive_fields()) ELSE value END
-$$;
+-- Sensitive values never reach an event's changes or a conflict entry. Most changes hold
+-- none (an edit of a city, a snapshot whose sensitive fields are empty): those are kept
+-- as they are without being rebuilt.
+CREATE OR REPLACE FUNCTION crm_scrub(value jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    sensitive text[] := crm_sensitive_fields();
+BEGIN
+    IF jsonb_typeof(value) <> 'object' OR NOT EXISTS (
+        SELECT 1 FROM jsonb_each(value) AS e(key, item)
+        WHERE (e.key = ANY(sensitive) AND item NOT IN ('null', '[null, null]'))
+           OR (e.key = 'extra' AND item::text LIKE ANY (
+               ARRAY(SELECT '%"' || s || '":%' FROM unnest(sensitive) AS s)))) THEN
+        RETURN value;
+    END IF;
+    RETURN crm_scrub_values(value, sensitive);
+END $$;
 
 CREATE OR REPLACE FUNCTION crm_scrub_entry(field text, value jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
