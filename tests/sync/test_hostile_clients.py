@@ -85,6 +85,14 @@ def test_no_sensitive_value_anywhere_an_uncleared_member_can_select(team, secret
                 bob.execute(f"SELECT {name} FROM customer")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             bob.execute("SELECT * FROM crm_member")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            bob.execute("SELECT * FROM customer_secret")  # the custom sensitive values
+        assert bob.execute("SELECT * FROM crm_masks(NULL)").fetchall() == []  # reads none
+        assert bob.execute("SELECT crm_unreadable()").fetchone()[0] == [
+            "contract_amount", "id_number", "bank_account", "salary"]
+    with as_member(postgres, "carol") as carol:  # a manager reads the amount, and only it
+        masks = carol.execute("SELECT customer_id, field, stand_in FROM crm_masks(NULL)")
+        assert masks.fetchall() == [(secret_acme, "contract_amount", "100000")]
 
 
 @pytest.mark.parametrize("statement", [
@@ -198,6 +206,21 @@ def test_a_member_cannot_promote_themselves_or_add_users(team, postgres):
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only an admin"):
             push_as(bob, writes={"user": [{**me, "id": new_id(), "handle": "mallory"}]})
     assert postgres.value("SELECT role FROM users WHERE handle = 'bob'") == "member"
+
+
+@pytest.mark.parametrize(("change", "refused"), [
+    ({"phone": "13800138000"}, "customer_phone_is_e164"),
+    ({"email": "Bob@Example.com"}, "customer_email_is_an_address"),
+    ({"sla": 0}, "customer_sla_is_a_duration"),
+    ({"tags": {"vip": True}}, "customer_tags_are_a_list"),
+])
+def test_a_member_cannot_store_a_value_outside_its_normal_form(team, acme, postgres, change, refused):
+    customer_id = postgres.value("SELECT id FROM customer")
+    with as_member(postgres, "bob") as bob:  # holds a role on Acme: may change its fields
+        row = pushable(bob, "customer", customer_id)
+        with pytest.raises(psycopg.errors.CheckViolation, match=refused):
+            push_as(bob, writes={"customer": [{**row, **change}]})
+        assert pushable(bob, "customer", customer_id) == row
 
 
 def test_values_outside_the_data_dictionary_are_refused_for_everyone(team, acme, postgres):
