@@ -306,3 +306,35 @@ def test_member_role_and_deactivation_name_what_they_refuse(crm, shared, postgre
     assert postgres.value("SELECT count(*) FROM audit_event") == events
     assert postgres.rows("SELECT handle, role, active FROM users ORDER BY handle") == [
         ("bob", "admin", True), ("carol", "manager", True)]
+
+
+def test_a_password_typed_at_a_terminal_is_asked_for_and_not_echoed(crm_home, shared, postgres):
+    import os
+    import pty
+    import subprocess
+    import sys
+    import time
+
+    login = login_for(schema_of(shared), "erin")
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crmcli", "server", "member", "add", "erin", "--name", "Erin",
+         "--login", login, "--password-stdin", "--url", shared],
+        stdin=follower, stdout=follower, stderr=follower, env={**os.environ}, close_fds=True,
+    )
+    os.close(follower)
+    shown, deadline = b"", time.monotonic() + 60
+    while b"password for" not in shown and time.monotonic() < deadline:  # asked first
+        shown += os.read(leader, 1024)
+    assert b"password for " + login.encode() in shown
+    os.write(leader, b"typed secret\n")
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            shown += os.read(leader, 1024)
+        except OSError:
+            break
+    assert process.wait(timeout=60) == 0, shown
+    os.close(leader)
+    assert b"typed secret" not in shown  # not echoed
+    verifier = postgres.value("SELECT rolpassword FROM pg_authid WHERE rolname = %s", login)
+    assert scram_holds(verifier, "typed secret")
