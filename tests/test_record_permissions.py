@@ -258,10 +258,10 @@ def test_taking_mine_in_a_conflict_takes_the_right_to_change_the_customer(crm, a
         s.add(entry)
         s.flush()
         ref = entry.id[-8:]
-    refused(crm("--as", "bob", "conflicts", "resolve", ref, "--take", "mine"), RULE)
+    refused(crm("--as", "bob", "conflicts", "resolve", ref, "--restore-other"), RULE)
     refused(crm("--as", "bob", "conflicts", "resolve", ref, "--value", "Ningbo"), RULE)
     assert city(database) == "Shanghai"
-    assert crm("--as", "bob", "conflicts", "resolve", ref, "--take", "theirs").exit_code == 0
+    assert crm("--as", "bob", "conflicts", "resolve", ref, "--keep-current").exit_code == 0
 
 
 # --- acting as someone else -------------------------------------------------------------

@@ -20,7 +20,7 @@ def assert_gone_everywhere_with_one_entry(members, ref: str) -> dict:
 
 
 def restore_with_take_mine(member, entry: dict, others) -> None:
-    member.ok("conflicts", "resolve", entry["id"][-8:], "--take", "mine")
+    member.ok("conflicts", "resolve", entry["id"][-8:], "--restore-other")
     for each in (member, *others):
         each.sync()
 
@@ -106,7 +106,7 @@ def test_two_members_merging_one_pair_in_opposite_directions_make_no_cycle(team,
         assert (entry["kind"], entry["actor"]) == ("merge", "carol")
         assert (entry["entity_id"], entry["mine"], entry["theirs"]) == (pine, palm, pine)
 
-    carol.ok("conflicts", "resolve", entry["id"][-8:], "--take", "mine")  # carol's way after all
+    carol.ok("conflicts", "resolve", entry["id"][-8:], "--restore-other")  # carol's way after all
     carol.sync()
     alice.sync()
     for member in (alice, carol):
@@ -129,7 +129,7 @@ def test_a_merge_into_a_customer_deleted_elsewhere_is_refused_into_a_conflict(te
             "merge", palm, pine, None
         )
 
-    carol.ok("conflicts", "resolve", entry["id"][-8:], "--take", "mine")
+    carol.ok("conflicts", "resolve", entry["id"][-8:], "--restore-other")
     carol.sync()
     alice.sync()
     for member in (alice, carol):

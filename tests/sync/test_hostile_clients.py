@@ -671,16 +671,16 @@ def test_an_honest_resolution_its_resolver_lost_the_right_to_waits_for_someone_e
 ):
     alice, bob = team["alice"], team["bob"]
     bob.sync()
-    bob.ok("conflicts", "resolve", acme_entry[-8:], "--take", "theirs")  # his role: he may
+    bob.ok("conflicts", "resolve", acme_entry[-8:], "--keep-current")  # his role: he may
     alice.ok("assign", "Acme Trading", "--to", "alice", "--role", "service")  # bob's ends
     alice.sync()
     assert bob.sync()["pushed"] == 1  # neither refused nor stuck: the entry stays open
     assert postgres.rows(ENTRY, acme_entry) == [
         ("edit", "city", "Suzhou", "Hangzhou", "alice", None, None)]
-    refused_here = bob("conflicts", "resolve", acme_entry[-8:], "--take", "theirs")
+    refused_here = bob("conflicts", "resolve", acme_entry[-8:], "--keep-current")
     assert refused_here.exit_code == 6, refused_here.output
     assert "bob may not change customer" in refused_here.stderr
-    alice.ok("conflicts", "resolve", acme_entry[-8:], "--take", "theirs")
+    alice.ok("conflicts", "resolve", acme_entry[-8:], "--keep-current")
     alice.sync()
     assert postgres.rows(ENTRY, acme_entry) == [
         ("edit", "city", "Suzhou", "Hangzhou", "alice", "theirs", "alice")]

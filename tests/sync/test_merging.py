@@ -50,10 +50,10 @@ def test_the_same_field_changed_to_different_values_keeps_the_first_and_a_confli
         assert entry["record"] == "customer Acme Trading"
 
     table = alice.ok("conflicts", "list")
-    assert "Not taken" in table and "lost" in table
+    assert "Other" in table and "Current" in table and "lost" in table
     assert "stage: kept won, not taken lost (alice)" in carol.ok("customer", "show", acme)
     shown = alice.ok("conflicts", "show", entry["id"][-8:])
-    assert "not taken" in shown and "alice" in shown
+    assert "other" in shown and "by alice" in shown
 
 
 def test_the_same_value_set_on_two_replicas_is_no_conflict(team, acme):
@@ -93,7 +93,7 @@ def test_an_edit_to_a_customer_deleted_elsewhere_is_a_conflict_and_taking_mine_r
     assert (entry["kind"], entry["field"], entry["mine"]) == ("deleted", "city, level", {"city": "Hangzhou", "level": "A"})
 
     alice.sync()
-    alice.ok("conflicts", "resolve", entry["id"][-8:], "--take", "mine")  # restoring: alice's right
+    alice.ok("conflicts", "resolve", entry["id"][-8:], "--restore-other")  # restoring: alice's right
     alice.sync()
     bob.sync()
     for member in (alice, bob):
@@ -111,10 +111,10 @@ def test_resolving_with_theirs_or_a_new_value_is_an_ordinary_change_that_syncs(t
     alice.sync()
     bob.sync()
     stage, level = sorted(conflicts(bob), key=lambda entry: entry["field"])[::-1]
-    assert bob("conflicts", "resolve", stage["id"][-8:]).exit_code == 2  # neither --take nor --value
-    bob.ok("conflicts", "resolve", stage["id"][-8:], "--take", "theirs")
+    assert bob("conflicts", "resolve", stage["id"][-8:]).exit_code == 2  # none of --keep-current, --restore-other, --value
+    bob.ok("conflicts", "resolve", stage["id"][-8:], "--keep-current")
     bob.ok("conflicts", "resolve", level["id"][-8:], "--value", "c")
-    again = bob("conflicts", "resolve", level["id"][-8:], "--take", "mine")
+    again = bob("conflicts", "resolve", level["id"][-8:], "--restore-other")
     assert again.exit_code == 4 and "resolved by bob already" in again.stderr
     bob.sync()
     alice.sync()
@@ -272,7 +272,7 @@ def test_what_is_added_to_a_customer_deleted_elsewhere_is_a_conflict_and_taking_
 
     alice.sync()  # restoring the customer is for those who may delete it: alice
     for entity in ("note", "task", "assignment"):
-        alice.ok("conflicts", "resolve", entries[entity]["id"][-8:], "--take", "mine")
+        alice.ok("conflicts", "resolve", entries[entity]["id"][-8:], "--restore-other")
     alice.sync()
     bob.sync()
     for member in (alice, bob):
@@ -310,8 +310,8 @@ def test_two_hand_overs_of_one_role_at_once_leave_one_holder_on_every_replica(te
         assert entries["user"]["base"] == "bob"  # the holder bob had seen
 
     # bob holds no role on it any more: taking his hand-overs is for someone entitled
-    alice.ok("conflicts", "resolve", entries["owner"]["id"][-8:], "--take", "mine")
-    alice.ok("conflicts", "resolve", entries["user"]["id"][-8:], "--take", "mine")
+    alice.ok("conflicts", "resolve", entries["owner"]["id"][-8:], "--restore-other")
+    alice.ok("conflicts", "resolve", entries["user"]["id"][-8:], "--restore-other")
     alice.sync()
     bob.sync()
     for member in (alice, bob):

@@ -47,14 +47,14 @@ def test_a_member_cannot_take_mine_on_a_conflict_about_a_user_or_a_field(team):
     )
     for model, where, field, mine in cases:
         entry = add_conflict(bob, model, where, field, mine, "as it was")
-        refused = bob("conflicts", "resolve", entry, "--take", "mine")
+        refused = bob("conflicts", "resolve", entry, "--restore-other")
         assert refused.exit_code == 6, refused.output
         assert "only an admin" in refused.stderr
-        bob.ok("conflicts", "resolve", entry, "--take", "theirs")
+        bob.ok("conflicts", "resolve", entry, "--keep-current")
     assert json.loads(bob.ok("user", "show", "alice", "--format", "json"))["name"] == "Alice Wang"
 
     entry = add_conflict(alice, User, User.handle == "bob", "name", "Robert Li", "Bob Li")
-    alice.ok("conflicts", "resolve", entry, "--take", "mine")  # an admin may
+    alice.ok("conflicts", "resolve", entry, "--restore-other")  # an admin may
     assert json.loads(alice.ok("user", "show", "bob", "--format", "json"))["name"] == "Robert Li"
 
 
@@ -81,6 +81,6 @@ def test_a_members_pushed_change_to_a_user_or_a_field_is_a_conflict_not_a_change
         alice.ok("conflicts", "list", "--format", "json"))}
     assert entries["type"]["mine"] == "text" and entries["name"]["mine"] == "Mallory"
     assert entries["name, type"]["kind"] == "deleted"  # the field bob declared
-    alice.ok("conflicts", "resolve", entries["name, type"]["id"][-8:], "--take", "mine")
+    alice.ok("conflicts", "resolve", entries["name, type"]["id"][-8:], "--restore-other")
     alice.sync()
     assert "secret" in alice.ok("field", "list")

@@ -1,6 +1,5 @@
 """`crm conflicts …`: concurrent changes that did not make it, kept until someone decides."""
 
-from enum import Enum
 from typing import Annotated, Optional
 
 import typer
@@ -9,29 +8,48 @@ from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.customer import AllowDuplicate
 from crmcli.cli.options import FormatOption
-from crmcli.cli.output import Column, Format, emit, emit_one, local_time, say, short_id
+from crmcli.cli.output import (
+    Column,
+    Format,
+    cell_text,
+    emit,
+    emit_one,
+    local_time,
+    say,
+    short_id,
+)
 
 app = typer.Typer(
     help="Conflicts from sync: list, show, resolve (the resolution syncs).", no_args_is_help=True
 )
+
+
+def _choice(resolution: str | None) -> str:
+    """A stored resolution as people read it ("keep current", …)."""
+    from crmcli.repo.conflicts import CHOICES
+
+    return CHOICES.get(resolution, resolution or "")
+
+
+def _side_text(value) -> str:
+    """One side's value in a table cell; a "resolution" entry's side is a resolution."""
+    if isinstance(value, dict) and "resolution" in value and "by" in value:
+        return _resolution_text(value)
+    return cell_text(value)
+
 
 ConflictRef = Annotated[str, typer.Argument(metavar="ID", help="Conflict: a unique id prefix.")]
 COLUMNS = [
     Column("id", "ID", short_id),
     Column("record", "Record", max_width=30),
     Column("field", "Field"),
-    Column("theirs", "Kept", max_width=24),
-    Column("mine", "Not taken", max_width=24),
-    Column("actor", "By"),
+    Column("theirs", "Current", _side_text, max_width=24),
+    Column("mine", "Other", _side_text, max_width=24),
+    Column("actor", "Other by"),
     Column("made_at", "Made", local_time),
     Column("kind", "Kind"),
-    Column("resolution", "Resolved"),
+    Column("resolution", "Resolved", _choice),
 ]
-
-
-class Take(str, Enum):
-    mine = "mine"
-    theirs = "theirs"
 
 
 def _rows(s, entries: list) -> list[dict]:
@@ -40,16 +58,19 @@ def _rows(s, entries: list) -> list[dict]:
     from crmcli.repo import conflicts, sensitive
 
     seen = context.clearance(s)
-    rows = []
-    for entry in entries:
+
+    def named(entry) -> str:
         record = conflicts.record_of(s, entry)
+        if entry.kind == conflicts.RESOLUTION and record is not None:  # about another entry
+            return f"{named(record)}: {record.field} (conflict {short(record.id)})"
         name = getattr(record, "name", None) or getattr(record, "title", None) or getattr(
             record, "handle", None)
-        rows.append({
-            **sensitive.conflict_view(seen, conflicts.as_dict(entry)),
-            "record": f"{entry.entity} {name or short(entry.entity_id)}",
-        })
-    return rows
+        return f"{entry.entity} {name or short(entry.entity_id)}"
+
+    return [
+        {**sensitive.conflict_view(seen, conflicts.as_dict(entry)), "record": named(entry)}
+        for entry in entries
+    ]
 
 
 @app.command("list")
@@ -58,7 +79,7 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help="Resolved ones too.")] = False,
     format: FormatOption = Format.table,
 ) -> None:
-    """List open conflicts: the value each record kept and the one that was not taken."""
+    """List open conflicts: the value each record holds now and the other one."""
     from crmcli.repo import conflicts
 
     with context.session(write=False) as s:
@@ -71,54 +92,82 @@ def list_(
 @app.command("show")
 @data_command
 def show(ref: ConflictRef, format: FormatOption = Format.table) -> None:
-    """Show one conflict: the record, what each side had, who made the change and when."""
-    from crmcli.repo import conflicts
+    """Show one conflict: the record, the current value and the other one, who wrote each
+    and when, and how it was resolved."""
+    from crmcli.repo import conflict_sides, conflicts
 
     with context.session(write=False) as s:
-        row = _rows(s, [conflicts.resolve_ref(s, ref)])[0]
+        entry = conflicts.resolve_ref(s, ref)
+        row = {**_rows(s, [entry])[0], **conflict_sides.authors(s, entry)}
     emit_one(row, format, lambda: _card(row))
 
 
 def _card(row: dict):
     from rich.table import Table
 
-    from crmcli.cli.output import cell_text, safe
+    from crmcli.cli.output import safe
 
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim")
     grid.add_column()
-    for key in ("record", "field", "kind", "base", "theirs", "mine", "actor", "made_at",
-                "resolution", "resolved_by", "resolved_at"):
+    grid.add_column(style="dim")
+    between = row.get("kind") == "resolution"  # two resolutions of another entry
+    for key, label in (("record", "record"), ("field", "field"), ("kind", "kind"),
+                       ("base", "had seen"), ("theirs", "current"), ("mine", "other")):
         value = row.get(key)
-        shown = local_time(value) if key in ("made_at", "resolved_at") else cell_text(value)
-        label = {"base": "had seen", "theirs": "kept", "mine": "not taken"}.get(key, key)
-        grid.add_row(label, safe(shown))
+        if between and key in ("theirs", "mine"):
+            value = _side_text(value)
+        side = {"theirs": "current", "mine": "other"}.get(key)
+        author = ""
+        if side:
+            by, at = row.get(f"{side}_by"), row.get(f"{side}_at")
+            author = f"by {by}, {local_time(at)}" if by else "author not known here"
+        grid.add_row(label, safe(cell_text(value)), safe(author))
+    if row.get("resolution"):
+        grid.add_row("resolved", safe(_choice(row["resolution"])), safe(
+            f"by {row.get('resolved_by')}, {local_time(row.get('resolved_at'))}"))
     return grid
+
+
+def _resolution_text(side: dict) -> str:
+    """One side of a "resolution" entry: what its resolver chose (and the value written)."""
+    from crmcli.repo.conflicts import CHOICES
+
+    how = CHOICES.get(side.get("resolution"), str(side.get("resolution")))
+    return f"{how} {cell_text(side['value'])}" if "value" in side else how
 
 
 @app.command("resolve")
 @data_command
 def resolve(
     ref: ConflictRef,
-    take: Annotated[Optional[Take], typer.Option(
-        "--take",
-        help="mine: write the value that was not taken; theirs: keep the record as it is.",
-    )] = None,
+    keep_current: Annotated[bool, typer.Option(
+        "--keep-current", help="Keep what the record holds now; close the entry.")] = False,
+    restore_other: Annotated[bool, typer.Option(
+        "--restore-other",
+        help="Write the other value (the change that did not make it) into the record.",
+    )] = False,
     value: Annotated[Optional[str], typer.Option(
         "--value", metavar="V", help="Write this value instead (customer fields).")] = None,
     allow_duplicate: AllowDuplicate = False,
 ) -> None:
     """Resolve a conflict; the resolution is an ordinary change that `crm sync` shares.
 
-    A value written into a customer is checked like `crm customer edit` checks it."""
+    Give one of --keep-current, --restore-other or --value. A value written into a
+    customer is checked like `crm customer edit` checks it."""
+    from crmcli.errors import UsageError
     from crmcli.repo import conflicts
 
+    if keep_current + restore_other + (value is not None) != 1:
+        raise UsageError("give one of --keep-current, --restore-other or --value VALUE")
+    choice = conflicts.KEEP_CURRENT if keep_current else (
+        conflicts.RESTORE_OTHER if restore_other else None)
     with context.session() as s:
         entry = conflicts.resolve_ref(s, ref)
-        chosen = take.value if take else None
         conflicts.resolve(
-            s, entry, take=chosen, value=value, by=context.actor(s),
+            s, entry, choice=choice, value=value, by=context.actor(s),
             allow_duplicate=allow_duplicate,
         )
         described = conflicts.describe(entry)
-    say("resolved ", described, " (", entry.resolution, "); `crm sync` shares it")
+        how = conflicts.CHOICES[entry.resolution]
+    say("resolved ", described, " (", how, "); `crm sync` shares it")

@@ -1,20 +1,24 @@
 """Conflict entries: concurrent changes that did not make it, kept until someone decides.
 
 The shared database makes them during a push (see `crmcli.sync`); they reach every replica
-like any record. Resolving one is an ordinary, audited change that syncs:
-- `theirs`: the record keeps what it holds; the entry is closed;
-- `mine`: the entry's value (the one that did not make it) is written into the record;
+like any record. An entry holds two values: the *current* one, which the record kept
+(`theirs`, as stored), and the *other* one, which did not make it (`mine`: the change of
+the entry's `actor`). Resolving one is an ordinary, audited change that syncs; the
+choices are named by what they do (`CHOICES`, stored as the resolution):
+- keep current (stored "theirs"): the record keeps what it holds; the entry is closed;
+- restore other (stored "mine"): the other value is written into the record;
   for a record deleted elsewhere (or a note, task… added to a customer deleted elsewhere)
   this restores the deleted one first; a refused merge (kind "merge": its keeper was
-  deleted or merged away elsewhere) is made again, the keeper restored first; an assignment that could not hold its role (a
-  concurrent hand-over came first, or its customer was deleted) hands the role over;
+  deleted or merged away elsewhere) is made again, the keeper restored first; an
+  assignment that could not hold its role (a concurrent hand-over came first, or its
+  customer was deleted) hands the role over;
 - a new value (customer fields only), typed like `crm customer edit` takes it.
 Writing into a user or a custom field definition takes the role its own command requires
 (`entities.WRITERS`): a member cannot rename an admin through a conflict. Writing into a
 customer, a hand-over, a task or a note takes the right its own command does
-(`crmcli.permissions`): only who may change the customer writes its fields back; closing
-an entry about one with `theirs` takes the right to change that record too, unless the
-change it keeps is the resolver's own.
+(`crmcli.permissions`): only who may change the customer writes its fields back; keeping
+the current value of one takes the right to change that record too, unless the other
+value is the resolver's own.
 The first resolution to reach the shared database closes the entry there.
 """
 
@@ -30,7 +34,7 @@ from sqlmodel import Session, col, select
 from crmcli import clock
 from crmcli.errors import Invalid, UsageError
 from crmcli.ids import short
-from crmcli.models import Assignment, Conflict, Customer, DecimalText, UTCDateTime
+from crmcli.models import Assignment, AuditEvent, Conflict, Customer, DecimalText, UTCDateTime
 from crmcli.repo import (
     assignments,
     audit,
@@ -45,7 +49,10 @@ from crmcli.repo import (
 from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor
 
-TAKES = ("mine", "theirs")
+KEEP_CURRENT, RESTORE_OTHER, VALUE = "theirs", "mine", "value"  # as resolutions are stored
+# Each stored resolution as people read it (`conflicts resolve --keep-current` …).
+CHOICES = {KEEP_CURRENT: "keep current", RESTORE_OTHER: "restore other", VALUE: "new value"}
+RESOLUTION = "resolution"  # the kind of an entry between two resolutions of another one
 CONFLICT_FIELDS = (
     "kind", "entity", "entity_id", "customer_id", "field", "base", "mine", "theirs", "actor",
     "made_at", "event_id", "resolution", "resolved_by", "resolved_at", "created_at",
@@ -102,7 +109,7 @@ def stored(model: Any, column: str, value: Any) -> Any:
 
 
 def _deleted(s: Session, record: Any) -> Any | None:
-    """What a "deleted" conflict's `--take mine` takes back: the record, if it was deleted
+    """What a "deleted" conflict's `--restore-other` takes back: the record, if it was deleted
     elsewhere, or else the customer it was added to (a note on a customer deleted elsewhere)."""
     if record.deleted_at is not None:
         return record
@@ -177,6 +184,16 @@ def _write(
         )
 
 
+def _require_writer(s: Session, conflict: Conflict, by: Actor) -> None:
+    """What writing into the record `conflict` is about takes, as the shared database's
+    `crm_require_resolves` judges it: a user or custom field, its command's role (as
+    `crm user`, `crm field`); anything else, the right to change it."""
+    if conflict.entity in entities.WRITERS:
+        users.require_role(by, entities.WRITERS[conflict.entity], f"change {_KINDS[conflict.entity]}")
+    else:
+        _require_subject(s, conflict, by)
+
+
 def _require_subject(s: Session, conflict: Conflict, by: Actor) -> None:
     """Resolving an entry about a customer's record, however, takes the right to change
     that record (`judge_writes.crm_require_resolves` checks the same when it arrives)."""
@@ -195,40 +212,78 @@ def resolve(
     s: Session,
     conflict: Conflict,
     *,
-    take: str | None,
+    choice: str | None,
     value: str | None,
     by: Actor,
     allow_duplicate: bool = False,
 ) -> None:
-    """Settle a conflict: take "mine", "theirs", or a new `value`; see the module doc.
-    A value written into a customer is checked like any edit (`allow_duplicate` as there)."""
+    """Settle a conflict: `choice` KEEP_CURRENT or RESTORE_OTHER, or a new `value`; see the
+    module doc. A value written into a customer is checked like any edit (`allow_duplicate`
+    as there). The `conflict.resolve` event lists the events of the changes the resolution
+    made (`detail["events"]`): a push that finds the entry resolved otherwise first keeps
+    them out of the shared records (`crmcli.sync.resolutions`)."""
     if conflict.resolved_at is not None:
         raise Invalid(
             f"conflict {short(conflict.id)} was resolved by {conflict.resolved_by} already",
             "conflict",
         )
-    if (take is None) == (value is None):
-        raise UsageError("give either --take mine|theirs or --value VALUE")
-    if value is not None and (conflict.entity != "customer" or conflict.kind != "edit"):
-        raise UsageError("--value works for one customer field; use --take, then edit the record")
-    if take != "theirs" and conflict.entity in entities.WRITERS:  # as `crm user`, `crm field`
-        users.require_role(by, entities.WRITERS[conflict.entity], f"change {_KINDS[conflict.entity]}")
-    if take != "theirs" and conflict.entity == "customer" and conflict.kind != "merge":
-        written = [conflict.field] if conflict.kind == "edit" else [
+    if (choice is None) == (value is None):
+        raise UsageError("give one of --keep-current, --restore-other or --value VALUE")
+    original = _original(s, conflict) if conflict.kind == RESOLUTION else None
+    about = original or conflict
+    if value is not None and (about.entity != "customer" or about.kind != "edit"):
+        raise UsageError(
+            "--value works for one customer field; use --restore-other, then edit the record")
+    s.flush()
+    first = s.exec(select(func.max(AuditEvent.seq))).one() or 0
+    values = None
+    if value is not None:
+        name = about.field.partition(".")[2] or about.field
+        standard, extra = customers.parse(s, {name: value})
+        values = {about.field: extra[name] if extra else standard[name]}
+    if original is not None:
+        _decide_between(s, conflict, original, choice or VALUE, values, by, allow_duplicate)
+    else:
+        _settle(s, conflict, choice or VALUE, by, values=values, allow_duplicate=allow_duplicate)
+    s.flush()
+    made = s.exec(select(AuditEvent.id).where(AuditEvent.seq > first)).all()
+    changes = audit.apply(
+        conflict,
+        {"resolution": choice or VALUE, "resolved_by": by.handle, "resolved_at": clock.now()},
+        by.handle,
+    )
+    audit.record(
+        s, by=by.handle, action="conflict.resolve", entity="conflict", entity_id=conflict.id,
+        customer_id=conflict.customer_id, changes=changes,
+        detail={"events": list(made)} if made else {},
+    )
+
+
+def _settle(
+    s: Session, conflict: Conflict, how: str, by: Actor, *,
+    values: dict[str, Any] | None = None, allow_duplicate: bool = False,
+) -> None:
+    """Do to the record `conflict` is about what `how` does (VALUE: write `values`,
+    {path: value}), checked as the shared database checks it."""
+    if how == KEEP_CURRENT:
+        if conflict.entity not in entities.WRITERS and conflict.actor != by.handle:
+            _require_subject(s, conflict, by)  # unless giving up one's own change
+        return
+    _require_writer(s, conflict, by)
+    if conflict.entity == "customer" and conflict.kind != "merge":
+        written = list(values) if values is not None else [conflict.field] if (
+            conflict.kind == "edit") else [
             name for name, value in (conflict.mine or {}).items() if value is not None]
         sensitive.check_write(s, by, written)  # only a sensitive field's readers write it
-    own = take == "theirs" and conflict.actor == by.handle  # giving up one's own change
-    if conflict.entity not in entities.WRITERS and not own:  # as the shared database judges
-        _require_subject(s, conflict, by)
-    record = None if take == "theirs" else record_of(s, conflict)
-    if take != "theirs" and (record is None or conflict.kind == "gone"):
+    record = record_of(s, conflict)
+    if record is None or conflict.kind == "gone":
         raise Invalid(
-            "the record is no longer in the shared database; only --take theirs closes this",
+            "the record is no longer in the shared database; only --keep-current closes this",
             "conflict",
         )
-    if take == "mine" and conflict.kind == "merge":
+    if how == RESTORE_OTHER and conflict.kind == "merge":
         _merge_again(s, conflict, record, by)
-    elif take == "mine":
+    elif how == RESTORE_OTHER:
         deleted = _deleted(s, record) if conflict.kind == "deleted" else None
         if deleted is not None:
             _restore(s, conflict, deleted, by)
@@ -240,17 +295,48 @@ def resolve(
         else:
             mine = conflict.mine if conflict.kind != "edit" else {conflict.field: conflict.mine}
             _write(s, conflict, record, dict(mine), by=by, allow_duplicate=allow_duplicate)
-    elif value is not None:
-        name = conflict.field.partition(".")[2] or conflict.field
-        standard, extra = customers.parse(s, {name: value})
-        parsed = {conflict.field: extra[name] if extra else standard[name]}
-        _write(s, conflict, record, parsed, by=by, allow_duplicate=allow_duplicate)
-    changes = audit.apply(
-        conflict,
-        {"resolution": take or "value", "resolved_by": by.handle, "resolved_at": clock.now()},
-        by.handle,
-    )
-    audit.record(
-        s, by=by.handle, action="conflict.resolve", entity="conflict", entity_id=conflict.id,
-        customer_id=conflict.customer_id, changes=changes,
-    )
+    else:
+        _write(s, conflict, record, dict(values or {}), by=by, allow_duplicate=allow_duplicate)
+
+
+def _original(s: Session, entry: Conflict) -> Conflict:
+    """The entry two members resolved differently, that a "resolution" entry is about."""
+    found = s.exec(select(Conflict).where(Conflict.id == entry.entity_id)).first()
+    if found is None:
+        raise Invalid(f"conflict {short(entry.entity_id)} is not in this replica", "conflict")
+    return found
+
+
+def _decide_between(
+    s: Session, entry: Conflict, original: Conflict, how: str, values: dict[str, Any] | None,
+    by: Actor, allow_duplicate: bool,
+) -> None:
+    """Settle a "resolution" entry (`crmcli.sync.resolutions`): `theirs` is the resolution
+    of `original` that stands, `mine` the one that came second. Keeping the current one
+    changes nothing (it takes what resolving `original` by writing takes, unless the
+    second resolution was the resolver's own); restoring the other does what it did to
+    `original`'s record; a new value is written there."""
+    if how == KEEP_CURRENT:
+        if entry.actor != by.handle:
+            _require_writer(s, original, by)
+        return
+    if how == VALUE:
+        _settle(s, original, VALUE, by, values=values, allow_duplicate=allow_duplicate)
+        return
+    other = entry.mine or {}
+    if other.get("resolution") == RESTORE_OTHER:
+        _settle(s, original, RESTORE_OTHER, by, allow_duplicate=allow_duplicate)
+        return
+    if other.get("resolution") == VALUE:
+        written = other.get("value")
+    elif original.kind == "edit":  # the other kept the value the record held
+        written = original.theirs
+    else:
+        raise Invalid(
+            f"{other.get('by')} kept {original.entity} {short(original.entity_id)} as it was; "
+            "undo what stands by hand, then use --keep-current", "conflict",
+        )
+    if written == sensitive.RESTRICTED:
+        raise Invalid("the other value is not readable here; give it with --value", "conflict")
+    _settle(s, original, VALUE, by, values={original.field: written},
+            allow_duplicate=allow_duplicate)

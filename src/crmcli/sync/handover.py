@@ -14,7 +14,7 @@ so it shows in `crm history` on every replica, and `crm sync` says how many it m
 Why a hand-over and not a conflict entry: the admin already decided where eve's work
 goes, and nothing is lost (the records arrive, the history shows who they were meant
 for). A conflict entry would leave the customer with eve until someone acted, and its
-`--take mine` could only be refused, as `crm user deactivate` refuses eve locally.
+`--restore-other` could only be refused, as `crm user deactivate` refuses eve locally.
 """
 
 from __future__ import annotations

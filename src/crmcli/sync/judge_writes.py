@@ -159,8 +159,8 @@ BEGIN
 END $$;
 
 -- Resolving an entry takes what `crm conflicts resolve` takes (`repo/conflicts.py`): for a
--- user or a custom field, its command's role (--take theirs leaves it as it is: anyone);
--- for a record of a customer, the right to change that record (--take theirs: that, or
+-- user or a custom field, its command's role (--keep-current leaves it as it is: anyone);
+-- for a record of a customer, the right to change that record (--keep-current: that, or
 -- being the one whose change the entry keeps).
 CREATE FUNCTION crm_require_resolves(who crm_who, entry jsonb, resolution text) RETURNS void
 LANGUAGE plpgsql AS $$

@@ -15,7 +15,7 @@ is refused. A refused merge's events change nothing (the records they touched ar
 written back, so the replica pulls the shared state again), its customers stay as the
 shared database has them, and the push keeps one conflict entry of kind "merge" about the
 other customer: `mine` is the keeper, `theirs` where the keeper went (None: deleted).
-`--take mine` restores the keeper and merges again (`repo/conflicts.py`). A cycle cannot
+`--restore-other` restores the keeper and merges again (`repo/conflicts.py`). A cycle cannot
 arise: a keeper that is alive has merged into nothing.
 """
 

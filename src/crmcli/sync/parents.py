@@ -5,7 +5,7 @@ replica was offline, that customer may have changed elsewhere:
 - merged into another one: the record moves to the customer it was merged into (through
   any chain of merges), as a local merge would have moved it;
 - deleted: the record still goes in (nothing is dropped), and the push keeps a "deleted"
-  conflict entry for it, whose `--take mine` restores the customer;
+  conflict entry for it, whose `--restore-other` restores the customer;
 - removed from the shared database outright: the record has nowhere to go and becomes a
   "gone" conflict entry.
 """

@@ -254,7 +254,7 @@ class Plan:
     ) -> None:
         """Keep the edits made elsewhere that this push's deletion removes unseen (see
         `merge.unseen`): a "deleted" entry as for an edit that arrives after the deletion,
-        holding the edited values (`--take mine` restores the record with them), what the
+        holding the edited values (`--restore-other` restores the record with them), what the
         deleter had seen as `base`, and the editor as its author (the record's
         `updated_by`, where it has one)."""
         deletion, theirs = changes.authors[merge.DELETED], _comparable(current)

@@ -9,7 +9,7 @@ another current one for the same customer and role, one stays and the others end
   customer says;
 - for the other roles, the one that reached the shared database first.
 An assignment of this push that had to end is kept in a conflict entry (resolving it with
-`--take mine` hands the role over), unless that is said already: the same person holds
+`--restore-other` hands the role over), unless that is said already: the same person holds
 the role (agreement), or the customer's `owner` field conflicts (resolving that one hands
 the customer over). An assignment added to a customer deleted elsewhere arrives ended:
 its "deleted" conflict entry restores the customer and hands the role over.
