@@ -102,14 +102,63 @@ def test_notes_and_tasks_export_and_import_back(crm, alice, tmp_path):
     assert crm("note", "add", short, "回访", "--quote", "下周再说", "--kind", "call").exit_code == 0
     assert crm("task", "add", short, "寄样品", "--due", "2026-03-01").exit_code == 0
     notes = crm("export", "notes").stdout
-    assert notes.splitlines()[0] == "customer,kind,body,quote,author,at"
+    assert notes.splitlines()[0] == "id,customer,kind,body,quote,author,at"
     assert "回访,下周再说,alice" in notes
     tasks = crm("export", "tasks", "--headers", "zh").stdout
-    assert tasks.splitlines()[0] == "客户,任务,执行人,截止时间,优先级,状态"
+    assert tasks.splitlines()[0] == "id,客户,任务,执行人,截止时间,优先级,状态"
     (tmp_path / "n.csv").write_text(notes, encoding="utf-8")
     (tmp_path / "t.csv").write_text(tasks, encoding="utf-8")
     assert "unchanged 1" in crm("import", "notes", tmp_path / "n.csv").stderr
     assert "unchanged 1" in crm("import", "tasks", tmp_path / "t.csv").stderr
+
+
+def test_notes_and_tasks_round_trip_byte_identical_in_csv_and_xlsx(
+    crm, team, tmp_path, monkeypatch
+):
+    zhang = add_customer(crm, "张三", "--phone", "13800138000")
+    li = add_customer(crm, "李四")
+    for customer, title, options in ((zhang, "寄样品", ["--due", "2026-03-01"]),
+                                     (zhang, "寄样品", ["--assignee", "bob"]),
+                                     (li, "报价", ["--priority", "high", "--due", "2026-03-05 14:30"])):
+        assert crm("task", "add", customer, title, *options).exit_code == 0
+    assert crm("note", "add", zhang, "回访", "--quote", "太贵了").exit_code == 0
+    assert crm("note", "add", zhang, "回访").exit_code == 0
+    assert crm("note", "add", li, "拜访", "--kind", "visit").exit_code == 0
+    first = {}
+    for kind in ("customers", "notes", "tasks"):
+        for fmt in ("csv", "xlsx"):
+            out = tmp_path / f"first-{kind}.{fmt}"
+            assert crm("export", kind, "-o", out).exit_code == 0
+            first[kind, fmt] = out.read_bytes()
+    for kind in ("notes", "tasks"):  # importing an export back changes nothing
+        again = crm("import", kind, tmp_path / f"first-{kind}.xlsx")
+        assert again.exit_code == 0, again.output
+        assert "created 0, updated 0, unchanged 3" in again.stderr
+    for fmt in ("csv", "xlsx"):
+        home = tmp_path / f"empty-{fmt}"
+        home.mkdir()
+        monkeypatch.setenv("CRM_HOME", str(home))
+        assert crm("init", "--user", "alice", "--name", "Alice", "--dept", "sales").exit_code == 0
+        assert crm("user", "add", "bob", "--name", "Bob", "--dept", "service").exit_code == 0
+        for kind in ("customers", "notes", "tasks"):
+            result = crm("import", kind, tmp_path / f"first-{kind}.{fmt}")
+            assert result.exit_code == 0, result.output
+            assert "created 3" in result.stderr or kind == "customers"
+        for kind in ("customers", "notes", "tasks"):
+            out = tmp_path / f"second-{kind}.{fmt}"
+            assert crm("export", kind, "-o", out).exit_code == 0
+            assert out.read_bytes() == first[kind, fmt], (kind, fmt)
+
+
+def test_an_xlsx_export_is_the_same_bytes_whenever_it_is_made(crm, alice, tmp_path):
+    add_customer(crm, "张三")
+    import time
+
+    assert crm("export", "customers", "-o", tmp_path / "a.xlsx").exit_code == 0
+
+    time.sleep(2.1)  # zip entries carry times to two seconds
+    assert crm("export", "customers", "-o", tmp_path / "b.xlsx").exit_code == 0
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
 
 
 def test_an_xlsx_export_can_be_piped(crm_home, alice):

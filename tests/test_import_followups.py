@@ -94,3 +94,53 @@ def test_a_note_by_an_unknown_author_is_one_invalid_row_not_a_failed_import(crm,
     assert result.exit_code == 4
     assert "line 2: author: no user 'nobody'" in result.stderr
     assert "created 1" in result.stderr  # a note by a member who has left is history
+
+
+def test_two_tasks_with_the_same_title_stay_two_and_a_second_import_changes_nothing(
+    crm, alice, database, tmp_path
+):
+    add_customer(crm, "张三")
+    path = write(tmp_path, "tasks.csv", "customer,title,due\n张三,回电话,2026-03-01\n"
+                 "张三,回电话,2026-03-02\n张三,回电话,2026-03-03\n")
+    assert "created 3" in crm("import", "tasks", path).stderr
+    again = crm("import", "tasks", path)
+    assert "created 0, updated 0, unchanged 3" in again.stderr
+    with database() as s:
+        dues = sorted(t.due.date().isoformat() for t in s.exec(select(Task)))
+    assert dues == ["2026-03-01", "2026-03-02", "2026-03-03"]
+
+
+def test_a_task_row_with_an_id_updates_that_task_even_its_title(crm, alice, database, tmp_path):
+    short = add_customer(crm, "张三")
+    assert crm("task", "add", short, "回电话").exit_code == 0
+    assert crm("task", "add", short, "回电话", "--priority", "high").exit_code == 0
+    exported = crm("export", "tasks").stdout.splitlines()
+    second = exported[2].replace(",回电话,", ",回电话并报价,").replace(",high,", ",urgent,")
+    path = write(tmp_path, "tasks.csv", "\n".join([exported[0], exported[1], second]) + "\n")
+    result = crm("import", "tasks", path)
+    assert "created 0, updated 1, unchanged 1" in result.stderr
+    with database() as s:
+        titles = {t.title: t.priority for t in s.exec(select(Task))}
+    assert titles == {"回电话": "normal", "回电话并报价": "urgent"}
+
+
+def test_a_row_whose_id_belongs_to_another_customers_task_is_refused(crm, alice, tmp_path):
+    zhang = add_customer(crm, "张三")
+    add_customer(crm, "李四")
+    assert crm("task", "add", zhang, "回电话").exit_code == 0
+    assert crm("note", "add", zhang, "回访").exit_code == 0
+    for kind in ("tasks", "notes"):
+        header, row = crm("export", kind, "--headers", "zh").stdout.splitlines()
+        task_id, customer_id, rest = row.split(",", 2)
+        path = write(tmp_path, f"{kind}.csv", f"{header}\n{task_id},李四,{rest}\n")
+        result = crm("import", kind, path)
+        assert result.exit_code == 4
+        assert f"line 2: 客户: {kind[:-1]} {task_id} belongs to another customer" in result.stderr
+
+
+def test_an_id_that_is_not_a_full_id_is_an_invalid_row(crm, alice, tmp_path):
+    add_customer(crm, "张三")
+    path = write(tmp_path, "notes.csv", "id,customer,body\n01a2,张三,回访\n")
+    result = crm("import", "notes", path)
+    assert result.exit_code == 4
+    assert "line 2: id: '01a2' is not a full note id" in result.stderr

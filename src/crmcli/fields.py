@@ -464,6 +464,7 @@ class RecordColumn:
 
 
 NOTE_COLUMNS = (
+    RecordColumn("id", "id"),  # an export's: import matches the record by it
     RecordColumn("customer", "客户", ("客户名称",)),
     RecordColumn("kind", "类型", ("跟进方式",)),
     RecordColumn("body", "内容", ("跟进内容",)),
@@ -472,6 +473,7 @@ NOTE_COLUMNS = (
     RecordColumn("at", "时间", ("跟进时间",)),
 )
 TASK_COLUMNS = (
+    RecordColumn("id", "id"),
     RecordColumn("customer", "客户", ("客户名称",)),
     RecordColumn("title", "任务", ("标题",)),
     RecordColumn("assignee", "执行人", ()),

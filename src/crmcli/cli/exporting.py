@@ -69,7 +69,8 @@ def customers(options: dict, filters: dict) -> None:
 @export_options
 @customer_filters
 def notes(options: dict, filters: dict) -> None:
-    """Export the notes of the selected customers: customer id, kind, body, quote, author, at."""
+    """Export the notes of the selected customers: id, customer id, kind, body, quote,
+    author, at."""
     _run("notes", options, filters)
 
 
@@ -78,7 +79,7 @@ def notes(options: dict, filters: dict) -> None:
 @export_options
 @customer_filters
 def tasks(options: dict, filters: dict) -> None:
-    """Export the tasks of the selected customers: customer id, title, assignee, due,
+    """Export the tasks of the selected customers: id, customer id, title, assignee, due,
     priority, status."""
     _run("tasks", options, filters)
 

@@ -73,7 +73,8 @@ def customers(file: FileArgument, options: dict, format: FormatOption = Format.t
 @data_command
 @import_options
 def notes(file: FileArgument, options: dict, format: FormatOption = Format.table) -> None:
-    """Import notes: customer (id, e-mail, phone or exact name), body, kind, quote, author, at."""
+    """Import notes: id (an export's), customer (id, e-mail, phone or exact name), body,
+    kind, quote, author, at."""
     _run("notes", file, options, format)
 
 
@@ -81,8 +82,8 @@ def notes(file: FileArgument, options: dict, format: FormatOption = Format.table
 @data_command
 @import_options
 def tasks(file: FileArgument, options: dict, format: FormatOption = Format.table) -> None:
-    """Import tasks: customer (id, e-mail, phone or exact name), title, assignee, due,
-    priority, status."""
+    """Import tasks: id (an export's), customer (id, e-mail, phone or exact name), title,
+    assignee, due, priority, status."""
     _run("tasks", file, options, format)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -80,5 +81,35 @@ def write_xlsx(out: IO[bytes], sheet: str, headers: list[str], rows: Iterable[li
     for cells in rows:
         worksheet.append(text_cells(cells))
         count += 1
-    workbook.save(out)
+    _save_reproducibly(workbook, out)
     return count
+
+
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
+
+
+def _save_reproducibly(workbook: Any, out: IO[bytes]) -> None:
+    """Save `workbook` so that the same cells give the same bytes: openpyxl stamps the
+    document properties and every zip entry with the time of saving, which would make
+    each export differ. The properties get the zip epoch instead, and the archive is
+    copied entry by entry (streamed) with that time on each."""
+    import tempfile
+    import zipfile
+    from datetime import datetime
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    workbook.properties.created = workbook.properties.modified = datetime(*ZIP_EPOCH)
+    with tempfile.TemporaryFile() as staged:
+        with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+            ExcelWriter(workbook, archive).save()
+        staged.seek(0)
+        with zipfile.ZipFile(staged) as source, \
+                zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as target:
+            for entry in source.infolist():
+                stamped = zipfile.ZipInfo(entry.filename, date_time=ZIP_EPOCH)
+                stamped.compress_type = zipfile.ZIP_DEFLATED
+                stamped.external_attr = 0o600 << 16
+                stamped.file_size = entry.file_size  # decides whether zip64 is needed
+                with source.open(entry) as data, target.open(stamped, "w") as copy:
+                    shutil.copyfileobj(data, copy, 1 << 20)

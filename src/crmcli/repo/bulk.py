@@ -12,6 +12,7 @@ decides whether to commit (all-or-nothing by default, `--partial`, `--dry-run`).
 from __future__ import annotations
 
 import gc
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -145,6 +146,18 @@ class Importer:
 
     def finish(self) -> None:
         """After the last batch (search index, say)."""
+
+
+def parse_id(text: Any, what: str = "customer") -> str | None:
+    """An `id` column (an export's): a full uuid. A new record keeps it, so an export
+    imported into an empty database exports the same, and notes and tasks can point at
+    their customer by it."""
+    if text is None or not str(text).strip():
+        return None
+    try:
+        return str(uuid.UUID(str(text).strip()))
+    except ValueError:
+        raise Invalid(f"{text!r} is not a full {what} id", "id") from None
 
 
 def remembered(cache: dict[str, Any], key: str, lookup: Callable[[str], Any], field: str) -> Any:

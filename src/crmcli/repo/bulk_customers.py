@@ -24,7 +24,6 @@ that share its keys.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +34,7 @@ from crmcli.db import region
 from crmcli.errors import CrmError, Duplicate, Invalid, PermissionDenied
 from crmcli.models import Assignment, AuditEvent, Customer, User
 from crmcli.repo import custom_fields, customers, search, sensitive, users
-from crmcli.repo.bulk import Importer, Row, insert_rows, remembered
+from crmcli.repo.bulk import Importer, Row, insert_rows, parse_id, remembered
 
 KEY_COLUMNS = {
     "id": Customer.id,
@@ -97,16 +96,6 @@ def folded(group: Group) -> tuple[Entry, list[bool]]:
         extra.update(more_extra)
         owner = entry.owner or owner
     return Entry(first.row, standard, extra, group.customer_id, owner, first.keys), changed
-
-
-def parse_id(text: Any) -> str | None:
-    """An `id` column (an export's): a full uuid, kept so notes and tasks can point at it."""
-    if text is None or not str(text).strip():
-        return None
-    try:
-        return str(uuid.UUID(str(text).strip()))
-    except ValueError:
-        raise Invalid(f"{text!r} is not a full customer id", "id") from None
 
 
 class CustomerImport(Importer):

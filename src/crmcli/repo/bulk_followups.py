@@ -2,10 +2,17 @@
 
 Rows go through notes.add and tasks.add, the functions behind `crm note add` and `crm task
 add`, one savepoint each so that `--partial` can drop a refused row and keep the rest.
-These imports are not on the hot path customer imports are, so they use the ORM. A row
-that repeats a stored note (same customer, same text, same time if given) or task (same
-customer, same title) is a duplicate, handled as --on-duplicate says; so running the same
-import twice adds nothing the second time.
+These imports are not on the hot path customer imports are, so they use the ORM.
+
+Which stored record a row is: the one its `id` names (an export's; a new record keeps that
+id, so export → import into an empty database → export gives the same file). A row
+without an id is matched on its customer and text (a note: same text, and same time if
+given; a task: same title): the n-th such row of the file is the n-th such stored record,
+oldest first, and a row beyond those is a new record. So two tasks with the same title
+stay two, and running the same import twice adds nothing the second time. The counts of
+rows without an id are kept for the whole import (one small entry per distinct text),
+the one thing here that grows with the file. A matched row is handled as --on-duplicate
+says.
 """
 
 from __future__ import annotations
@@ -22,13 +29,14 @@ from crmcli.db import region
 from crmcli.errors import Ambiguous, CrmError, Invalid, NotFound, PermissionDenied
 from crmcli.models import Customer, Note, Task, User
 from crmcli.repo import audit, customers, notes, permissions, search, tasks, users
-from crmcli.repo.bulk import Importer, Row, remembered
+from crmcli.repo.bulk import Importer, Row, parse_id, remembered
 
 
 @dataclass
 class Entry:
     row: Row
     customer: Customer | None
+    record_id: str | None = None
     at: datetime | None = None
 
 
@@ -38,7 +46,10 @@ def _text(values: dict[str, Any], name: str) -> str:
 
 
 class FollowUpImport(Importer):
-    """Resolving the customer column, the savepoint per row, the search refresh."""
+    """Resolving the customer column, matching stored records, the savepoint per row,
+    the search refresh."""
+
+    model: Any = None  # Note or Task
 
     def __init__(self, s, **options):
         super().__init__(s, **options)
@@ -46,6 +57,7 @@ class FollowUpImport(Importer):
         self.found: dict[str, Customer | Invalid] = {}
         self.people: dict[str, User | Invalid] = {}
         self.touched: set[int] = set()
+        self.occurrences: dict[tuple, int] = {}  # (customer, text…) of id-less rows → rows seen
 
     def person(self, handle: str, field: str, *, active: bool = True) -> User:
         """The user a cell names (an active one unless `active` is False: a note's author may
@@ -53,6 +65,13 @@ class FollowUpImport(Importer):
         lookup = users.get_active if active else users.get
         key = f"{handle}\x1f{active}"
         return remembered(self.people, key, lambda _: lookup(self.s, handle), field)
+
+    def entry(self, row: Row, whole: bool, at: datetime | None = None) -> Entry:
+        """The row's customer and id (`whole=False`: only those it holds, see `problems`)."""
+        values = row.values
+        record_id = parse_id(values.get("id"), self.kind.removesuffix("s"))
+        customer = self.customer(_text(values, "customer")) if whole or "customer" in values else None
+        return Entry(row, customer, record_id, at)
 
     def customer(self, ref: str) -> Customer:
         """The customer a cell names: id (or unique prefix), exact name, e-mail or phone."""
@@ -82,7 +101,11 @@ class FollowUpImport(Importer):
 
     def write(self, entries: list[Entry]) -> list[Entry]:
         for entry in entries:
-            existing = self.existing(entry)
+            try:
+                existing = self.existing(entry)
+            except Invalid as problem:
+                self.refuse(entry.row.where, [problem])
+                continue
             if existing is None:
                 if self._guarded(entry, self.create, entry) is not None:
                     self.report.created += 1
@@ -139,7 +162,36 @@ class FollowUpImport(Importer):
             )
         return bool(changes)
 
-    def existing(self, entry: Entry) -> Any: ...
+    def existing(self, entry: Entry) -> Any:
+        """The stored record the row is: by id, else the n-th of its customer and text."""
+        what = self.kind.removesuffix("s")
+        if entry.record_id:
+            record = self.s.get(self.model, entry.record_id)
+            if record is None:
+                return None
+            if record.deleted_at is not None:
+                raise Invalid(f"{what} {entry.record_id} was deleted", "id")
+            if record.customer_id != entry.customer.id:
+                raise Invalid(f"{what} {entry.record_id} belongs to another customer", "customer")
+            return record
+        text, conditions = self.same(entry)
+        key = (entry.customer.id, *text)
+        seen = self.occurrences.get(key, 0)
+        self.occurrences[key] = seen + 1
+        query = (select(self.model)
+                 .where(self.model.customer_id == entry.customer.id, *conditions,
+                        col(self.model.deleted_at).is_(None))
+                 .order_by(*self.age(), self.model.id))
+        return self.s.exec(query.offset(seen).limit(1)).first()
+
+    def same(self, entry: Entry) -> tuple[tuple, list[Any]]:
+        """What an id-less row is matched on, and the conditions a stored record of its
+        customer meets to be the same."""
+        raise NotImplementedError
+
+    def age(self) -> tuple[Any, ...]:
+        """The columns ordering records oldest first."""
+        raise NotImplementedError
 
     def create(self, entry: Entry) -> Any: ...
 
@@ -148,24 +200,24 @@ class FollowUpImport(Importer):
 
 class NoteImport(FollowUpImport):
     kind = "notes"
+    model = Note
 
     def parse(self, row: Row, whole: bool = True) -> Entry:
         values = row.values
-        customer = self.customer(_text(values, "customer")) if whole or "customer" in values else None
         if _text(values, "author"):
             self.person(_text(values, "author"), "author", active=False)
-        return Entry(row, customer, self.when(values, "at"))
+        return self.entry(row, whole, at=self.when(values, "at"))
 
-    def existing(self, entry: Entry) -> Note | None:
-        query = select(Note).where(
-            Note.customer_id == entry.customer.id,
-            Note.body == _text(entry.row.values, "body"),
-            col(Note.deleted_at).is_(None),
-        )
-        if entry.at:  # to the second: exports write times to the second
-            second = entry.at.replace(microsecond=0)
-            query = query.where(col(Note.at) >= second, col(Note.at) < second + timedelta(seconds=1))
-        return self.s.exec(query.limit(1)).first()
+    def same(self, entry: Entry) -> tuple[tuple, list[Any]]:
+        body = _text(entry.row.values, "body")
+        conditions = [Note.body == body]
+        second = entry.at.replace(microsecond=0) if entry.at else None
+        if second:  # to the second: exports write times to the second
+            conditions += [col(Note.at) >= second, col(Note.at) < second + timedelta(seconds=1)]
+        return (body, second), conditions
+
+    def age(self) -> tuple[Any, ...]:
+        return (Note.at,)
 
     def create(self, entry: Entry) -> Note:
         values = entry.row.values
@@ -173,12 +225,14 @@ class NoteImport(FollowUpImport):
             self.s, entry.customer, _text(values, "body"), by=self.by,
             kind=_text(values, "kind") or "internal", quote=_text(values, "quote") or None,
             author=_text(values, "author") or None, at=entry.at, refresh_search=False,
+            note_id=entry.record_id,
         )
 
     def revise(self, note: Note, entry: Entry) -> bool:
         values = entry.row.values
-        kind, quote = _text(values, "kind"), _text(values, "quote")
+        kind, quote, body = _text(values, "kind"), _text(values, "quote"), _text(values, "body")
         return self.apply(note, {
+            "body": fields.parse_text(body, "body") or None,  # differs only matched by id
             "kind": fields.parse_note_kind(kind) if kind else None,
             "quote": fields.parse_text(quote, "quote") or None,
         })
@@ -186,21 +240,20 @@ class NoteImport(FollowUpImport):
 
 class TaskImport(FollowUpImport):
     kind = "tasks"
+    model = Task
 
     def parse(self, row: Row, whole: bool = True) -> Entry:
         values = row.values
-        customer = self.customer(_text(values, "customer")) if whole or "customer" in values else None
         if _text(values, "assignee"):
             self.person(_text(values, "assignee"), "assignee")
-        return Entry(row, customer)
+        return self.entry(row, whole)
 
-    def existing(self, entry: Entry) -> Task | None:
-        query = select(Task).where(
-            Task.customer_id == entry.customer.id,
-            Task.title == _text(entry.row.values, "title"),
-            col(Task.deleted_at).is_(None),
-        )
-        return self.s.exec(query.limit(1)).first()
+    def same(self, entry: Entry) -> tuple[tuple, list[Any]]:
+        title = _text(entry.row.values, "title")
+        return (title,), [Task.title == title]
+
+    def age(self) -> tuple[Any, ...]:
+        return (Task.created_at,)
 
     def create(self, entry: Entry) -> Task:
         values = entry.row.values
@@ -208,13 +261,15 @@ class TaskImport(FollowUpImport):
             self.s, entry.customer, _text(values, "title"), by=self.by,
             assignee=_text(values, "assignee") or None, due=_text(values, "due") or None,
             priority=_text(values, "priority") or "normal",
-            status=_text(values, "status") or "open",
+            status=_text(values, "status") or "open", task_id=entry.record_id,
         )
 
     def revise(self, task: Task, entry: Entry) -> bool:
         values = entry.row.values
         assignee, priority, status = (_text(values, n) for n in ("assignee", "priority", "status"))
+        title = _text(values, "title")
         changed = self.apply(task, {
+            "title": fields.parse_text(title, "title", 500) or None,  # differs only matched by id
             "assignee": self.person(assignee, "assignee").handle if assignee else None,
             "due": self.when(values, "due"),
             "priority": fields.parse_priority(priority) if priority else None,

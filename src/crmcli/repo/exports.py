@@ -1,8 +1,9 @@
 """What `crm export` writes: the columns an import reads back, streamed from the database.
 
 An export carries exactly what `crm import` understands (for customers: the id, the
-data-dictionary fields and the declared custom fields; no bookkeeping such as versions or
-timestamps), so export → import into an empty database → export gives the same bytes.
+data-dictionary fields and the declared custom fields; for notes and tasks: their id and
+their customer's, then their columns; no bookkeeping such as versions or timestamps), so
+export → import into an empty database → export gives the same bytes.
 Rows are fetched in pages (yield_per), so exporting a million customers needs no more
 memory than exporting ten.
 
@@ -78,8 +79,8 @@ def rows(
             yield {key: record.get(key) for key in keys}
         return
     for record in s.exec(statement.execution_options(yield_per=PAGE)):
-        values = {key: jsonable(getattr(record, key)) for key in keys if key != "customer"}
-        yield {"customer": record.customer_id, **values}
+        yield {key: jsonable(getattr(record, "customer_id" if key == "customer" else key))
+               for key in keys}
 
 
 def count(s: Session, kind: str, query: CustomerQuery) -> int:

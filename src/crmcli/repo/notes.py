@@ -69,8 +69,10 @@ def add(
     author: str | None = None,
     at: datetime | None = None,
     refresh_search: bool = True,
+    note_id: str | None = None,
 ) -> Note:
-    """Add a note by `by` (or, imported, written by `author` at `at`).
+    """Add a note by `by` (or, imported, written by `author` at `at`, keeping the id of the
+    export it comes from: `note_id`).
 
     A bulk import passes refresh_search=False and refreshes the index once per batch.
     """
@@ -85,6 +87,8 @@ def add(
         author=users.get(s, author).handle if author else by.handle,
         at=at or clock.now(),
     )
+    if note_id:
+        note.id = note_id
     s.add(note)
     s.flush()  # the note row must exist before its attachments point at it
     audit.record(

@@ -52,8 +52,10 @@ def add(
     due: str | None = None,
     priority: str = "normal",
     status: str = "open",
+    task_id: str | None = None,
 ) -> Task:
-    """Add a task; an imported one may arrive done or cancelled already."""
+    """Add a task; an imported one may arrive done or cancelled already, and keeps the
+    id of the export it comes from (`task_id`)."""
     title = fields.parse_text(title, "title", 500)
     if not title:
         raise Invalid("is required", "title")
@@ -68,6 +70,8 @@ def add(
         done_at=clock.now() if status == "done" else None,
         created_by=by.handle,
     )
+    if task_id:
+        task.id = task_id
     s.add(task)
     _event(s, "create", task, audit.snapshot(task), by)
     return task
