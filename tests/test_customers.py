@@ -44,11 +44,17 @@ def test_owner_defaults_to_the_acting_user_and_department_to_the_owners(crm, tea
     assert shown(crm, add_customer(crm, "Mine"))["owner"] == "alice"
 
 
-def test_an_unknown_or_deactivated_owner_is_refused(crm, team):
-    assert crm("customer", "add", "X", "--owner", "nobody").exit_code == 3
+def test_an_unknown_or_deactivated_owner_is_refused_as_the_owner_field_with_exit_4(crm, team):
+    ref = add_customer(crm, "Acme")
     crm("user", "deactivate", "bob", "--transfer-to", "alice")
-    result = crm("customer", "add", "X", "--owner", "bob")
-    assert result.exit_code == 4 and "deactivated" in result.stderr
+    for command in (["customer", "add", "X"], ["customer", "edit", ref, "--city", "Paris"]):
+        unknown = crm(*command, "--owner", "nobody")
+        assert (unknown.exit_code, unknown.stderr) == (4, "error: owner: no user 'nobody'\n")
+        gone = crm(*command, "--owner", "bob")
+        assert (gone.exit_code, gone.stderr) == (4, "error: owner: user 'bob' is deactivated\n")
+    record = shown(crm, ref)
+    assert (record["owner"], record["city"], record["version"]) == ("alice", None, 1)
+    assert [c["name"] for c in json.loads(crm("customer", "list", "-f", "json").stdout)] == ["Acme"]
 
 
 def test_an_invalid_value_names_the_field_exits_4_and_writes_nothing(crm, alice):
@@ -138,6 +144,34 @@ def test_edit_refuses_a_duplicate_and_an_empty_name(crm, alice):
     assert crm("customer", "edit", other, "--name", " ").exit_code == 4
     assert crm("customer", "edit", other).exit_code == 2
     assert shown(crm, other)["phone"] is None
+
+
+def test_edit_with_expect_changes_only_while_the_fields_hold_the_expected_values(crm, team):
+    ref = add_customer(crm, "Acme", "--phone", "13800138000", "--stage", "lead", "--owner", "bob")
+    assert crm("--as", "bob", "customer", "edit", ref, "--city", "上海").exit_code == 0
+    moved_on = crm("customer", "edit", ref, "--level", "A", "--expect", "city=",
+                   "--expect", "stage=lead")
+    assert moved_on.exit_code == 5
+    assert "was changed by bob" in moved_on.stderr and "(city)" in moved_on.stderr
+    assert shown(crm, ref)["level"] is None
+    # typed as people type them: the data dictionary's forms are compared, aliases too
+    result = crm("customer", "edit", ref, "--level", "A", "--expect", "city=上海",
+                 "--expect", "phone=138 0013 8000", "--expect", "阶段=线索")
+    assert result.exit_code == 0, result.output
+    assert shown(crm, ref)["level"] == "A"
+
+
+def test_expect_refuses_bad_pairs_unknown_and_sensitive_fields_writing_nothing(crm, alice):
+    ref = add_customer(crm, "Acme", "--set", "contract_amount=100")
+    refusals = {("--expect", "city"): (2, "--expect wants FIELD=VALUE"),
+                ("--expect", "colour=red"): (4, "colour: is not a field"),
+                ("--expect", "stage=someday"): (4, "stage:"),
+                ("--expect", "contract_amount=100"): (4, "expect: contract_amount is sensitive")}
+    for options, (code, message) in refusals.items():
+        result = crm("customer", "edit", ref, "--city", "Paris", *options)
+        assert result.exit_code == code, (options, result.output)
+        assert message in result.stderr
+    assert shown(crm, ref)["city"] is None
 
 
 def test_changing_the_owner_on_edit_is_a_recorded_hand_over(crm, team):

@@ -202,11 +202,13 @@ def test_imported_customers_are_found_by_search(crm, alice, tmp_path):
     assert [row["name"] for row in json.loads(found.stdout)] == ["张小明"]
 
 
-def test_an_unknown_owner_is_an_invalid_row(crm, alice, tmp_path):
-    path = write(tmp_path, "o.csv", "name,负责人\nA,nobody\n")
+def test_an_unknown_or_deactivated_owner_is_an_invalid_row(crm, team, tmp_path):
+    crm("user", "deactivate", "bob", "--transfer-to", "alice")
+    path = write(tmp_path, "o.csv", "name,负责人\nA,nobody\nB,bob\n")
     result = crm("import", "customers", path)
     assert result.exit_code == 4
     assert "line 2: 负责人: no user 'nobody'" in result.stderr
+    assert "line 3: 负责人: user 'bob' is deactivated" in result.stderr
 
 
 def test_a_row_that_would_make_a_duplicate_suggests_what_import_offers(

@@ -38,12 +38,19 @@ def _collect(values: dict[str, Any]) -> dict[str, Any]:
     raw = {k: v for k, v in values.items() if k not in ("tag", "set_") and v is not None}
     if values.get("tag"):
         raw["tags"] = values["tag"]
-    for item in values.get("set_") or []:
+    raw.update(_pairs(values.get("set_"), "--set"))
+    return {"values": raw}
+
+
+def _pairs(items: Optional[list[str]], option: str) -> dict[str, str]:
+    """FIELD=VALUE items of a repeatable option as {field: value}."""
+    pairs = {}
+    for item in items or []:
         name, equals, value = item.partition("=")
         if not equals or not name.strip():
-            raise UsageError(f"--set wants FIELD=VALUE, got {item!r}")
-        raw[name.strip()] = value
-    return {"values": raw}
+            raise UsageError(f"{option} wants FIELD=VALUE, got {item!r}")
+        pairs[name.strip()] = value
+    return pairs
 
 
 field_options = with_parameters(_field_parameters(), _collect, provides=("values",))
@@ -172,6 +179,11 @@ def edit(
     values: dict,
     name: Annotated[Optional[str], typer.Option(help="New name.", rich_help_panel=PANEL)] = None,
     allow_duplicate: AllowDuplicate = False,
+    expect: Annotated[Optional[list[str]], typer.Option(
+        "--expect", metavar="FIELD=VALUE", show_default=False,
+        help="Change only if FIELD still holds VALUE (empty: no value); repeatable. "
+             "Otherwise nothing is written and the exit code is 5, as when the dashboard "
+             "finds the record changed since its form opened.")] = None,
 ) -> None:
     """Change fields of a customer; an empty value (--city "") clears a field."""
     from crmcli.repo import customers
@@ -180,11 +192,12 @@ def edit(
         values["name"] = name
     if not values:
         raise UsageError("nothing to change: give at least one field option")
+    typed_expected = _pairs(expect, "--expect")
     with context.session() as s:
         customer = customers.resolve(s, ref)
-        changes = customers.update(
-            s, customer, values, by=context.actor(s), allow_duplicate=allow_duplicate
-        )
+        expected = customers.expected_values(s, typed_expected) if expect else None
+        changes = customers.update(s, customer, values, by=context.actor(s),
+                                   allow_duplicate=allow_duplicate, expected=expected)
     if changes:
         say("updated ", customers.describe(customer), ": ", ", ".join(sorted(changes)))
     else:

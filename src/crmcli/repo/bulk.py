@@ -167,7 +167,7 @@ def remembered(cache: dict[str, Any], key: str, lookup: Callable[[str], Any], fi
         try:
             cache[key] = lookup(key)
         except CrmError as error:
-            cache[key] = Invalid(str(error), field)
+            cache[key] = Invalid(getattr(error, "reason", str(error)), field)
     found = cache[key]
     if isinstance(found, Invalid):
         raise found

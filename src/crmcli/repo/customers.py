@@ -162,7 +162,7 @@ def create(
     """Add a customer; the owner (the acting user unless given) gets an owner assignment."""
     standard, extra = parse(s, raw)
     sensitive.check_write(s, by, [*standard, *extra])  # only their readers write them
-    owner = users.get_active(s, standard.get("owner") or by.handle)
+    owner = users.owner(s, standard.get("owner") or by.handle)
     rows = new_rows(standard, extra, owner=owner, by=by)
     customer = Customer(**rows.customer)
     if not allow_duplicate:
@@ -253,6 +253,21 @@ def update(
     return changes
 
 
+def expected_values(s: Session, typed: dict[str, str]) -> dict[str, Any]:
+    """Values a user typed as the ones they expect stored (`crm customer edit --expect`),
+    in the stored form `update` compares: `--expect phone="138 0013 8000"` expects
+    +8613800138000, an empty value expects the field empty. A sensitive field cannot be
+    expected: the answer (refused or not) would tell its value to whoever may not read it,
+    and a team replica does not hold it to compare anyway."""
+    standard, extra = parse(s, typed)
+    standard_hidden = {spec.name for spec in fields.CUSTOMER_FIELDS if spec.sensitive}
+    hidden = sorted(standard.keys() & standard_hidden
+                    | extra.keys() & set(sensitive.custom_sensitive(s)))
+    if hidden:
+        raise Invalid(f"{', '.join(hidden)} is sensitive: compare fields everyone reads", "expect")
+    return {**standard, **extra}
+
+
 def field_values(customer: Customer, names: Iterable[str]) -> dict[str, Any]:
     """The stored values of these fields (data-dictionary or custom field names): what an
     editor shows, and hands back to `update` as `expected` when it saves."""
@@ -297,6 +312,8 @@ def change(
     if "stage" in standard and standard["stage"] is None:
         raise Invalid("cannot be empty", "stage")
     new_owner = standard.pop("owner", None)
+    if new_owner and new_owner != customer.owner:
+        users.owner(s, new_owner)  # refused before anything is set
     if extra:
         merged = {**customer.extra, **extra}
         standard["extra"] = {k: v for k, v in merged.items() if v is not None}

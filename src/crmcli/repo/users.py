@@ -48,6 +48,19 @@ def get_active(s: Session, handle: str) -> User:
     return user
 
 
+def owner(s: Session, handle: str) -> User:
+    """The active user `handle` names as a customer's owner. An unknown or deactivated one
+    is a bad value of the owner field (Invalid on "owner", exit 4), not a reference to
+    something missing: `customer add`, `customer edit`, imports and the dashboard's form
+    all refuse it naming the field the user typed it in."""
+    try:
+        return get_active(s, handle)
+    except NotFound as error:
+        raise Invalid(str(error), "owner") from None
+    except Invalid as error:
+        raise Invalid(error.reason, "owner") from None
+
+
 def acting(s: Session, handle: str | None) -> Actor:
     """The Actor for `handle` (from --as, CRM_USER or the settings file)."""
     if not handle:

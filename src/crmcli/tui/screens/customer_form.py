@@ -30,7 +30,7 @@ from textual.widgets import Checkbox, Input, Label
 
 from crmcli import fields
 from crmcli.display import clean
-from crmcli.errors import CrmError, Duplicate, Invalid, NotFound
+from crmcli.errors import CrmError, Duplicate, Invalid
 from crmcli.models import Customer
 from crmcli.repo import custom_fields, customers, sensitive, users
 from crmcli.repo.users import Actor
@@ -129,7 +129,6 @@ class CustomerFormScreen(FormScreen):
         customer_id, shown = self.customer_id, self.shown
 
         def save(s: Session, me: Actor) -> str:
-            _check_owner(s, raw.get("owner", ""))
             if customer_id is None:
                 customer = customers.create(s, raw, by=me, allow_duplicate=allow_duplicate)
                 return f"added {customers.describe(customer)}"
@@ -140,14 +139,3 @@ class CustomerFormScreen(FormScreen):
 
         return save
 
-
-def _check_owner(s: Session, handle: str) -> None:
-    """Refuse an owner who cannot own customers (unknown, deactivated) as the owner field's
-    value, so the form shows why under that field: the repository's refusal names no
-    field of the form (`NotFound` "no user 'x'", or an `Invalid` about the field "user")."""
-    if not handle.strip():
-        return
-    try:
-        users.get_active(s, handle)
-    except (NotFound, Invalid) as error:
-        raise Invalid(getattr(error, "reason", str(error)), "owner") from error
