@@ -115,6 +115,17 @@ def test_a_duplicate_phone_email_or_name_and_company_is_refused_naming_the_exist
     assert len(json.loads(crm("customer", "list", "--format", "json").stdout)) == 2
 
 
+def test_people_behind_one_switchboard_keep_their_extensions_and_are_no_duplicates(crm, alice):
+    wang = add_customer(crm, "王经理", "--company", "华为", "--phone", "010-6552 1234 ext. 8001")
+    li = add_customer(crm, "李经理", "--company", "华为", "--phone", "010-6552 1234 转8002")
+    assert shown(crm, wang)["phone"] == "+861065521234;ext=8001"
+    assert shown(crm, li)["phone"] == "+861065521234;ext=8002"
+    again = crm("customer", "add", "赵经理", "--phone", "010 65521234 #8001")
+    assert again.exit_code == 4 and wang in again.stderr
+    assert crm("customer", "edit", li, "--phone", "010-6552 1234 x8003").exit_code == 0
+    assert shown(crm, li)["phone"] == "+861065521234;ext=8003"
+
+
 def test_name_and_company_duplicates_ignore_case_and_width(crm, alice):
     add_customer(crm, "Acme Ltd", "--company", "ACME")
     assert crm("customer", "add", "ａｃｍｅ ltd", "--company", "acme").exit_code == 4

@@ -64,11 +64,38 @@ def test_the_plain_mobile_shortcut_covers_every_chinese_mobile_prefix():
     assert phones.plain_mobile("138 0013 8000", "CN") == "+8613800138000"
 
 
+@pytest.mark.parametrize("typed", [
+    "010-6552 1234 ext. 8001", "010-6552 1234 转8001", "010-6552 1234 x8001",
+    "010-6552 1234 #8001", "(010) 65521234 分机 8001", "+861065521234;ext=8001",
+    "０１０－６５５２１２３４ ＃８００１",
+])
+def test_a_switchboard_extension_is_kept_after_the_e164_number(typed):
+    assert fields.parse_phone(typed, "CN") == "+861065521234;ext=8001"
+
+
+def test_a_mobile_number_keeps_its_extension_too():
+    assert fields.parse_phone("138 0013 8000 x12", "CN") == "+8613800138000;ext=12"
+
+
+@pytest.mark.parametrize(("typed", "forms"), [
+    ("138 0013 8000", ["13800138000"]),
+    ("+86 138-0013-8000", ["+8613800138000"]),
+    ("13800138000", []),
+    ("010-6552 1234", ["01065521234", "1065521234"]),
+    ("0086 138 0013 8000", ["008613800138000", "+8613800138000"]),
+    ("010 6552 1234 x8001", ["01065521234;ext=8001", "1065521234;ext=8001"]),
+    ("张三", []),
+    ("acme 2026", []),
+])
+def test_a_phone_typed_into_search_is_also_looked_for_in_its_stored_forms(typed, forms):
+    assert phones.search_forms(typed) == forms
+
+
 def test_the_phone_region_decides_how_a_national_number_is_read():
     assert fields.parse_phone("650 253 0000", "US") == "+16502530000"
 
 
-@pytest.mark.parametrize("typed", ["12345", "hello", "138001380001234"])
+@pytest.mark.parametrize("typed", ["12345", "hello", "138001380001234", "x8001", "ext. 12"])
 def test_a_phone_that_is_not_a_valid_number_is_refused_naming_the_field(typed):
     with pytest.raises(Invalid) as refused:
         fields.parse_phone(typed, "CN")

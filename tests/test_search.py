@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from helpers import add_customer
 
 
@@ -29,6 +31,23 @@ def test_substrings_of_every_searched_field_are_found(crm, alice):
     add_customer(crm, "Other")
     for text in ("三丰", "武当科技", "0013800", "wudang", "太极拳", "WUDANG", "+86138"):
         assert found(crm, text) == ["张三丰"], text
+
+
+@pytest.mark.parametrize("typed", ["138 0013 8000", "13800138000", "+86 138-0013-8000",
+                                   "+8613800138000", "0086 13800138000", "138-0013-8000"])
+def test_a_phone_is_found_however_it_is_typed(crm, alice, typed):
+    add_customer(crm, "张三", "--phone", "13800138000")
+    add_customer(crm, "李四", "--phone", "13900139000")
+    assert found(crm, typed) == ["张三"]
+    assert found(crm, typed, via="list") == ["张三"]
+
+
+def test_a_landline_is_found_written_nationally_and_with_its_extension(crm, alice):
+    add_customer(crm, "王经理", "--phone", "010-6552 1234 转8001")
+    add_customer(crm, "李经理", "--phone", "010-6552 1234 转8002")
+    assert found(crm, "010-6552 1234") == ["李经理", "王经理"]
+    assert found(crm, "010 6552 1234 x8001") == ["王经理"]
+    assert found(crm, "+861065521234;ext=8002") == ["李经理"]
 
 
 def test_notes_are_searched_and_new_notes_are_found_at_once(crm, alice):

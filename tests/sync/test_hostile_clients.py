@@ -210,6 +210,10 @@ def test_a_member_cannot_promote_themselves_or_add_users(team, postgres):
 
 @pytest.mark.parametrize(("change", "refused"), [
     ({"phone": "13800138000"}, "customer_phone_is_e164"),
+    ({"phone": "+861065521234 x8001"}, "customer_phone_is_e164"),
+    ({"phone": "+861065521234;ext="}, "customer_phone_is_e164"),
+    ({"phone": "+861065521234;ext=8001;ext=2"}, "customer_phone_is_e164"),
+    ({"phone": "+861065521234;ext=12345678901"}, "customer_phone_is_e164"),
     ({"email": "Bob@Example.com"}, "customer_email_is_an_address"),
     ({"sla": 0}, "customer_sla_is_a_duration"),
     ({"tags": {"vip": True}}, "customer_tags_are_a_list"),
@@ -221,6 +225,14 @@ def test_a_member_cannot_store_a_value_outside_its_normal_form(team, acme, postg
         with pytest.raises(psycopg.errors.CheckViolation, match=refused):
             push_as(bob, writes={"customer": [{**row, **change}]})
         assert pushable(bob, "customer", customer_id) == row
+
+
+def test_a_phone_with_its_extension_is_stored_for_a_member(team, acme, postgres):
+    customer_id = postgres.value("SELECT id FROM customer")
+    with as_member(postgres, "bob") as bob:
+        row = pushable(bob, "customer", customer_id)
+        push_as(bob, writes={"customer": [{**row, "phone": "+861065521234;ext=8001"}]})
+    assert postgres.value("SELECT phone FROM customer") == "+861065521234;ext=8001"
 
 
 def test_values_outside_the_data_dictionary_are_refused_for_everyone(team, acme, postgres):

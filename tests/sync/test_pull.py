@@ -166,3 +166,12 @@ def test_the_pull_brings_only_what_the_members_role_sees_and_what_leaves_the_vie
             "(SELECT count(*) FROM audit_event WHERE customer_id IS NOT NULL)"
         ).one()
     assert tuple(held) == (0, 0, 0)
+
+
+def test_a_phone_with_its_extension_travels_to_the_other_members(team):
+    alice, bob = team["alice"], team["bob"]
+    alice.ok("customer", "add", "王经理", "--company", "华为", "--phone", "010-6552 1234 转8001")
+    alice.sync()
+    bob.sync()
+    found = json.loads(bob.ok("customer", "find", "010 6552 1234", "--format", "json"))
+    assert [(c["name"], c["phone"]) for c in found] == [("王经理", "+861065521234;ext=8001")]

@@ -108,3 +108,19 @@ def test_upgrading_a_version_3_team_database_rewrites_its_checks(
         "SELECT prosrc FROM pg_proc WHERE proname = 'crm_check_assignment' "
         "AND pronamespace = current_schema()::regnamespace")
     assert "only the user it was given to does" in body
+
+
+def test_upgrading_a_version_4_team_database_lets_phones_keep_their_extensions(
+    crm, blank_shared, postgres, monkeypatch
+):
+    with monkeypatch.context() as earlier:  # what the crmcli of schema version 4 made
+        earlier.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
+        earlier.setattr(schema, "LATEST", 4)
+        assert crm("server", "init", "--url", blank_shared).exit_code == 0
+    rule = ("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conname = 'customer_phone_is_e164' AND connamespace = current_schema()::regnamespace")
+    assert ";ext" not in postgres.value(rule)
+    result = crm("server", "init", "--url", blank_shared)
+    assert result.exit_code == 0, result.output
+    assert f"from schema version 4 to {schema.LATEST}" in result.stderr
+    assert ";ext=" in postgres.value(rule)

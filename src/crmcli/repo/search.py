@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, case, column, func, or_, table
 from sqlmodel import Session, select
 
 from crmcli.models import Customer, Note
+from crmcli.phones import search_forms
 
 TRIGRAM = 3
 FTS = table("customer_fts", column("rowid"), column("customer_fts"))
@@ -63,12 +64,21 @@ def _like_pattern(query: str) -> str:
 
 
 def matches(query: str) -> ColumnElement[bool]:
-    """A condition on Customer: `query` is a substring of a searched field or of a note."""
+    """A condition on Customer: `query` is a substring of a searched field or of a note.
+
+    A query that looks like a phone also matches the forms it is stored in
+    (`phones.search_forms`: `138 0013 8000` finds `+8613800138000`)."""
     query = query.strip()
-    if len(query) >= TRIGRAM:
-        phrase = '"' + query.replace('"', '""') + '"'
-        hits = select(FTS.c.rowid).where(FTS.c.customer_fts.op("MATCH")(phrase))
+    alternatives = [query, *search_forms(query)]
+    if all(len(text) >= TRIGRAM for text in alternatives):
+        phrases = " OR ".join('"' + text.replace('"', '""') + '"' for text in alternatives)
+        hits = select(FTS.c.rowid).where(FTS.c.customer_fts.op("MATCH")(phrases))
         return Customer.pk.in_(hits)
+    return or_(*(_scanned(text) for text in alternatives))
+
+
+def _scanned(query: str) -> ColumnElement[bool]:
+    """`query` as a substring, found by scanning the tables (shorter than a trigram)."""
     pattern = _like_pattern(query)
     columns = (Customer.name, Customer.company, Customer.phone, Customer.email, Customer.requirement)
     # Notes are scanned once (not probed per customer, which costs a second at 1M rows).

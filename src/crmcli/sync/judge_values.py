@@ -5,7 +5,8 @@ The same rules as the data dictionary (`crmcli.fields`, `crmcli.phones`) and
 again because a member's own client cannot be trusted to apply them. The shared database
 holds values as a replica sends them, already normalised (a phone in E.164, an e-mail in
 lower case, an ID without spaces and upper-cased), so here only the normal form is
-accepted. A phone is checked for its E.164 shape only: whether a number exists in its
+accepted. A phone is checked for its E.164 shape only (version 5, `judge_phones`, lets
+an extension follow it): whether a number exists in its
 region is the phonenumbers library's to say, on the replica. contract_amount's rule
 (never negative) is a CHECK constraint of schema version 3.
 

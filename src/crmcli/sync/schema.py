@@ -32,6 +32,7 @@ from crmcli.sync import (
     judge_custom,
     judge_lock,
     judge_masks,
+    judge_phones,
     judge_values,
     judge_writes,
     security,
@@ -231,7 +232,9 @@ ALTER TABLE attachment_blob ADD CONSTRAINT attachment_blob_content_matches_its_d
 V4 = (judge_values.V4 + judge_custom.CUSTOM_SECRETS + judge_masks.MASKS
       + judge_lock.LOCK_BREAKER
       + judge.rewritten_functions() + judge_writes.rewritten_functions())
-MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4)
+# Version 5: issue 10's changes, one module per topic.
+V5 = judge_phones.PHONE_EXTENSIONS
+MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
 
