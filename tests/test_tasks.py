@@ -102,3 +102,54 @@ def test_tasks_of_a_deleted_customer_are_not_listed(crm, alice):
     crm("task", "add", ref, "x")
     crm("customer", "delete", ref)
     assert tasks(crm) == []
+
+
+def test_a_task_is_corrected_with_edit_and_the_change_is_in_the_history(crm, team, utc):
+    ref = add_customer(crm, "Acme")
+    env = {"CRM_NOW": NOW}
+    task = crm("task", "add", ref, "send quote", "--due", "friday", env=env).stdout.strip()
+    result = crm("task", "edit", task, "--title", "send the quote", "--due", "2026-12-24 10:00",
+                 "--priority", "high", "--assignee", "bob", env=env)
+    assert result.exit_code == 0, result.output
+    assert "changed title, due, priority, assignee" in result.stderr
+    [edited] = tasks(crm, env=env)
+    assert (edited["title"], edited["due"], edited["priority"], edited["assignee"],
+            edited["created_by"]) == ("send the quote", "2026-12-24T10:00:00Z", "high", "bob",
+                                      "alice")
+    [event] = [e for e in json.loads(crm("history", ref, "--format", "json").stdout)
+               if e["action"] == "task.update"]
+    assert event["changes"] == {
+        "title": ["send quote", "send the quote"], "assignee": ["alice", "bob"],
+        "due": ["2026-11-27T23:59:00Z", "2026-12-24T10:00:00Z"], "priority": ["normal", "high"]}
+    assert crm("task", "edit", task, "--due", "", env=env).exit_code == 0  # no due date now
+    assert tasks(crm, env=env)[0]["due"] is None
+    same = crm("task", "edit", task, "--priority", "high", env=env)
+    assert same.exit_code == 0 and "nothing changed" in same.stderr
+
+
+def test_a_bad_edit_changes_nothing_and_says_why(crm, team):
+    ref = add_customer(crm, "Acme")
+    task = crm("task", "add", ref, "send quote").stdout.strip()
+    for options, code, said in (
+        ((), 2, "say what changes"),
+        (("--title", " "), 4, "title: is required"),
+        (("--due", "someday"), 4, "due: 'someday' is not a date"),
+        (("--priority", "asap"), 4, "priority"),
+        (("--assignee", "nobody"), 3, "no user 'nobody'"),
+    ):
+        result = crm("task", "edit", task, *options)
+        assert (result.exit_code, said in result.stderr) == (code, True), result.output
+    assert crm("task", "edit", "ffffffff", "--title", "x").exit_code == 3
+    assert [(t["title"], t["priority"], t["assignee"]) for t in tasks(crm)] == [
+        ("send quote", "normal", "alice")]
+
+
+def test_only_the_assignee_creator_or_who_may_change_the_customer_edits_a_task(crm, team):
+    ref = add_customer(crm, "Acme")  # alice's, in sales
+    task = crm("task", "add", ref, "send quote").stdout.strip()
+    refused = crm("--as", "bob", "task", "edit", task, "--title", "mine now")
+    assert refused.exit_code == 6
+    assert "bob may not change task 'send quote' of Acme" in refused.stderr
+    assert crm("task", "reassign", task, "--to", "bob").exit_code == 0
+    assert crm("--as", "bob", "task", "edit", task, "--title", "send it").exit_code == 0
+    assert tasks(crm)[0]["title"] == "send it"

@@ -18,8 +18,10 @@ from crmcli.cli.output import (
     say,
     short_id,
 )
+from crmcli.errors import UsageError
 
-app = typer.Typer(help="Follow-up tasks: add, list, complete, reassign.", no_args_is_help=True)
+app = typer.Typer(
+    help="Follow-up tasks: add, list, edit, complete, reassign.", no_args_is_help=True)
 
 DUE_HELP = "Due: YYYY-MM-DD, 'YYYY-MM-DD HH:MM', today, tomorrow, +3d, +2w or a weekday."
 COLUMNS = [
@@ -113,6 +115,31 @@ def _card(row: dict):
     times = ("due", "created_at", "done_at")
     pairs = [(k.replace("_name", ""), local_time(row[k]) if k in times else row[k]) for k in keys]
     return key_value_card([*pairs, ("id", row["id"])])
+
+
+@app.command("edit")
+@data_command
+def edit(
+    task_id: TaskRef,
+    title: Annotated[Optional[str], typer.Option(help="What is to be done.")] = None,
+    due: Annotated[Optional[str], typer.Option(
+        help=DUE_HELP.removesuffix(".") + "; '' for no due date.")] = None,
+    priority: Annotated[Optional[str], typer.Option(
+        help=f"One of {', '.join(fields.PRIORITIES)}.")] = None,
+    assignee: Annotated[Optional[str], typer.Option(help="Who does it.")] = None,
+) -> None:
+    """Correct a task's title, due time, priority or assignee (its assignee, its creator,
+    or whoever may change its customer)."""
+    from crmcli.repo import tasks
+
+    if (title, due, priority, assignee) == (None, None, None, None):
+        raise UsageError("say what changes: --title, --due, --priority or --assignee")
+    with context.session() as s:
+        task = tasks.resolve(s, task_id)
+        changed = tasks.edit(s, task, by=context.actor(s), title=title, due=due,
+                             priority=priority, assignee=assignee)
+    say(f"changed {', '.join(changed)}" if changed else "nothing changed", ": ",
+        tasks.describe(task))
 
 
 def _transition(task_id: str, change: str, done_message: str, same_message: str, **kwargs) -> None:

@@ -42,6 +42,18 @@ def _event(s: Session, action: str, task: Task, changes: dict, by: Actor) -> Non
     )
 
 
+def _title(text: str) -> str:
+    title = fields.parse_text(text, "title", 500)
+    if not title:
+        raise Invalid("is required", "title")
+    return title
+
+
+def _due(text: str | None) -> datetime | None:
+    """A due time as people type it (`dates.parse_when`); empty or None: no due date."""
+    return dates.parse_when(text, clock.now()) if text and text.strip() else None
+
+
 def add(
     s: Session,
     customer: Customer,
@@ -56,15 +68,12 @@ def add(
 ) -> Task:
     """Add a task; an imported one may arrive done or cancelled already, and keeps the
     id of the export it comes from (`task_id`)."""
-    title = fields.parse_text(title, "title", 500)
-    if not title:
-        raise Invalid("is required", "title")
     status = fields.parse_task_status(status)
     task = Task(
         customer_id=customer.id,
-        title=title,
+        title=_title(title),
         assignee=users.get_active(s, assignee or by.handle).handle,
-        due=dates.parse_when(due, clock.now()) if due else None,
+        due=_due(due),
         priority=fields.parse_priority(priority),
         status=status,
         done_at=clock.now() if status == "done" else None,
@@ -112,6 +121,35 @@ def reassign(s: Session, task: Task, to: str, *, by: Actor) -> bool:
     permissions.require_task_change(s, task, by)
     heir = users.get_active(s, to)
     return _change(s, task, "reassign", {"assignee": heir.handle}, by)
+
+
+def edit(
+    s: Session,
+    task: Task,
+    *,
+    by: Actor,
+    title: str | None = None,
+    due: str | None = None,
+    priority: str | None = None,
+    assignee: str | None = None,
+) -> dict[str, list]:
+    """Correct a task: each value given (None: left alone; an empty `due`: no due date) is
+    checked like `add` checks it, and what changed is one `task.update` event, returned.
+    For whoever may change the task, as every change of it (`crmcli.permissions`)."""
+    permissions.require_task_change(s, task, by)
+    values: dict = {}
+    if title is not None:
+        values["title"] = _title(title)
+    if due is not None:
+        values["due"] = _due(due)
+    if priority is not None:
+        values["priority"] = fields.parse_priority(priority)
+    if assignee is not None:
+        values["assignee"] = users.get_active(s, assignee).handle
+    changes = audit.apply(task, values, by.handle)
+    if changes:
+        _event(s, "update", task, changes, by)
+    return changes
 
 
 def transfer_open(s: Session, leaving: str, heir: str, *, by: Actor) -> int:

@@ -75,6 +75,7 @@ class CustomerScreen(DataScreen):
         # wherever the focus is; they act on the task under the table's cursor.
         Binding("d", "task('complete')", "Done"),
         Binding("r", "task('reassign')", "Reassign"),
+        Binding("E", "task('edit')", "Edit task", show=False),
         # no room left in the footer at 80 columns: the palette lists it (and the key)
         Binding("v", "reveal", "Reveal", show=False),
     ]
@@ -159,7 +160,7 @@ class CustomerScreen(DataScreen):
         self.query_one("#title", Static).update(_title(customer, message.fate))
         await self.query_one(CustomerFields).show(message.sections, message.current)
         open_first = sorted(detail.tasks, key=lambda task: task.status != "open")
-        self.tasks.show_tasks([TaskLine(task) for task in open_first])
+        self.tasks.show_tasks([TaskLine(task, customer) for task in open_first])
         await self.query_one(Timeline).show(detail, message.files)
 
     # --- actions -------------------------------------------------------------------------
@@ -226,5 +227,5 @@ class CustomerScreen(DataScreen):
         self._shown = None
 
     async def action_task(self, action: str) -> None:
-        """Done / Reassign on the selected task, with the focus elsewhere."""
+        """Done / Reassign / Edit task on the selected task, with the focus elsewhere."""
         await self.tasks.run_action(action)

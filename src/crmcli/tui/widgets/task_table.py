@@ -1,6 +1,6 @@
-"""Tasks in a table, with the two things done to a task where it is seen: complete it and
-give it to someone else. Both end in the same repository functions as `crm task done`
-and `crm task reassign`."""
+"""Tasks in a table, with what is done to a task where it is seen: complete it, give it to
+someone else, correct it. Each ends in the same repository function as `crm task done`,
+`crm task reassign` and `crm task edit`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from crmcli.tui.data import Workspace, start_write
 from crmcli.tui.literal import cell
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.handover_form import HandoverFormScreen
+from crmcli.tui.screens.task_form import TaskFormScreen
 from crmcli.tui.widgets.record_table import RecordTable
 
 GROUP_STYLES = {"overdue": "bold red", "today": "bold yellow", "upcoming": ""}
@@ -27,7 +28,7 @@ PRIORITY_STYLES = {"urgent": "bold red", "high": "yellow", "normal": "", "low": 
 @dataclass
 class TaskLine:
     task: Task
-    customer: Customer | None = None  # shown when the table lists several customers' tasks
+    customer: Customer | None = None  # a column when the table lists several customers' tasks
     group: str = ""  # overdue, today, upcoming
 
 
@@ -35,6 +36,7 @@ class TaskTable(RecordTable):
     BINDINGS = [
         Binding("d", "complete", "Done"),
         Binding("r", "reassign", "Reassign"),
+        Binding("E", "edit", "Edit task", show=False),  # no room in the footer: the palette
     ]
 
     def __init__(self, workspace: Workspace, *, across_customers: bool, **kwargs) -> None:
@@ -82,7 +84,7 @@ class TaskTable(RecordTable):
         return self.lines.get(key) if key else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("complete", "reassign"):
+        if action in ("complete", "reassign", "edit"):
             return True if self.selected and not self.read_only else None
         if action == "select_cursor":
             return self.across_customers  # opens the task's customer; here it is open already
@@ -106,3 +108,10 @@ class TaskTable(RecordTable):
         if line is not None:
             screen: DataScreen = self.screen  # type: ignore[assignment]  # tasks live there
             screen.open_form(HandoverFormScreen(task=line.task))
+
+    def action_edit(self) -> None:
+        line = self.selected
+        if line is not None:
+            screen: DataScreen = self.screen  # type: ignore[assignment]
+            name = line.customer.name if line.customer else ""
+            screen.open_form(TaskFormScreen(line.task.customer_id, name, line.task.id))
