@@ -70,11 +70,25 @@ def test_chinese_headers_are_the_data_dictionary_labels_and_import_back(crm, ali
     setup_customers(crm)
     out = tmp_path / "zh.csv"
     assert crm("export", "customers", "--headers", "zh", "-o", out).exit_code == 0
-    header = out.read_text(encoding="utf-8").splitlines()[0]
+    assert out.read_bytes().startswith("\ufeffid,客户名称".encode())  # Excel reads it as UTF-8
+    header = out.read_text(encoding="utf-8-sig").splitlines()[0]
     assert header.startswith("id,客户名称,公司,电话,邮箱")
     assert header.endswith(",budget,tier")
     result = crm("import", "customers", out)
     assert "unchanged 3" in result.stderr
+
+
+def test_a_byte_order_mark_begins_chinese_csv_exports_unless_told_otherwise(crm, alice, tmp_path):
+    setup_customers(crm)
+    assert crm("export", "customers", "--headers", "zh", "-f", "tsv").stdout.startswith("\ufeffid\t客户名称")
+    assert crm("export", "customers", "--headers", "zh", "--no-bom").stdout.startswith("id,客户名称")
+    assert crm("export", "customers").stdout.startswith("id,name")
+    assert crm("export", "customers", "--bom").stdout.startswith("\ufeffid,name")
+    assert crm("export", "notes", "--headers", "zh").stdout.startswith("\ufeffid,客户")
+    refused = crm("export", "customers", "-f", "json", "--bom")
+    assert refused.exit_code == 2
+    assert "--bom is for csv and tsv; json has none" in refused.stderr
+    assert json.loads(crm("export", "customers", "-f", "json", "--headers", "zh").stdout)
 
 
 def test_xlsx_cells_are_text_so_nothing_becomes_a_formula(crm, alice, tmp_path):
@@ -105,7 +119,7 @@ def test_notes_and_tasks_export_and_import_back(crm, alice, tmp_path):
     assert notes.splitlines()[0] == "id,customer,kind,body,quote,author,at"
     assert "回访,下周再说,alice" in notes
     tasks = crm("export", "tasks", "--headers", "zh").stdout
-    assert tasks.splitlines()[0] == "id,客户,任务,执行人,截止时间,优先级,状态"
+    assert tasks.splitlines()[0] == "\ufeffid,客户,任务,执行人,截止时间,优先级,状态"
     (tmp_path / "n.csv").write_text(notes, encoding="utf-8")
     (tmp_path / "t.csv").write_text(tasks, encoding="utf-8")
     assert "unchanged 1" in crm("import", "notes", tmp_path / "n.csv").stderr

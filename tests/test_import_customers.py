@@ -57,11 +57,19 @@ def test_errors_can_go_to_a_csv_file(crm, alice, tmp_path):
     result = crm("import", "customers", path, "--errors", report)
     assert result.exit_code == 4
     assert "123" not in result.stderr
-    with report.open(encoding="utf-8") as handle:
+    assert report.read_bytes().startswith(b"\xef\xbb\xbfwhere,column,reason\r\n")  # Excel
+    with report.open(encoding="utf-8-sig") as handle:
         assert list(csv.reader(handle)) == [
             ["where", "column", "reason"],
             ["line 2", "phone", "'123' is not a valid phone number for region CN"],
         ]
+
+
+def test_no_bom_leaves_the_byte_order_mark_out_of_the_errors_file(crm, alice, tmp_path):
+    path = write(tmp_path, "bad.csv", "name,phone\nBad,123\n")
+    report = tmp_path / "errors.csv"
+    assert crm("import", "customers", path, "--errors", report, "--no-bom").exit_code == 4
+    assert report.read_bytes().startswith(b"where,column,reason\r\n")
 
 
 def test_unknown_columns_stop_the_import_with_their_list(crm, alice, tmp_path):

@@ -2,7 +2,9 @@
 
 The filters are `crm customer list`'s (notes and tasks: those of the customers selected).
 Headers are the data dictionary's names, or its Chinese labels with `--headers zh`; both
-import back. xlsx cells are text, never formulas; --escape-formulas protects CSV cells
+import back. A CSV with Chinese headers is made for Excel, so it begins with a UTF-8 byte
+order mark (without one, Excel on Windows reads it as the local code page and shows
+garbage); --bom/--no-bom say otherwise. xlsx cells are text, never formulas; --escape-formulas protects CSV cells
 for spreadsheets (a leading = @ or tab gets a quote; the + of phone numbers stays).
 """
 
@@ -49,6 +51,9 @@ def _options() -> list:
                help="Header row: en (field names) or zh (Chinese labels)."),
         option("escape_formulas", bool, False, "--escape-formulas",
                help="CSV/TSV: put a ' before cells starting with = @ or a tab."),
+        option("bom", Optional[bool], None, "--bom/--no-bom",
+               help="CSV/TSV: begin with a UTF-8 byte order mark, so Excel reads the text "
+                    "right (default: with --headers zh)."),
     ]
 
 
@@ -95,6 +100,11 @@ def _run(kind: str, options: dict, filters: dict) -> None:
     fmt = options["format"] or _format_of(output)
     if fmt is ExportFormat.xlsx and output is None and sys.stdout.isatty():
         raise UsageError("xlsx is a binary file: give -o FILE or redirect standard output")
+    delimited = fmt in (ExportFormat.csv, ExportFormat.tsv)
+    if options["bom"] and not delimited:
+        raise UsageError(f"--bom is for csv and tsv; {fmt.value} has none")
+    bom = delimited and (options["headers"] is Headers.zh if options["bom"] is None
+                         else options["bom"])
     query = CustomerQuery(**filters)
     given = {**{k: v for k, v in filters.items() if v is not None},
              "format": fmt.value, "output": str(output) if output else "-"}
@@ -109,6 +119,10 @@ def _run(kind: str, options: dict, filters: dict) -> None:
                            fields_in_clear=exports.in_clear(keys, seen), options=given)
         records = exports.rows(s, kind, query, seen)
         with _open(output, binary=fmt is ExportFormat.xlsx) as out:
+            if bom:
+                from crmcli.io.writers import BOM
+
+                out.write(BOM)
             count = _write(fmt, out, kind, keys, headers, records, options)
     say(f"exported {count} {kind}", f" to {output}" if output else "")
 

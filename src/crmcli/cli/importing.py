@@ -55,6 +55,8 @@ def _options() -> list:
         option("dry_run", bool, False, "--dry-run", help="Report what would happen; write nothing."),
         option("errors_file", Optional[Path], None, "--errors", metavar="FILE", dir_okay=False,
                help="Write the invalid rows' problems to FILE as CSV instead of stderr."),
+        option("bom", bool, True, "--bom/--no-bom",
+               help="--errors FILE begins with a UTF-8 byte order mark, so Excel reads it right."),
     ]
 
 
@@ -99,7 +101,7 @@ def _run(kind: str, file: str, options: dict, format: Format) -> None:
     if str(options["errors_file"]) == "-" and format is not Format.table:
         raise UsageError("--errors - and --format both want standard output; give --errors FILE")
     encoding = check_encoding(options["encoding"]) if options["encoding"] else None
-    with context.session() as s, _problem_writer(options["errors_file"]) as tell:
+    with context.session() as s, _problem_writer(options["errors_file"], options["bom"]) as tell:
         vocabulary = imports.vocabulary(s, kind)
         mapping = read_map(options["map_file"], vocabulary) if options["map_file"] else {}
         columns = Columns(vocabulary, mapping, options["ignore_unknown"])
@@ -143,11 +145,14 @@ def _rows(rows: Iterator, columns: Any, tick: Callable[[], None]) -> Iterator:
 
 
 @contextmanager
-def _problem_writer(path: Optional[Path]) -> Iterator[Callable]:
-    """Where invalid rows are told: stderr lines, or CSV rows (where, column, reason)."""
+def _problem_writer(path: Optional[Path], bom: bool) -> Iterator[Callable]:
+    """Where invalid rows are told: stderr lines, or CSV rows (where, column, reason),
+    after a byte order mark (`bom`) for Excel."""
     import contextlib
     import csv
     import sys
+
+    from crmcli.io.writers import BOM
 
     def column(error, column_of: dict) -> str:
         return column_of.get(error.field, error.field) if error.field else ""
@@ -164,6 +169,8 @@ def _problem_writer(path: Optional[Path]) -> Iterator[Callable]:
     else:
         target = writable(path).open("w", newline="", encoding="utf-8")
     with target as out:
+        if bom:
+            out.write(BOM)
         writer = csv.writer(out)
         writer.writerow(["where", "column", "reason"])
         yield lambda error, column_of: writer.writerow(

@@ -19,6 +19,7 @@ from typing import IO, Any
 from crmcli.io import ooxml
 
 FORMATS = ("csv", "tsv", "ndjson", "json", "xlsx")
+BOM = "\ufeff"  # Excel on Windows reads a CSV file as UTF-8 only if it begins with one
 FORMULA_STARTS = ("=", "@", "\t")
 
 
