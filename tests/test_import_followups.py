@@ -144,3 +144,31 @@ def test_an_id_that_is_not_a_full_id_is_an_invalid_row(crm, alice, tmp_path):
     result = crm("import", "notes", path)
     assert result.exit_code == 4
     assert "line 2: id: '01a2' is not a full note id" in result.stderr
+
+
+def test_an_import_revises_a_task_with_the_history_actions_of_the_task_commands(
+    crm, team, database, tmp_path
+):
+    short = add_customer(crm, "张三")
+    assert crm("task", "add", short, "寄样品", "--due", "2026-03-01").exit_code == 0
+    exported = crm("export", "tasks").stdout
+    path = write(tmp_path, "tasks.csv", exported.replace(",alice,", ",bob,")
+                 .replace("2026-03-01T", "2026-03-08T").replace(",normal,open", ",high,done"))
+    result = crm("import", "tasks", path)
+    assert "updated 1" in result.stderr, result.output
+    with database() as s:
+        events = [(e.action, sorted(e.changes)) for e in s.exec(
+            select(AuditEvent).where(AuditEvent.entity == "task").order_by(AuditEvent.id))]
+    assert events[2:] == [("task.update", ["due", "priority"]), ("task.reassign", ["assignee"]),
+                          ("task.done", ["done_at", "status"])]
+
+
+def test_an_import_changing_a_task_takes_the_right_its_command_takes(crm, team, tmp_path):
+    short = add_customer(crm, "张三")
+    assert crm("task", "add", short, "寄样品").exit_code == 0
+    path = write(tmp_path, "tasks.csv", crm("export", "tasks").stdout)
+    assert "unchanged 1" in crm("--as", "bob", "import", "tasks", path).stderr  # changes nothing
+    path.write_text(path.read_text().replace(",normal,", ",urgent,"), encoding="utf-8")
+    refused = crm("--as", "bob", "import", "tasks", path)
+    assert refused.exit_code == 6
+    assert "line 2: " in refused.stderr and "nothing imported" in refused.stderr

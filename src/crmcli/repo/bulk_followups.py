@@ -265,15 +265,23 @@ class TaskImport(FollowUpImport):
         )
 
     def revise(self, task: Task, entry: Entry) -> bool:
+        """Set the row's non-empty values that differ through the functions behind `crm
+        task edit`, `reassign`, `done`, `cancel` and `reopen`: the history says what it
+        says for those commands, and each change takes the right its command takes (a row
+        changing nothing needs none)."""
         values = entry.row.values
-        assignee, priority, status = (_text(values, n) for n in ("assignee", "priority", "status"))
-        title = _text(values, "title")
-        changed = self.apply(task, {
-            "title": fields.parse_text(title, "title", 500) or None,  # differs only matched by id
-            "assignee": self.person(assignee, "assignee").handle if assignee else None,
-            "due": self.when(values, "due"),
-            "priority": fields.parse_priority(priority) if priority else None,
-        })
+        title, due, priority, assignee, status = (
+            _text(values, name) for name in ("title", "due", "priority", "assignee", "status"))
+        edits = {}
+        if title and fields.parse_text(title, "title", 500) != task.title:  # matched by id
+            edits["title"] = title
+        if due and self.when(values, "due") != task.due:
+            edits["due"] = due
+        if priority and fields.parse_priority(priority) != task.priority:
+            edits["priority"] = priority
+        changed = bool(edits and tasks.edit(self.s, task, by=self.by, **edits))
+        if assignee and (handle := self.person(assignee, "assignee").handle) != task.assignee:
+            changed |= tasks.reassign(self.s, task, handle, by=self.by)
         if status:
             transition = {"open": tasks.reopen, "done": tasks.complete, "cancelled": tasks.cancel}
             changed |= transition[fields.parse_task_status(status)](self.s, task, by=self.by)
