@@ -153,3 +153,33 @@ def test_only_the_assignee_creator_or_who_may_change_the_customer_edits_a_task(c
     assert crm("task", "reassign", task, "--to", "bob").exit_code == 0
     assert crm("--as", "bob", "task", "edit", task, "--title", "send it").exit_code == 0
     assert tasks(crm)[0]["title"] == "send it"
+
+
+def test_repeated_task_filters_mean_any_of_them(crm, team):
+    acme, globex, initech = (add_customer(crm, name) for name in ("Acme", "Globex", "Initech"))
+    crm("task", "add", acme, "a-alice")
+    crm("task", "add", globex, "g-bob", "--assignee", "bob")
+    crm("task", "add", initech, "i-carol", "--assignee", "carol")
+    cancelled = crm("task", "add", initech, "i-cancelled", "--assignee", "bob").stdout.strip()
+    crm("task", "cancel", cancelled)
+
+    def titles(*options):
+        return sorted(t["title"] for t in tasks(crm, *options))
+
+    assert titles("--assignee", "bob", "--assignee", "carol") == ["g-bob", "i-carol"]
+    assert titles("--mine", "--assignee", "carol") == ["a-alice", "i-carol"]
+    assert titles("--customer", "Acme", "--customer", "Initech") == ["a-alice", "i-carol"]
+    assert titles("--status", "open", "--status", "cancelled", "--assignee", "bob") == [
+        "g-bob", "i-cancelled"]
+    assert crm("task", "list", "--status", "open", "--status", "later").exit_code == 4
+
+
+def test_a_cut_task_list_says_how_many_it_left_out(crm, team):
+    ref = add_customer(crm, "Acme")
+    for number in range(5):
+        crm("task", "add", ref, f"task {number}")
+    for fmt in ("table", "json", "ndjson", "csv"):
+        result = crm("task", "list", "--limit", "3", "--format", fmt)
+        assert result.exit_code == 0
+        assert result.stderr.strip() == "showing 3 of 5 (--limit)"
+    assert crm("task", "list", "--limit", "5", "-f", "json").stderr == ""

@@ -193,3 +193,12 @@ async def test_a_search_says_it_is_in_relevance_order_and_the_first_sort_is_asce
         assert "Name ▲" in screen_text(dashboard)
         shown = names(dashboard)
         assert shown == sorted(shown, key=str.casefold)
+
+
+async def test_the_tag_filter_takes_several_tags_and_keeps_customers_having_all(demo, app):
+    dashboard = app()
+    async with dashboard.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "#tag", "重点, ERP")
+        assert names(dashboard) == ["王芳"]
+        assert dashboard.screen.table.query.tag == ("重点", "ERP")

@@ -7,8 +7,8 @@ import typer
 from crmcli import fields
 from crmcli.cli import context
 from crmcli.cli.context import data_command, keyword, with_parameters
-from crmcli.cli.options import CustomerRef, FormatOption, LimitOption, customer_filters
-from crmcli.cli.output import Column, Format, emit, emit_one, say, short_id
+from crmcli.cli.options import CustomerRef, FormatOption, customer_filters, found_filters
+from crmcli.cli.output import Column, Format, emit, emit_one, say, say_cut, short_id
 from crmcli.errors import UsageError
 
 app = typer.Typer(help="Add, find, show, edit, merge and delete customers.", no_args_is_help=True)
@@ -109,32 +109,35 @@ def as_seen(s: Any, rows: list) -> list[dict]:
 @customer_filters
 def list_(filters: dict, format: FormatOption = Format.table) -> None:
     """List customers, filtered and sorted."""
-    from crmcli.repo import customer_lists
-
-    with context.session(write=False) as s:
-        rows = as_seen(s, customer_lists.list_(s, customer_lists.CustomerQuery(**filters)))
-    shown = emit(rows, format, LIST_COLUMNS)
-    if format is Format.table and not shown:
-        say("no customers match")
+    _list(filters, format, "no customers match")
 
 
 @app.command("find")
 @data_command
+@found_filters
 def find(
     text: Annotated[str, typer.Argument(help="Text to find (Chinese included).")],
-    limit: LimitOption = 50,
+    filters: dict,
     format: FormatOption = Format.table,
 ) -> None:
-    """Find customers by any part of name, company, phone, e-mail, requirement or notes."""
-    from crmcli.repo import search
-
+    """Find customers by any part of name, company, phone, e-mail, requirement or notes,
+    best matches first; the filters of `list` narrow it."""
     if not text.strip():
         raise UsageError("give some text to find")
+    _list({**filters, "search": text}, format, f"no customers match {text!r}")
+
+
+def _list(filters: dict, format: Format, none_message: str) -> None:
+    """The customers `filters` select, and on stderr what the limit left out."""
+    from crmcli.repo import customer_lists
+
     with context.session(write=False) as s:
-        rows = as_seen(s, search.find(s, text, limit=limit))
+        found, total = customer_lists.list_and_total(s, customer_lists.CustomerQuery(**filters))
+        rows = as_seen(s, found)
     shown = emit(rows, format, LIST_COLUMNS)
     if format is Format.table and not shown:
-        say("no customers match ", repr(text))
+        say(none_message)
+    say_cut(shown, total)
 
 
 @app.command("show")

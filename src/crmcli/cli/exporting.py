@@ -106,7 +106,7 @@ def _run(kind: str, options: dict, filters: dict) -> None:
     bom = delimited and (options["headers"] is Headers.zh if options["bom"] is None
                          else options["bom"])
     query = CustomerQuery(**filters)
-    given = {**{k: v for k, v in filters.items() if v is not None},
+    given = {**{k: v for k, v in filters.items() if v not in (None, [])},
              "format": fmt.value, "output": str(output) if output else "-"}
     with context.session(write=False) as s:
         seen = context.clearance(s)

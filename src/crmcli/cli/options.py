@@ -23,20 +23,29 @@ CustomerRef = Annotated[
 TaskRef = Annotated[str, typer.Argument(metavar="ID", help="Task: a unique id prefix.")]
 
 
-def _customer_filters() -> list:
+def _customer_filters(*, searching: bool = True, default_limit: int | None = None) -> list:
+    """Repeat an option for several values: any of them; `--tag`: all of them."""
+    many = Optional[list[str]]
+    filters = [
+        option("owner", many, None, "--owner", help="Owner's handle (repeat: any of them)."),
+        option("department", many, None, "--department",
+               help="Owning department (repeat: any of them)."),
+        option("stage", many, None, "--stage",
+               help="Stage, Chinese aliases accepted (repeat: any of them)."),
+        option("level", many, None, "--level", help="Level A-D (repeat: any of them)."),
+        option("tag", many, None, "--tag", help="Has this tag (repeat: has all of them)."),
+        option("city", many, None, "--city", help="City (repeat: any of them)."),
+    ]
+    if searching:
+        filters.append(option(
+            "search", Optional[str], None, "--search",
+            help="Substring of name, company, phone, e-mail, requirement or notes."))
     return [
-        option("owner", Optional[str], None, "--owner", help="Owner's handle."),
-        option("department", Optional[str], None, "--department", help="Owning department."),
-        option("stage", Optional[str], None, "--stage", help="Stage (Chinese aliases accepted)."),
-        option("level", Optional[str], None, "--level", help="Level A-D."),
-        option("tag", Optional[str], None, "--tag", help="Has this tag."),
-        option("city", Optional[str], None, "--city", help="City."),
-        option("search", Optional[str], None, "--search",
-               help="Substring of name, company, phone, e-mail, requirement or notes."),
+        *filters,
         option("sort", Optional[str], None, "--sort",
                help="Sort by a field; a leading - sorts descending (e.g. -updated_at)."),
-        option("limit", Optional[int], None, "--limit", "-n", min=1,
-               help="At most this many customers."),
+        option("limit", Optional[int], default_limit, "--limit", "-n", min=1,
+               help="At most this many customers (stderr says how many were left out)."),
     ]
 
 
@@ -44,3 +53,7 @@ def _customer_filters() -> list:
 # receives them as `filters`, the keyword arguments of repo.customer_lists.CustomerQuery.
 customer_filters = with_parameters(_customer_filters(), lambda values: {"filters": values},
                                    ("filters",))
+# The same for `crm customer find TEXT`, whose TEXT is the search: at most 50 unless --limit.
+found_filters = with_parameters(
+    _customer_filters(searching=False, default_limit=50), lambda values: {"filters": values},
+    ("filters",))

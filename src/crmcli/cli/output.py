@@ -165,6 +165,13 @@ def say(*parts: Any, style: str = "") -> None:
     _stderr_console().print(Text(clean("".join(str(p) for p in parts)), style=style))
 
 
+def say_cut(shown: int, total: int) -> None:
+    """Say on stderr, whatever the format, that a limit left rows out: a list never looks
+    complete when it is not. Silent when nothing was cut."""
+    if total > shown:
+        say(f"showing {shown} of {total} (--limit)")
+
+
 def fail(message: str, details: Sequence[str] = ()) -> None:
     say("error: ", message, style="red")
     for line in details:

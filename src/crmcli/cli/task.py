@@ -16,6 +16,7 @@ from crmcli.cli.output import (
     key_value_card,
     local_time,
     say,
+    say_cut,
     short_id,
 )
 from crmcli.errors import UsageError
@@ -67,13 +68,14 @@ def add(
 @data_command
 def list_(
     mine: Annotated[bool, typer.Option("--mine", help="Only tasks assigned to you.")] = False,
-    assignee: Annotated[Optional[str], typer.Option(help="Only tasks of this user.")] = None,
-    customer: Annotated[Optional[str], typer.Option(
-        metavar="REF", help="Only tasks of this customer.")] = None,
+    assignee: Annotated[Optional[list[str]], typer.Option(
+        metavar="HANDLE", help="Only tasks of this user (repeat: any of them).")] = None,
+    customer: Annotated[Optional[list[str]], typer.Option(
+        metavar="REF", help="Only tasks of this customer (repeat: any of them).")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only open tasks past due.")] = False,
     due_before: Annotated[Optional[str], typer.Option(help="Only tasks due before this.")] = None,
-    status: Annotated[str, typer.Option(
-        help="open, done, cancelled, or all.")] = "open",
+    status: Annotated[Optional[list[str]], typer.Option(
+        help="open (default), done, cancelled, or all (repeat: any of them).")] = None,
     limit: LimitOption = None,
     format: FormatOption = Format.table,
 ) -> None:
@@ -81,19 +83,22 @@ def list_(
     from crmcli import clock, dates
     from crmcli.repo import customers, tasks
 
+    statuses = status or ["open"]
     with context.session(write=False) as s:
         query = tasks.TaskQuery(
-            assignee=context.actor(s).handle if mine else assignee,
-            customer_id=customers.resolve(s, customer).id if customer else None,
-            status=None if status == "all" else status,
+            assignee=[*([context.actor(s).handle] if mine else []), *(assignee or [])],
+            customer_id=[customers.resolve(s, ref).id for ref in customer or []],
+            status=[] if "all" in statuses else statuses,
             overdue=overdue,
-            due_before=dates.parse_when(due_before, clock.now(), "due-before") if due_before else None,
+            due_before=dates.parse_when(due_before, clock.now(), "due-before")
+            if due_before else None,
             limit=limit,
         )
-        rows = tasks.list_(s, query)
+        rows, total = tasks.list_and_total(s, query)
     shown = emit((_row(task, owner) for task, owner in rows), format, COLUMNS)
     if format is Format.table and not shown:
         say("no tasks match")
+    say_cut(shown, total)
 
 
 @app.command("show")

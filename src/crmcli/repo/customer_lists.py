@@ -1,5 +1,9 @@
-"""Lists of customers: the filters, sort orders and pages that `customer list`, `export`
-and the dashboard's table share.
+"""Lists of customers: the filters, sort orders and pages that `customer list`, `find`,
+`export` and the dashboard's table share.
+
+A filter given several values means any of them (`--stage lead --stage qualified`), except
+tags, where every tag must be present (`--tag vip --tag 重点`, as `gh --label`): a tag
+narrows, a stage or an owner names alternatives.
 """
 
 from __future__ import annotations
@@ -7,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func
+from sqlalchemy import ColumnElement, case, func, or_
 from sqlmodel import Session, select
 
 from crmcli import fields
 from crmcli.errors import Invalid
 from crmcli.models import Customer
-from crmcli.repo import search
+from crmcli.repo import listing, search
+from crmcli.repo.listing import Values
 
 SORTABLE = (
     "name", "company", "city", "industry", "source", "stage", "level", "sla", "owner",
@@ -21,42 +26,49 @@ SORTABLE = (
 )
 
 
-def _same_text(column: Any, typed: str) -> ColumnElement[bool]:
-    """Free text typed as a filter matches ignoring case (`--city shanghai` finds Shanghai)."""
-    return func.lower(column) == func.lower(typed.strip())
+def _same_text(column: Any, typed: Values) -> ColumnElement[bool]:
+    """Free text typed as a filter matches ignoring case (`--city shanghai` finds Shanghai);
+    any of several values."""
+    return or_(*(func.lower(column) == func.lower(value.strip()) for value in typed))
 
 
 @dataclass
 class CustomerQuery:
-    """The filters `customer list`, `export` and the dashboard share."""
+    """The filters `customer list`, `find`, `export` and the dashboard share: each filter
+    takes one value or several (any of them; tags: all of them)."""
 
-    owner: str | None = None
-    department: str | None = None
-    stage: str | None = None
-    level: str | None = None
-    tag: str | None = None
-    city: str | None = None
+    owner: Values = ()
+    department: Values = ()
+    stage: Values = ()
+    level: Values = ()
+    tag: Values = ()
+    city: Values = ()
     search: str | None = None
     sort: str | None = None
     limit: int | None = None
     offset: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for name in ("owner", "department", "stage", "level", "city"):
+            setattr(self, name, listing.values(getattr(self, name)))
+        self.tag = tuple(fields.parse_tags(listing.values(self.tag)))  # `vip, 重点` is two tags
+
     def conditions(self) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = [Customer.deleted_at.is_(None)]
         if self.owner:
-            where.append(Customer.owner == fields.normal_handle(self.owner))
+            where.append(Customer.owner.in_([fields.normal_handle(o) for o in self.owner]))
         if self.department:
             where.append(_same_text(Customer.department, self.department))
         if self.stage:
-            where.append(Customer.stage == fields.parse_stage(self.stage))
+            where.append(Customer.stage.in_([fields.parse_stage(s) for s in self.stage]))
         if self.level:
-            where.append(Customer.level == fields.parse_level(self.level))
+            where.append(Customer.level.in_([fields.parse_level(v) for v in self.level]))
         if self.city:
             where.append(_same_text(Customer.city, self.city))
-        if self.tag:
+        for tag in self.tag:
             tagged = func.json_each(Customer.tags).table_valued("value")
-            where.append(select(tagged.c.value).where(tagged.c.value == self.tag.strip()).exists())
+            where.append(select(tagged.c.value).where(tagged.c.value == tag).exists())
         if self.search and self.search.strip():
             where.append(search.matches(self.search))
         return where
@@ -89,8 +101,16 @@ def list_(s: Session, query: CustomerQuery) -> list[Customer]:
 
 
 def count(s: Session, query: CustomerQuery) -> int:
+    """How many customers the query selects, whatever its limit (one COUNT)."""
     statement = select(func.count()).select_from(Customer).where(*query.conditions())
     return s.exec(statement).one()
+
+
+def list_and_total(s: Session, query: CustomerQuery) -> tuple[list[Customer], int]:
+    """`list_` and how many the query selects without its limit, so a front end can say
+    what the limit left out; counted only when the limit was reached."""
+    rows = list_(s, query)
+    return rows, listing.total(rows, query.limit, lambda: count(s, query))
 
 
 def page(

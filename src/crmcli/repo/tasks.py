@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from crmcli import clock, dates, fields
 from crmcli.errors import Invalid
 from crmcli.ids import short
 from crmcli.models import Customer, Task
-from crmcli.repo import audit, permissions, refs, users
+from crmcli.repo import audit, listing, permissions, refs, users
+from crmcli.repo.listing import Values
 from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor
 
@@ -165,36 +167,57 @@ def transfer_open(s: Session, leaving: str, heir: str, *, by: Actor) -> int:
 
 @dataclass
 class TaskQuery:
-    assignee: str | None = None
-    customer_id: str | None = None
-    status: str | None = "open"
+    """The filters of `crm task list` and the dashboard's task lists: each takes one value
+    or several (any of them); no status means every status."""
+
+    assignee: Values = ()
+    customer_id: Values = ()
+    status: Values = ("open",)
     overdue: bool = False
     due_before: datetime | None = None
     limit: int | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("assignee", "customer_id", "status"):
+            setattr(self, name, listing.values(getattr(self, name)))
+
+    def statement(self) -> Any:
+        """Tasks of live customers with their customer, unordered."""
+        statement = (
+            select(Task, Customer)
+            .join(Customer, Customer.id == Task.customer_id)
+            .where(col(Task.deleted_at).is_(None), col(Customer.deleted_at).is_(None))
+        )
+        if self.assignee:
+            statement = statement.where(
+                col(Task.assignee).in_([fields.normal_handle(h) for h in self.assignee]))
+        if self.customer_id:
+            statement = statement.where(col(Task.customer_id).in_(self.customer_id))
+        if self.status:
+            statement = statement.where(
+                col(Task.status).in_([fields.parse_task_status(s) for s in self.status]))
+        if self.overdue:
+            statement = statement.where(Task.status == "open", col(Task.due) < clock.now())
+        if self.due_before:
+            statement = statement.where(col(Task.due) < self.due_before)
+        return statement
+
 
 def list_(s: Session, query: TaskQuery) -> list[tuple[Task, Customer]]:
     """Tasks of live customers with their customer, soonest due first (no due date last)."""
-    statement = (
-        select(Task, Customer)
-        .join(Customer, Customer.id == Task.customer_id)
-        .where(col(Task.deleted_at).is_(None), col(Customer.deleted_at).is_(None))
-    )
-    if query.assignee:
-        statement = statement.where(Task.assignee == fields.normal_handle(query.assignee))
-    if query.customer_id:
-        statement = statement.where(Task.customer_id == query.customer_id)
-    if query.status:
-        statement = statement.where(Task.status == fields.parse_task_status(query.status))
-    if query.overdue:
-        statement = statement.where(Task.status == "open", col(Task.due) < clock.now())
-    if query.due_before:
-        statement = statement.where(col(Task.due) < query.due_before)
     priority = case({p: i for i, p in enumerate(reversed(fields.PRIORITIES))}, value=Task.priority)
-    statement = statement.order_by(col(Task.due).is_(None), Task.due, priority, Task.id)
+    statement = query.statement().order_by(col(Task.due).is_(None), Task.due, priority, Task.id)
     if query.limit:
         statement = statement.limit(query.limit)
     return list(s.exec(statement).all())
+
+
+def list_and_total(s: Session, query: TaskQuery) -> tuple[list[tuple[Task, Customer]], int]:
+    """`list_` and how many tasks the query selects without its limit (one COUNT, only
+    when the limit was reached)."""
+    rows = list_(s, query)
+    counting = select(func.count()).select_from(query.statement().subquery())
+    return rows, listing.total(rows, query.limit, lambda: s.exec(counting).one())
 
 
 def for_customer(s: Session, customer_id: str) -> list[Task]:
