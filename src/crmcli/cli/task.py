@@ -24,7 +24,13 @@ from crmcli.errors import UsageError
 app = typer.Typer(
     help="Follow-up tasks: add, list, edit, complete, reassign.", no_args_is_help=True)
 
-DUE_HELP = "Due: YYYY-MM-DD, 'YYYY-MM-DD HH:MM', today, tomorrow, +3d, +2w or a weekday."
+DATE_FORMS = (
+    "YYYY-MM-DD [HH:MM], 12月5日, today/今天, tomorrow/明天, 后天, a weekday (周五, friday: the "
+    "coming one, today included), 下周一/next monday (next week's), 本周五/this friday, "
+    "3天后/+3d/in 3 days, 2周后/+2w, 2小时后/+2h, with a time: 明天下午3点, 后天上午10点, "
+    "tomorrow 15:00, 周五 3pm."
+)
+DUE_HELP = "Due: " + DATE_FORMS + " A day without a time means its end (23:59)."
 COLUMNS = [
     Column("id", "ID", short_id),
     Column("due", "Due", local_time),
@@ -73,9 +79,11 @@ def list_(
     customer: Annotated[Optional[list[str]], typer.Option(
         metavar="REF", help="Only tasks of this customer (repeat: any of them).")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only open tasks past due.")] = False,
-    due_before: Annotated[Optional[str], typer.Option(help="Only tasks due before this.")] = None,
+    due_before: Annotated[Optional[str], typer.Option(
+        help="Only tasks due before this; a day without a time takes in that whole day "
+             "(--due-before 周五: due by the end of Friday). " + DATE_FORMS)] = None,
     status: Annotated[Optional[list[str]], typer.Option(
-        help="open (default), done, cancelled, or all (repeat: any of them).")] = None,
+        metavar="STATUS", help="open (default), done, cancelled, or all (repeat: any of them).")] = None,
     limit: LimitOption = None,
     format: FormatOption = Format.table,
 ) -> None:
@@ -90,7 +98,7 @@ def list_(
             customer_id=[customers.resolve(s, ref).id for ref in customer or []],
             status=[] if "all" in statuses else statuses,
             overdue=overdue,
-            due_before=dates.parse_when(due_before, clock.now(), "due-before")
+            due_before=dates.parse_before(due_before, clock.now(), "due-before")
             if due_before else None,
             limit=limit,
         )
