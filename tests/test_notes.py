@@ -96,3 +96,71 @@ def test_a_note_from_stdin_loses_a_utf8_byte_order_mark(crm, alice):
     ref = add_customer(crm, "Acme")
     assert crm("note", "add", ref, "-", input="\ufeff来电询价".encode()).exit_code == 0
     assert [n["body"] for n in notes_of(crm, ref)] == ["来电询价"]
+
+
+def history_of(crm, ref) -> list[dict]:
+    return json.loads(crm("history", ref, "--format", "json").stdout)
+
+
+def test_a_note_is_corrected_and_the_history_keeps_what_it_said(crm, alice):
+    ref = add_customer(crm, "Acme")
+    note = crm("note", "add", ref, "called about pricing", "--quote", "太贵了").stdout.strip()
+    result = crm("note", "edit", note, "--body", "called: 报价 by Friday", "--quote", "",
+                 "--kind", "电话")
+    assert result.exit_code == 0, result.output
+    assert "changed body, quote, kind" in result.stderr
+    [edited] = notes_of(crm, ref)
+    assert (edited["body"], edited["quote"], edited["kind"]) == ("called: 报价 by Friday", None,
+                                                                "call")
+    [event] = [e for e in history_of(crm, ref) if e["action"] == "note.update"]
+    assert event["changes"]["body"] == ["called about pricing", "called: 报价 by Friday"]
+    assert event["changes"]["quote"] == ["太贵了", None]
+    found = json.loads(crm("customer", "find", "报价 by", "--format", "json").stdout)
+    assert [c["name"] for c in found] == ["Acme"]  # the search index follows the edit
+    assert crm("note", "edit", note, "--body", "-", input="from stdin\n").exit_code == 0
+    assert notes_of(crm, ref)[0]["body"] == "from stdin"
+
+
+def test_a_bad_note_edit_changes_nothing(crm, alice):
+    ref = add_customer(crm, "Acme")
+    note = crm("note", "add", ref, "called").stdout.strip()
+    for options, code in (((), 2), (("--body", " "), 4), (("--kind", "gossip"), 4),
+                          (("--body", "a\x00b"), 4)):
+        assert crm("note", "edit", note, *options).exit_code == code, options
+    assert crm("note", "edit", "ffffffff", "--body", "x").exit_code == 3
+    assert [(n["body"], n["kind"]) for n in notes_of(crm, ref)] == [("called", "internal")]
+
+
+def test_a_deleted_note_leaves_the_list_and_search_but_not_the_history(crm, alice):
+    ref = add_customer(crm, "Acme")
+    note = crm("note", "add", ref, "wrong customer: 发错了").stdout.strip()
+    result = crm("note", "delete", note)
+    assert result.exit_code == 0 and "deleted note" in result.stderr
+    assert notes_of(crm, ref) == []
+    assert json.loads(crm("customer", "find", "发错了", "--format", "json").stdout) == []
+    actions = [e["action"] for e in history_of(crm, ref)]
+    assert actions[-2:] == ["note.create", "note.delete"]
+    assert crm("note", "delete", note).exit_code == 3  # gone already
+    assert crm("note", "edit", note, "--body", "x").exit_code == 3
+
+
+def test_only_the_author_the_customers_owner_or_its_managers_correct_a_note(crm, team):
+    ref = add_customer(crm, "Acme")  # alice's (sales)
+    bobs = crm("--as", "bob", "note", "add", ref, "bob was here").stdout.strip()
+    alices = crm("note", "add", ref, "alice's call").stdout.strip()
+    for args in (("edit", alices, "--body", "no call"), ("delete", alices)):
+        for member in ("bob", "carol"):  # a member; a manager of another department
+            refused = crm("--as", member, "note", *args)
+            assert refused.exit_code == 6, refused.output
+            assert f"{member} may not change a note on Acme" in refused.stderr
+    assert crm("--as", "bob", "note", "edit", bobs, "--body", "bob's call").exit_code == 0
+    assert crm("note", "delete", bobs).exit_code == 0  # the customer's owner
+    assert [n["body"] for n in notes_of(crm, ref)] == ["alice's call"]
+
+
+def test_the_notes_of_a_deleted_customer_stay_as_they_were(crm, alice):
+    ref = add_customer(crm, "Acme")
+    note = crm("note", "add", ref, "called").stdout.strip()
+    crm("customer", "delete", ref)
+    refused = crm("note", "delete", note)
+    assert refused.exit_code == 3 and "Acme is deleted" in refused.stderr

@@ -57,7 +57,9 @@ def describe_detail(detail: dict[str, Any]) -> str:
 
 def describe_event(action: str, changes: dict[str, list[Any]], detail: dict[str, Any]) -> str:
     """A timeline's line for an audit event: its changes, or for a reveal (which changes
-    nothing) what it revealed. Both front ends use this."""
+    nothing) what it revealed, for a deletion just that. Both front ends use this."""
     if action.endswith(".reveal"):
         return f"revealed {_shown((detail or {}).get('fields')) or 'nothing'}"
+    if action.endswith(".delete") and set(changes or {}) <= {"deleted_at"}:
+        return "deleted"  # the record itself: an earlier line (e.g. its note.create)
     return describe_changes(changes)

@@ -3,6 +3,18 @@ the shared database refuses, through the member's own login, what the rules refu
 
 import json
 
+from test_hostile_clients import (  # noqa: F401  (globex is a fixture)
+    MAY_NOT_CHANGE_GLOBEX,
+    NOW,
+    as_member,
+    globex,
+    push_as,
+    pushable,
+    refused,
+)
+
+from crmcli.ids import new_id
+
 
 def shown(member, *args) -> list[dict]:
     return json.loads(member.ok(*args, "--format", "json"))
@@ -21,3 +33,43 @@ def test_a_task_edit_reaches_the_other_replica(team, acme):
     assert (seen["title"], seen["priority"], seen["due"]) == (
         "send the quote", "urgent", shown(alice, "task", "show", task)["due"])
     assert "task.update" in [e["action"] for e in shown(bob, "history", acme)]
+
+
+def test_a_note_edit_and_its_deletion_reach_the_other_replicas(team, acme):
+    alice, bob, carol = team["alice"], team["bob"], team["carol"]
+    note = alice.ok("note", "add", acme, "pricing call", "--quote", "太贵了")
+    alice.sync()
+    alice.ok("note", "edit", note, "--body", "pricing call: 报价 by Friday", "--quote", "")
+    alice.sync()
+    bob.sync()
+    [seen] = shown(bob, "note", "list", acme)
+    assert (seen["body"], seen["quote"]) == ("pricing call: 报价 by Friday", None)
+    assert [c["name"] for c in shown(bob, "customer", "find", "报价 by")] == ["Acme Trading"]
+    carol.sync()
+    carol.ok("note", "delete", note)  # she holds a role on Acme: she may
+    carol.sync()
+    for member in (alice, bob):
+        member.sync()
+        assert shown(member, "note", "list", acme) == []
+        actions = [e["action"] for e in shown(member, "history", acme)]
+        assert {"note.update", "note.delete"} <= set(actions)
+
+
+def test_the_shared_database_lets_an_author_delete_their_note_and_nobody_else(
+    globex, postgres  # noqa: F811  (the fixture imported above)
+):
+    """Through the members' own logins (plain psycopg): bob wrote a note on Globex, where
+    he holds no role; he may correct and delete it, and alice's note stays alice's."""
+    with as_member(postgres, "bob") as bob:
+        alices = pushable(bob, "note", postgres.value(
+            "SELECT id FROM note WHERE customer_id = %s", globex))
+        bobs = {**alices, "id": new_id(), "author": "bob", "body": "bob's call"}
+        push_as(bob, writes={"note": [bobs]})
+        for change in ({"body": "no call"}, {"deleted_at": NOW}):
+            refused(bob, "note", {**alices, **change}, MAY_NOT_CHANGE_GLOBEX)
+        push_as(bob, writes={"note": [{**pushable(bob, "note", bobs["id"]),
+                                       "body": "bob's call, corrected"}]})
+        push_as(bob, writes={"note": [{**pushable(bob, "note", bobs["id"]), "deleted_at": NOW}]})
+    assert postgres.rows("SELECT author, body, deleted_at IS NOT NULL FROM note "
+                         "WHERE customer_id = %s ORDER BY author", globex) == [
+        ("alice", "pricing call", False), ("bob", "bob's call, corrected", True)]

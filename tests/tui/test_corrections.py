@@ -1,14 +1,21 @@
 """Corrections in the dashboard: a task edited where it is shown (the customer screen and
-My work), through the same repository functions as `crm task edit`."""
+My work), a note corrected or deleted from the timeline, through the same repository
+functions as `crm task edit`, `crm note edit` and `crm note delete`."""
+
+import pytest
 
 from crmcli.models import AuditEvent
-from crmcli.repo import customers, tasks
+from crmcli.repo import customers, notes, tasks
+from crmcli.tui.screens.confirm import ConfirmScreen
 from crmcli.tui.screens.customer import CustomerScreen
 from crmcli.tui.screens.my_work import MyWorkScreen
+from crmcli.tui.screens.note_form import NoteFormScreen
 from crmcli.tui.screens.task_form import TaskFormScreen
+from crmcli.tui.widgets.timeline import NoteEntry
 
-from .helpers import press, screen_text, settle
+from .helpers import notifications, press, screen_text, settle
 from .test_keys_and_palette import palette
+from .test_refusals_by_rule import as_bob  # noqa: F401  (a fixture)
 
 
 def task_events(s, task_id: str) -> list[AuditEvent]:
@@ -63,3 +70,59 @@ async def test_a_task_is_edited_from_my_work_and_a_bad_due_date_is_shown_at_its_
     with database() as s:
         [task] = tasks.for_customer(s, customers.resolve(s, "王芳").id)
         assert task.due.isoformat() == "2026-03-20T09:30:00+00:00"
+
+
+async def focus_first_note(dashboard, pilot) -> NoteEntry:
+    entry = dashboard.screen.query(NoteEntry).first()
+    entry.focus()
+    await settle(pilot)
+    return entry
+
+
+async def test_a_note_is_corrected_from_the_timeline(on_customer, database):
+    async with on_customer("王芳") as (dashboard, pilot, target):
+        entry = await focus_first_note(dashboard, pilot)
+        assert {"Edit note", "Delete note"} <= palette(dashboard)
+        with database() as s:
+            before = notes.resolve(s, entry.note_id)
+        await press(pilot, "E")
+        form = dashboard.screen
+        assert isinstance(form, NoteFormScreen)
+        assert form.fields["body"].control.text == before.body  # the note as it is
+        form.fields["body"].control.text = "改期到下周一，客户确认"
+        await press(pilot, "ctrl+s")
+        assert isinstance(dashboard.screen, CustomerScreen)
+        assert "改期到下周一，客户确认" in screen_text(dashboard)
+        assert isinstance(dashboard.focused, NoteEntry)  # still on the note it corrected
+    with database() as s:
+        note = notes.resolve(s, entry.note_id)
+        assert (note.body, note.kind, note.quote) == ("改期到下周一，客户确认", before.kind,
+                                                      before.quote)
+
+
+async def test_a_note_is_deleted_from_the_timeline_after_a_question(on_customer, database):
+    async with on_customer("王芳") as (dashboard, pilot, target):
+        entry = await focus_first_note(dashboard, pilot)
+        await press(pilot, "delete")
+        assert isinstance(dashboard.screen, ConfirmScreen)
+        await press(pilot, "n")  # not after all
+        await focus_first_note(dashboard, pilot)
+        await press(pilot, "delete", "y")
+        assert isinstance(dashboard.screen, CustomerScreen)
+        assert entry.note_id not in [e.note_id for e in dashboard.screen.query(NoteEntry)]
+        assert "note.delete" in screen_text(dashboard)  # the timeline tells it
+    with database() as s:
+        assert entry.note_id not in [n.id for n in notes.for_customer(s, target)]
+
+
+@pytest.mark.usefixtures("as_bob")
+async def test_a_note_someone_may_not_change_is_refused_with_the_rule(on_customer, database):
+    seen: list = []
+    async with on_customer("Aiko Tanaka", message_hook=seen.append) as (dashboard, pilot, target):
+        entry = await focus_first_note(dashboard, pilot)
+        await press(pilot, "delete", "y")
+        [message] = [n.message for n in notifications(seen) if n.severity == "error"]
+        assert message.startswith("bob may not change a note on Aiko Tanaka: a note is changed "
+                                  "by its author (alice)")
+    with database() as s:
+        assert entry.note_id in [n.id for n in notes.for_customer(s, target)]

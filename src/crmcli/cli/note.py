@@ -9,11 +9,11 @@ import typer
 from crmcli import fields
 from crmcli.cli import context
 from crmcli.cli.context import data_command
-from crmcli.cli.options import CustomerRef, FormatOption, LimitOption
+from crmcli.cli.options import CustomerRef, FormatOption, LimitOption, NoteRef
 from crmcli.cli.output import Column, Format, emit, local_time, say, short_id
 from crmcli.errors import Invalid, UsageError
 
-app = typer.Typer(help="Record and read follow-up notes.", no_args_is_help=True)
+app = typer.Typer(help="Record, read, correct and delete follow-up notes.", no_args_is_help=True)
 
 COLUMNS = [
     Column("id", "ID", short_id),
@@ -80,3 +80,41 @@ def list_(ref: CustomerRef, limit: LimitOption = None, format: FormatOption = Fo
     shown = emit((notes.as_dict(n, files.get(n.id, [])) for n in rows), format, COLUMNS)
     if format is Format.table and not shown:
         say("no notes for ", customers.describe(customer))
+
+
+@app.command("edit")
+@data_command
+def edit(
+    note_id: NoteRef,
+    body: Annotated[Optional[str], typer.Option(
+        "--body", metavar="TEXT", help="The new summary; - reads standard input.")] = None,
+    quote: Annotated[Optional[str], typer.Option(
+        help="The customer's own words, verbatim; '' removes them.")] = None,
+    kind: Annotated[Optional[str], typer.Option(help=f"One of {', '.join(fields.NOTE_KINDS)}.")
+                    ] = None,
+) -> None:
+    """Correct a note (its author, or whoever may change its customer); the history keeps
+    what it said before."""
+    from crmcli.repo import notes
+
+    if (body, quote, kind) == (None, None, None):
+        raise UsageError("say what changes: --body, --quote or --kind")
+    text = read_text_argument(body) if body is not None else None
+    with context.session() as s:
+        note = notes.resolve(s, note_id)
+        changed = notes.edit(s, note, by=context.actor(s), body=text, quote=quote, kind=kind)
+    say(f"changed {', '.join(changed)}" if changed else "nothing changed", ": ",
+        notes.describe(note))
+
+
+@app.command("delete")
+@data_command
+def delete(note_id: NoteRef) -> None:
+    """Delete a note (its author, or whoever may change its customer); `crm history`
+    keeps it."""
+    from crmcli.repo import notes
+
+    with context.session() as s:
+        note = notes.resolve(s, note_id)
+        notes.delete(s, note, by=context.actor(s))
+    say("deleted note ", notes.describe(note))

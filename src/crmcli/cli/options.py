@@ -21,6 +21,8 @@ CustomerRef = Annotated[
     str, typer.Argument(metavar="REF", help="Customer: a unique id prefix or the exact name.")
 ]
 TaskRef = Annotated[str, typer.Argument(metavar="ID", help="Task: a unique id prefix.")]
+NoteRef = Annotated[str, typer.Argument(
+    metavar="ID", help="Note: a unique id prefix (`crm note list REF` shows them).")]
 
 
 def _customer_filters(*, searching: bool = True, default_limit: int | None = None) -> list:

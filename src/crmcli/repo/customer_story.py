@@ -21,6 +21,8 @@ class TimelineEntry:
 
 
 SHOWN_AS_RECORDS = frozenset({"note", "attachment", "assignment"})
+# ... but a note shows only as it is now: its corrections and its deletion are told too.
+SHOWN_AS_EVENTS = frozenset({"note.update", "note.delete"})
 
 
 @dataclass
@@ -50,7 +52,8 @@ class CustomerDetail:
         entries += [
             TimelineEntry(event.at, "event", event)
             for event in self.history
-            if event.entity not in SHOWN_AS_RECORDS and event.action != "task.create"
+            if (event.entity not in SHOWN_AS_RECORDS or event.action in SHOWN_AS_EVENTS)
+            and event.action != "task.create"
         ]
         # uuid7 ids grow with creation time: they order records made in the same instant.
         return sorted(entries, key=lambda entry: (entry.at, entry.record.id), reverse=True)

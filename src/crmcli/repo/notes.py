@@ -12,9 +12,10 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from crmcli import clock, fields
-from crmcli.errors import Invalid
+from crmcli.errors import Invalid, NotFound
+from crmcli.ids import short
 from crmcli.models import Attachment, Customer, Note
-from crmcli.repo import audit, search, users
+from crmcli.repo import audit, permissions, refs, search, users
 from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor
 
@@ -109,6 +110,63 @@ def add(
     if refresh_search:
         search.refresh(s, [customer.pk])
     return note
+
+
+def describe(note: Note) -> str:
+    first = note.body.splitlines()[0] if note.body else ""
+    return f"{short(note.id)}  {first[:40]} ({note.kind}, {note.author})"
+
+
+def resolve(s: Session, ref: str) -> Note:
+    """The live note a unique id prefix names (as `crm note list` shows it)."""
+    return refs.resolve(s, Note, ref, kind="note", describe=describe)
+
+
+def _change(s: Session, note: Note, action: str, values: dict, by: Actor) -> dict[str, list]:
+    """A correction of the note by `by`: its author or whoever may change its customer
+    (`crmcli.permissions`), while the customer is live; recorded, and the search index
+    follows."""
+    customer = s.exec(select(Customer).where(Customer.id == note.customer_id)).one()
+    if customer.deleted_at is not None:
+        raise NotFound(f"customer {customer.name} is deleted: its notes stay as they were")
+    permissions.require_note_change(s, note, by)
+    changes = audit.apply(note, values, by.handle)
+    if changes:
+        audit.record(
+            s, by=by.handle, action=f"note.{action}", entity="note", entity_id=note.id,
+            customer_id=note.customer_id, changes=changes,
+        )
+        s.flush()
+        search.refresh(s, [customer.pk])
+    return changes
+
+
+def edit(
+    s: Session,
+    note: Note,
+    *,
+    by: Actor,
+    body: str | None = None,
+    quote: str | None = None,
+    kind: str | None = None,
+) -> dict[str, list]:
+    """Correct a note's summary, the customer's words (an empty `quote` removes them) or
+    its kind; None leaves a value alone. Returns what changed (one `note.update` event)."""
+    values: dict = {}
+    if body is not None:
+        values["body"] = fields.parse_text(body, "body")
+        if not values["body"]:
+            raise Invalid("is required (the summary in the team's words)", "body")
+    if quote is not None:
+        values["quote"] = fields.parse_text(quote, "quote") or None
+    if kind is not None:
+        values["kind"] = fields.parse_note_kind(kind)
+    return _change(s, note, "update", values, by)
+
+
+def delete(s: Session, note: Note, *, by: Actor) -> None:
+    """Delete a note (a tombstone: the history keeps it, and its text, as written)."""
+    _change(s, note, "delete", {"deleted_at": clock.now()}, by)
 
 
 NOTE_FIELDS = ("customer", "kind", "body", "quote", "author", "at")

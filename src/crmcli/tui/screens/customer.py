@@ -21,16 +21,17 @@ from crmcli.repo.customer_story import CustomerDetail
 from crmcli.repo.users import Actor
 from crmcli.sync import state
 from crmcli.tui.data import Change, post_if_current, reading_for
-from crmcli.tui.literal import literal
+from crmcli.tui.literal import joined, literal
 from crmcli.tui.messages import Refused
 from crmcli.tui.screens.base import DataScreen
+from crmcli.tui.screens.confirm import ConfirmScreen
 from crmcli.tui.screens.customer_form import CustomerFormScreen
 from crmcli.tui.screens.handover_form import HandoverFormScreen
 from crmcli.tui.screens.note_form import NoteFormScreen
 from crmcli.tui.screens.task_form import TaskFormScreen
 from crmcli.tui.widgets.customer_fields import CustomerFields
 from crmcli.tui.widgets.task_table import TaskLine, TaskTable
-from crmcli.tui.widgets.timeline import Timeline
+from crmcli.tui.widgets.timeline import NoteEntry, Timeline
 
 
 def _title(customer: Customer, fate: str | None) -> Text:
@@ -47,6 +48,17 @@ def _title(customer: Customer, fate: str | None) -> Text:
         title.append_text(Text.assemble(
             "\n", literal(fate, "bold red"), ("; nothing can be changed here", "red")))
     return title
+
+
+def delete_note(note_id: str) -> Change:
+    """The write behind "Delete note" (`crm note delete`)."""
+
+    def delete(s: Session, me: Actor) -> str:
+        note = notes.resolve(s, note_id)
+        notes.delete(s, note, by=me)
+        return f"deleted note {notes.describe(note)}"
+
+    return delete
 
 
 def acknowledge(customer_id: str) -> Change:
@@ -110,6 +122,7 @@ class CustomerScreen(DataScreen):
         self.revealing = False  # after a recorded reveal, until the screen is left
         self.revealed: dict = {}  # on a team: the values the shared database revealed
         self._shown: tuple[dict, int, bool] | None = None
+        self._notes: list = []  # the notes shown, for the question before a deletion
 
     @property
     def tasks(self) -> TaskTable:
@@ -161,6 +174,7 @@ class CustomerScreen(DataScreen):
         await self.query_one(CustomerFields).show(message.sections, message.current)
         open_first = sorted(detail.tasks, key=lambda task: task.status != "open")
         self.tasks.show_tasks([TaskLine(task, customer) for task in open_first])
+        self._notes = detail.notes
         await self.query_one(Timeline).show(detail, message.files)
 
     # --- actions -------------------------------------------------------------------------
@@ -225,6 +239,24 @@ class CustomerScreen(DataScreen):
         self.revealing = False
         self.revealed = {}
         self._shown = None
+
+    def on_note_entry_chosen(self, message: NoteEntry.Chosen) -> None:
+        """Edit note / Delete note, asked by the note the focus is on in the timeline."""
+        message.stop()
+        note_id = message.note_id
+        if message.action == "edit":
+            self.open_form(NoteFormScreen(self.customer_id, self.customer.name, note_id))
+            return
+        note = next((n for n in self._notes if n.id == note_id), None)
+        summary = note.body.splitlines()[0] if note and note.body else ""
+        question = joined("Delete the note “", literal(summary[:60]),
+                          "”? The history keeps it.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.write(delete_note(note_id))
+
+        self.app.push_screen(ConfirmScreen(question), answered)
 
     async def action_task(self, action: str) -> None:
         """Done / Reassign / Edit task on the selected task, with the focus elsewhere."""

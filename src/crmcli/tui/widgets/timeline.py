@@ -1,9 +1,14 @@
 """A customer's whole story, newest first: notes (the customer's own words set apart from the
-team's summary), tasks, hand-overs and every other change from the audit trail."""
+team's summary), tasks, hand-overs and every other change from the audit trail.
+
+A note can be focused (Tab, a click) and asked to be corrected or deleted: it posts
+`NoteEntry.Chosen` and the screen showing it does the rest."""
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Label, Static
 
 from crmcli import clock
@@ -48,6 +53,27 @@ def _body(entry: TimelineEntry, files: list[Attachment]) -> Static:
     return Static(text, classes="body")
 
 
+class NoteEntry(Vertical, can_focus=True):
+    """A note in the timeline, which E and Delete ask to correct or delete."""
+
+    BINDINGS = [
+        Binding("E", "choose('edit')", "Edit note"),
+        Binding("delete", "choose('delete')", "Delete note"),
+    ]
+
+    class Chosen(Message):
+        def __init__(self, note_id: str, action: str) -> None:
+            super().__init__()
+            self.note_id, self.action = note_id, action
+
+    def __init__(self, *parts, note_id: str) -> None:
+        super().__init__(*parts, classes="entry note")
+        self.note_id = note_id
+
+    def action_choose(self, action: str) -> None:
+        self.post_message(self.Chosen(self.note_id, action))
+
+
 class Timeline(VerticalScroll):
     DEFAULT_CSS = """
     Timeline > .entry {
@@ -64,6 +90,9 @@ class Timeline(VerticalScroll):
         color: $text-accent;
         text-style: italic;
     }
+    Timeline > NoteEntry:focus {
+        background: $boost;
+    }
     Timeline .more {
         color: $text-muted;
         text-style: italic;
@@ -78,9 +107,17 @@ class Timeline(VerticalScroll):
                      _body(entry, files.get(entry.record.id, []) if entry.kind == "note" else [])]
             if entry.kind == "note" and entry.record.quote:
                 parts.append(Static(joined("“", literal(entry.record.quote), "”"), classes="quote"))
-            widgets.append(Vertical(*parts, classes=f"entry {entry.kind}"))
+            if entry.kind == "note":
+                widgets.append(NoteEntry(*parts, note_id=entry.record.id))
+            else:
+                widgets.append(Vertical(*parts, classes=f"entry {entry.kind}"))
         if len(entries) > SHOWN_ENTRIES:
             more = len(entries) - SHOWN_ENTRIES
             widgets.append(Label(f"… {more} older entries: see `crm history`", classes="more"))
+        focused = self.screen.focused
+        keep = focused.note_id if isinstance(focused, NoteEntry) else None
         await self.remove_children()
         await self.mount_all(widgets)
+        for widget in widgets:  # the note the reader was on, after a change elsewhere
+            if isinstance(widget, NoteEntry) and widget.note_id == keep:
+                widget.focus(scroll_visible=False)
