@@ -3,6 +3,9 @@
 import csv
 import io
 import json
+import time
+
+import pytest
 
 from helpers import add_customer
 
@@ -101,6 +104,73 @@ def test_xlsx_cells_are_text_so_nothing_becomes_a_formula(crm, alice, tmp_path):
     cells = {cell.value: cell.data_type for row in sheet.iter_rows() for cell in row if cell.value}
     assert cells["=cmd|' /C calc'!A0"] == "s"
     assert cells["+8613800138000"] == "s"
+
+
+@pytest.fixture
+def shanghai(monkeypatch):
+    """Local time is Shanghai's for this test: dates in a sheet are local."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def typed_cells(path) -> dict:
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(path).active
+    header, *rows = sheet.iter_rows()
+    return {head.value: (cell.value, cell.data_type, cell.number_format)
+            for row in rows for head, cell in zip(header, row, strict=True) if cell.value}
+
+
+def test_xlsx_writes_money_numbers_and_dates_as_typed_cells_and_the_rest_as_text(
+    crm, alice, tmp_path, monkeypatch, shanghai
+):
+    from datetime import datetime
+
+    setup_customers(crm)
+    assert crm("field", "add", "seats", "--type", "int").exit_code == 0
+    assert crm("field", "add", "signed", "--type", "date").exit_code == 0
+    assert crm("customer", "edit", "张三", "--set", "seats=12", "--set", "signed=2026-01-05",
+               "--set", "id_number=11010519491231002X").exit_code == 0
+    assert crm("task", "add", "张三", "回电话", "--due", "2026-03-01 00:00").exit_code == 0
+    assert crm("export", "customers", "--stage", "谈判", "-o", tmp_path / "c.xlsx").exit_code == 0
+    cells = typed_cells(tmp_path / "c.xlsx")
+    assert cells["contract_amount"] == (500000, "n", "#,##0")  # finance can SUM it
+    assert cells["budget"] == (1200.5, "n", "0.00")  # shown as 1200.50, as stored
+    assert cells["seats"] == (12, "n", "0")
+    assert cells["signed"] == (datetime(2026, 1, 5), "d", "yyyy-mm-dd")
+    for text in ("phone", "id_number", "sla", "name"):
+        assert cells[text][1:] == ("s", "@"), text
+    assert crm("export", "tasks", "-o", tmp_path / "t.xlsx").exit_code == 0
+    assert typed_cells(tmp_path / "t.xlsx")["due"] == (
+        datetime(2026, 3, 1, 0, 0), "d", "yyyy-mm-dd hh:mm:ss")  # local time, as typed
+    assert "unchanged 1" in crm("import", "customers", tmp_path / "c.xlsx").stderr
+    assert "unchanged 1" in crm("import", "tasks", tmp_path / "t.xlsx").stderr
+    assert crm("export", "customers", "-o", tmp_path / "all.xlsx").exit_code == 0
+    home = tmp_path / "empty"
+    home.mkdir()
+    monkeypatch.setenv("CRM_HOME", str(home))
+    assert crm("init", "--user", "alice", "--name", "Alice", "--dept", "sales").exit_code == 0
+    for name, kind in (("budget", "decimal"), ("tier", "choice"), ("seats", "int"),
+                       ("signed", "date")):
+        choices = ["--choices", "gold,silver"] if kind == "choice" else []
+        assert crm("field", "add", name, "--type", kind, *choices).exit_code == 0
+    for kind, book in (("customers", "all.xlsx"), ("tasks", "t.xlsx")):
+        result = crm("import", kind, tmp_path / book)
+        assert result.exit_code == 0, result.output
+    for kind, book in (("customers", "all.xlsx"), ("tasks", "t.xlsx")):
+        assert crm("export", kind, "-o", tmp_path / "again.xlsx").exit_code == 0
+        assert (tmp_path / "again.xlsx").read_bytes() == (tmp_path / book).read_bytes(), kind
+
+
+def test_an_amount_excel_cannot_hold_exactly_stays_text(crm, alice, tmp_path):
+    add_customer(crm, "Big", "--set", "contract_amount=123456789012345.67")
+    assert crm("export", "customers", "-o", tmp_path / "c.xlsx").exit_code == 0
+    assert typed_cells(tmp_path / "c.xlsx")["contract_amount"] == ("123456789012345.67", "s", "@")
+    assert "unchanged 1" in crm("import", "customers", tmp_path / "c.xlsx").stderr
 
 
 def test_escape_formulas_protects_csv_cells_but_keeps_the_plus_of_phones(crm, alice):

@@ -287,3 +287,59 @@ def test_json_objects_booleans_and_lists_are_refused_naming_the_field(
     assert set(stored) == {"Number Phone"}
     assert stored["Number Phone"].phone == "+8613800138000"
     assert stored["Number Phone"].tags == ["x", "2"]
+
+
+def a_sheet_with_a_title(tmp_path, *, subtitle: str | None = None):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["2026年上海展会客户名单"])
+    sheet.merge_cells("A1:C1")
+    if subtitle:
+        sheet.append([subtitle, None, "制表：市场部"])
+    sheet.append([])
+    sheet.append(["客户名称", "电话", "合同金额"])
+    sheet.append(["张三", "13800138000", 1234.5])
+    sheet["C4" if not subtitle else "C5"].number_format = "#,##0.00"
+    sheet.append(["李四", "13900139000", 99.125])
+    sheet["C5" if not subtitle else "C6"].number_format = "#,##0.00"
+    path = tmp_path / "with-title.xlsx"
+    workbook.save(path)
+    return path
+
+
+def test_a_title_row_above_the_header_of_a_sheet_is_passed_over_and_told(
+    crm, alice, database, tmp_path
+):
+    result = crm("import", "customers", a_sheet_with_a_title(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert ("with-title.xlsx (Sheet): the header is row 3; row 1 above it taken as a title "
+            "(--header-row N names another)") in result.stderr
+    assert "created 2" in result.stderr
+    stored = customers_by_name(database)
+    assert str(stored["张三"].contract_amount) == "1234.50"  # as the sheet shows it
+    assert str(stored["李四"].contract_amount) == "99.125"  # a format never rounds a value away
+
+
+def test_header_row_names_the_header_a_sheet_or_file_has_below_other_rows(
+    crm, alice, database, tmp_path
+):
+    path = a_sheet_with_a_title(tmp_path, subtitle="展会: 2026-05")
+    guessed = crm("import", "customers", path)
+    assert guessed.exit_code == 4
+    assert "unknown columns: 展会: 2026-05, 制表：市场部;" in guessed.stderr
+    assert "(the header read is with-title.xlsx (Sheet) row 2; --header-row N names another)" \
+        in guessed.stderr
+    result = crm("import", "customers", path, "--header-row", "4")
+    assert result.exit_code == 0, result.output
+    assert set(customers_by_name(database)) == {"张三", "李四"}
+    text = tmp_path / "titled.csv"
+    text.write_text("导出自某系统,,\r\n\r\n客户名称,电话,城市\r\n王五,13700137000,上海\r\n",
+                    encoding="utf-8")
+    assert "created 1" in crm("import", "customers", text, "--header-row", "3").stderr
+    assert customers_by_name(database)["王五"].city == "上海"
+    refused = crm("import", "customers", "-", "--input-format", "json", "--header-row", "2",
+                  input='[{"name": "x"}]')
+    assert refused.exit_code == 2
+    assert "--header-row: json has no header row" in refused.stderr

@@ -2,10 +2,11 @@
 
 The filters are `crm customer list`'s (notes and tasks: those of the customers selected).
 Headers are the data dictionary's names, or its Chinese labels with `--headers zh`; both
-import back. A CSV with Chinese headers is made for Excel, so it begins with a UTF-8 byte
-order mark (without one, Excel on Windows reads it as the local code page and shows
-garbage); --bom/--no-bom say otherwise. xlsx cells are text, never formulas; --escape-formulas protects CSV cells
-for spreadsheets (a leading = @ or tab gets a quote; the + of phone numbers stays).
+import back. xlsx writes money, numbers and dates as typed cells (io.xlsx_cells), the
+rest as text, never formulas. A CSV with Chinese headers is made for Excel, so it begins
+with a UTF-8 byte order mark (without one, Excel on Windows reads it as the local code
+page and shows garbage); --bom/--no-bom say otherwise. --escape-formulas protects CSV
+cells for spreadsheets (a leading = @ or tab gets a quote; the + of phone numbers stays).
 """
 
 from collections.abc import Iterator
@@ -118,12 +119,13 @@ def _run(kind: str, options: dict, filters: dict) -> None:
             exports.record(w, kind, by=context.actor(w), rows=expected,
                            fields_in_clear=exports.in_clear(keys, seen), options=given)
         records = exports.rows(s, kind, query, seen)
+        kinds = exports.cell_kinds(s, kind, keys) if fmt is ExportFormat.xlsx else None
         with _open(output, binary=fmt is ExportFormat.xlsx) as out:
             if bom:
                 from crmcli.io.writers import BOM
 
                 out.write(BOM)
-            count = _write(fmt, out, kind, keys, headers, records, options)
+            count = _write(fmt, out, kind, keys, headers, records, options, kinds)
     say(f"exported {count} {kind}", f" to {output}" if output else "")
 
 
@@ -156,16 +158,20 @@ def _open(output: Optional[Path], *, binary: bool) -> Iterator[Any]:
         raise
 
 
-def _write(fmt, out, kind: str, keys: list[str], headers: list[str], records, options) -> int:
+def _write(fmt, out, kind: str, keys: list[str], headers: list[str], records, options,
+           kinds: Optional[list]) -> int:
     from crmcli.io import writers
 
     if fmt is ExportFormat.json:
         return writers.write_json(out, records)
     if fmt is ExportFormat.ndjson:
         return writers.write_ndjson(out, records)
+    if fmt is ExportFormat.xlsx:  # typed columns get the machine value, the others text
+        typed = list(zip(keys, kinds, strict=True))
+        cells = ([record[key] if cell_kind else cell_text(record[key]) for key, cell_kind in typed]
+                 for record in records)
+        return writers.write_xlsx(out, kind, headers, cells, kinds)
     cells = ([cell_text(record[key]) for key in keys] for record in records)
-    if fmt is ExportFormat.xlsx:
-        return writers.write_xlsx(out, kind, headers, cells)
     return writers.write_delimited(
         out, headers, cells, delimiter="," if fmt is ExportFormat.csv else "\t",
         escape_formulas=options["escape_formulas"],

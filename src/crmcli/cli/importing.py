@@ -43,6 +43,9 @@ def _options() -> list:
         option("encoding", Optional[str], None, "--encoding",
                help="Text encoding (default: detected; UTF-8, UTF-8/16 with BOM, GBK/GB18030)."),
         option("sheet", Optional[str], None, "--sheet", help="xlsx: the sheet (default: the first)."),
+        option("header_row", Optional[int], None, "--header-row", metavar="N", min=1,
+               help="csv, tsv, xlsx: the header is row (line) N (default: the first that is "
+                    "not blank; in xlsx, title rows of one cell above it are passed over)."),
         option("map_file", Optional[Path], None, "--map", metavar="FILE", exists=True,
                dir_okay=False, help='TOML: column = "field" or column = "ignore".'),
         option("ignore_unknown", bool, False, "--ignore-unknown",
@@ -106,9 +109,13 @@ def _run(kind: str, file: str, options: dict, format: Format) -> None:
         mapping = read_map(options["map_file"], vocabulary) if options["map_file"] else {}
         columns = Columns(vocabulary, mapping, options["ignore_unknown"])
         with open_source(file, format=options["input_format"], encoding=encoding,
-                         sheet=options["sheet"]) as source:
+                         sheet=options["sheet"], header_row=options["header_row"]) as source:
+            if source.titles:
+                say(source.name, ": the header is ", source.header_at, "; ",
+                    ", ".join(source.titles), " above it taken as a title (--header-row N "
+                    "names another)")
             if source.headers is not None:
-                columns.use_headers(source.headers)
+                _use_headers(columns, source)
             importer = imports.importer(
                 s, kind, by=context.actor(s), source=source.name,
                 on_duplicate=options["on_duplicate"].value,
@@ -122,6 +129,18 @@ def _run(kind: str, file: str, options: dict, format: Format) -> None:
     _summarise(report, written, options, format)
     if report.invalid:
         raise typer.Exit(ExitCode.INVALID)
+
+
+def _use_headers(columns: Any, source: Any) -> None:
+    """Check the header; unknown columns are told with the row they were read from, since
+    a title or a blank row above the real header is a common cause."""
+    from crmcli.io.columns import ColumnError
+
+    try:
+        columns.use_headers(source.headers)
+    except ColumnError as error:
+        raise ColumnError(f"{error} (the header read is {source.name} {source.header_at}; "
+                          "--header-row N names another)") from None
 
 
 def _rows(rows: Iterator, columns: Any, tick: Callable[[], None]) -> Iterator:

@@ -4,6 +4,12 @@ Tabular formats (csv, tsv, xlsx) give the header once (`Source.headers`) and eac
 list of cells; json and ndjson give each record as a dict. `where` is what an error
 message points at: "line 7" (the record's first line, so quoted newlines count), "row 7"
 of a sheet, "item 7" of a JSON array. Blank rows (Excel's trailing ones) are skipped.
+
+The header is the first row that is not blank, or the row `header_row` names. A sheet
+often has a title above its header (one cell, merged across: "2026年展会客户"), so in a
+workbook leading rows of one filled cell are taken as titles when a row of several cells
+follows among the first few: that row is the header (`Source.titles` says which rows
+were passed over, so the caller can tell the user).
 """
 
 from __future__ import annotations
@@ -15,13 +21,13 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
 from crmcli.errors import Invalid, UsageError
-from crmcli.io import ooxml
+from crmcli.io import xlsx_cells
 from crmcli.io.encoding import Text
 
 FORMATS = ("csv", "tsv", "ndjson", "json", "xlsx")
@@ -42,13 +48,17 @@ class Source:
     headers: list[str] | None
     rows: Iterator[tuple[str, Values]]
     progress: Callable[[], tuple[int, int | None]]  # (done, total) in bytes or sheet rows
+    header_at: str = ""  # where the header is ("row 2"), tabular formats
+    titles: list[str] = field(default_factory=list)  # rows above it passed over as titles
 
 
 @contextmanager
 def open_source(
-    path: str, *, format: str | None = None, encoding: str | None = None, sheet: str | None = None
+    path: str, *, format: str | None = None, encoding: str | None = None,
+    sheet: str | None = None, header_row: int | None = None,
 ) -> Iterator[Source]:
-    """Open FILE (or `-`, standard input) as an import source."""
+    """Open FILE (or `-`, standard input) as an import source; `header_row` (1-based: a
+    sheet's row, a text file's line) says where a tabular file's header is."""
     with ExitStack() as stack:
         if path == "-":
             if sys.stdin.isatty():
@@ -65,11 +75,19 @@ def open_source(
         if format is None and stream.peek(len(ZIP_MAGIC)).startswith(ZIP_MAGIC):
             format = "xlsx"
         if format == "xlsx":
-            yield stack.enter_context(_xlsx(stream, name, sheet))
+            yield stack.enter_context(_xlsx(stream, name, sheet, header_row))
             return
         text = Text(stream, name, encoding)
         format = format or sniff(text.sample.decode(text.encoding, errors="ignore"))
-        yield Source(name, format, *_text_rows(text, format), lambda: (text.position, size))
+        if format in ("csv", "tsv"):
+            header_at, headers, rows = _delimited(text, "," if format == "csv" else "\t",
+                                                  header_row)
+            yield Source(name, format, headers, rows, lambda: (text.position, size), header_at)
+            return
+        if header_row is not None:
+            raise UsageError(f"--header-row: {format} has no header row")
+        rows = _ndjson(text) if format == "ndjson" else _json_array(text)
+        yield Source(name, format, None, rows, lambda: (text.position, size))
 
 
 def sniff(start: str) -> str:
@@ -83,19 +101,13 @@ def sniff(start: str) -> str:
     return "tsv" if first_line.count("\t") > first_line.count(",") else "csv"
 
 
-def _text_rows(text: Text, format: str) -> tuple[list[str] | None, Iterator[tuple[str, Values]]]:
-    if format in ("csv", "tsv"):
-        return _delimited(text, "," if format == "csv" else "\t")
-    if format == "ndjson":
-        return None, _ndjson(text)
-    return None, _json_array(text)
-
-
 def _blank(cells: list[Any]) -> bool:
     return all(cell is None or str(cell).strip() == "" for cell in cells)
 
 
-def _delimited(text: Text, delimiter: str) -> tuple[list[str], Iterator[tuple[str, Values]]]:
+def _delimited(
+    text: Text, delimiter: str, header_row: int | None
+) -> tuple[str, list[str], Iterator[tuple[str, Values]]]:
     reader = csv.reader(text.lines(), delimiter=delimiter, strict=True)
     start = 1
 
@@ -110,12 +122,13 @@ def _delimited(text: Text, delimiter: str) -> tuple[list[str], Iterator[tuple[st
 
     rows = records()
     headers: list[str] = []
-    for _, cells in rows:
-        if not _blank(cells):
-            headers = [cell.strip() for cell in cells]
+    header_at = ""
+    for line, cells in rows:
+        if not _blank(cells) if header_row is None else line >= header_row:
+            headers, header_at = [cell.strip() for cell in cells], f"line {line}"
             break
     data = ((f"line {line}", cells) for line, cells in rows if not _blank(cells))
-    return headers, data
+    return header_at, headers, data
 
 
 def _ndjson(text: Text) -> Iterator[tuple[str, Values]]:
@@ -199,7 +212,7 @@ def _json_array(text: Text) -> Iterator[tuple[str, Values]]:
 
 
 @contextmanager
-def _xlsx(stream: IO[bytes], name: str, sheet: str | None) -> Iterator[Source]:
+def _xlsx(stream: IO[bytes], name: str, sheet: str | None, header_row: int | None) -> Iterator[Source]:
     """The first sheet (or `sheet`) of a workbook; stdin is spooled to a temporary file,
     because a zip file cannot be read front to back."""
     from openpyxl import load_workbook
@@ -220,36 +233,47 @@ def _xlsx(stream: IO[bytes], name: str, sheet: str | None) -> Iterator[Source]:
                     f"{name} has no sheet {sheet!r}; its sheets: {', '.join(workbook.sheetnames)}"
                 )
             worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
-            rows = enumerate(worksheet.iter_rows(values_only=True), start=1)
             done = 0
-            headers: list[str] = []
-            for _, cells in rows:
-                if not _blank(list(cells)):
-                    headers = [cell_text(cell).strip() for cell in cells]
-                    break
 
-            def data() -> Iterator[tuple[str, Values]]:
+            def texts() -> Iterator[tuple[int, list[str]]]:
                 nonlocal done
-                for done, cells in rows:
-                    if not _blank(list(cells)):
-                        yield f"row {done}", [cell_text(cell) for cell in cells]
+                for done, cells in enumerate(worksheet.iter_rows(), start=1):
+                    yield done, [xlsx_cells.text(cell.value, cell.number_format) for cell in cells]
 
+            rows = texts()
+            titles, (number, headers), ahead = _sheet_header(rows, header_row)
+            data = ((f"row {row}", cells) for row, cells in chain(ahead, rows) if not _blank(cells))
             total = worksheet.max_row
-            yield Source(f"{name} ({worksheet.title})", "xlsx", headers, data(),
-                         lambda: (done, total))
+            yield Source(f"{name} ({worksheet.title})", "xlsx",
+                         [cell.strip() for cell in headers], data, lambda: (done, total),
+                         f"row {number}" if number else "", [f"row {row}" for row in titles])
         finally:
             workbook.close()
 
 
-def cell_text(value: Any) -> str:
-    """A spreadsheet cell as the text a person sees: 13800138000, not 13800138000.0, and
-    ESC, not the `_x001B_` the file holds it as."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return ooxml.unescape(value) if isinstance(value, str) else str(value)
+TITLE_ROWS = 5  # how many rows of one cell above a header are looked through as titles
+
+
+def _sheet_header(
+    rows: Iterator[tuple[int, list[str]]], header_row: int | None
+) -> tuple[list[int], tuple[int, list[str]], list[tuple[int, list[str]]]]:
+    """(title rows passed over, (row, cells) of the header, rows read ahead after it)."""
+    if header_row is not None:
+        for number, cells in rows:
+            if number >= header_row:
+                return [], (number, cells), []
+        return [], (0, []), []
+    ahead: list[tuple[int, list[str]]] = []
+    for number, cells in rows:
+        if not _blank(cells):
+            ahead.append((number, cells))
+            if _filled(cells) > 1 or len(ahead) > TITLE_ROWS:
+                break
+    wide = next((index for index, (_, cells) in enumerate(ahead) if _filled(cells) > 1), 0)
+    if not ahead:
+        return [], (0, []), []
+    return [number for number, _ in ahead[:wide]], ahead[wide], ahead[wide + 1:]
+
+
+def _filled(cells: list[str]) -> int:
+    return sum(1 for cell in cells if cell.strip())

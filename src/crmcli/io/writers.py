@@ -2,8 +2,9 @@
 
 Tabular formats get text cells (the caller renders lists and numbers as text); json and
 ndjson get the machine values; xlsx text is escaped as OOXML says (io.ooxml), so control
-characters survive the trip back. A spreadsheet must never run what a customer typed:
-xlsx cells are written as text (type `s`, format `@`), so "=1+2" stays those characters,
+characters survive the trip back, and the columns the caller says are money, numbers or
+dates get typed cells (io.xlsx_cells). A spreadsheet must never run what a customer typed:
+every other xlsx cell is text (type `s`, format `@`), so "=1+2" stays those characters,
 and `escape_formulas` prefixes CSV cells beginning with = @ or a tab with a quote. A
 leading + is left alone: it begins every phone number in E.164.
 """
@@ -16,7 +17,7 @@ import shutil
 from collections.abc import Iterable
 from typing import IO, Any
 
-from crmcli.io import ooxml
+from crmcli.io import ooxml, xlsx_cells
 
 FORMATS = ("csv", "tsv", "ndjson", "json", "xlsx")
 BOM = "\ufeff"  # Excel on Windows reads a CSV file as UTF-8 only if it begins with one
@@ -60,27 +61,39 @@ def write_json(out: IO[str], records: Iterable[dict[str, Any]]) -> int:
     return count
 
 
-def write_xlsx(out: IO[bytes], sheet: str, headers: list[str], rows: Iterable[list[str]]) -> int:
-    """One sheet of text cells, streamed (openpyxl's write-only mode)."""
+def write_xlsx(
+    out: IO[bytes], sheet: str, headers: list[str], rows: Iterable[list[Any]],
+    kinds: list[str | None] | None = None,
+) -> int:
+    """One sheet, streamed (openpyxl's write-only mode). A column whose `kinds` entry is
+    one of xlsx_cells.KINDS holds machine values written as typed cells where they are exact;
+    every other cell is text."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(sheet)
 
-    def text_cells(cells: list[str]) -> list[Any]:
-        row = []
-        for value in cells:
-            cell = WriteOnlyCell(worksheet, value=ooxml.escape(value))
-            cell.data_type = "s"  # never a formula, a number or a date: what was stored
-            cell.number_format = "@"
-            row.append(cell)
-        return row
+    def text_cell(value: str) -> Any:
+        cell = WriteOnlyCell(worksheet, value=ooxml.escape(value))
+        cell.data_type = "s"  # never a formula, a number or a date: what was stored
+        cell.number_format = "@"
+        return cell
 
-    worksheet.append(text_cells(headers))
+    def typed_cell(value: Any, kind: str) -> Any:
+        found = xlsx_cells.typed(value, kind)
+        if found is None:
+            return text_cell("" if value is None else str(value))
+        cell = WriteOnlyCell(worksheet, value=found[0])
+        cell.number_format = found[1]
+        return cell
+
+    worksheet.append([text_cell(header) for header in headers])
+    kinds = kinds or [None] * len(headers)
     count = 0
-    for cells in rows:
-        worksheet.append(text_cells(cells))
+    for values in rows:
+        worksheet.append([typed_cell(value, kind) if kind else text_cell(value)
+                          for value, kind in zip(values, kinds, strict=True)])
         count += 1
     _save_reproducibly(workbook, out)
     return count

@@ -50,6 +50,18 @@ def columns(
     return keys, headers
 
 
+def cell_kinds(s: Session, kind: str, keys: list[str]) -> list[str | None]:
+    """What a spreadsheet writes each column as (io.xlsx_cells.KINDS): money, a number,
+    a date, a moment, or None for text, so finance can add up amounts and sort by dates."""
+    if kind == "customers":
+        types = {"int": "number", "decimal": "number", "date": "date"}
+        kinds = {name: types.get(spec.type) for name, spec in custom_fields.declared(s).items()}
+        kinds["contract_amount"] = "money"
+    else:
+        kinds = {"due": "moment", "at": "moment"}
+    return [kinds.get(key) for key in keys]
+
+
 def in_clear(keys: list[str], clearance: Clearance) -> list[str]:
     """The sensitive fields among an export's columns: those it holds in clear."""
     return [key for key in keys if key in clearance.sensitive]
