@@ -16,7 +16,7 @@ from sqlmodel import Session
 from crmcli.documents import RESTRICTED
 from crmcli.models import AuditEvent, Customer, SensitiveMask
 from crmcli.repo.sensitive import custom_sensitive
-from crmcli.sync.tables import SENSITIVE, Synced
+from crmcli.sync.tables import BY_ENTITY, SENSITIVE, Synced
 
 CHUNK = 500
 T = TypeVar("T")
@@ -109,6 +109,14 @@ def drop_events(s: Session, event_ids: Sequence[str]) -> None:
     table = AuditEvent.__table__
     for chunk in chunks(list(event_ids)):
         s.connection().execute(delete(table).where(table.c.id.in_(chunk)))
+
+
+def remove_unmade(s: Session, records: Sequence[tuple[str, str]]) -> None:
+    """Remove records made here that the shared database did not take (the role an
+    overruled resolution handed over, `resolutions.created`): they exist nowhere else."""
+    for entity, record_id in records:
+        table = BY_ENTITY[entity].table
+        s.connection().execute(delete(table).where(table.c.id == record_id))
 
 
 def forget_sensitive(s: Session) -> None:

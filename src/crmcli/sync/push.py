@@ -21,7 +21,9 @@ rows of the records they touched. Under the writer lock the shared database:
    one whose parent left the shared database, or an edit to a record that is no longer
    there, becomes a conflict of kind "gone"; a customer merge whose keeper was deleted or
    merged away elsewhere is refused whole, into a conflict of kind "merge" (`merges.py`);
-   one role handed over on two replicas at once keeps one holder (`roles.py`); live work
+   one role handed over on two replicas at once keeps one holder (`roles.py`); a conflict
+   entry resolved here after someone else resolved it otherwise takes none of this
+   resolution's changes and keeps both resolutions in a new entry (`resolutions.py`); live work
    (a customer's owner, an open task, a current role) left with a member deactivated
    elsewhere goes to whoever the deactivation named, as it would have (`handover.py`);
 4. writes every touched record back (even if nothing was taken, so it gets a new
@@ -46,7 +48,18 @@ from crmcli.errors import Invalid, PermissionDenied, Unavailable
 from crmcli.ids import short
 from crmcli.models import AuditEvent
 from crmcli.repo.notes import stored_path
-from crmcli.sync import handover, local, masks, merge, merges, parents, rights, roles, shared
+from crmcli.sync import (
+    handover,
+    local,
+    masks,
+    merge,
+    merges,
+    parents,
+    resolutions,
+    rights,
+    roles,
+    shared,
+)
 from crmcli.sync.connection import first_line
 from crmcli.sync.plan import Plan
 from crmcli.sync.schema import Who
@@ -97,6 +110,8 @@ class Pushed:
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
     withheld: list[tuple[str, str, str]] = field(default_factory=list)  # (customer, field, why)
     dropped: list[str] = field(default_factory=list)  # events not sent: the replica drops them
+    # (entity, id) of records made here that the shared database did not take (`resolutions`)
+    unmade: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _event_row(event: AuditEvent, entity_id: str | None) -> dict:
@@ -177,11 +192,13 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
     head, now = conn.execute("SELECT crm_head(), now()").fetchone()
     held = shared.held(conn, EVENTS, [event.id for event in outbox.events])
     fresh = [event for event in outbox.events if event.id not in held]
-    refused = merges.refused(conn, fresh)
+    overruled = resolutions.overruled(conn, fresh)
+    overruled_events = resolutions.untaken(overruled)
+    refused = merges.refused(conn, [e for e in fresh if e.id not in overruled_events])
     by_entity: dict[str, list] = defaultdict(list)
 
     def untaken(event: AuditEvent) -> bool:
-        return merges.merged_away(event) in refused
+        return event.id in overruled_events or merges.merged_away(event) in refused
 
     for changes in merge.fold(fresh, set(BY_ENTITY), untaken):
         by_entity[changes.entity].append(changes)
@@ -193,6 +210,9 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
     plan.read_subjects(conn, outbox.rows.get("conflict", {}))
     for refusal in refused.values():
         plan.refused_merge(refusal)
+    for item in overruled.values():
+        plan.conflicts.append(resolutions.entry(
+            item, now, outbox.secrets.get(item.entry["customer_id"] or "", {})))
     for synced in RECORDS:
         if by_entity[synced.entity]:
             _plan_table(conn, plan, synced, by_entity[synced.entity], outbox)
@@ -207,11 +227,12 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
     ]
     handed_over = handover.settle(conn, plan, events)
     secrets, withheld = rights.sendable_secrets(
-        conn, who, outbox.secrets, outbox.bases, plan.writes["customer"], plan.standing)
+        conn, who, resolutions.taken_secrets(outbox.secrets, fresh, overruled_events),
+        outbox.bases, plan.writes["customer"], plan.standing)
     send(conn, plan, events, outbox.files, head, secrets)
     return Pushed(
         [event.id for event in outbox.events], len(events), len(plan.conflicts), handed_over,
-        outbox.secrets, withheld, dropped,
+        outbox.secrets, withheld, dropped, resolutions.created(overruled, fresh),
     )
 
 

@@ -82,6 +82,7 @@ def sync(database: Database, handle: str | None) -> Report:
         with session_scope(database) as s:
             local.mark_synced(s, pushed.sent)
             local.drop_events(s, pushed.dropped)
+            local.remove_unmade(s, pushed.unmade)
             withheld = [f"{name} of {local.customer_name(s, customer_id)} ({why})"
                         for customer_id, name, why in pushed.withheld]
             local.forget_sent(s, pushed.secrets, pushed.sent)
