@@ -266,6 +266,9 @@ class Conflict(Record, table=True):
     entry for the record; `field` lists the fields and the values are {field: value}.
     `kind` "merge": a merge of this customer into `mine` was refused because that keeper
     was deleted (`theirs` None) or merged into `theirs` elsewhere (`crmcli.sync.merges`).
+    `kind` "resolution": the entry `entity_id` (entity "conflict") was resolved twice,
+    differently; `theirs` is the resolution that stands and `mine` the other, each
+    {resolution, by, at} (`crmcli.sync.resolutions`).
     `actor` and `made_at` say who made the losing change and when (by their clock: shown to
     people, never used to decide). Conflicts sync like any record; resolving one is an
     ordinary change (`repo/conflicts.py`).

@@ -4,6 +4,11 @@ both, the same on every replica (`crmcli.sync.resolutions`)."""
 
 import json
 
+import psycopg
+import pytest
+
+from crmcli.ids import new_id
+
 
 def customer(member, ref: str) -> dict:
     return json.loads(member.ok("customer", "show", ref, "--format", "json"))
@@ -117,3 +122,72 @@ def test_two_resolutions_that_agree_are_no_conflict(team, acme):
         assert customer(member, acme)["stage"] == "lost"
         assert entries(member) == []
 
+
+
+def test_the_shared_database_refuses_an_entry_between_resolutions_that_is_not_true(
+        team, acme, postgres):
+    from test_hostile_clients import NOW, as_member, push_as
+
+    first = stage_conflict(team, acme)
+    team["alice"].ok("conflicts", "resolve", first[-8:], "--keep-current")
+    team["alice"].sync()
+    acme_id, resolved_at = postgres.rows(
+        "SELECT customer_id, resolved_at FROM conflict WHERE id = %s", first)[0]
+    true = {
+        "id": new_id(), "kind": "resolution", "entity": "conflict", "entity_id": first,
+        "customer_id": acme_id, "field": "resolution", "base": None,
+        "mine": {"resolution": "mine", "by": "bob", "at": NOW},
+        "theirs": {"resolution": "theirs", "by": "alice", "at": resolved_at.isoformat()},
+        "actor": "bob", "made_at": NOW, "event_id": new_id(), "resolution": None,
+        "resolved_by": None, "resolved_at": None, "created_at": NOW, "updated_at": NOW,
+        "version": 1,
+    }
+    rule = f"bob may not keep two resolutions of conflict entry {first[-8:]}: "
+    untrue = {
+        "the resolution that stands is alice's": [
+            {"theirs": {**true["theirs"], "by": "carol"}},
+            {"theirs": {**true["theirs"], "resolution": "mine"}},
+            {"theirs": {**true["theirs"], "at": NOW}}],
+        "the other resolution is the entry's author's own": [
+            {"mine": {**true["mine"], "by": "carol"}},
+            {"mine": {**true["mine"], "resolution": "both"}}],
+        "it is about an entry resolved already": [{"entity_id": new_id()}],
+        "an entry about a conflict entry is of kind resolution": [{"kind": "edit"}],
+        "it is about the customer of the entry it is about": [{"customer_id": None}],
+    }
+    with as_member(postgres, "bob") as bob:
+        for reason, changes in untrue.items():
+            for change in changes:
+                wrong = {**true, **change, "id": new_id()}
+                if "entity_id" in change:
+                    rule_here = rule.replace(first[-8:], change["entity_id"][-8:])
+                else:
+                    rule_here = rule
+                with pytest.raises(psycopg.errors.InsufficientPrivilege) as refusal:
+                    push_as(bob, entries=[wrong])
+                assert str(refusal.value).startswith(rule_here + reason), str(refusal.value)
+        push_as(bob, entries=[true])
+    assert postgres.rows("SELECT kind, actor FROM conflict WHERE entity = 'conflict'") == [
+        ("resolution", "bob")]
+
+
+def test_upgrading_a_version_4_team_database_brings_the_check_of_entries_between_resolutions(
+        crm, blank_shared, postgres, monkeypatch):
+    from crmcli.sync import schema
+
+    with monkeypatch.context() as earlier:  # what the crmcli of schema version 4 made
+        earlier.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
+        earlier.setattr(schema, "LATEST", 4)
+        assert crm("server", "init", "--url", blank_shared).exit_code == 0
+    postgres.run(  # as version 4 left it: a new entry was checked for its author alone
+        "CREATE OR REPLACE FUNCTION crm_check_entry(who crm_who, item jsonb, writes jsonb, "
+        "adding jsonb) RETURNS void LANGUAGE plpgsql AS $$ BEGIN END $$")
+    body = ("SELECT prosrc FROM pg_proc WHERE proname = %s "
+            "AND pronamespace = current_schema()::regnamespace")
+    assert postgres.rows(body, "crm_check_resolution_entry") == []
+    result = crm("server", "init", "--url", blank_shared)
+    assert result.exit_code == 0, result.output
+    assert f"from schema version 4 to {schema.LATEST}" in result.stderr
+    assert "crm_check_resolution_entry" in postgres.value(body, "crm_check_entry")
+    assert "the resolution that stands is" in postgres.value(body, "crm_check_resolution_entry")
+    assert "WHEN 'conflict'" in postgres.value(body, "crm_require_resolves")

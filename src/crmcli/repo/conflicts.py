@@ -19,7 +19,9 @@ customer, a hand-over, a task or a note takes the right its own command does
 (`crmcli.permissions`): only who may change the customer writes its fields back; keeping
 the current value of one takes the right to change that record too, unless the other
 value is the resolver's own.
-The first resolution to reach the shared database closes the entry there.
+The first resolution to reach the shared database closes the entry there; a second one
+that does something else becomes a new entry of kind "resolution" about it, naming both
+(`crmcli.sync.resolutions`), settled here like any other (`_decide_between`).
 """
 
 from __future__ import annotations

@@ -156,12 +156,16 @@ BEGIN
     IF item ->> 'customer_id' IS NOT NULL THEN
         PERFORM crm_require_sees(who, item ->> 'customer_id', adding);
     END IF;
+    IF item ->> 'kind' = 'resolution' OR item ->> 'entity' = 'conflict' THEN
+        PERFORM crm_check_resolution_entry(who, item);  -- `judge_resolutions.py`
+    END IF;
 END $$;
 
 -- Resolving an entry takes what `crm conflicts resolve` takes (`repo/conflicts.py`): for a
 -- user or a custom field, its command's role (--keep-current leaves it as it is: anyone);
 -- for a record of a customer, the right to change that record (--keep-current: that, or
--- being the one whose change the entry keeps).
+-- being the one whose change the entry keeps); for an entry between two resolutions of
+-- another entry, what writing into that one's record takes.
 CREATE FUNCTION crm_require_resolves(who crm_who, entry jsonb, resolution text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -204,6 +208,10 @@ BEGIN
         customer_id := (SELECT t.customer_id FROM task t WHERE t.id = about);
     WHEN 'assignment' THEN
         customer_id := (SELECT a.customer_id FROM assignment a WHERE a.id = about);
+    WHEN 'conflict' THEN  -- between two resolutions: what resolving that entry by writing takes
+        PERFORM crm_require_resolves(who, (SELECT to_jsonb(c) FROM conflict c WHERE c.id = about),
+                                     'value');
+        RETURN;
     ELSE
         NULL;
     END CASE;

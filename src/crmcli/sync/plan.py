@@ -105,7 +105,13 @@ class Plan:
 
     def read_subjects(self, conn: Any, entries: dict[str, dict]) -> None:
         """Read what the conflict entries this push resolves are about, as the shared
-        database holds it (and who answers for their customers), for `may_resolve`."""
+        database holds it (and who answers for their customers), for `may_resolve`; for an
+        entry between two resolutions, the entry it is about, and what that one is about."""
+        originals = shared.rows_by(conn, BY_ENTITY["conflict"], "id", {
+            entry["entity_id"] for entry in entries.values()
+            if entry.get("resolved_at") is not None and entry["entity"] == "conflict"})
+        self.subjects.update({("conflict", key): row for key, row in originals.items()})
+        entries = {**entries, **originals}
         wanted: dict[str, set[str]] = defaultdict(set)
         for entry in entries.values():
             if entry.get("resolved_at") is not None and entry["entity"] in SUBJECT_COLUMNS:
@@ -135,6 +141,9 @@ class Plan:
             return resolution == "theirs" or self.may_write(entity)
         if resolution == "theirs" and entry["actor"] == self.handle:
             return True  # giving up one's own change
+        if entity == "conflict":  # between two resolutions: as writing into the one it is about
+            original = self.subjects.get((entity, entry["entity_id"]))
+            return original is None or self.may_resolve(original, "value")
         subject = self.subjects.get((entity, entry["entity_id"]), {})
         if self.handle in {subject.get(name) for name in ("author", "assignee", "created_by")}:
             return True

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from crmcli.documents import RESTRICTED
@@ -109,7 +109,7 @@ def entry(item: Overruled, now: datetime, secret: Iterable[str] = ()) -> Conflic
     first, event = item.entry, item.event
     second: dict[str, Any] = {
         "resolution": event.changes["resolution"][1], "by": event.actor,
-        "at": comparable(event.at),
+        "at": _exact(event.at),
     }
     if second["resolution"] == VALUE:
         name = first["field"].removeprefix("extra.")
@@ -119,10 +119,16 @@ def entry(item: Overruled, now: datetime, secret: Iterable[str] = ()) -> Conflic
         kind="resolution", entity="conflict", entity_id=first["id"],
         customer_id=first["customer_id"], field="resolution", base=None, mine=second,
         theirs={"resolution": first["resolution"], "by": first["resolved_by"],
-                "at": comparable(first["resolved_at"])},
+                "at": _exact(first["resolved_at"])},
         actor=event.actor, made_at=event.at, event_id=event.id,
         created_at=now, updated_at=now,
     )
+
+
+def _exact(moment: datetime) -> str:
+    """A time as ISO 8601 UTC to the microsecond: the shared database compares the
+    standing resolution's time with the one it holds."""
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def created(found: Mapping[str, Overruled], events: list[AuditEvent]) -> list[tuple[str, str]]:

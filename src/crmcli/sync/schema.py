@@ -33,6 +33,7 @@ from crmcli.sync import (
     judge_lock,
     judge_masks,
     judge_phones,
+    judge_resolutions,
     judge_values,
     judge_writes,
     security,
@@ -233,7 +234,8 @@ V4 = (judge_values.V4 + judge_custom.CUSTOM_SECRETS + judge_masks.MASKS
       + judge_lock.LOCK_BREAKER
       + judge.rewritten_functions() + judge_writes.rewritten_functions())
 # Version 5: issue 10's changes, one module per topic.
-V5 = judge_phones.PHONE_EXTENSIONS
+V5 = (judge_phones.PHONE_EXTENSIONS + judge_resolutions.RESOLUTION_ENTRIES
+      + judge.rewritten_functions() + judge_writes.rewritten_functions())
 MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
