@@ -94,3 +94,48 @@ def test_work_on_deleted_customers_is_not_counted_as_workload(crm, team):
     record = json.loads(crm("user", "show", "bob", "--format", "json").stdout)
     assert (record["customers"], record["open_tasks"], record["overdue_tasks"],
             record["awaiting_ack"]) == (0, 0, 0, 0)
+
+
+def user_events(crm, handle: str) -> list[dict]:
+    return json.loads(crm("history", "--user", handle, "--format", "json").stdout)
+
+
+def test_an_admin_corrects_a_members_name_department_and_role(crm, team):
+    result = crm("user", "edit", "bob", "--name", "李波", "--dept", "sales", "--role", "manager")
+    assert result.exit_code == 0, result.output
+    assert "changed name, department, role of bob" in result.stderr
+    assert (users(crm)["bob"]["name"], users(crm)["bob"]["department"],
+            users(crm)["bob"]["role"]) == ("李波", "sales", "manager")
+    [event] = [e for e in user_events(crm, "bob") if e["action"] == "user.update"]
+    assert event["changes"]["role"] == ["member", "manager"] and event["actor"] == "alice"
+    ref = add_customer(crm, "Acme")  # alice's, in sales: bob manages sales now
+    assert crm("--as", "bob", "customer", "edit", ref, "--city", "上海").exit_code == 0
+    assert crm("user", "edit", "bob", "--dept", "").exit_code == 0
+    assert users(crm)["bob"]["department"] is None
+
+
+def test_only_an_admin_edits_or_reactivates_users_and_bad_edits_change_nothing(crm, team):
+    crm("user", "deactivate", "carol", "--transfer-to", "alice")
+    before = users(crm)
+    for args in (("edit", "bob", "--role", "admin"), ("reactivate", "carol")):
+        denied = crm("--as", "bob", "user", *args)
+        assert denied.exit_code == 6 and "only an admin may" in denied.stderr, denied.output
+    for args, code in ((("edit", "bob"), 2), (("edit", "bob", "--role", "boss"), 4),
+                       (("edit", "bob", "--name", " "), 4), (("edit", "nobody", "--name", "X"), 3),
+                       (("edit", "alice", "--role", "member"), 4),  # the last active admin
+                       (("reactivate", "bob"), 4), (("reactivate", "nobody"), 3)):
+        assert crm("user", *args).exit_code == code, args
+    assert users(crm) == before
+
+
+def test_a_reactivated_member_acts_again_and_their_work_stays_where_it_went(crm, team):
+    ref = add_customer(crm, "Acme", "--owner", "carol")
+    crm("user", "deactivate", "carol", "--transfer-to", "bob")
+    assert crm("--as", "carol", "note", "add", ref, "x").exit_code == 6
+    result = crm("user", "reactivate", "carol")
+    assert result.exit_code == 0 and "reactivated carol" in result.stderr
+    assert users(crm)["carol"]["active"] is True
+    assert crm("--as", "carol", "note", "add", ref, "back again").exit_code == 0
+    shown = json.loads(crm("customer", "show", ref, "--format", "json").stdout)
+    assert shown["owner"] == "bob"
+    assert "user.reactivate" in [e["action"] for e in user_events(crm, "carol")]

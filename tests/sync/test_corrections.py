@@ -3,6 +3,8 @@ the shared database refuses, through the member's own login, what the rules refu
 
 import json
 
+import psycopg
+import pytest
 from test_hostile_clients import (  # noqa: F401  (globex is a fixture)
     MAY_NOT_CHANGE_GLOBEX,
     NOW,
@@ -73,3 +75,40 @@ def test_the_shared_database_lets_an_author_delete_their_note_and_nobody_else(
     assert postgres.rows("SELECT author, body, deleted_at IS NOT NULL FROM note "
                          "WHERE customer_id = %s ORDER BY author", globex) == [
         ("alice", "pricing call", False), ("bob", "bob's call, corrected", True)]
+
+
+def test_a_users_correction_and_reactivation_reach_the_team_and_the_login(team, postgres):
+    alice, bob, carol = team["alice"], team["bob"], team["carol"]
+    alice.ok("user", "edit", "bob", "--dept", "sales", "--role", "manager")
+    alice.ok("user", "deactivate", "carol", "--transfer-to", "alice")
+    alice.sync()
+    assert postgres.rows("SELECT department, role FROM users WHERE handle = 'bob'") == [
+        ("sales", "manager")]
+    bob.sync()
+    listed = {u["handle"]: u for u in shown(bob, "user", "list")}
+    assert (listed["bob"]["role"], listed["carol"]["active"]) == ("manager", False)
+    with pytest.raises(psycopg.OperationalError, match="not permitted to log in"):
+        with as_member(postgres, "carol"):
+            pass
+    alice.ok("user", "reactivate", "carol")
+    alice.sync()
+    with as_member(postgres, "carol"):
+        pass  # her login may connect again
+    carol.sync()
+    assert {u["handle"]: u for u in shown(carol, "user", "list")}["carol"]["active"] is True
+
+
+def test_the_shared_database_refuses_a_members_user_changes(team, postgres):
+    team["alice"].ok("user", "deactivate", "carol", "--transfer-to", "alice")
+    team["alice"].sync()
+    rule = "bob may not change users: only an admin adds, changes or deactivates users"
+    with as_member(postgres, "bob") as bob:
+        ids = dict(bob.execute("SELECT handle, id FROM users").fetchall())
+        me, carol = pushable(bob, "users", ids["bob"]), pushable(bob, "users", ids["carol"])
+        for row in ({**carol, "active": True}, {**me, "name": "Robert"},
+                    {**me, "department": "finance"}, {**carol, "role": "member"}):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match=rule):
+                push_as(bob, writes={"user": [row]})
+    assert postgres.rows("SELECT handle, name, department, active FROM users "
+                         "WHERE handle IN ('bob', 'carol') ORDER BY handle") == [
+        ("bob", "Bob Li", "service", True), ("carol", "Carol Zhang", "marketing", False)]

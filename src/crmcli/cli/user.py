@@ -9,8 +9,10 @@ from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption
 from crmcli.cli.output import Column, Format, emit, emit_one, key_value_card, local_time, say
+from crmcli.errors import UsageError
 
-app = typer.Typer(help="Team members: add, list, show, deactivate.", no_args_is_help=True)
+app = typer.Typer(
+    help="Team members: add, list, show, edit, deactivate, reactivate.", no_args_is_help=True)
 
 Handle = Annotated[str, typer.Argument(metavar="HANDLE", help="The user's handle.")]
 COLUMNS = [
@@ -82,3 +84,38 @@ def deactivate(
         f"deactivated {handle}; moved to {transfer_to}: {moved['customers']} customers, "
         f"{moved['tasks']} open tasks, {moved['assignments']} other assignments"
     )
+
+
+@app.command("edit")
+@data_command
+def edit(
+    handle: Handle,
+    name: Annotated[Optional[str], typer.Option(help="Full name.")] = None,
+    dept: Annotated[Optional[str], typer.Option(
+        "--dept", help="Department ('' for none).")] = None,
+    role: Annotated[Optional[str], typer.Option(
+        help=f"One of {', '.join(fields.USER_ROLES)}.")] = None,
+) -> None:
+    """Correct a member's name, department or role (admins only)."""
+    from crmcli.repo import users
+
+    if (name, dept, role) == (None, None, None):
+        raise UsageError("say what changes: --name, --dept or --role")
+    with context.session() as s:
+        user, changed = users.edit(s, handle, by=context.actor(s), name=name, department=dept,
+                                   role=role)
+    said = f"changed {', '.join(changed)} of " if changed else "nothing changed for "
+    say(said, user.handle, " (", user.name, ", ", user.department or "no department", ", ",
+        user.role, ")")
+
+
+@app.command("reactivate")
+@data_command
+def reactivate(handle: Handle) -> None:
+    """Let a deactivated member act again (admins only); the work handed over at their
+    deactivation stays where it went."""
+    from crmcli.repo import users
+
+    with context.session() as s:
+        user = users.reactivate(s, handle, by=context.actor(s))
+    say("reactivated ", user.handle)

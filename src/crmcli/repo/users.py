@@ -163,6 +163,51 @@ def add(
     return user
 
 
+def edit(
+    s: Session,
+    handle: str,
+    *,
+    by: Actor,
+    name: str | None = None,
+    department: str | None = None,
+    role: str | None = None,
+) -> tuple[User, dict[str, list]]:
+    """Correct a member's name, department (empty: none) or role (admins only; the last
+    active admin stays one). Returns the user and what changed (one `user.update` event)."""
+    require_admin(by, "change users")
+    user = get(s, handle)
+    values: dict = {}
+    if name is not None:
+        values["name"] = fields.parse_name(name, "name")
+    if department is not None:
+        values["department"] = fields.parse_text(department, "department", 100) or None
+    if role is not None:
+        values["role"] = fields.parse_user_role(role)
+        if user.role == "admin" and values["role"] != "admin" and user.active \
+                and not other_active_admins(s, user.handle):
+            raise Invalid(f"{user.handle} is the last active admin; make someone else an admin "
+                          "first", "role")
+    changes = audit.apply(user, values, by.handle)
+    if changes:
+        audit.record(s, by=by.handle, action="user.update", entity="user", entity_id=user.id,
+                     changes=changes)
+    return user, changes
+
+
+def reactivate(s: Session, handle: str, *, by: Actor) -> User:
+    """Let a deactivated member act again (admins only); their work stays with whoever
+    took it over. On a team, their login may connect again once this reaches the shared
+    database."""
+    require_admin(by, "reactivate users")
+    user = get(s, handle)
+    if user.active:
+        raise Invalid(f"user {user.handle!r} is active already", "user")
+    changes = audit.apply(user, {"active": True}, by.handle)
+    audit.record(s, by=by.handle, action="user.reactivate", entity="user", entity_id=user.id,
+                 changes=changes)
+    return user
+
+
 def list_(s: Session, *, include_inactive: bool = True) -> list[User]:
     query = select(User).where(User.deleted_at.is_(None))
     if not include_inactive:
