@@ -151,3 +151,17 @@ def test_a_limit_that_cuts_nothing_counts_nothing(crm, many, database):
         assert (len(rows), total) == (20, 102)
         counts = [sql for sql in statements if "count(" in sql.lower()]
         assert len(counts) == 1 and "LIMIT" not in counts[0].upper()
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "ndjson", "csv"])
+def test_notes_history_and_the_audit_trail_say_what_their_limit_left_out(crm, alice, fmt):
+    ref = add_customer(crm, "Acme")
+    for number in range(3):
+        assert crm("note", "add", ref, f"call {number}").exit_code == 0
+    for command in (("note", "list", ref), ("history", ref), ("audit", "list")):
+        every = len(json.loads(crm(*command, "--format", "json").stdout))
+        assert every >= 3
+        result = crm(*command, "--limit", "2", "--format", fmt)
+        assert result.exit_code == 0, result.output
+        assert result.stderr.strip() == f"showing 2 of {every} (--limit)", command
+        assert crm(*command, "--limit", str(every), "--format", fmt).stderr == ""

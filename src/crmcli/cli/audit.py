@@ -8,7 +8,7 @@ import typer
 from crmcli.cli import context, server
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption, LimitOption
-from crmcli.cli.output import Column, Format, emit, emit_one, local_time, say, short_id
+from crmcli.cli.output import Column, Format, emit, emit_one, local_time, say, say_cut, short_id
 from crmcli.display import describe_changes, describe_detail
 
 app = typer.Typer(help="The audit trail: who viewed, changed or exported what.",
@@ -53,12 +53,13 @@ def list_(
         if customer:
             found = customers.resolve(s, customer, deleted=True)
             ids = [found.id, *audit.merged_into(s, found.id)]
-        events = audit.search(s, by=context.actor(s), actor=actor, customer_ids=ids,
-                              action=action, since=start, limit=limit)
+        events, total = audit.search(s, by=context.actor(s), actor=actor, customer_ids=ids,
+                                     action=action, since=start, limit=limit)
         events = sensitive.masked_events(context.clearance(s), events)
     shown = emit((audit.as_dict(event) for event in events), format, COLUMNS)
     if format is Format.table and not shown:
         say("no audit events match")
+    say_cut(shown, total)
 
 
 @app.command("verify")

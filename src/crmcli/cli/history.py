@@ -7,7 +7,7 @@ import typer
 from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption, LimitOption
-from crmcli.cli.output import Column, Format, emit, local_time, say, short_id
+from crmcli.cli.output import Column, Format, emit, local_time, say, say_cut, short_id
 from crmcli.display import describe_event
 from crmcli.errors import UsageError
 
@@ -44,8 +44,10 @@ def history(
             member = users.get(s, user)
             events = audit.for_user(s, member.handle, member.id)
         events = sensitive.masked_events(context.clearance(s), events)
+    total = len(events)
     if limit:
         events = events[-limit:]
     shown = emit((audit.as_dict(e) for e in events), format, COLUMNS)
     if format is Format.table and not shown:
         say("no history")
+    say_cut(shown, total)

@@ -10,7 +10,7 @@ from crmcli import fields
 from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import CustomerRef, FormatOption, LimitOption, NoteRef
-from crmcli.cli.output import Column, Format, emit, local_time, say, short_id
+from crmcli.cli.output import Column, Format, emit, local_time, say, say_cut, short_id
 from crmcli.errors import Invalid, UsageError
 
 app = typer.Typer(help="Record, read, correct and delete follow-up notes.", no_args_is_help=True)
@@ -75,11 +75,13 @@ def list_(ref: CustomerRef, limit: LimitOption = None, format: FormatOption = Fo
 
     with context.session(write=False) as s:
         customer = customers.resolve(s, ref)
-        rows = notes.for_customer(s, customer.id)[:limit]
+        every = notes.for_customer(s, customer.id)
+        rows = every[:limit]
         files = notes.attachments_of(s, [n.id for n in rows])
     shown = emit((notes.as_dict(n, files.get(n.id, [])) for n in rows), format, COLUMNS)
     if format is Format.table and not shown:
         say("no notes for ", customers.describe(customer))
+    say_cut(shown, len(every))
 
 
 @app.command("edit")

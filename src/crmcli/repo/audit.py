@@ -15,13 +15,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from crmcli import clock
 from crmcli.documents import RESTRICTED
 from crmcli.models import AuditEvent, Customer
-from crmcli.repo import entities
+from crmcli.repo import entities, listing
 from crmcli.repo.machine import jsonable, new_row, to_dict
 
 BOOKKEEPING = frozenset({"pk", "version", "created_at", "updated_at", "updated_by", "dedupe_key"})
@@ -150,8 +150,9 @@ def search(
     action: str | None = None,
     since: datetime | None = None,
     limit: int | None = None,
-) -> list[AuditEvent]:
-    """Events of the whole trail, newest first, for admins and managers (`by`, an Actor).
+) -> tuple[list[AuditEvent], int]:
+    """Events of the whole trail, newest first, for admins and managers (`by`, an Actor),
+    and how many match without the limit (counted only when the limit was reached).
 
     `action` matches an action exactly (`customer.update`), by its verb (`reveal`,
     `export`: any `*.reveal`) or by its kind of record (`customer`: any `customer.*`)."""
@@ -172,10 +173,12 @@ def search(
         ))
     if since is not None:
         query = query.where(col(AuditEvent.at) >= since)
+    counting = select(func.count()).select_from(query.subquery())
     query = query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
     if limit:
         query = query.limit(limit)
-    return list(s.exec(query).all())
+    events = list(s.exec(query).all())
+    return events, listing.total(events, limit, lambda: s.exec(counting).one())
 
 
 def for_user(s: Session, handle: str, user_id: str) -> list[AuditEvent]:
