@@ -70,7 +70,48 @@ def test_two_different_resolutions_make_a_new_entry_naming_both_on_every_replica
     for member in team.values():
         assert customer(member, acme)["stage"] == "lost"
         assert entries(member) == []
+    assert len({json.dumps(entries(member, "--all"), sort_keys=True)
+                for member in team.values()}) == 1  # the same entries everywhere
 
+
+def holders(member, ref: str) -> dict[str, list[str]]:
+    """role -> who holds it now, on this replica."""
+    found: dict[str, list[str]] = {}
+    for row in customer(member, ref)["assignments"]:
+        if row["until"] is None:
+            found.setdefault(row["role"], []).append(row["user"])
+    return found
+
+
+def test_an_overruled_hand_over_leaves_no_second_holder_on_its_replica(team, acme):
+    """A resolution that handed a role over, arriving second: the role stays with the
+    standing holder on every replica, the handed-over role leaves the resolver's."""
+    alice, bob, carol = team["alice"], team["bob"], team["carol"]
+    bob.ok("assign", acme, "--to", "alice", "--role", "service")
+    alice.ok("assign", acme, "--to", "carol", "--role", "service")
+    alice.sync()
+    assert bob.sync()["conflicts"] == 1
+    everyone_syncs(team)
+    [first] = entries(carol)
+    assert (first["entity"], first["theirs"], first["mine"]) == ("assignment", "carol", "alice")
+    carol.ok("conflicts", "resolve", first["id"][-8:], "--keep-current")
+    alice.ok("conflicts", "resolve", first["id"][-8:], "--restore-other")
+    assert holders(alice, acme)["service"] == ["alice"]
+    carol.sync()
+    assert alice.sync()["conflicts"] == 1
+    everyone_syncs(team)
+    for member in team.values():
+        assert holders(member, acme)["service"] == ["carol"]
+        [entry] = entries(member)
+        assert (entry["kind"], entry["mine"]["by"], entry["theirs"]["by"]) == (
+            "resolution", "alice", "carol")
+    alice.ok("conflicts", "resolve", entry["id"][-8:], "--restore-other")
+    everyone_syncs(team)
+    for member in team.values():
+        assert holders(member, acme)["service"] == ["alice"]
+        assert entries(member) == []
+    assert len({json.dumps(entries(member, "--all"), sort_keys=True)
+                for member in team.values()}) == 1  # the same entries everywhere
 
 def test_the_second_of_two_new_values_is_kept_and_can_be_restored(team, acme):
     alice, bob, carol = team["alice"], team["bob"], team["carol"]
@@ -110,17 +151,37 @@ def test_keeping_the_current_resolution_closes_the_new_entry_and_changes_nothing
         assert entries(member) == []
 
 
-def test_two_resolutions_that_agree_are_no_conflict(team, acme):
+@pytest.mark.parametrize("choice", [("--restore-other",), ("--value", "proposal")])
+def test_two_resolutions_that_agree_are_no_conflict(team, acme, choice):
     alice, bob = team["alice"], team["bob"]
     first = stage_conflict(team, acme)
-    alice.ok("conflicts", "resolve", first[-8:], "--restore-other")
-    bob.ok("conflicts", "resolve", first[-8:], "--restore-other")
+    alice.ok("conflicts", "resolve", first[-8:], *choice)
+    bob.ok("conflicts", "resolve", first[-8:], *choice)
     alice.sync()
     assert bob.sync()["conflicts"] == 0
     everyone_syncs(team)
     for member in team.values():
-        assert customer(member, acme)["stage"] == "lost"
+        assert customer(member, acme)["stage"] == ("lost" if len(choice) == 1 else "proposal")
         assert entries(member) == []
+
+
+def test_a_sensitive_value_only_an_overruled_resolution_set_is_not_sent():
+    from crmcli.models import AuditEvent
+    from crmcli.sync.resolutions import taken_secrets
+
+    def event(changes: dict) -> AuditEvent:
+        return AuditEvent(id=new_id(), actor="bob", action="customer.update",
+                          entity="customer", entity_id="c1", changes=changes)
+
+    overruled = event({"contract_amount": ["restricted", "100"],
+                       "extra": [{}, {"salary": "9000"}]})
+    edit = event({"id_number": ["restricted", "11010519491231002X"],
+                  "extra": [{"region": "north"}, {"region": "south"}]})
+    secrets = {"c1": {"contract_amount": "100", "salary": "9000",
+                      "id_number": "11010519491231002X"}}
+    assert taken_secrets(secrets, [overruled, edit], frozenset({overruled.id})) == {
+        "c1": {"id_number": "11010519491231002X"}}
+    assert taken_secrets(secrets, [overruled, edit], frozenset()) == secrets
 
 
 
