@@ -72,3 +72,66 @@ def test_keep_current_leaves_the_record_as_it_is(crm, entry, database):
     assert customers_by_name(database)["Acme Trading"].city == "Beijing"
     with database() as s:
         assert s.exec(select(Conflict)).one().resolution == "theirs"
+
+
+def between(database, original: Conflict, other: dict) -> str:
+    """An entry between two resolutions of `original` (as a sync makes it): alice's stands,
+    `other` came second. Returns its short id."""
+    with database(write=True) as s:
+        s.add(original)
+        made = Conflict(kind="resolution", entity="conflict", entity_id=original.id,
+                        customer_id=original.customer_id, field="resolution",
+                        theirs={"resolution": original.resolution, "by": "alice",
+                                "at": "2026-12-03T09:00:00Z"},
+                        mine={"by": "bob", "at": "2026-12-03T09:10:00Z", **other},
+                        actor="bob", made_at=MADE, event_id="e2")
+        s.add(made)
+        s.flush()
+        return made.id[-8:]
+
+
+def resolved(customer_id: str, kind: str = "edit", **fields) -> Conflict:
+    return Conflict(kind=kind, entity="customer", entity_id=customer_id,
+                    customer_id=customer_id, actor="bob", made_at=MADE, event_id="e1",
+                    resolved_by="alice", resolved_at=MADE, **fields)
+
+
+@pytest.fixture
+def acme_id(crm, team, database) -> str:
+    add_customer(crm, "Acme Trading", "--city", "Shanghai")
+    return customers_by_name(database)["Acme Trading"].id
+
+
+def test_restoring_the_other_resolution_undoes_a_kept_value(crm, acme_id, database):
+    original = resolved(acme_id, field="city", base="Beijing", mine="Shanghai",
+                        theirs="Hangzhou", resolution="mine")  # alice wrote Shanghai back
+    ref = between(database, original, {"resolution": "theirs"})  # bob kept Hangzhou
+    shown = crm("conflicts", "show", ref).stdout
+    assert "keep current" in shown and "by alice" in shown
+    assert "restore other" in shown and "by bob" in shown
+    result = crm("conflicts", "resolve", ref, "--restore-other")
+    assert result.exit_code == 0, result.output
+    assert customers_by_name(database)["Acme Trading"].city == "Hangzhou"
+
+
+def test_an_other_resolution_that_cannot_be_redone_here_says_what_to_do(crm, acme_id, database):
+    original = resolved(acme_id, "deleted", field="city", mine={"city": "Hangzhou"},
+                        resolution="mine")  # alice restored the customer
+    ref = between(database, original, {"resolution": "theirs"})  # bob left it deleted
+    result = crm("conflicts", "resolve", ref, "--restore-other")
+    assert result.exit_code == 4
+    assert "bob kept customer" in result.stderr and "then use --keep-current" in result.stderr
+    assert crm("conflicts", "resolve", ref, "--value", "X").exit_code == 2  # not a field
+    # keeping alice's: what writing into Acme takes (carol may not), or giving up one's own
+    assert crm("--as", "carol", "conflicts", "resolve", ref, "--keep-current").exit_code == 6
+    assert crm("--as", "bob", "conflicts", "resolve", ref, "--keep-current").exit_code == 0
+
+
+def test_a_restricted_other_value_is_asked_for(crm, acme_id, database):
+    original = resolved(acme_id, field="city", mine="Hangzhou", theirs="Beijing",
+                        resolution="value")
+    ref = between(database, original, {"resolution": "value", "value": "restricted"})
+    result = crm("conflicts", "resolve", ref, "--restore-other")
+    assert result.exit_code == 4 and "give it with --value" in result.stderr
+    assert crm("conflicts", "resolve", ref, "--value", "Ningbo").exit_code == 0
+    assert customers_by_name(database)["Acme Trading"].city == "Ningbo"

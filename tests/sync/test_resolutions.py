@@ -186,8 +186,8 @@ def test_a_sensitive_value_only_an_overruled_resolution_set_is_not_sent():
 
 
 def test_the_shared_database_refuses_an_entry_between_resolutions_that_is_not_true(
-        team, acme, postgres):
-    from test_hostile_clients import NOW, as_member, push_as
+        team, acme, postgres, member):
+    from test_hostile_clients import NOW, as_member, push_as, pushable, refused
 
     first = stage_conflict(team, acme)
     team["alice"].ok("conflicts", "resolve", first[-8:], "--keep-current")
@@ -230,6 +230,17 @@ def test_the_shared_database_refuses_an_entry_between_resolutions_that_is_not_tr
         push_as(bob, entries=[true])
     assert postgres.rows("SELECT kind, actor FROM conflict WHERE entity = 'conflict'") == [
         ("resolution", "bob")]
+
+    # resolving it takes what writing into Acme takes, or giving up one's own
+    member("dan", "Dan Wu", "sales", "member")  # no role on Acme
+    with as_member(postgres, "dan") as dan:
+        entry = pushable(dan, "conflict", true["id"])
+        keep = {**entry, "resolution": "theirs", "resolved_at": NOW}
+        refused(dan, "conflict", keep, r"dan may not change customer \w+ \(Acme Trading\)")
+    with as_member(postgres, "bob") as bob:
+        push_as(bob, writes={"conflict": [keep]})
+    assert postgres.rows("SELECT resolution, resolved_by FROM conflict WHERE id = %s",
+                         true["id"]) == [("theirs", "bob")]
 
 
 def test_upgrading_a_version_4_team_database_brings_the_check_of_entries_between_resolutions(
