@@ -31,6 +31,11 @@ class OnDuplicate(str, Enum):
     error = "error"
 
 
+class OnNameMismatch(str, Enum):
+    error = "error"
+    create = "create"
+
+
 FileArgument = Annotated[str, typer.Argument(
     metavar="FILE", help="The file to import; - reads standard input.")]
 PROGRESS_EVERY = 1000
@@ -69,9 +74,23 @@ import_options = with_parameters(_options(), lambda values: {"options": values},
 @app.command("customers")
 @data_command
 @import_options
-def customers(file: FileArgument, options: dict, format: FormatOption = Format.table) -> None:
-    """Import customers: headers are field names or their Chinese aliases (客户名称, 电话 …)."""
-    _run("customers", file, options, format)
+def customers(
+    file: FileArgument,
+    options: dict,
+    on_name_mismatch: Annotated[OnNameMismatch, typer.Option(
+        "--on-name-mismatch",
+        help="A row whose phone or e-mail a differently named customer (or earlier row) "
+             "has: refuse it as a possible duplicate, naming both (error), or add it as a "
+             "customer of its own (create). A shared number is never the same customer.",
+    )] = OnNameMismatch.error,
+    format: FormatOption = Format.table,
+) -> None:
+    """Import customers: headers are field names or their Chinese aliases (客户名称, 电话 …).
+
+    A row is a stored customer when its `id` (an export's) matches, or its phone or e-mail
+    does and the names agree (case, width, spaces, traditional script aside), or its name
+    and company do; only an `id` changes a stored name."""
+    _run("customers", file, options, format, on_name_mismatch=on_name_mismatch.value)
 
 
 @app.command("notes")
@@ -92,7 +111,7 @@ def tasks(file: FileArgument, options: dict, format: FormatOption = Format.table
     _run("tasks", file, options, format)
 
 
-def _run(kind: str, file: str, options: dict, format: Format) -> None:
+def _run(kind: str, file: str, options: dict, format: Format, **kind_options: str) -> None:
     context.long_running()
     from crmcli.io.columns import Columns, read_map
     from crmcli.io.encoding import check_encoding
@@ -119,7 +138,7 @@ def _run(kind: str, file: str, options: dict, format: Format) -> None:
             importer = imports.importer(
                 s, kind, by=context.actor(s), source=source.name,
                 on_duplicate=options["on_duplicate"].value,
-                on_invalid=lambda error: tell(error, columns.column_of),
+                on_invalid=lambda error: tell(error, columns.column_of), **kind_options,
             )
             with _progress(source.progress) as tick:
                 report = importer.run(_rows(source.rows, columns, tick))

@@ -7,9 +7,10 @@ differs is only how rows reach the database: new customers, their assignments an
 events are inserted with SQLAlchemy Core, a batch at a time (an ORM object per row is
 ~15× slower), and the search index is filled in one statement after the load.
 
-Duplicates are looked for on the id (an export's), normalised phone, normalised e-mail,
-then name + company case-folded: in the database with one query per key kind and batch,
-and within the batch. Rows of one batch that share a key are one customer (a `Group`):
+Duplicates are looked for on the id (an export's), normalised phone, normalised e-mail
+(under the same name only: `bulk_identity` says who is whom), then name + company
+case-folded: in the database with one query per key kind and batch, and within the batch.
+Only an id match changes a stored name. Rows of one batch that are one customer (a `Group`):
 with --on-duplicate update they are folded together in file order, a later non-empty
 value winning as it would over a stored one, and the result is compared with the
 database once, so a file holding a customer twice is created, updated or left alone as
@@ -24,7 +25,6 @@ that share its keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import col, select
@@ -35,6 +35,9 @@ from crmcli.errors import CrmError, Duplicate, Invalid, PermissionDenied
 from crmcli.models import Assignment, AuditEvent, Customer, User
 from crmcli.repo import custom_fields, customers, search, sensitive, users
 from crmcli.repo.bulk import Importer, Row, insert_rows, parse_id, remembered
+from crmcli.repo.bulk_identity import Entry, Group, grouped
+
+ON_NAME_MISMATCH = ("error", "create")
 
 KEY_COLUMNS = {
     "id": Customer.id,
@@ -42,36 +45,6 @@ KEY_COLUMNS = {
     "email": Customer.email,
     "name and company": Customer.dedupe_key,
 }
-
-
-@dataclass
-class Entry:
-    """A parsed row: its values, the owner it names, and its duplicate keys in match order."""
-
-    row: Row
-    standard: dict[str, Any]
-    extra: dict[str, Any]
-    customer_id: str | None
-    owner: User | None
-    keys: list[tuple[str, str]]
-
-
-@dataclass
-class Group:
-    """The rows of a batch that are one customer, in file order, and the stored customer
-    its first row matches (`match`, found on key kind `kind`), if any."""
-
-    rows: list[Entry]
-    match: Any | None
-    kind: str | None
-
-    @property
-    def first(self) -> Entry:
-        return self.rows[0]
-
-    @property
-    def customer_id(self) -> str | None:
-        return next((entry.customer_id for entry in self.rows if entry.customer_id), None)
 
 
 def given(entry: Entry) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -90,6 +63,8 @@ def folded(group: Group) -> tuple[Entry, list[bool]]:
     changed = []
     for entry in group.rows[1:]:
         more, more_extra = given(entry)
+        if standard.get("name") and not entry.customer_id:
+            more.pop("name", None)  # only an id renames: a phone, e-mail or name match never
         changed.append(any(standard.get(k) != v for k, v in more.items())
                        or any(extra.get(k) != v for k, v in more_extra.items()))
         standard.update(more)
@@ -101,8 +76,12 @@ def folded(group: Group) -> tuple[Entry, list[bool]]:
 class CustomerImport(Importer):
     kind = "customers"
 
-    def __init__(self, s, **options):
+    def __init__(self, s, *, on_name_mismatch: str = "error", **options):
         super().__init__(s, **options)
+        if on_name_mismatch not in ON_NAME_MISMATCH:
+            raise Invalid(f"{on_name_mismatch!r} is not one of {', '.join(ON_NAME_MISMATCH)}",
+                          "on-name-mismatch")
+        self.separate_names = on_name_mismatch == "create"
         self.region = region(s)
         self.custom = custom_fields.declared(s)
         self.owners: dict[str, User | Invalid] = {}
@@ -128,7 +107,9 @@ class CustomerImport(Importer):
     def write(self, entries: list[Entry]) -> list[Entry]:
         self.now = clock.now()  # a batch is stamped with one time
         found = self._existing(entries)
-        groups, deferred = _grouped(entries, found)
+        groups, deferred, clashes = grouped(entries, found, separate_names=self.separate_names)
+        for entry, clash in clashes:
+            self.refuse(entry.row.where, [Invalid(clash.reason(entry), clash.kind)])
         new: list[customers.NewCustomer] = []
         updates: list[tuple[Any, Group]] = []
         for group in groups:
@@ -140,9 +121,10 @@ class CustomerImport(Importer):
         self._update(updates)
         return deferred
 
-    def _existing(self, entries: list[Entry]) -> dict[tuple[str, str], Any]:
-        """The stored customers any of these rows' keys point at (ids: deleted ones too)."""
-        found: dict[tuple[str, str], Any] = {}
+    def _existing(self, entries: list[Entry]) -> dict[tuple[str, str], list[Any]]:
+        """The stored customers any of these rows' keys point at, oldest first (ids:
+        deleted ones too). A phone or e-mail may be several differently named people's."""
+        found: dict[tuple[str, str], list[Any]] = {}
         for kind, column in KEY_COLUMNS.items():
             wanted = {value for entry in entries for k, value in entry.keys if k == kind}
             if not wanted:
@@ -151,8 +133,8 @@ class CustomerImport(Importer):
                            Customer.deleted_at, column.label("key")).where(col(column).in_(wanted))
             if kind != "id":
                 query = query.where(col(Customer.deleted_at).is_(None))
-            for match in self.s.exec(query):
-                found[(kind, match.key)] = match
+            for match in self.s.exec(query.order_by(Customer.pk)):
+                found.setdefault((kind, match.key), []).append(match)
         return found
 
     def _duplicate(self, group: Group, updates: list) -> None:
@@ -239,9 +221,12 @@ class CustomerImport(Importer):
             customer = stored[pk]
             entry, later = folded(group)
             standard, extra = given(entry)
+            if group.kind != "id":
+                standard.pop("name", None)  # only an id renames: a phone, e-mail or name match never
             savepoint = self.s.begin_nested()
             try:
-                changes = customers.change(self.s, customer, standard, extra, by=self.by)
+                changes = customers.change(self.s, customer, standard, extra, by=self.by,
+                                           shared_contacts=self.separate_names)
                 savepoint.commit()
             except PermissionDenied as refusal:
                 raise self.denied(group.first.row, refusal) from None
@@ -265,54 +250,13 @@ def _invalid(error: CrmError, customer: Customer) -> Invalid:
     """A refused update of `customer` as an invalid row. The duplicate guard's own way out
     (--allow-duplicate) is `crm customer`'s; an import offers --on-duplicate instead."""
     if isinstance(error, Duplicate):
+        shared = error.found.startswith(("same phone", "same email"))
         return Invalid(
             f"{error.found} (the row updates {customers.describe(customer)}); correct the "
-            "row, or pass --on-duplicate skip to leave stored customers as they are",
+            "row, or pass --on-duplicate skip to leave stored customers as they are"
+            + ("; a number shared under two names is allowed by --on-name-mismatch create"
+               if shared else ""),
             error.field,
         )
     return error if isinstance(error, Invalid) else Invalid(str(error))
 
-
-def _grouped(
-    entries: list[Entry], found: dict[tuple[str, str], Any]
-) -> tuple[list[Group], list[Entry]]:
-    """The batch's rows as groups of one customer each, and the rows that must wait.
-
-    A row sharing a key with an earlier row joins its group; one sharing none starts a
-    group, matching the stored customer its first key found (`found`, in key order). A
-    row that would join two groups, or bring a group a second stored customer or a second
-    id, waits for the next batch: by then its groups are in the database.
-    """
-    groups: list[Group] = []
-    group_of: dict[tuple[str, Any], Group] = {}  # a key (or stored pk) → the group holding it
-    deferred: list[Entry] = []
-    waiting: set[tuple[str, Any]] = set()  # the keys of deferred rows: who shares one waits
-    for entry in entries:
-        key = next((key for key in entry.keys if key in found), None)
-        match = found[key] if key else None
-        tokens = [*entry.keys] + ([("stored", match.pk)] if match else [])
-        joined = {id(group_of[token]): group_of[token] for token in tokens if token in group_of}
-        group: Group | None
-        if waiting.intersection(tokens) or len(joined) > 1:
-            group = None
-        elif joined:
-            (group,) = joined.values()
-            group = group if _fits(group, entry, match) else None
-        else:
-            group = Group([], match, key[0] if key else None)
-            groups.append(group)
-        if group is None:
-            deferred.append(entry)
-            waiting.update(tokens)
-        else:
-            group.rows.append(entry)
-            group_of.update((token, group) for token in tokens)
-    return groups, deferred
-
-
-def _fits(group: Group, entry: Entry, match: Any) -> bool:
-    """Whether `entry` may join `group`: no stored customer but the group's (a new group
-    meeting a stored customer is left for the next batch) and no other id."""
-    same_match = match is None or (group.match is not None and match.pk == group.match.pk)
-    ids = {group.customer_id, entry.customer_id} - {None}
-    return same_match and len(ids) <= 1

@@ -20,6 +20,7 @@ from crmcli.db import region
 from crmcli.errors import Conflict, Duplicate, Invalid, NotFound
 from crmcli.ids import short
 from crmcli.models import Assignment, AuditEvent, Customer, Note, Task, User
+from crmcli.names import same_name
 from crmcli.repo import (
     assignments,
     audit,
@@ -114,35 +115,40 @@ def _why_gone(s: Session, ref: str) -> NotFound | None:
 
 def find_duplicate(
     s: Session,
+    customer: Customer,
     *,
-    phone: str | None,
-    email: str | None,
-    key: str,
-    exclude: str | None = None,
+    changed: Iterable[str] = ("phone", "email", "name"),
+    shared_contacts: bool = False,
 ) -> tuple[Customer, str] | None:
-    """A live customer with the same phone, e-mail, or name + company, and which one matched."""
-    conditions = [Customer.dedupe_key == key]
-    if phone:
-        conditions.append(Customer.phone == phone)
-    if email:
-        conditions.append(Customer.email == email)
-    query = select(Customer).where(or_(*conditions), Customer.deleted_at.is_(None))
-    if exclude:
-        query = query.where(Customer.id != exclude)
-    match = s.exec(query.limit(1)).first()
-    if match is None:
+    """Another live customer with the same phone, e-mail, or name + company as `customer`,
+    and which one matched, looking only at the keys `changed` touches (a new customer:
+    all). With `shared_contacts`, a phone or e-mail held under another name is no
+    duplicate (`crmcli.names.same_name`): an import's --on-name-mismatch create."""
+    keys = []
+    if customer.phone and "phone" in changed:
+        keys.append(("phone", Customer.phone == customer.phone))
+    if customer.email and "email" in changed:
+        keys.append(("email", Customer.email == customer.email))
+    if {"name", "company"} & set(changed):
+        keys.append(("name and company", Customer.dedupe_key == customer.dedupe_key))
+    if not keys:
         return None
-    if phone and match.phone == phone:
-        return match, "phone"
-    if email and match.email == email:
-        return match, "email"
-    return match, "name and company"
+    query = select(Customer).where(or_(*(condition for _, condition in keys)),
+                                   Customer.deleted_at.is_(None), Customer.id != customer.id)
+    matches = s.exec(query.order_by(Customer.pk).limit(50)).all()
+    for reason, _ in keys:
+        for match in matches:
+            if reason == "name and company":
+                if match.dedupe_key == customer.dedupe_key:
+                    return match, reason
+            elif getattr(match, reason) == getattr(customer, reason) and (
+                    not shared_contacts or same_name(match.name, customer.name)):
+                return match, reason
+    return None
 
 
-def _guard_duplicates(s: Session, customer: Customer, exclude: str | None = None) -> None:
-    found = find_duplicate(
-        s, phone=customer.phone, email=customer.email, key=customer.dedupe_key, exclude=exclude
-    )
+def _guard_duplicates(s: Session, customer: Customer, **keys: Any) -> None:
+    found = find_duplicate(s, customer, **keys)
     if found:
         match, reason = found
         raise Duplicate(f"same {reason} as existing customer {describe(match)}")
@@ -295,9 +301,11 @@ def change(
     *,
     by: Actor,
     allow_duplicate: bool = False,
+    shared_contacts: bool = False,
 ) -> dict[str, list[Any]]:
     """Set parsed values on a customer, audited; `update`, bulk imports and conflict
     resolutions share it. Only who may change the customer may (`crmcli.permissions`).
+    The duplicate guard looks at the keys the change touches (`find_duplicate`).
 
     The search index is left to the caller (one refresh per edit, one per import batch).
     A refused value (or duplicate) raises before anything is recorded, but may leave the
@@ -319,8 +327,8 @@ def change(
         standard["extra"] = {k: v for k, v in merged.items() if v is not None}
     changes = audit.apply(customer, standard, by.handle, unknown=cleared)
     customer.dedupe_key = dedupe_key(customer.name, customer.company)
-    if changes and not allow_duplicate and {"phone", "email", "name", "company"} & changes.keys():
-        _guard_duplicates(s, customer, exclude=customer.id)
+    if changes and not allow_duplicate:
+        _guard_duplicates(s, customer, changed=changes.keys(), shared_contacts=shared_contacts)
     if changes:
         audit.record(
             s, by=by.handle, action="customer.update", entity="customer",
