@@ -6,16 +6,10 @@ import json
 
 import psycopg
 import pytest
+from test_merging import conflicts as entries
+from test_merging import current_holders, customer
 
 from crmcli.ids import new_id
-
-
-def customer(member, ref: str) -> dict:
-    return json.loads(member.ok("customer", "show", ref, "--format", "json"))
-
-
-def entries(member, *options: str) -> list[dict]:
-    return json.loads(member.ok("conflicts", "list", "--format", "json", *options))
 
 
 def stage_conflict(team, acme) -> str:
@@ -74,15 +68,6 @@ def test_two_different_resolutions_make_a_new_entry_naming_both_on_every_replica
                 for member in team.values()}) == 1  # the same entries everywhere
 
 
-def holders(member, ref: str) -> dict[str, list[str]]:
-    """role -> who holds it now, on this replica."""
-    found: dict[str, list[str]] = {}
-    for row in customer(member, ref)["assignments"]:
-        if row["until"] is None:
-            found.setdefault(row["role"], []).append(row["user"])
-    return found
-
-
 def test_an_overruled_hand_over_leaves_no_second_holder_on_its_replica(team, acme):
     """A resolution that handed a role over, arriving second: the role stays with the
     standing holder on every replica, the handed-over role leaves the resolver's."""
@@ -96,19 +81,19 @@ def test_an_overruled_hand_over_leaves_no_second_holder_on_its_replica(team, acm
     assert (first["entity"], first["theirs"], first["mine"]) == ("assignment", "carol", "alice")
     carol.ok("conflicts", "resolve", first["id"][-8:], "--keep-current")
     alice.ok("conflicts", "resolve", first["id"][-8:], "--restore-other")
-    assert holders(alice, acme)["service"] == ["alice"]
+    assert current_holders(alice, acme)["service"] == ["alice"]
     carol.sync()
     assert alice.sync()["conflicts"] == 1
     everyone_syncs(team)
     for member in team.values():
-        assert holders(member, acme)["service"] == ["carol"]
+        assert current_holders(member, acme)["service"] == ["carol"]
         [entry] = entries(member)
         assert (entry["kind"], entry["mine"]["by"], entry["theirs"]["by"]) == (
             "resolution", "alice", "carol")
     alice.ok("conflicts", "resolve", entry["id"][-8:], "--restore-other")
     everyone_syncs(team)
     for member in team.values():
-        assert holders(member, acme)["service"] == ["alice"]
+        assert current_holders(member, acme)["service"] == ["alice"]
         assert entries(member) == []
     assert len({json.dumps(entries(member, "--all"), sort_keys=True)
                 for member in team.values()}) == 1  # the same entries everywhere
