@@ -112,3 +112,15 @@ def test_the_shared_database_refuses_a_members_user_changes(team, postgres):
     assert postgres.rows("SELECT handle, name, department, active FROM users "
                          "WHERE handle IN ('bob', 'carol') ORDER BY handle") == [
         ("bob", "Bob Li", "service", True), ("carol", "Carol Zhang", "marketing", False)]
+
+
+def test_an_attachment_made_on_one_replica_is_got_on_another(team, acme, tmp_path):
+    alice, bob = team["alice"], team["bob"]
+    contract = tmp_path / "合同.pdf"
+    contract.write_bytes(b"%PDF-1.4 signed \x00\xff")
+    note = alice.ok("note", "add", acme, "contract signed", "--attach", contract)
+    alice.sync()
+    bob.sync()
+    target = tmp_path / "bobs-copy.pdf"
+    bob.ok("attachment", "get", note, "-o", target)
+    assert target.read_bytes() == contract.read_bytes()

@@ -1,11 +1,12 @@
 """Corrections in the dashboard: a task edited where it is shown (the customer screen and
-My work), a note corrected or deleted from the timeline, through the same repository
-functions as `crm task edit`, `crm note edit` and `crm note delete`."""
+My work), a note corrected or deleted and its file saved from the timeline, through the same
+repository functions as `crm task edit`, `crm note edit|delete` and `crm attachment get`."""
 
 import pytest
 
 from crmcli.models import AuditEvent
 from crmcli.repo import customers, notes, tasks
+from crmcli.tui.screens.attachment_form import AttachmentFormScreen
 from crmcli.tui.screens.confirm import ConfirmScreen
 from crmcli.tui.screens.customer import CustomerScreen
 from crmcli.tui.screens.my_work import MyWorkScreen
@@ -13,7 +14,7 @@ from crmcli.tui.screens.note_form import NoteFormScreen
 from crmcli.tui.screens.task_form import TaskFormScreen
 from crmcli.tui.widgets.timeline import NoteEntry
 
-from .helpers import notifications, press, screen_text, settle
+from .helpers import another_session, notifications, press, screen_text, settle
 from .test_keys_and_palette import palette
 from .test_refusals_by_rule import as_bob  # noqa: F401  (a fixture)
 
@@ -126,3 +127,30 @@ async def test_a_note_someone_may_not_change_is_refused_with_the_rule(on_custome
                                   "by its author (alice)")
     with database() as s:
         assert entry.note_id in [n.id for n in notes.for_customer(s, target)]
+
+
+async def test_a_notes_file_is_saved_from_the_timeline(demo, on_customer, tmp_path):
+    contract = tmp_path / "合同.pdf"
+    contract.write_bytes(b"%PDF-1.4 signed \x00\xff")
+    with another_session(demo, "alice") as (s, me):
+        notes.add(s, customers.resolve(s, "张敏"), "合同已签", by=me, attach=[contract])
+    async with on_customer("张敏") as (dashboard, pilot, target):
+        entry = await focus_first_note(dashboard, pilot)
+        assert entry.files == 1 and "Save file" in palette(dashboard)
+        await press(pilot, "o")
+        form = dashboard.screen
+        assert isinstance(form, AttachmentFormScreen)
+        assert form.fields["output"].control.value.endswith("合同.pdf")
+        form.fields["output"].control.value = str(tmp_path)  # a folder: under its own name
+        await press(pilot, "ctrl+s")
+        assert form.fields["output"].has_class("-invalid")  # 合同.pdf is there already
+        form.fields["output"].control.value = str(tmp_path / "copy.pdf")
+        await press(pilot, "ctrl+s")
+        assert isinstance(dashboard.screen, CustomerScreen)
+    assert (tmp_path / "copy.pdf").read_bytes() == contract.read_bytes()
+
+
+async def test_a_note_without_files_offers_none_to_save(on_customer):
+    async with on_customer("Aiko Tanaka") as (dashboard, pilot, _):
+        await focus_first_note(dashboard, pilot)
+        assert "Edit note" in palette(dashboard) and "Save file" not in palette(dashboard)

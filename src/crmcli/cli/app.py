@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from crmcli import __version__
 from crmcli.cli import (
+    attachment,
     audit,
     conflicts,
     customer,
@@ -114,6 +115,7 @@ app.command("history")(history.history)
 app.command("tui")(tui.tui)
 app.add_typer(customer.app, name="customer")
 app.add_typer(note.app, name="note")
+app.add_typer(attachment.app, name="attachment")
 app.add_typer(task.app, name="task")
 app.add_typer(user.app, name="user")
 app.add_typer(field.app, name="field")

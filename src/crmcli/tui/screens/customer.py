@@ -23,6 +23,7 @@ from crmcli.sync import state
 from crmcli.tui.data import Change, post_if_current, reading_for
 from crmcli.tui.literal import joined, literal
 from crmcli.tui.messages import Refused
+from crmcli.tui.screens.attachment_form import AttachmentFormScreen
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.confirm import ConfirmScreen
 from crmcli.tui.screens.customer_form import CustomerFormScreen
@@ -241,11 +242,15 @@ class CustomerScreen(DataScreen):
         self._shown = None
 
     def on_note_entry_chosen(self, message: NoteEntry.Chosen) -> None:
-        """Edit note / Delete note, asked by the note the focus is on in the timeline."""
+        """Edit note / Delete note / Save file, asked by the note the focus is on in the
+        timeline."""
         message.stop()
         note_id = message.note_id
         if message.action == "edit":
             self.open_form(NoteFormScreen(self.customer_id, self.customer.name, note_id))
+            return
+        if message.action == "save":
+            self.open_form(AttachmentFormScreen(note_id))
             return
         note = next((n for n in self._notes if n.id == note_id), None)
         summary = note.body.splitlines()[0] if note and note.body else ""

@@ -1,8 +1,8 @@
 """A customer's whole story, newest first: notes (the customer's own words set apart from the
 team's summary), tasks, hand-overs and every other change from the audit trail.
 
-A note can be focused (Tab, a click) and asked to be corrected or deleted: it posts
-`NoteEntry.Chosen` and the screen showing it does the rest."""
+A note can be focused (Tab, a click) and asked to be corrected, deleted or to save one of
+its files: it posts `NoteEntry.Chosen` and the screen showing it does the rest."""
 
 from __future__ import annotations
 
@@ -54,11 +54,13 @@ def _body(entry: TimelineEntry, files: list[Attachment]) -> Static:
 
 
 class NoteEntry(Vertical, can_focus=True):
-    """A note in the timeline, which E and Delete ask to correct or delete."""
+    """A note in the timeline, which E and Delete ask to correct or delete, and o to save
+    one of its files."""
 
     BINDINGS = [
         Binding("E", "choose('edit')", "Edit note"),
         Binding("delete", "choose('delete')", "Delete note"),
+        Binding("o", "choose('save')", "Save file"),
     ]
 
     class Chosen(Message):
@@ -66,9 +68,15 @@ class NoteEntry(Vertical, can_focus=True):
             super().__init__()
             self.note_id, self.action = note_id, action
 
-    def __init__(self, *parts, note_id: str) -> None:
+    def __init__(self, *parts, note_id: str, files: int) -> None:
         super().__init__(*parts, classes="entry note")
         self.note_id = note_id
+        self.files = files
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if parameters == ("save",):
+            return True if self.files else None  # a note without files has none to save
+        return True
 
     def action_choose(self, action: str) -> None:
         self.post_message(self.Chosen(self.note_id, action))
@@ -108,7 +116,8 @@ class Timeline(VerticalScroll):
             if entry.kind == "note" and entry.record.quote:
                 parts.append(Static(joined("“", literal(entry.record.quote), "”"), classes="quote"))
             if entry.kind == "note":
-                widgets.append(NoteEntry(*parts, note_id=entry.record.id))
+                widgets.append(NoteEntry(*parts, note_id=entry.record.id,
+                                         files=len(files.get(entry.record.id, []))))
             else:
                 widgets.append(Vertical(*parts, classes=f"entry {entry.kind}"))
         if len(entries) > SHOWN_ENTRIES:
