@@ -5,7 +5,7 @@ import json
 
 from sqlmodel import select
 
-from crmcli.models import Assignment, AuditEvent, Customer
+from crmcli.models import Assignment, AuditEvent, Customer, Note
 from helpers import add_customer, customers_by_name
 
 
@@ -73,10 +73,10 @@ def test_no_bom_leaves_the_byte_order_mark_out_of_the_errors_file(crm, alice, tm
 
 
 def test_unknown_columns_stop_the_import_with_their_list(crm, alice, tmp_path):
-    path = write(tmp_path, "u.csv", "name,手机号码,备注\nA,13800138000,x\n")
+    path = write(tmp_path, "u.csv", "name,手机号码,微博\nA,13800138000,x\n")
     result = crm("import", "customers", path)
     assert result.exit_code == 4
-    assert "unknown columns: 手机号码, 备注" in result.stderr
+    assert "unknown columns: 手机号码, 微博" in result.stderr
 
 
 def test_a_map_file_or_ignore_unknown_say_what_other_columns_are(crm, alice, database, tmp_path):
@@ -217,6 +217,44 @@ def test_an_unknown_or_deactivated_owner_is_an_invalid_row(crm, team, tmp_path):
     assert result.exit_code == 4
     assert "line 2: 负责人: no user 'nobody'" in result.stderr
     assert "line 3: 负责人: user 'bob' is deactivated" in result.stderr
+
+
+def test_owner_may_be_a_members_name_as_well_as_handle(crm, team, database, tmp_path):
+    path = write(tmp_path, "o.csv", "联系人,负责人\nA,Bob Li\nB, carol zhang \nC,alice\nD,Ｂｏｂ　ｌｉ\n")
+    result = crm("import", "customers", path)
+    assert result.exit_code == 0, result.output
+    owners = {name: c.owner for name, c in customers_by_name(database).items()}
+    assert owners == {"A": "bob", "B": "carol", "C": "alice", "D": "bob"}
+    assert crm("user", "add", "bli", "--name", "Bob Li", "--dept", "sales").exit_code == 0
+    twice = crm("import", "customers", write(tmp_path, "t.csv", "name,owner\nE,bob li\n"))
+    assert twice.exit_code == 4
+    assert "line 2: owner: 'bob li' is the name of 2 users (bli, bob); give the handle" \
+        in twice.stderr
+
+
+def test_a_remarks_column_becomes_a_note_on_the_customer_once(crm, alice, database, tmp_path):
+    add_customer(crm, "王经理", "--phone", "13800138000")
+    path = write(tmp_path, "r.csv", "联系人,电话,备注\n王经理,13800138000,喜欢喝茶\n"
+                 "李经理,13900139000,\n李经理,13900139000,下月再联系\n")
+    result = crm("import", "customers", path)
+    assert result.exit_code == 0, result.output
+    assert "notes from the 备注 column: 2" in result.stderr
+    again = crm("import", "customers", path)
+    assert "notes from" not in again.stderr
+    assert "created 0, updated 0, unchanged 3" in again.stderr
+    with database() as s:
+        notes = {(n.customer_id, n.body, n.kind, n.author) for n in s.exec(select(Note))}
+        events = [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.entity == "note"))]
+    stored = customers_by_name(database)
+    assert notes == {(stored["王经理"].id, "喜欢喝茶", "internal", "alice"),
+                     (stored["李经理"].id, "下月再联系", "internal", "alice")}
+    assert events == ["note.create", "note.create"]
+    found = crm("customer", "find", "喜欢喝茶", "-f", "json")
+    assert [row["name"] for row in json.loads(found.stdout)] == ["王经理"]
+    mapping = write(tmp_path, "m.toml", '"备注" = "requirement"\n')
+    mapped = crm("import", "customers", path, "--map", mapping)
+    assert mapped.exit_code == 0, mapped.output
+    assert customers_by_name(database)["王经理"].requirement == "喜欢喝茶"
 
 
 def test_a_row_that_would_make_a_duplicate_suggests_what_import_offers(

@@ -172,3 +172,14 @@ def test_an_import_changing_a_task_takes_the_right_its_command_takes(crm, team, 
     refused = crm("--as", "bob", "import", "tasks", path)
     assert refused.exit_code == 6
     assert "line 2: " in refused.stderr and "nothing imported" in refused.stderr
+
+
+def test_an_assignee_or_author_may_be_a_members_name(crm, team, database, tmp_path):
+    add_customer(crm, "张三")
+    tasks_file = write(tmp_path, "tasks.csv", "联系人,任务,执行人\n张三,回电话,Bob Li\n")
+    assert crm("import", "tasks", tasks_file).exit_code == 0
+    notes_file = write(tmp_path, "notes.csv", "customer,body,记录人\n张三,回访,carol zhang\n")
+    assert crm("import", "notes", notes_file).exit_code == 0
+    with database() as s:
+        assert s.exec(select(Task)).one().assignee == "bob"
+        assert s.exec(select(Note)).one().author == "carol"

@@ -285,7 +285,7 @@ def _text(name: str, limit: int = MAX_TEXT):
 
 
 CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("name", "客户名称", ("客户", "姓名", "名称"), "contact",
+    FieldSpec("name", "客户名称", ("客户", "姓名", "名称", "联系人"), "contact",
               lambda text, region: parse_name(text),
               meaning='Customer name (required).'),
     FieldSpec("company", "公司", ("公司名称", "单位"), "contact", _text("company", 200),
@@ -465,7 +465,7 @@ class RecordColumn:
 
 NOTE_COLUMNS = (
     RecordColumn("id", "id"),  # an export's: import matches the record by it
-    RecordColumn("customer", "客户", ("客户名称",)),
+    RecordColumn("customer", "客户", ("客户名称", "联系人")),
     RecordColumn("kind", "类型", ("跟进方式",)),
     RecordColumn("body", "内容", ("跟进内容",)),
     RecordColumn("quote", "客户原话", ("原话",)),
@@ -474,7 +474,7 @@ NOTE_COLUMNS = (
 )
 TASK_COLUMNS = (
     RecordColumn("id", "id"),
-    RecordColumn("customer", "客户", ("客户名称",)),
+    RecordColumn("customer", "客户", ("客户名称", "联系人")),
     RecordColumn("title", "任务", ("标题",)),
     RecordColumn("assignee", "执行人", ()),
     RecordColumn("due", "截止时间", ()),

@@ -145,6 +145,9 @@ def _run(kind: str, file: str, options: dict, format: Format, **kind_options: st
         written = not options["dry_run"] and (not report.invalid or options["partial"])
         if not written:
             s.rollback()
+    if getattr(importer, "notes_added", 0):
+        column = columns.column_of.get("note", "note")
+        say(f"notes from the {column} column: {importer.notes_added}")
     _summarise(report, written, options, format)
     if report.invalid:
         raise typer.Exit(ExitCode.INVALID)

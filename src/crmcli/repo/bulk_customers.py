@@ -33,7 +33,7 @@ from crmcli import clock, fields
 from crmcli.db import region
 from crmcli.errors import CrmError, Duplicate, Invalid, PermissionDenied
 from crmcli.models import Assignment, AuditEvent, Customer, User
-from crmcli.repo import custom_fields, customers, search, sensitive, users
+from crmcli.repo import bulk_remarks, custom_fields, customers, search, sensitive, users
 from crmcli.repo.bulk import Importer, Row, insert_rows, parse_id, remembered
 from crmcli.repo.bulk_identity import Entry, Group, grouped
 
@@ -87,10 +87,16 @@ class CustomerImport(Importer):
         self.owners: dict[str, User | Invalid] = {}
         self.last_pk = search.last_pk(s)
         self.clearance = sensitive.clearance(s, self.by)
+        self.remarks: list[tuple[str, str | None]] = []  # (customer id, 备注) of the batch
+        self.stored_pks: dict[str, int] = {}  # customer id → pk, of the updated ones
+        self.notes_added = 0
 
     def parse(self, row: Row, whole: bool = True) -> Entry:
         values = dict(row.values)
         customer_id = parse_id(values.pop("id", None))
+        bulk_remarks.parse(values.pop(bulk_remarks.FIELD, None))
+        if values.get("owner") is not None and str(values["owner"]).strip():  # 王芳 → wangfang
+            values["owner"] = self._owner(str(values["owner"]).strip()).handle
         standard, extra = fields.parse_customer(values, self.region, self.custom)
         sensitive.require_writable(self.clearance, [*standard, *extra])
         owner = self._owner(standard["owner"]) if standard.get("owner") else None
@@ -119,7 +125,20 @@ class CustomerImport(Importer):
                 self._duplicate(group, updates)
         self._insert(new)
         self._update(updates)
+        self._add_remarks()
         return deferred
+
+    def _add_remarks(self) -> None:
+        """The 备注 of the rows that created or updated a customer, as notes on it."""
+        noted = bulk_remarks.add(self.s, self.remarks, by=self.by, now=self.now)
+        self.notes_added += len(noted)
+        search.refresh(self.s, {self.stored_pks[cid] for cid in noted if cid in self.stored_pks})
+        self.remarks.clear()
+        self.stored_pks.clear()
+
+    def _remember_remarks(self, customer_id: str, rows: list[Entry]) -> None:
+        self.remarks += [(customer_id, bulk_remarks.parse(entry.row.values.get(bulk_remarks.FIELD)))
+                         for entry in rows]
 
     def _existing(self, entries: list[Entry]) -> dict[tuple[str, str], list[Any]]:
         """The stored customers any of these rows' keys point at, oldest first (ids:
@@ -174,6 +193,7 @@ class CustomerImport(Importer):
             self.refuse_all(rows, problem)
             return False
         self.report.created += 1
+        self._remember_remarks(new[-1].customer["id"], rows)
         return True
 
     def _repeats(self, group: Group, stored: str | None = None) -> None:
@@ -234,6 +254,8 @@ class CustomerImport(Importer):
                 savepoint.rollback()
                 self.refuse_all(group.rows, _invalid(problem, customer))
                 continue
+            self.stored_pks[customer.id] = pk
+            self._remember_remarks(customer.id, group.rows)
             if changes:
                 self.report.updated += 1
                 changed.append(pk)

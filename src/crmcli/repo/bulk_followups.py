@@ -59,12 +59,18 @@ class FollowUpImport(Importer):
         self.touched: set[int] = set()
         self.occurrences: dict[tuple, int] = {}  # (customer, text…) of id-less rows → rows seen
 
-    def person(self, handle: str, field: str, *, active: bool = True) -> User:
-        """The user a cell names (an active one unless `active` is False: a note's author may
-        have left since); an unknown one is the row's problem, reported against `field`."""
-        lookup = users.get_active if active else users.get
-        key = f"{handle}\x1f{active}"
-        return remembered(self.people, key, lambda _: lookup(self.s, handle), field)
+    def person(self, text: str, field: str, *, active: bool = True) -> User:
+        """The user a cell names by handle or name (an active one unless `active` is False:
+        a note's author may have left since); an unknown one is the row's problem,
+        reported against `field`."""
+        key = f"{text}\x1f{active}"
+        return remembered(self.people, key,
+                          lambda _: users.named(self.s, text, active=active), field)
+
+    def handle(self, values: dict[str, Any], field: str, *, active: bool = True) -> str | None:
+        """The handle of the user the row's `field` names, if it names one."""
+        text = _text(values, field)
+        return self.person(text, field, active=active).handle if text else None
 
     def entry(self, row: Row, whole: bool, at: datetime | None = None) -> Entry:
         """The row's customer and id (`whole=False`: only those it holds, see `problems`)."""
@@ -203,10 +209,8 @@ class NoteImport(FollowUpImport):
     model = Note
 
     def parse(self, row: Row, whole: bool = True) -> Entry:
-        values = row.values
-        if _text(values, "author"):
-            self.person(_text(values, "author"), "author", active=False)
-        return self.entry(row, whole, at=self.when(values, "at"))
+        self.handle(row.values, "author", active=False)
+        return self.entry(row, whole, at=self.when(row.values, "at"))
 
     def same(self, entry: Entry) -> tuple[tuple, list[Any]]:
         body = _text(entry.row.values, "body")
@@ -224,7 +228,7 @@ class NoteImport(FollowUpImport):
         return notes.add(
             self.s, entry.customer, _text(values, "body"), by=self.by,
             kind=_text(values, "kind") or "internal", quote=_text(values, "quote") or None,
-            author=_text(values, "author") or None, at=entry.at, refresh_search=False,
+            author=self.handle(values, "author", active=False), at=entry.at, refresh_search=False,
             note_id=entry.record_id,
         )
 
@@ -243,9 +247,7 @@ class TaskImport(FollowUpImport):
     model = Task
 
     def parse(self, row: Row, whole: bool = True) -> Entry:
-        values = row.values
-        if _text(values, "assignee"):
-            self.person(_text(values, "assignee"), "assignee")
+        self.handle(row.values, "assignee")
         return self.entry(row, whole)
 
     def same(self, entry: Entry) -> tuple[tuple, list[Any]]:
@@ -259,7 +261,7 @@ class TaskImport(FollowUpImport):
         values = entry.row.values
         return tasks.add(
             self.s, entry.customer, _text(values, "title"), by=self.by,
-            assignee=_text(values, "assignee") or None, due=_text(values, "due") or None,
+            assignee=self.handle(values, "assignee"), due=_text(values, "due") or None,
             priority=_text(values, "priority") or "normal",
             status=_text(values, "status") or "open", task_id=entry.record_id,
         )
@@ -270,8 +272,8 @@ class TaskImport(FollowUpImport):
         says for those commands, and each change takes the right its command takes (a row
         changing nothing needs none)."""
         values = entry.row.values
-        title, due, priority, assignee, status = (
-            _text(values, name) for name in ("title", "due", "priority", "assignee", "status"))
+        title, due, priority, status = (
+            _text(values, name) for name in ("title", "due", "priority", "status"))
         edits = {}
         if title and fields.parse_text(title, "title", 500) != task.title:  # matched by id
             edits["title"] = title
@@ -280,8 +282,9 @@ class TaskImport(FollowUpImport):
         if priority and fields.parse_priority(priority) != task.priority:
             edits["priority"] = priority
         changed = bool(edits and tasks.edit(self.s, task, by=self.by, **edits))
-        if assignee and (handle := self.person(assignee, "assignee").handle) != task.assignee:
-            changed |= tasks.reassign(self.s, task, handle, by=self.by)
+        assignee = self.handle(values, "assignee")
+        if assignee and assignee != task.assignee:
+            changed |= tasks.reassign(self.s, task, assignee, by=self.by)
         if status:
             transition = {"open": tasks.reopen, "done": tasks.complete, "cancelled": tasks.cancel}
             changed |= transition[fields.parse_task_status(status)](self.s, task, by=self.by)

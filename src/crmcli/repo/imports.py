@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlmodel import Session
 
 from crmcli import fields
-from crmcli.repo import custom_fields
+from crmcli.repo import bulk_remarks, custom_fields
 from crmcli.repo.bulk import Importer
 from crmcli.repo.bulk_customers import CustomerImport
 from crmcli.repo.bulk_followups import NoteImport, TaskImport
@@ -16,17 +16,19 @@ KINDS = {"customers": CustomerImport, "notes": NoteImport, "tasks": TaskImport}
 
 
 def vocabulary(s: Session, kind: str) -> Callable[[str], str | None]:
-    """header → the field it means, for `kind` (customers: also custom fields and id)."""
+    """header → the field it means, for `kind` (customers: also custom fields, id and a
+    remark column that becomes a note, `bulk_remarks`)."""
     if kind == "notes":
         return lambda header: fields.canonical_column(fields.NOTE_COLUMNS, header)
     if kind == "tasks":
         return lambda header: fields.canonical_column(fields.TASK_COLUMNS, header)
     custom = {fields.fold(name): name for name in custom_fields.declared(s)}
+    remark = {fields.fold(header) for header in bulk_remarks.HEADERS}
 
     def customer_field(header: str) -> str | None:
         folded = fields.fold(header)
         return fields.canonical_field(header) or custom.get(folded) or (
-            "id" if folded == "id" else None)
+            "id" if folded == "id" else bulk_remarks.FIELD if folded in remark else None)
 
     return customer_field
 

@@ -48,13 +48,36 @@ def get_active(s: Session, handle: str) -> User:
     return user
 
 
+def named(s: Session, text: str, *, active: bool = True) -> User:
+    """The user a spreadsheet cell names: by handle, or else by name, since a sheet made
+    by people says 王芳 or "Alice Wang" where the CLI says alice. Names compare as
+    `names.same_name` folds them (case, width, spaces, script); a name two users share
+    names neither. `active`: a deactivated user is refused (an author may have left)."""
+    user = s.exec(select(User).where(User.handle == fields.normal_handle(text))).first()
+    if user is None:
+        from crmcli.names import name_key
+
+        key = name_key(text)
+        found = [u for u in s.exec(select(User).order_by(User.handle)) if name_key(u.name) == key]
+        if len(found) > 1:
+            handles = ", ".join(u.handle for u in found)
+            raise Invalid(f"{text!r} is the name of {len(found)} users ({handles}); give the handle")
+        user = found[0] if found else None
+    if user is None:
+        raise NotFound(f"no user {text!r}")
+    if active and not user.active:
+        raise Invalid(f"user {user.handle!r} is deactivated", "user")
+    return user
+
+
 def owner(s: Session, handle: str) -> User:
-    """The active user `handle` names as a customer's owner. An unknown or deactivated one
-    is a bad value of the owner field (Invalid on "owner", exit 4), not a reference to
-    something missing: `customer add`, `customer edit`, imports and the dashboard's form
-    all refuse it naming the field the user typed it in."""
+    """The active user `handle` names (or whose name it is, see `named`) as a customer's
+    owner. An unknown or deactivated one is a bad value of the owner field (Invalid on
+    "owner", exit 4), not a reference to something missing: `customer add`, `customer
+    edit`, imports and the dashboard's form all refuse it naming the field the user typed
+    it in."""
     try:
-        return get_active(s, handle)
+        return named(s, handle)
     except NotFound as error:
         raise Invalid(str(error), "owner") from None
     except Invalid as error:
