@@ -183,3 +183,20 @@ def test_an_assignee_or_author_may_be_a_members_name(crm, team, database, tmp_pa
     with database() as s:
         assert s.exec(select(Task)).one().assignee == "bob"
         assert s.exec(select(Note)).one().author == "carol"
+
+
+def test_an_import_corrects_a_note_as_note_edit_does(crm, team, database, tmp_path):
+    short = add_customer(crm, "张三")
+    assert crm("note", "add", short, "回访", "--quote", "再说吧").exit_code == 0
+    exported = crm("export", "notes").stdout
+    path = write(tmp_path, "notes.csv", exported.replace(",再说吧,", ",下周签约,")
+                 .replace(",internal,", ",call,"))
+    refused = crm("--as", "bob", "import", "notes", path)  # neither author nor owner
+    assert refused.exit_code == 6
+    assert "line 2: bob may not change a note on 张三" in refused.stderr
+    assert "updated 1" in crm("import", "notes", path).stderr
+    with database() as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.entity == "note")
+                       .order_by(AuditEvent.id.desc())).first()
+    assert (event.action, sorted(event.changes)) == ("note.update", ["kind", "quote"])
+    assert "张三" in crm("customer", "find", "下周签约").stdout

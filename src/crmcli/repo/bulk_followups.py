@@ -28,7 +28,7 @@ from crmcli import clock, dates, fields
 from crmcli.db import region
 from crmcli.errors import Ambiguous, CrmError, Invalid, NotFound, PermissionDenied
 from crmcli.models import Customer, Note, Task, User
-from crmcli.repo import audit, customers, notes, permissions, search, tasks, users
+from crmcli.repo import customers, notes, search, tasks, users
 from crmcli.repo.bulk import Importer, Row, parse_id, remembered
 
 
@@ -153,21 +153,6 @@ class FollowUpImport(Importer):
         text = _text(values, name)
         return dates.parse_when(text, clock.now(), name) if text else None
 
-    def apply(self, record: Any, values: dict[str, Any]) -> bool:
-        """Set the non-empty incoming values that differ, audited as an update. Changing
-        a record takes the right its own command does; a row changing nothing needs none."""
-        values = {k: v for k, v in values.items() if v is not None}
-        if any(getattr(record, name) != value for name, value in values.items()):
-            permissions.require_record_change(self.s, record, self.by)
-        changes = audit.apply(record, values, self.by.handle)
-        if changes:
-            audit.record(
-                self.s, by=self.by.handle, action=f"{type(record).__tablename__}.update",
-                entity=type(record).__tablename__, entity_id=record.id,
-                customer_id=record.customer_id, changes=changes,
-            )
-        return bool(changes)
-
     def existing(self, entry: Entry) -> Any:
         """The stored record the row is: by id, else the n-th of its customer and text."""
         what = self.kind.removesuffix("s")
@@ -233,13 +218,19 @@ class NoteImport(FollowUpImport):
         )
 
     def revise(self, note: Note, entry: Entry) -> bool:
+        """Set the row's non-empty values that differ through notes.edit, the function
+        behind `crm note edit`: its history action and its right (a row changing nothing
+        needs none). The text differs only in a row matched by id."""
         values = entry.row.values
-        kind, quote, body = _text(values, "kind"), _text(values, "quote"), _text(values, "body")
-        return self.apply(note, {
-            "body": fields.parse_text(body, "body") or None,  # differs only matched by id
-            "kind": fields.parse_note_kind(kind) if kind else None,
-            "quote": fields.parse_text(quote, "quote") or None,
-        })
+        body, quote, kind = (_text(values, name) for name in ("body", "quote", "kind"))
+        edits = {}
+        if body and fields.parse_text(body, "body") != note.body:
+            edits["body"] = body
+        if quote and fields.parse_text(quote, "quote") != note.quote:
+            edits["quote"] = quote
+        if kind and fields.parse_note_kind(kind) != note.kind:
+            edits["kind"] = kind
+        return bool(edits and notes.edit(self.s, note, by=self.by, **edits))
 
 
 class TaskImport(FollowUpImport):
