@@ -179,8 +179,13 @@ def m004_sensitive_masks(conn: Connection) -> None:
     PRIMARY KEY (customer_id, field))""")
 
 
+def m005_field_labels(conn: Connection) -> None:
+    """A custom field's label, what people read in place of its name (`crm field edit`)."""
+    conn.exec_driver_sql("ALTER TABLE field_def ADD COLUMN label VARCHAR")
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
-    m001_initial, m002_sync, m003_field_readers, m004_sensitive_masks,
+    m001_initial, m002_sync, m003_field_readers, m004_sensitive_masks, m005_field_labels,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -86,7 +86,8 @@ class User(Record, table=True):
 
 
 class FieldDef(Record, table=True):
-    """A team-defined custom field: name, type and, for choice fields, its choices."""
+    """A team-defined custom field: name, type, for choice fields its choices, and the
+    label people read in its place (`crm field edit --label`; None: the name)."""
 
     __tablename__ = "field_def"
 
@@ -94,6 +95,7 @@ class FieldDef(Record, table=True):
     name: str = Field(unique=True)
     type: str
     choices: list[str] = Field(default_factory=list, sa_type=JSON)
+    label: str | None = None
 
 
 class FieldReader(Record, table=True):

@@ -124,3 +124,52 @@ def test_an_attachment_made_on_one_replica_is_got_on_another(team, acme, tmp_pat
     target = tmp_path / "bobs-copy.pdf"
     bob.ok("attachment", "get", note, "-o", target)
     assert target.read_bytes() == contract.read_bytes()
+
+
+def test_a_fields_new_choice_and_label_reach_the_other_replica(team, acme):
+    alice, bob = team["alice"], team["bob"]
+    alice.ok("field", "add", "tier", "--type", "choice", "--choices", "gold,silver")
+    alice.sync()
+    alice.ok("field", "edit", "tier", "--add-choice", "bronze", "--label", "客户层级")
+    alice.sync()
+    bob.sync()
+    [tier] = shown(bob, "field", "list")
+    assert (tier["choices"], tier["label"]) == (["gold", "silver", "bronze"], "客户层级")
+    bob.ok("customer", "edit", acme, "--set", "tier=bronze")  # he holds a role on Acme
+    bob.sync()
+    alice.sync()
+    assert shown(alice, "customer", "show", acme)["tier"] == "bronze"
+    assert "客户层级" in alice.ok("customer", "show", acme)
+
+
+def test_the_shared_database_refuses_a_members_field_edit(team, postgres):
+    team["alice"].ok("field", "add", "tier", "--type", "choice", "--choices", "gold")
+    team["alice"].sync()
+    tier = postgres.value("SELECT id FROM field_def WHERE name = 'tier'")
+    rule = "bob may not declare or change custom fields: only an admin or a manager declares"
+    with as_member(postgres, "bob") as bob:
+        row = pushable(bob, "field_def", tier)
+        for change in ({"choices": ["gold", "bribe"]}, {"label": "层级"}):
+            refused(bob, "field_def", {**row, **change}, rule)
+    with as_member(postgres, "carol") as carol:  # a manager may
+        push_as(carol, writes={"field_def": [{**row, "label": "层级"}]})
+    assert postgres.rows("SELECT choices, label FROM field_def") == [(["gold"], "层级")]
+
+
+def test_upgrading_a_version_4_team_database_gives_custom_fields_their_label(
+        crm, blank_shared, postgres, monkeypatch):
+    from crmcli.sync import schema
+
+    with monkeypatch.context() as earlier:  # what the crmcli of schema version 4 made
+        earlier.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
+        earlier.setattr(schema, "LATEST", 4)
+        assert crm("server", "init", "--url", blank_shared).exit_code == 0
+    column = ("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+              "current_schema() AND table_name = 'field_def' AND column_name = 'label'")
+    assert postgres.value(column) == 0
+    result = crm("server", "init", "--url", blank_shared)
+    assert result.exit_code == 0, result.output
+    assert postgres.value(column) == 1
+    assert "label" in postgres.value("SELECT prosrc FROM pg_proc WHERE proname = "
+                                     "'crm_write_field_def' AND pronamespace = "
+                                     "current_schema()::regnamespace")

@@ -154,7 +154,7 @@ def show(
     Sensitive fields show `restricted` to those who may not read them and a mask
     (`••••3445`) to those who may; --reveal shows the real values to the latter."""
     from crmcli.cli.customer_card import CardData, card, detail_dict
-    from crmcli.repo import customer_story, customers, notes, sensitive
+    from crmcli.repo import custom_fields, customer_story, customers, notes, sensitive
     from crmcli.sync import state
 
     with context.session(write=reveal) as s:
@@ -166,7 +166,8 @@ def show(
             sensitive.reveal(s, customer, seen, by=context.actor(s), via="crm customer show")
         detail = customer_story.detail(s, customer)
         attachments = notes.attachments_of(s, [note.id for note in detail.notes])
-        shown = CardData(sensitive.masked_detail(seen, detail), attachments, seen, reveal)
+        shown = CardData(sensitive.masked_detail(seen, detail), attachments, seen, reveal,
+                         custom_fields.labels(s))
     if reveal and team:  # the values live in the shared database, which records the reveal
         from crmcli.sync import secrets
 

@@ -18,6 +18,7 @@ class CardData:
     attachments: dict
     clearance: Any
     reveal: bool = False
+    labels: dict | None = None  # the custom fields' labels (`custom_fields.labels`)
 
 
 def detail_dict(shown: CardData) -> dict[str, Any]:
@@ -50,7 +51,8 @@ def _fields_grid(shown: CardData):
     grid.add_column(style="dim")
     grid.add_column()
     customer = shown.detail.customer
-    for title, rows in sensitive.field_sections(shown.clearance, customer, reveal=shown.reveal):
+    for title, rows in sensitive.field_sections(shown.clearance, customer, reveal=shown.reveal,
+                                                labels=shown.labels):
         grid.add_row(title, "")
         for name, value in rows:
             grid.add_row(Text.assemble("  ", safe(name)), safe(value))

@@ -12,10 +12,11 @@ from crmcli.cli.output import Column, Format, emit, say
 from crmcli.errors import UsageError
 
 app = typer.Typer(
-    help="Custom fields: declare and list; who reads sensitive fields.", no_args_is_help=True)
+    help="Custom fields: declare, list and edit; who reads sensitive fields.",
+    no_args_is_help=True)
 
-COLUMNS = [Column("name", "Name"), Column("type", "Type"), Column("choices", "Choices"),
-           Column("sensitive", "Sensitive")]
+COLUMNS = [Column("name", "Name"), Column("label", "Label"), Column("type", "Type"),
+           Column("choices", "Choices"), Column("sensitive", "Sensitive")]
 ACCESS_COLUMNS = [Column("field", "Field"),
                   Column("readers", "Readers", lambda readers: ", ".join(readers or []))]
 
@@ -53,12 +54,35 @@ def list_(format: FormatOption = Format.table) -> None:
         rows = custom_fields.list_(s)
         secret = set(sensitive.custom_sensitive(s))
     shown = emit(
-        ({"id": r.id, "name": r.name, "type": r.type, "choices": r.choices,
+        ({"id": r.id, "name": r.name, "label": r.label, "type": r.type, "choices": r.choices,
           "sensitive": r.name in secret} for r in rows),
         format, COLUMNS,
     )
     if format is Format.table and not shown:
         say("no custom fields yet; declare one with `crm field add NAME --type text`")
+
+
+@app.command("edit")
+@data_command
+def edit(
+    name: Annotated[str, typer.Argument(help="The custom field.")],
+    add_choice: Annotated[Optional[list[str]], typer.Option(
+        "--add-choice", metavar="CHOICE", help="A new choice of a choice field (repeatable).")
+    ] = None,
+    label: Annotated[Optional[str], typer.Option(
+        help="What people read in place of the name (e.g. 续约日期); '' for none.")] = None,
+) -> None:
+    """Add choices to a custom field or label it (admins and managers)."""
+    from crmcli.repo import custom_fields
+
+    if not add_choice and label is None:
+        raise UsageError("say what changes: --add-choice or --label")
+    with context.session() as s:
+        row, changed = custom_fields.edit(s, name, by=context.actor(s), add_choices=add_choice,
+                                          label=label)
+    said = f"changed {', '.join(changed)} of " if changed else "nothing changed for "
+    say(said, "field ", row.name, " (", row.type, (": " + ", ".join(row.choices))
+        if row.choices else "", ")", f", label {row.label}" if row.label else "")
 
 
 @app.command("access")

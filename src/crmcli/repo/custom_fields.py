@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from crmcli import fields
-from crmcli.errors import Invalid
+from crmcli.errors import Invalid, NotFound
 from crmcli.models import FieldDef
 from crmcli.repo import audit, entities, sensitive
 from crmcli.repo.users import Actor, require_role
@@ -37,6 +37,55 @@ def add(
     if secret:
         sensitive.declare(s, row.name, by=by)
     return row
+
+
+def get(s: Session, name: str) -> FieldDef:
+    """The custom field in force named `name` (compared as declarations are: case and
+    width folded)."""
+    rows = s.exec(select(FieldDef).where(FieldDef.deleted_at.is_(None)))
+    found = [row for row in rows if fields.fold(row.name) == fields.fold(name.strip())]
+    if not found:
+        raise NotFound(f"no custom field {name!r}; `crm field list` shows them")
+    return found[0]
+
+
+def edit(
+    s: Session,
+    name: str,
+    *,
+    by: Actor,
+    add_choices: list[str] | None = None,
+    label: str | None = None,
+) -> tuple[FieldDef, dict[str, list]]:
+    """Add choices to a choice field (those it has already are left as they are) or set
+    its label (empty: none), for those who declare fields. Values stored keep their
+    meaning: a choice is never taken away or renamed. One `field.update` event."""
+    require_role(by, entities.WRITERS["field_def"], "change custom fields")
+    row = get(s, name)
+    values: dict = {}
+    new = [fields.parse_text(choice, "add-choice", 100) for choice in add_choices or []]
+    if not all(new):
+        raise Invalid("a choice needs some text", "add-choice")
+    if new:
+        if row.type != "choice":
+            raise Invalid(f"{row.name} is a {row.type} field; only a choice field has choices",
+                          "add-choice")
+        known = {fields.fold(choice) for choice in row.choices}
+        added = [c for c in dict.fromkeys(new) if fields.fold(c) not in known]
+        if added:
+            values["choices"] = [*row.choices, *added]
+    if label is not None:
+        values["label"] = fields.parse_text(label, "label", 100) or None
+    changes = audit.apply(row, values, by.handle)
+    if changes:
+        audit.record(s, by=by.handle, action="field.update", entity="field_def",
+                     entity_id=row.id, changes=changes)
+    return row, changes
+
+
+def labels(s: Session) -> dict[str, str]:
+    """The labels of the custom fields that have one, by name (what people read)."""
+    return {row.name: row.label for row in list_(s) if row.label}
 
 
 def list_(s: Session) -> list[FieldDef]:

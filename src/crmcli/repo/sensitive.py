@@ -333,11 +333,13 @@ GROUP_TITLES = {"contact": "Contact", "sales": "Sales", "service": "Service",
 
 
 def field_sections(
-    clearance: Clearance, customer: Any, *, reveal: bool = False
+    clearance: Clearance, customer: Any, *, reveal: bool = False,
+    labels: dict[str, str] | None = None,
 ) -> list[tuple[str, list[tuple[str, str]]]]:
     """A customer's fields as a card shows them, in groups (Contact, Sales, Service,
-    Sensitive, Custom), as (title, [(field, text)]); empty fields are left out. The
-    command line's card and the dashboard's customer screen render this."""
+    Sensitive, Custom), as (title, [(field, text)]); empty fields are left out; a custom
+    field is shown by its label where it has one (`custom_fields.labels`). The command
+    line's card and the dashboard's customer screen render this."""
     sections = []
     for group, title in GROUP_TITLES.items():
         rows = []
@@ -354,7 +356,7 @@ def field_sections(
     for name, value in sorted({**masked, **customer.extra}.items()):
         value = with_mask(clearance, customer.id, name, value)
         shown = present(clearance, name, value, reveal=reveal)
-        custom.append((name, fields.show_value(name, shown.value)))
+        custom.append(((labels or {}).get(name, name), fields.show_value(name, shown.value)))
     sections.append(("Custom", custom))
     return [(title, rows) for title, rows in sections if rows]
 

@@ -16,7 +16,15 @@ from crmcli.display import clean
 from crmcli.errors import CrmError
 from crmcli.ids import short
 from crmcli.models import Assignment, Attachment, Customer
-from crmcli.repo import assignments, customer_story, customers, notes, sensitive, users
+from crmcli.repo import (
+    assignments,
+    custom_fields,
+    customer_story,
+    customers,
+    notes,
+    sensitive,
+    users,
+)
 from crmcli.repo.customer_story import CustomerDetail
 from crmcli.repo.users import Actor
 from crmcli.sync import state
@@ -154,7 +162,8 @@ class CustomerScreen(DataScreen):
             files = notes.attachments_of(s, [note.id for note in detail.notes])
             current = assignments.current(s, self.customer_id)
             fate = customers.gone(s, customer)
-            sections = sensitive.field_sections(seen, customer, reveal=revealing)
+            sections = sensitive.field_sections(seen, customer, reveal=revealing,
+                                                labels=custom_fields.labels(s))
             post_if_current(self, self.Loaded(detail, files, current, fate, sections))
 
     async def on_customer_screen_loaded(self, message: Loaded) -> None:
