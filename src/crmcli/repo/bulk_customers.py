@@ -108,7 +108,7 @@ class CustomerImport(Importer):
         return Entry(row, standard, extra, customer_id, owner, keys)
 
     def _owner(self, handle: str) -> User:
-        return remembered(self.owners, handle, lambda h: users.owner(self.s, h), "owner")
+        return remembered(self.owners, handle, lambda h: users.owner(self.s, h, or_name=True), "owner")
 
     def write(self, entries: list[Entry]) -> list[Entry]:
         self.now = clock.now()  # a batch is stamped with one time

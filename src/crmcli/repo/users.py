@@ -70,14 +70,14 @@ def named(s: Session, text: str, *, active: bool = True) -> User:
     return user
 
 
-def owner(s: Session, handle: str) -> User:
-    """The active user `handle` names (or whose name it is, see `named`) as a customer's
-    owner. An unknown or deactivated one is a bad value of the owner field (Invalid on
-    "owner", exit 4), not a reference to something missing: `customer add`, `customer
-    edit`, imports and the dashboard's form all refuse it naming the field the user typed
-    it in."""
+def owner(s: Session, handle: str, *, or_name: bool = False) -> User:
+    """The active user `handle` names as a customer's owner (`or_name`: or whose name it
+    is, see `named`; imports). An unknown or deactivated one is a bad value of the owner
+    field (Invalid on "owner", exit 4), not a reference to something missing: `customer
+    add`, `customer edit`, imports and the dashboard's form all refuse it naming the field
+    the user typed it in."""
     try:
-        return named(s, handle)
+        return named(s, handle) if or_name else get_active(s, handle)
     except NotFound as error:
         raise Invalid(str(error), "owner") from None
     except Invalid as error:
