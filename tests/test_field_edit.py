@@ -17,7 +17,7 @@ def test_a_choice_field_grows_a_choice_and_a_label_shows_in_its_place(crm, team)
     result = crm("field", "edit", "tier", "--add-choice", "bronze", "--add-choice", "Gold",
                  "--label", "客户层级")
     assert result.exit_code == 0, result.output
-    assert "changed choices, label of field tier" in result.stderr
+    assert "changed choices, label: field tier" in result.stderr
     assert (fields_of(crm)["tier"]["choices"], fields_of(crm)["tier"]["label"]) == (
         ["gold", "silver", "bronze"], "客户层级")  # Gold is gold: no second one
     assert crm("customer", "edit", ref, "--set", "tier=bronze").exit_code == 0
@@ -32,7 +32,7 @@ def test_a_choice_field_grows_a_choice_and_a_label_shows_in_its_place(crm, team)
     assert crm("field", "edit", "tier", "--label", "").exit_code == 0  # no label again
     assert fields_of(crm)["tier"]["label"] is None
     again = crm("field", "edit", "tier", "--add-choice", "silver")
-    assert again.exit_code == 0 and "nothing changed for field tier" in again.stderr
+    assert again.exit_code == 0 and "nothing changed: field tier" in again.stderr
 
 
 def test_managers_edit_fields_members_do_not_and_bad_edits_change_nothing(crm, team):

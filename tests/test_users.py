@@ -103,7 +103,7 @@ def user_events(crm, handle: str) -> list[dict]:
 def test_an_admin_corrects_a_members_name_department_and_role(crm, team):
     result = crm("user", "edit", "bob", "--name", "李波", "--dept", "sales", "--role", "manager")
     assert result.exit_code == 0, result.output
-    assert "changed name, department, role of bob" in result.stderr
+    assert "changed name, department, role: bob" in result.stderr
     assert (users(crm)["bob"]["name"], users(crm)["bob"]["department"],
             users(crm)["bob"]["role"]) == ("李波", "sales", "manager")
     [event] = [e for e in user_events(crm, "bob") if e["action"] == "user.update"]

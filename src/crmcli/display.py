@@ -63,3 +63,9 @@ def describe_event(action: str, changes: dict[str, list[Any]], detail: dict[str,
     if action.endswith(".delete") and set(changes or {}) <= {"deleted_at"}:
         return "deleted"  # the record itself: an earlier line (e.g. its note.create)
     return describe_changes(changes)
+
+
+def what_changed(changes: dict[str, list[Any]]) -> str:
+    """What a correction (`crm task|note|user|field edit`, the dashboard's forms) did, in
+    the words both front ends say it: `changed title, due` or `nothing changed`."""
+    return f"changed {', '.join(changes)}" if changes else "nothing changed"

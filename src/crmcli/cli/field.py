@@ -9,6 +9,7 @@ from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption
 from crmcli.cli.output import Column, Format, emit, say
+from crmcli.display import what_changed
 from crmcli.errors import UsageError
 
 app = typer.Typer(
@@ -80,8 +81,7 @@ def edit(
     with context.session() as s:
         row, changed = custom_fields.edit(s, name, by=context.actor(s), add_choices=add_choice,
                                           label=label)
-    said = f"changed {', '.join(changed)} of " if changed else "nothing changed for "
-    say(said, "field ", row.name, " (", row.type, (": " + ", ".join(row.choices))
+    say(what_changed(changed), ": field ", row.name, " (", row.type, (": " + ", ".join(row.choices))
         if row.choices else "", ")", f", label {row.label}" if row.label else "")
 
 

@@ -11,6 +11,7 @@ from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import CustomerRef, FormatOption, LimitOption, NoteRef
 from crmcli.cli.output import Column, Format, emit, local_time, say, say_cut, short_id
+from crmcli.display import what_changed
 from crmcli.errors import Invalid, UsageError
 
 app = typer.Typer(help="Record, read, correct and delete follow-up notes.", no_args_is_help=True)
@@ -105,7 +106,7 @@ def edit(
     with context.session() as s:
         note = notes.resolve(s, note_id)
         changed = notes.edit(s, note, by=context.actor(s), body=text, quote=quote, kind=kind)
-    say(f"changed {', '.join(changed)}" if changed else "nothing changed", ": ",
+    say(what_changed(changed), ": ",
         notes.describe(note))
 
 

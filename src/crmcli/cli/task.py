@@ -19,6 +19,7 @@ from crmcli.cli.output import (
     say_cut,
     short_id,
 )
+from crmcli.display import what_changed
 from crmcli.errors import UsageError
 
 app = typer.Typer(
@@ -151,7 +152,7 @@ def edit(
         task = tasks.resolve(s, task_id)
         changed = tasks.edit(s, task, by=context.actor(s), title=title, due=due,
                              priority=priority, assignee=assignee)
-    say(f"changed {', '.join(changed)}" if changed else "nothing changed", ": ",
+    say(what_changed(changed), ": ",
         tasks.describe(task))
 
 

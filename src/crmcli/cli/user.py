@@ -9,6 +9,7 @@ from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption
 from crmcli.cli.output import Column, Format, emit, emit_one, key_value_card, local_time, say
+from crmcli.display import what_changed
 from crmcli.errors import UsageError
 
 app = typer.Typer(
@@ -104,8 +105,7 @@ def edit(
     with context.session() as s:
         user, changed = users.edit(s, handle, by=context.actor(s), name=name, department=dept,
                                    role=role)
-    said = f"changed {', '.join(changed)} of " if changed else "nothing changed for "
-    say(said, user.handle, " (", user.name, ", ", user.department or "no department", ", ",
+    say(what_changed(changed), ": ", user.handle, " (", user.name, ", ", user.department or "no department", ", ",
         user.role, ")")
 
 

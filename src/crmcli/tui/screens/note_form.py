@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Select, TextArea
 
 from crmcli import fields
+from crmcli.display import what_changed
 from crmcli.models import Note
 from crmcli.repo import customers, notes
 from crmcli.repo.users import Actor
@@ -59,8 +60,7 @@ class NoteFormScreen(FormScreen):
             def edit(s: Session, me: Actor) -> str:
                 note = notes.resolve(s, note_id)
                 changed = notes.edit(s, note, by=me, **edited)
-                said = f"changed {', '.join(changed)}" if changed else "nothing changed"
-                return f"{said}: note {notes.describe(note)}"
+                return f"{what_changed(changed)}: note {notes.describe(note)}"
 
             return edit
 

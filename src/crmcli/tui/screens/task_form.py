@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Select
 
 from crmcli import clock, fields
+from crmcli.display import what_changed
 from crmcli.models import Task, User
 from crmcli.repo import customers, tasks, users
 from crmcli.repo.users import Actor
@@ -85,8 +86,7 @@ class TaskFormScreen(FormScreen):
             def edit(s: Session, me: Actor) -> str:
                 task = tasks.resolve(s, task_id)
                 changed = tasks.edit(s, task, by=me, **edited)
-                said = f"changed {', '.join(changed)}" if changed else "nothing changed"
-                return f"{said}: {tasks.describe(task)}"
+                return f"{what_changed(changed)}: {tasks.describe(task)}"
 
             return edit
 
