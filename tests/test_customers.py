@@ -222,7 +222,7 @@ def test_merge_moves_notes_tasks_assignments_and_fills_empty_fields(crm, team):
     assert record["company"] == "华为"  # keep's own value stays
     assert (record["email"], record["city"]) == ("zs@hw.com", "深圳")
     assert record["tags"] == ["vip", "南区"]
-    assert [n["body"] for n in record["notes"]] == ["called about pricing"]
+    assert "called about pricing" in [n["body"] for n in record["notes"]]
     assert [t["title"] for t in record["tasks"]] == ["send quote"]
     current = {(a["role"], a["user"]) for a in record["assignments"] if a["until"] is None}
     assert current == {("owner", "alice"), ("marketing", "carol")}

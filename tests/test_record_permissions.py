@@ -154,7 +154,7 @@ def test_only_a_manager_of_the_owners_department_or_an_admin_deletes_a_customer(
     crm, people, database
 ):
     ref = add_customer(crm, "Acme Trading", "--owner", "erin")
-    rule = "a customer owned by erin is deleted or merged away only by managers of sales and admins"
+    rule = "a customer owned by erin is deleted, merged away or restored only by managers of sales and admins"
     for who in ("erin", "bob", "carol"):  # its owner, a member, another department's manager
         line = refused(crm("--as", who, "customer", "delete", ref))
         assert line == f"error: {who} may not delete customer Acme Trading: {rule}"
@@ -309,7 +309,7 @@ def test_a_manager_without_a_department_manages_no_owner_without_one():
     assert not permissions.may_delete_customer(nobody, "erin", None)
     assert permissions.may_delete_customer(nobody, None, None)
     assert permissions.delete_rule("erin", None) == (
-        "a customer owned by erin is deleted or merged away only by admins")
+        "a customer owned by erin is deleted, merged away or restored only by admins")
 
 
 

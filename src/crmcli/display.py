@@ -57,11 +57,16 @@ def describe_detail(detail: dict[str, Any]) -> str:
 
 def describe_event(action: str, changes: dict[str, list[Any]], detail: dict[str, Any]) -> str:
     """A timeline's line for an audit event: its changes, or for a reveal (which changes
-    nothing) what it revealed, for a deletion just that. Both front ends use this."""
+    nothing) what it revealed, for a deletion or a restore just that, for a merge whom it took in
+    and what it kept. Both front ends use this."""
     if action.endswith(".reveal"):
         return f"revealed {_shown((detail or {}).get('fields')) or 'nothing'}"
     if action.endswith(".delete") and set(changes or {}) <= {"deleted_at"}:
         return "deleted"  # the record itself: an earlier line (e.g. its note.create)
+    if action.endswith(".restore") and set(changes or {}) <= {"deleted_at"}:
+        return "restored"
+    if action == "customer.merge":
+        return _merged(changes, detail or {})
     return describe_changes(changes)
 
 
@@ -69,3 +74,13 @@ def what_changed(changes: dict[str, list[Any]]) -> str:
     """What a correction (`crm task|note|user|field edit`, the dashboard's forms) did, in
     the words both front ends say it: `changed title, due` or `nothing changed`."""
     return f"changed {', '.join(changes)}" if changes else "nothing changed"
+
+
+def _merged(changes: dict[str, list[Any]], detail: dict[str, Any]) -> str:
+    """A merge: whom it took in, the fields it filled, the differing values it kept."""
+    parts = [f"merged in {detail.get('merged_name') or detail.get('merged', '')}"]
+    if changes:
+        parts.append(f"filled {describe_changes(changes)}")
+    if detail.get("kept"):
+        parts.append(f"kept {describe_detail(detail['kept'])}")
+    return "; ".join(parts)

@@ -9,8 +9,8 @@ Every member reads every customer and may add notes and tasks to it. Beyond that
 - a task is changed by its assignee, its creator and whoever may change its customer
   (`may_change_task`); a note by its author and whoever may change its customer
   (`may_change_note`);
-- a customer is deleted, or merged away, only by a manager of its owner's department or
-  an admin; one with no owner, by managers and admins (`may_delete_customer`); a merge
+- a customer is deleted, merged away or restored only by a manager of its owner's
+  department or an admin; one with no owner, by managers and admins (`may_delete_customer`); a merge
   also needs the right to change the customer that stays (`may_change_customer`);
 - acting as another user (`--as`, CRM_USER) on a local database is for an active admin
   remembered by `crm init` (`may_act_as`).
@@ -79,7 +79,7 @@ def may_change_customer(
 
 
 def may_delete_customer(who: Who, owner: str | None, owner_department: str | None) -> bool:
-    """Deleting a customer, or merging it away into another."""
+    """Deleting a customer, merging it away into another, or restoring it."""
     if is_admin(who):
         return True
     if owner is None:
@@ -124,11 +124,12 @@ def change_rule(owner: str | None, owner_department: str | None) -> str:
 
 
 def delete_rule(owner: str | None, owner_department: str | None) -> str:
-    """Who deletes or merges away a customer, said of this customer."""
+    """Who deletes, merges away or restores a customer, said of this customer."""
     if owner is None:
-        return "a customer with no owner is deleted or merged away only by managers and admins"
+        return ("a customer with no owner is deleted, merged away or restored only by managers "
+                "and admins")
     deleters = _listed([*_managers(owner_department), "admins"])
-    return f"a customer owned by {owner} is deleted or merged away only by {deleters}"
+    return f"a customer owned by {owner} is deleted, merged away or restored only by {deleters}"
 
 
 def refusal(who: Who, action: str, rule: str) -> str:
@@ -141,10 +142,11 @@ def change_refusal(who: Who, customer: str, owner: str | None, owner_department:
 
 
 def delete_refusal(
-    who: Who, customer: str, owner: str | None, owner_department: str | None, *, merge: bool = False
+    who: Who, customer: str, owner: str | None, owner_department: str | None, *,
+    verb: str = "delete",
 ) -> str:
-    action = f"merge away customer {customer}" if merge else f"delete customer {customer}"
-    return refusal(who, action, delete_rule(owner, owner_department))
+    """`verb` is "delete", "merge away" or "restore"."""
+    return refusal(who, f"{verb} customer {customer}", delete_rule(owner, owner_department))
 
 
 def merge_refusal(

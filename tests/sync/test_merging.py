@@ -244,7 +244,8 @@ def test_what_is_added_to_a_customer_merged_elsewhere_moves_to_the_customer_it_w
     alice.sync()
     for member in (alice, bob):
         record = customer(member, globex)
-        assert [note["body"] for note in record["notes"]] == ["bob called"]
+        bodies = [note["body"] for note in record["notes"]]  # and the merge's note of Acme's name
+        assert bodies[-1].startswith("Merged in Acme Trading") and bodies[:-1] == ["bob called"]
         assert [task["title"] for task in record["tasks"]] == ["send the quote"]
         current = {(a["role"], a["user"]) for a in record["assignments"] if a["until"] is None}
         assert current == {("owner", "alice"), ("service", "bob"), ("marketing", "carol")}

@@ -8,10 +8,11 @@ from crmcli import fields
 from crmcli.cli import context
 from crmcli.cli.context import data_command, keyword, with_parameters
 from crmcli.cli.options import CustomerRef, FormatOption, customer_filters, found_filters
-from crmcli.cli.output import Column, Format, emit, emit_one, say, say_cut, short_id
+from crmcli.cli.output import Column, Format, emit, emit_one, local_time, say, say_cut, short_id
 from crmcli.errors import UsageError
 
-app = typer.Typer(help="Add, find, show, edit, merge and delete customers.", no_args_is_help=True)
+app = typer.Typer(
+    help="Add, find, show, edit, merge, delete and restore customers.", no_args_is_help=True)
 
 PANEL = "Fields"
 
@@ -68,6 +69,12 @@ LIST_COLUMNS = [
     Column("city", "City"),
     Column("tags", "Tags", max_width=24),
 ]
+DELETED_COLUMNS = [
+    *LIST_COLUMNS[:3],
+    Column("deleted_at", "Deleted", local_time),
+    Column("deleted_by", "By"),
+    Column("merged_into", "Merged into", short_id),
+]
 
 
 @app.command("add")
@@ -107,9 +114,16 @@ def as_seen(s: Any, rows: list) -> list[dict]:
 @app.command("list")
 @data_command
 @customer_filters
-def list_(filters: dict, format: FormatOption = Format.table) -> None:
+def list_(
+    filters: dict,
+    deleted: Annotated[bool, typer.Option(
+        "--deleted", help="The deleted customers instead (when, by whom, merged into whom), "
+        "to find one for `crm customer restore`.")] = False,
+    format: FormatOption = Format.table,
+) -> None:
     """List customers, filtered and sorted."""
-    _list(filters, format, "no customers match")
+    none = "no deleted customers match" if deleted else "no customers match"
+    _list({**filters, "deleted": deleted}, format, none)
 
 
 @app.command("find")
@@ -134,7 +148,7 @@ def _list(filters: dict, format: Format, none_message: str) -> None:
     with context.session(write=False) as s:
         found, total = customer_lists.list_and_total(s, customer_lists.CustomerQuery(**filters))
         rows = as_seen(s, found)
-    shown = emit(rows, format, LIST_COLUMNS)
+    shown = emit(rows, format, DELETED_COLUMNS if filters.get("deleted") else LIST_COLUMNS)
     if format is Format.table and not shown:
         say(none_message)
     say_cut(shown, total)
@@ -220,22 +234,49 @@ def delete(ref: CustomerRef) -> None:
     say("deleted ", customers.describe(customer))
 
 
+@app.command("restore")
+@data_command
+def restore(
+    ref: Annotated[str, typer.Argument(metavar="REF", help="A deleted customer: a unique id "
+                                       "prefix or the exact name (`crm customer list --deleted`).")],
+    allow_duplicate: AllowDuplicate = False,
+) -> None:
+    """Bring back a deleted customer with its notes, tasks and roles (recorded in history).
+
+    Takes the right to delete it. A customer merged into another is not restored: its
+    notes, tasks and roles are on that customer now."""
+    from crmcli.repo import customers
+
+    with context.session() as s:
+        customer = customers.resolve_deleted(s, ref)
+        back = customers.restore(s, customer, by=context.actor(s), allow_duplicate=allow_duplicate)
+    say(
+        f"restored {customers.describe(customer)} with {back['notes']} notes, "
+        f"{back['tasks']} tasks and {back['assignments']} current roles"
+    )
+    if back["owner_inactive"]:
+        say(f"its owner {customer.owner} is deactivated: hand it over with `crm assign "
+            f"{short_id(customer.id)} --to HANDLE --role owner`", style="yellow")
+
+
 @app.command("merge")
 @data_command
 def merge(
     keep: Annotated[str, typer.Argument(metavar="KEEP", help="The customer that stays.")],
     other: Annotated[str, typer.Argument(metavar="OTHER", help="The duplicate that goes.")],
 ) -> None:
-    """Merge OTHER into KEEP: notes, tasks and assignments move, empty fields are filled."""
-    from crmcli.repo import customers
+    """Merge OTHER into KEEP: notes, tasks and assignments move, empty fields are filled.
+
+    OTHER's values that differ from KEEP's (a second phone, another e-mail, custom fields)
+    are kept in the merge's history event and an internal note on KEEP, and listed here."""
+    from crmcli.repo import customers, merge_plan
 
     with context.session() as s:
         kept = customers.resolve(s, keep)
         gone = customers.resolve(s, other)
         result = customers.merge(s, kept, gone, by=context.actor(s))
-    filled = ", ".join(result["filled"]) or "none"
-    say(
-        f"merged {customers.describe(gone)} into {customers.describe(kept)}: "
-        f"{result['notes']} notes, {result['tasks']} tasks, {result['assignments']} "
-        f"assignments moved; fields filled: {filled}"
-    )
+    say(merge_plan.summary(customers.describe(kept), customers.describe(gone), result))
+    if result["kept"]:
+        say("kept in a note on ", customers.describe(kept), " (they differ from its own):")
+        for name, value in result["kept"].items():
+            say(f"  {name}: ", fields.show_value(name, value))

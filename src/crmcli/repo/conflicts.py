@@ -125,7 +125,7 @@ def _restore(s: Session, conflict: Conflict, record: Any, by: Actor) -> None:
     was merged away is no longer merged into anything). Restoring a customer takes the
     right to delete it, as the shared database judges it."""
     if isinstance(record, Customer):
-        permissions.require_delete(s, record, by)
+        permissions.require_delete(s, record, by, verb="restore")
     else:
         permissions.require_record_change(s, record, by)
     entity = entities.entity_of(record)

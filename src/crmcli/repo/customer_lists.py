@@ -48,6 +48,7 @@ class CustomerQuery:
     limit: int | None = None
     offset: int = 0
     extra: dict[str, str] = field(default_factory=dict)
+    deleted: bool = False  # the deleted customers instead of the live ones (to restore one)
 
     def __post_init__(self) -> None:
         for name in ("owner", "department", "stage", "level", "city"):
@@ -55,7 +56,8 @@ class CustomerQuery:
         self.tag = tuple(fields.parse_tags(listing.values(self.tag)))  # `vip, 重点` is two tags
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = [Customer.deleted_at.is_(None)]
+        where: list[ColumnElement[bool]] = [
+            Customer.deleted_at.is_not(None) if self.deleted else Customer.deleted_at.is_(None)]
         if self.owner:
             where.append(Customer.owner.in_([fields.normal_handle(o) for o in self.owner]))
         if self.department:

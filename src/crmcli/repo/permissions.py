@@ -75,12 +75,12 @@ def require_change(s: Session, customer: Customer, by: Who) -> None:
     refuse_change(by, stake(s, customer))
 
 
-def require_delete(s: Session, customer: Customer, by: Who) -> None:
+def require_delete(s: Session, customer: Customer, by: Who, *, verb: str = "delete") -> None:
+    """Deleting a customer, or (`verb` "restore") bringing a deleted one back."""
     found = stake(s, customer)
     if not permissions.may_delete_customer(by, found.owner, found.owner_department):
-        raise PermissionDenied(
-            permissions.delete_refusal(by, found.name, found.owner, found.owner_department)
-        )
+        raise PermissionDenied(permissions.delete_refusal(
+            by, found.name, found.owner, found.owner_department, verb=verb))
 
 
 def require_merge(s: Session, keep: Customer, gone: Customer, by: Who) -> None:
@@ -89,7 +89,7 @@ def require_merge(s: Session, keep: Customer, gone: Customer, by: Who) -> None:
     kept, merged = found[keep.id], found[gone.id]
     if not permissions.may_delete_customer(by, merged.owner, merged.owner_department):
         raise PermissionDenied(permissions.delete_refusal(
-            by, merged.name, merged.owner, merged.owner_department, merge=True))
+            by, merged.name, merged.owner, merged.owner_department, verb="merge away"))
     if not kept.changeable_by(by):
         raise PermissionDenied(permissions.merge_refusal(
             by, merged.name, kept.name, kept.owner, kept.owner_department))

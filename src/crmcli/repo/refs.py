@@ -43,10 +43,12 @@ def resolve(
     describe: Callable[[T], str],
     name_column: Any = None,
     deleted: bool = False,
+    only_deleted: bool = False,
 ) -> T:
     """The one live record `ref` names, or NotFound / Ambiguous.
 
-    With `deleted`, deleted records count too, but only when no live one matches."""
+    With `deleted`, deleted records count too, but only when no live one matches; with
+    `only_deleted`, only deleted ones do (what a restore takes back)."""
     ref = ref.strip()
     conditions = []
     by_id = id_matches(model, ref)
@@ -57,7 +59,9 @@ def resolve(
     if not conditions:
         raise NotFound(f"no {kind} matches {ref!r}")
     query = select(model).where(or_(*conditions))
-    if deleted:
+    if only_deleted:
+        query = query.where(model.deleted_at.is_not(None))
+    elif deleted:
         query = query.order_by(model.deleted_at.is_not(None))  # live ones first
     else:
         query = query.where(model.deleted_at.is_(None))
