@@ -88,3 +88,20 @@ def test_a_stale_edit_banner(snap_compare, demo, app):
 
     assert snap_compare(app(), terminal_size=(100, 30),
                         run_before=steps("end", "up", "enter", "e", then=collide))
+
+
+def test_the_merge_form_side_by_side(snap_compare, demo, app):
+    from crmcli.tui.screens.customer import CustomerScreen
+
+    from .test_merge import add_duplicate, name_the_duplicate
+
+    duplicate = add_duplicate(demo)
+    with another_session(demo, "alice") as (s, _):
+        target = customers.resolve(s, "王芳").id
+
+    async def compare(pilot):
+        await pilot.app.push_screen(CustomerScreen(target))
+        await press(pilot, "m")
+        await name_the_duplicate(pilot, duplicate[-8:])
+
+    assert snap_compare(app(), terminal_size=(100, 30), run_before=steps(then=compare))

@@ -36,6 +36,7 @@ from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.confirm import ConfirmScreen
 from crmcli.tui.screens.customer_form import CustomerFormScreen
 from crmcli.tui.screens.handover_form import HandoverFormScreen
+from crmcli.tui.screens.merge_form import MergeFormScreen
 from crmcli.tui.screens.note_form import NoteFormScreen
 from crmcli.tui.screens.task_form import TaskFormScreen
 from crmcli.tui.widgets.customer_fields import CustomerFields
@@ -99,6 +100,7 @@ class CustomerScreen(DataScreen):
         Binding("E", "task('edit')", "Edit task", show=False),
         # no room left in the footer at 80 columns: the palette lists it (and the key)
         Binding("v", "reveal", "Reveal", show=False),
+        Binding("m", "merge", "Merge a duplicate in", show=False),
     ]
 
     class Loaded(Message):
@@ -192,7 +194,7 @@ class CustomerScreen(DataScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The customer's actions are disabled (shown dimmed, None) until it is read, and
         again once it is deleted or merged away (the title says so)."""
-        if action in ("edit", "note", "add_task", "assign", "acknowledge", "reveal"):
+        if action in ("edit", "note", "add_task", "assign", "acknowledge", "reveal", "merge"):
             live = self.customer is not None and self.customer.deleted_at is None
             return True if live else None
         if action == "task":
@@ -210,6 +212,9 @@ class CustomerScreen(DataScreen):
 
     def action_assign(self) -> None:
         self.open_form(HandoverFormScreen(customer=self.customer))
+
+    def action_merge(self) -> None:
+        self.open_form(MergeFormScreen(self.customer))
 
     def action_acknowledge(self) -> None:
         self.write(acknowledge(self.customer_id))
