@@ -70,12 +70,26 @@ def test_an_edit_pulled_while_a_deletion_waits_to_be_pushed_is_kept_in_a_conflic
 
 
 def names_and_notes(member) -> dict[str, list[str]]:
-    """Each live customer's name -> the bodies of its notes."""
+    """Each live customer's name -> the bodies of its notes (but the notes merges made of
+    the values they kept: `merge_notes`)."""
     listed = json.loads(member.ok("customer", "list", "--format", "json"))
     return {
-        row["name"]: sorted(note["body"] for note in customer(member, row["id"])["notes"])
+        row["name"]: sorted(note["body"] for note in customer(member, row["id"])["notes"]
+                            if not note["body"].startswith("Merged in "))
         for row in listed
     }
+
+
+def merge_notes(member) -> list[str]:
+    """Whom each merge's note on the replica (on any customer, deleted ones too) says was
+    merged in."""
+    from sqlmodel import select
+
+    from crmcli.models import Note
+
+    with member.session() as s:
+        bodies = s.exec(select(Note.body).where(Note.body.startswith("Merged in "))).all()
+    return sorted(body.split(" (")[0] for body in bodies)
 
 
 @pytest.fixture
@@ -102,6 +116,7 @@ def test_two_members_merging_one_pair_in_opposite_directions_make_no_cycle(team,
     alice.sync()
     for member in (alice, carol):
         assert names_and_notes(member) == {"Pine": ["Palm note", "Pine note"]}
+        assert merge_notes(member) == ["Merged in Palm"]  # carol's refused merge left none
         [entry] = conflicts(member)
         assert (entry["kind"], entry["actor"]) == ("merge", "carol")
         assert (entry["entity_id"], entry["mine"], entry["theirs"]) == (pine, palm, pine)
@@ -111,6 +126,7 @@ def test_two_members_merging_one_pair_in_opposite_directions_make_no_cycle(team,
     alice.sync()
     for member in (alice, carol):
         assert names_and_notes(member) == {"Palm": ["Palm note", "Pine note"]}
+        assert merge_notes(member) == ["Merged in Palm", "Merged in Pine"]
         assert conflicts(member) == []
 
 
@@ -124,6 +140,7 @@ def test_a_merge_into_a_customer_deleted_elsewhere_is_refused_into_a_conflict(te
     alice.sync()
     for member in (alice, carol):
         assert names_and_notes(member) == {"Palm": ["Palm note"]}  # nothing removed
+        assert merge_notes(member) == []  # nor its note of what it kept
         [entry] = conflicts(member)
         assert (entry["kind"], entry["entity_id"], entry["mine"], entry["theirs"]) == (
             "merge", palm, pine, None
@@ -134,3 +151,4 @@ def test_a_merge_into_a_customer_deleted_elsewhere_is_refused_into_a_conflict(te
     alice.sync()
     for member in (alice, carol):
         assert names_and_notes(member) == {"Pine": ["Palm note", "Pine note"]}
+        assert merge_notes(member) == ["Merged in Palm"]

@@ -463,7 +463,8 @@ def merge(s: Session, keep: Customer, other: Customer, *, by: Actor) -> dict[str
         detail={"merged": other.id, "merged_name": other.name, **moved, "kept": kept},
     )
     for body in merge_plan.note_bodies(other, fates):
-        notes.add(s, keep, body, by=by, kind="internal", refresh_search=False)
+        notes.add(s, keep, body, by=by, kind="internal", refresh_search=False,
+                  detail={"merged_from": other.id})  # part of the merge (`sync/merges.py`)
     gone = audit.apply(other, {"deleted_at": clock.now(), "merged_into": keep.id}, by.handle)
     audit.record(
         s, by=by.handle, action="customer.delete", entity="customer", entity_id=other.id,

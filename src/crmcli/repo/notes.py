@@ -71,12 +71,13 @@ def add(
     at: datetime | None = None,
     refresh_search: bool = True,
     note_id: str | None = None,
+    detail: dict | None = None,
 ) -> Note:
     """Add a note by `by` (or, imported, written by `author` at `at`, keeping the id of the
     export it comes from: `note_id`).
 
-    A bulk import passes refresh_search=False and refreshes the index once per batch.
-    """
+    A bulk import passes refresh_search=False and refreshes the index once per batch;
+    `detail` goes into the creation's event (a merge's note says which merge made it)."""
     body = fields.parse_text(body, "body")
     if not body:
         raise Invalid("is required (the summary in the team's words)", "body")
@@ -94,7 +95,7 @@ def add(
     s.flush()  # the note row must exist before its attachments point at it
     audit.record(
         s, by=by.handle, action="note.create", entity="note", entity_id=note.id,
-        customer_id=customer.id, changes=audit.snapshot(note),
+        customer_id=customer.id, changes=audit.snapshot(note), detail=detail,
     )
     for path in attach or []:
         if not path.is_file():

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from crmcli.documents import RESTRICTED
 from crmcli.models import AuditEvent, Customer, SensitiveMask
+from crmcli.repo import search
 from crmcli.repo.sensitive import custom_sensitive
 from crmcli.sync.tables import BY_ENTITY, SENSITIVE, Synced
 
@@ -113,10 +114,16 @@ def drop_events(s: Session, event_ids: Sequence[str]) -> None:
 
 def remove_unmade(s: Session, records: Sequence[tuple[str, str]]) -> None:
     """Remove records made here that the shared database did not take (the role an
-    overruled resolution handed over, `resolutions.created`): they exist nowhere else."""
+    overruled resolution handed over, `resolutions.created`; the note of a refused merge):
+    they exist nowhere else. The search index of their customers follows."""
+    customers = set()
     for entity, record_id in records:
         table = BY_ENTITY[entity].table
-        s.connection().execute(delete(table).where(table.c.id == record_id))
+        row = s.connection().execute(select(table).where(table.c.id == record_id)).first()
+        if row is not None:
+            customers.add(getattr(row, "customer_id", None))
+            s.connection().execute(delete(table).where(table.c.id == record_id))
+    search.refresh(s, customer_pks(s, customers - {None}))
 
 
 def forget_sensitive(s: Session) -> None:

@@ -110,7 +110,8 @@ class Pushed:
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
     withheld: list[tuple[str, str, str]] = field(default_factory=list)  # (customer, field, why)
     dropped: list[str] = field(default_factory=list)  # events not sent: the replica drops them
-    # (entity, id) of records made here that the shared database did not take (`resolutions`)
+    # (entity, id) of records made here that the shared database did not take (`resolutions`,
+    # a refused merge's note)
     unmade: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -200,8 +201,14 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
     def untaken(event: AuditEvent) -> bool:
         return event.id in overruled_events or merges.merged_away(event) in refused
 
+    # What a refused merge made (the note of the values it kept, `customers.merge`) tells of
+    # a merge that did not happen: it is not sent, and the replica drops it with its events
+    # (the "merge" entry's --take mine makes the merge, and its note, again).
+    unmade = {(e.entity, e.entity_id or "") for e in fresh
+              if e.action.endswith(".create") and merges.merged_away(e) in refused}
     for changes in merge.fold(fresh, set(BY_ENTITY), untaken):
-        by_entity[changes.entity].append(changes)
+        if (changes.entity, changes.entity_id) not in unmade:
+            by_entity[changes.entity].append(changes)
     plan = Plan(who.handle, now, who.role, who)
     plan.standing = rights.standings(conn, {
         changes.customer_id for folded in by_entity.values() for changes in folded
@@ -220,7 +227,8 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
     plan.end_unentitled_hand_overs()
     # A member's own user record from `crm init` is the team's to keep: its events describe
     # nothing the shared database took (only admins write users), so they leave the replica.
-    dropped = [e.id for e in fresh if e.entity == "user" and not plan.may_write("user")]
+    dropped = [e.id for e in fresh if (e.entity == "user" and not plan.may_write("user"))
+               or (e.entity, e.entity_id) in unmade]
     events = [
         _event_row(e, plan.remapped.get((e.entity, e.entity_id or ""), e.entity_id))
         for e in fresh if e.id not in dropped
@@ -232,7 +240,7 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
     send(conn, plan, events, outbox.files, head, secrets)
     return Pushed(
         [event.id for event in outbox.events], len(events), len(plan.conflicts), handed_over,
-        outbox.secrets, withheld, dropped, resolutions.created(overruled, fresh),
+        outbox.secrets, withheld, dropped, resolutions.created(overruled, fresh) + sorted(unmade),
     )
 
 
