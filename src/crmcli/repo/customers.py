@@ -415,7 +415,7 @@ def restore(
             "roles are on that customer now, with its values in a note)")
     permissions.require_delete(s, customer, by, verb="restore")
     if not allow_duplicate:
-        _guard_duplicates(s, customer, exclude=customer.id)
+        _guard_duplicates(s, customer)
     changes = audit.apply(customer, {"deleted_at": None}, by.handle)
     back = {
         "notes": len(_live(s, Note, customer)),
