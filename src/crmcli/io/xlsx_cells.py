@@ -54,9 +54,9 @@ def _number(text: str, integer_format: str) -> tuple[Any, str] | None:
         number = Decimal(text)
     except InvalidOperation:
         return None
-    if not number.is_finite():
+    if not number.is_finite() or (number.is_zero() and number.is_signed()):  # -0: a cell has none
         return None
-    sign, digits, exponent = number.as_tuple()
+    _, digits, exponent = number.as_tuple()
     if len(digits) > EXCEL_DIGITS:
         return None
     if exponent >= 0:
