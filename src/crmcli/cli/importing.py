@@ -85,7 +85,9 @@ def customers(
     )] = OnNameMismatch.error,
     format: FormatOption = Format.table,
 ) -> None:
-    """Import customers: headers are field names or their Chinese aliases (客户名称, 电话 …).
+    """Import customers: headers are field names or their Chinese aliases (客户名称, 联系人,
+    电话 …); a 备注 column becomes a note on the row's customer, and 负责人 may be a member's
+    handle or name.
 
     A row is a stored customer when its `id` (an export's) matches, or its phone or e-mail
     does and the names agree (case, width, spaces, traditional script aside), or its name
