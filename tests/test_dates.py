@@ -107,7 +107,7 @@ def test_weekday_words_on_every_day_of_the_week(text, zone):
 
 
 @pytest.mark.parametrize("text", ["晚上12点", "下午25点", "13pm", "下周八", "2月30日",
-                                  "next blue moon", "3点钟后", "明天下午"])
+                                  "next blue moon", "3点钟后", "明天下午", "明天" * 5000 + "3点"])
 def test_what_is_no_time_is_refused_naming_the_field(text, shanghai):
     with pytest.raises(Invalid) as refused:
         dates.parse_when(text, morning_of(WEEK[0]), "due")

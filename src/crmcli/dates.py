@@ -91,6 +91,7 @@ _CLOCK = re.compile(
 )
 _MONTH_DAY = re.compile(r"(\d{1,2})[月/](\d{1,2})[日号]?")
 END_OF_DAY = time(23, 59)
+LONGEST = 40  # characters of a day and a time typed together
 
 
 def _number(text: str) -> int | None:
@@ -196,7 +197,9 @@ def _read(text: str, now: datetime, field: str) -> datetime | tuple[date, time |
         day = _day(compact, today)
         if day is not None:
             return day, None
-        if (timed := _day_and_time(compact, today)) is not None:
+        # a due time is a few words: a long text (an import's stray cell) is no date, and
+        # is not tried at every split
+        if len(compact) <= LONGEST and (timed := _day_and_time(compact, today)) is not None:
             return timed
     except OverflowError:
         raise Invalid(f"{text!r} is too far ahead", field) from None

@@ -16,7 +16,7 @@ from crmcli.tui.data import Change
 from crmcli.tui.literal import joined, literal
 from crmcli.tui.screens.base import FormScreen
 
-DUE_HINT = "today, tomorrow, +3d, fri, 2026-03-31 17:00 (empty: no due date)"
+DUE_HINT = "明天下午3点, 周五, 下周一, +3d, 2026-03-31 17:00 (empty: none)"
 
 
 def user_options(people: list[User]) -> list[tuple[Text, str]]:
