@@ -11,6 +11,7 @@ from crmcli.repo import (
     assignments,
     audit,
     custom_fields,
+    customer_lists,
     customers,
     notes,
     offboarding,
@@ -18,6 +19,7 @@ from crmcli.repo import (
     tasks,
     users,
 )
+from crmcli.repo.customer_lists import CustomerQuery
 
 
 @pytest.fixture
@@ -137,9 +139,12 @@ def test_search_finds_short_and_long_chinese_text_and_notes(db):
         customers.create(s, {"name": "王伟明", "requirement": "要三台服务器"}, by=me(s))
         notes.add(s, wang, "约了下周二面谈", by=me(s))
     with session_scope(db, write=False) as s:
-        assert [c.name for c in search.find(s, "王伟")] == ["王伟", "王伟明"]
-        assert [c.name for c in search.find(s, "三台服务")] == ["王伟明"]
-        assert [c.name for c in search.find(s, "面谈")] == ["王伟"]
+        def found(text: str) -> list[str]:
+            return [c.name for c in customer_lists.list_(s, CustomerQuery(search=text))]
+
+        assert found("王伟") == ["王伟", "王伟明"]
+        assert found("三台服务") == ["王伟明"]
+        assert found("面谈") == ["王伟"]
 
 
 def test_search_index_rebuilt_in_bulk_matches_the_incremental_one(db):

@@ -100,14 +100,3 @@ def rank(query: str) -> ColumnElement[int]:
         (Customer.company.like(prefix, escape="\\"), 3),
         else_=4,
     )
-
-
-def find(s: Session, query: str, *, limit: int | None = 50) -> list[Customer]:
-    statement = (
-        select(Customer)
-        .where(Customer.deleted_at.is_(None), matches(query))
-        .order_by(rank(query), Customer.name)
-    )
-    if limit:
-        statement = statement.limit(limit)
-    return list(s.exec(statement).all())
