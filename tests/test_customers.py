@@ -131,6 +131,15 @@ def test_name_and_company_duplicates_ignore_case_and_width(crm, alice):
     assert crm("customer", "add", "ａｃｍｅ ltd", "--company", "acme").exit_code == 4
 
 
+def test_name_and_company_duplicates_fold_spaces_and_traditional_script_as_identity_does(
+    crm, alice
+):
+    add_customer(crm, "张三", "--company", "华为")
+    refused = crm("customer", "add", "張 三", "--company", "华为")
+    assert refused.exit_code == 4
+    assert "张三" in refused.stderr
+
+
 def test_a_deleted_customer_is_no_duplicate(crm, alice):
     add_customer(crm, "Acme", "--phone", "13800138000")
     crm("customer", "delete", "Acme")

@@ -174,3 +174,28 @@ def test_customer_add_refuses_a_number_of_another_name_and_allow_duplicate_keeps
     assert crm("customer", "edit", ref, "--phone", "010 6552 1234").exit_code == 0  # unchanged
     assert crm("customer", "edit", "王经理", "--email", "w@hw.com").exit_code == 0
     assert crm("customer", "edit", ref, "--email", "w@hw.com").exit_code == 4
+
+
+def test_name_and_company_match_folds_spaces_and_traditional_script(crm, alice, database, tmp_path):
+    add_customer(crm, "张三", "--company", "华为")
+    result = imported(crm, tmp_path, "客户名称,公司,城市\n張 三,华为,深圳\n")
+    assert result.exit_code == 0, result.output
+    assert "created 0, updated 1" in result.stderr
+    stored = customers_by_name(database)
+    assert set(stored) == {"张三"}  # the stored name stands
+    assert stored["张三"].city == "深圳"
+
+
+def test_a_database_keyed_before_script_folding_is_rekeyed_when_opened(
+    crm, alice, database, crm_home
+):
+    import sqlite3
+
+    from crmcli import migrations
+
+    add_customer(crm, "張 三", "--company", "华为")
+    before = migrations.MIGRATIONS.index(migrations.m007_dedupe_keys_fold_names)
+    with sqlite3.connect(crm_home / "crm.db") as conn:  # as the older key was written
+        conn.execute("UPDATE customer SET dedupe_key = '張 三' || char(31) || '华为'")
+        conn.execute(f"PRAGMA user_version = {before}")
+    assert crm("customer", "add", "张三", "--company", "华为").exit_code == 4

@@ -184,8 +184,20 @@ def m005_field_labels(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE field_def ADD COLUMN label VARCHAR")
 
 
+def m007_dedupe_keys_fold_names(conn: Connection) -> None:
+    """Name + company keys fold names as identity does (spaces, traditional script): rekey."""
+    from crmcli.repo.customers import dedupe_key
+
+    rows = conn.exec_driver_sql("SELECT pk, name, company, dedupe_key FROM customer").all()
+    changed = [(key, pk) for pk, name, company, old in rows
+               if (key := dedupe_key(name, company)) != old]
+    if changed:
+        conn.exec_driver_sql("UPDATE customer SET dedupe_key = ? WHERE pk = ?", changed)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial, m002_sync, m003_field_readers, m004_sensitive_masks, m005_field_labels,
+    m007_dedupe_keys_fold_names,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -20,7 +20,7 @@ from crmcli.db import region
 from crmcli.errors import Conflict, Duplicate, Invalid, NotFound
 from crmcli.ids import short
 from crmcli.models import Assignment, AuditEvent, Customer, Note, Task, User
-from crmcli.names import same_name
+from crmcli.names import name_key, same_name
 from crmcli.repo import (
     assignments,
     audit,
@@ -40,8 +40,11 @@ from crmcli.repo.users import Actor
 
 
 def dedupe_key(name: str, company: str | None) -> str:
-    """What the duplicate guard compares besides phone and e-mail: name + company, folded."""
-    return f"{fields.fold(name)}\x1f{fields.fold(company or '')}"
+    """What the duplicate guard compares besides phone and e-mail: name + company, folded.
+
+    The name is folded as identity folds it (`names.name_key`: 張 三 is 张三), so the
+    name + company rule and the phone + name rule agree on who is the same person."""
+    return f"{name_key(name)}\x1f{fields.fold(company or '')}"
 
 
 def describe(customer: Customer) -> str:
