@@ -164,6 +164,8 @@ def test_a_conflict_over_a_sensitive_field_is_masked_for_the_reader(crm, acme, d
     assert (member[0]["mine"], member[0]["theirs"]) == ("restricted", "restricted")
     admin = json.loads(crm("conflicts", "show", member[0]["id"][-8:], "--format", "json").stdout)
     assert (admin["mine"], admin["theirs"]) == ("••••0029", "••••002X")
+    # bob may change Acme as its role holder, but not write a field he may not read
+    assert crm("assign", "Acme", "--to", "bob", "--role", "service").exit_code == 0
     refused = crm("--as", "bob", "conflicts", "resolve", member[0]["id"][-8:], "--value", ID)
     assert refused.exit_code == 6 and "may not write id_number" in refused.stderr
 
