@@ -194,7 +194,7 @@ def test_a_database_keyed_before_script_folding_is_rekeyed_when_opened(
     from crmcli import migrations
 
     add_customer(crm, "張 三", "--company", "华为")
-    before = migrations.MIGRATIONS.index(migrations.m007_dedupe_keys_fold_names)
+    before = migrations.MIGRATIONS.index(migrations.m006_dedupe_keys_fold_names)
     with sqlite3.connect(crm_home / "crm.db") as conn:  # as the older key was written
         conn.execute("UPDATE customer SET dedupe_key = '張 三' || char(31) || '华为'")
         conn.execute(f"PRAGMA user_version = {before}")

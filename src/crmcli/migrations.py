@@ -184,7 +184,7 @@ def m005_field_labels(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE field_def ADD COLUMN label VARCHAR")
 
 
-def m007_dedupe_keys_fold_names(conn: Connection) -> None:
+def m006_dedupe_keys_fold_names(conn: Connection) -> None:
     """Name + company keys fold names as identity does (spaces, traditional script): rekey."""
     from crmcli.repo.customers import dedupe_key
 
@@ -197,7 +197,7 @@ def m007_dedupe_keys_fold_names(conn: Connection) -> None:
 
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial, m002_sync, m003_field_readers, m004_sensitive_masks, m005_field_labels,
-    m007_dedupe_keys_fold_names,
+    m006_dedupe_keys_fold_names,
 ]
 LATEST = len(MIGRATIONS)
 
