@@ -468,8 +468,8 @@ def test_only_its_owners_manager_or_an_admin_restores_a_customer(team, postgres,
     with as_member(postgres, handle) as member:
         row = pushable(member, "customer", initech)
         refused(member, "customer", {**row, "deleted_at": None},
-                rf"{handle} may not delete or merge customer \w+ \(Initech\): "
-                "only managers of service and admins")
+                rf"{handle} may not restore customer \w+ \(Initech\): "
+                "only managers of service and admins delete, merge or restore it")
     assert postgres.value("SELECT deleted_at FROM customer WHERE id = %s", initech)
 
 

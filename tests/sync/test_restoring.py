@@ -61,7 +61,7 @@ def test_a_member_may_not_restore_and_postgresql_refuses_it_through_their_own_lo
             "detail": {},
         }
         with pytest.raises(psycopg.errors.InsufficientPrivilege,
-                           match="bob may not delete or merge customer .* only managers of sales"):
+                           match="bob may not restore customer .* only managers of sales and admins delete, merge or restore it"):
             push_as(bob, events=[restore], writes={"customer": [{**row, "deleted_at": None}]})
     assert postgres.value("SELECT deleted_at FROM customer WHERE id = %s", initech)
     assert postgres.value(

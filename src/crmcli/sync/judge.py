@@ -278,6 +278,39 @@ BEGIN
 END $$;
 """
 
+
+# Who may change, delete or restore a customer, with the sentence of each refusal (mended
+# since schema version 3: a restore is refused as one).
+REQUIRE = r"""
+-- Refuse unless `who` may `change` (fields), `delete` (delete, merge) or `restore` the customer.
+CREATE FUNCTION crm_require(who crm_who, customer_id text, what text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    c customer;
+    dept text;
+BEGIN
+    IF who.role = 'admin' THEN
+        RETURN;  -- admins may change and delete every customer
+    END IF;
+    c := (SELECT x FROM customer x WHERE x.id = customer_id);
+    dept := (SELECT u.department FROM users u WHERE u.handle = c.owner);
+    IF c.id IS NULL THEN
+        RETURN;
+    END IF;
+    IF what = 'change' AND NOT crm_may_change(who, c) THEN
+        PERFORM crm_refuse(who, format('change customer %s (%s)', right(c.id, 8), c.name),
+            format('its fields are changed by its owner (%s), its role holders, managers of %s and admins',
+                   coalesce(c.owner, 'nobody'), coalesce(dept, 'its owner''s department')));
+    ELSIF what IN ('delete', 'restore') AND NOT crm_may_delete(who, c) THEN
+        PERFORM crm_refuse(who, format('%s customer %s (%s)',
+                CASE WHEN what = 'restore' THEN 'restore' ELSE 'delete or merge' END,
+                right(c.id, 8), c.name),
+            format('only managers of %s and admins delete, merge or restore it',
+                   coalesce(dept, 'its owner''s department')));
+    END IF;
+END $$;
+"""
+
 V3_FUNCTIONS = r"""
 SIZES
 -- Visibility: with the team setting `visibility = own`, a member sees only the customers
@@ -326,32 +359,7 @@ CREATE TRIGGER assignment_end_narrows AFTER UPDATE OF until, deleted_at ON assig
 CREATE TRIGGER assignment_start_widens AFTER INSERT ON assignment
     FOR EACH STATEMENT EXECUTE FUNCTION crm_narrow_if_own();
 
--- Refuse unless `who` may `change` (fields) or `delete` (delete, merge, restore) the customer.
-CREATE FUNCTION crm_require(who crm_who, customer_id text, what text) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    c customer;
-    dept text;
-BEGIN
-    IF who.role = 'admin' THEN
-        RETURN;  -- admins may change and delete every customer
-    END IF;
-    c := (SELECT x FROM customer x WHERE x.id = customer_id);
-    dept := (SELECT u.department FROM users u WHERE u.handle = c.owner);
-    IF c.id IS NULL THEN
-        RETURN;
-    END IF;
-    IF what = 'change' AND NOT crm_may_change(who, c) THEN
-        PERFORM crm_refuse(who, format('change customer %s (%s)', right(c.id, 8), c.name),
-            format('its fields are changed by its owner (%s), its role holders, managers of %s and admins',
-                   coalesce(c.owner, 'nobody'), coalesce(dept, 'its owner''s department')));
-    ELSIF what = 'delete' AND NOT crm_may_delete(who, c) THEN
-        PERFORM crm_refuse(who, format('delete or merge customer %s (%s)', right(c.id, 8), c.name),
-            format('only managers of %s and admins delete or merge it',
-                   coalesce(dept, 'its owner''s department')));
-    END IF;
-END $$;
-
+REQUIRE_FN
 CREATE FUNCTION crm_scrub_entry(field text, value jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE
@@ -432,6 +440,7 @@ CREATE TRIGGER users_login_follows_active AFTER UPDATE OF active ON users
     FOR EACH ROW WHEN (OLD.active IS DISTINCT FROM NEW.active)
     EXECUTE FUNCTION crm_login_follows_active();
 """.replace("SIZES", SIZES).replace("EVENTS_WRITTEN", EVENTS_WRITTEN).replace(
+    "REQUIRE_FN", REQUIRE).replace(
     "REVEAL", judge_custom.REVEAL).replace(
     "'DEFAULT_READERS'", "'" + _json_object(
     {name: list(readers) for name, readers in DEFAULT_READERS.items()}) + "'")
@@ -445,6 +454,7 @@ def migration() -> str:
 def rewritten_functions() -> str:
     """The functions mended since schema version 3, replacing what a team database made
     by it has (see `judge_writes.rewritten_functions`)."""
-    return (SIZES + EVENTS_WRITTEN).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+    return (SIZES + EVENTS_WRITTEN + REQUIRE).replace(
+        "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
 
 

@@ -50,7 +50,8 @@ RULES = {
     "customer": """
         IF old IS NULL THEN RETURN; END IF;  -- its sensitive values are checked above
         IF changed && ARRAY['deleted_at', 'merged_into'] THEN
-            PERFORM crm_require(who, old ->> 'id', 'delete');
+            PERFORM crm_require(who, old ->> 'id', CASE WHEN old ->> 'deleted_at' IS NOT NULL
+                AND new ->> 'deleted_at' IS NULL THEN 'restore' ELSE 'delete' END);
         END IF;
         IF NOT changed <@ ARRAY['deleted_at', 'merged_into'] THEN
             PERFORM crm_require(who, old ->> 'id', 'change');
