@@ -64,9 +64,8 @@ def seed(home: Path) -> None:
         for i in range(CUSTOMERS)
     ]
     database = Database.open(config.resolve())
-    with session_scope(database) as s:
+    with session_scope(database) as s, search.deferred(s):
         s.execute(insert(Customer), rows)
-        search.refresh_all(s)
     database.dispose()
 
 

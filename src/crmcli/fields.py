@@ -387,7 +387,7 @@ class CustomField:
 # `customer show`): a custom field by one of these names would overwrite them
 RESERVED_NAMES = frozenset({
     "id", "pk", "version", "created_at", "updated_at", "deleted_at", "created_by",
-    "updated_by", "extra", "dedupe_key", "merged_into", "notes", "tasks", "assignments",
+    "updated_by", "extra", "dedupe_key", "sort_key", "spelled", "merged_into", "notes", "tasks", "assignments",
     "history", "customer",
 })
 _CUSTOM_NAME = re.compile(r"^[^\W\d][\w]{0,63}$")

@@ -195,9 +195,91 @@ def m006_dedupe_keys_fold_names(conn: Connection) -> None:
         conn.exec_driver_sql("UPDATE customer SET dedupe_key = ? WHERE pk = ?", changed)
 
 
+# --- m007: the search index follows every write ------------------------------------------
+# Customers' rows in the index, deleted ones too (`crm customer list --deleted --search`
+# finds one to restore; lists of live customers filter on deleted_at), with their live
+# notes; a WHERE clause follows (`repo.search`'s bulk fill).
+INDEX_ALL = """
+INSERT INTO customer_fts (rowid, name, company, phone, email, requirement, notes, spelled)
+SELECT c.pk, c.name, c.company, c.phone, c.email, c.requirement,
+       (SELECT group_concat(n.body || ' ' || coalesce(n.quote, ''), ' ')
+          FROM note n WHERE n.customer_id = c.id AND n.deleted_at IS NULL), c.spelled
+  FROM customer c"""
+_DEFERRED = """EXISTS (SELECT 1 FROM meta WHERE "key" = 'search_deferred')"""
+# One customer's row brought up to date (the customer whose pk is {pk}), or while a bulk
+# load defers the index, the customer listed for it.
+_INDEX_ONE = f"""
+    DELETE FROM customer_fts WHERE rowid = {{pk}} AND NOT {_DEFERRED};
+    {INDEX_ALL.strip()} WHERE c.pk = {{pk}} AND NOT {_DEFERRED};
+    INSERT OR IGNORE INTO search_dirty (pk) SELECT {{pk}} WHERE {_DEFERRED};"""
+_NOTE_CUSTOMER = "(SELECT pk FROM customer WHERE id = {side}.customer_id)"
+_SEARCH_TRIGGERS = {
+    # a new customer while a bulk load defers the index is indexed with the load's others
+    # (`repo.search.deferred`: every pk above the one it began at)
+    "customer_fts_insert": f"AFTER INSERT ON customer WHEN NOT {_DEFERRED}",
+    "customer_fts_update": """AFTER UPDATE OF name, company, phone, email, requirement,
+        spelled ON customer WHEN OLD.name IS NOT NEW.name
+        OR OLD.company IS NOT NEW.company OR OLD.phone IS NOT NEW.phone
+        OR OLD.email IS NOT NEW.email OR OLD.requirement IS NOT NEW.requirement
+        OR OLD.spelled IS NOT NEW.spelled""",
+    "customer_fts_delete": "AFTER DELETE ON customer",
+    "note_fts_insert": "AFTER INSERT ON note",
+    "note_fts_update": """AFTER UPDATE OF body, quote, deleted_at, customer_id ON note
+        WHEN OLD.body IS NOT NEW.body OR OLD.quote IS NOT NEW.quote
+        OR OLD.deleted_at IS NOT NEW.deleted_at OR OLD.customer_id IS NOT NEW.customer_id""",
+    "note_fts_delete": "AFTER DELETE ON note",
+}
+
+
+def _search_trigger(name: str) -> str:
+    table, _, event = name.rpartition("_fts_")
+    sides = {"insert": ["NEW"], "update": ["NEW", "OLD"], "delete": ["OLD"]}[event]
+    if table == "customer":
+        pks = [f"{side}.pk" for side in sides[:1]]
+    else:
+        pks = [_NOTE_CUSTOMER.format(side=side) for side in sides]
+    body = "".join(_INDEX_ONE.format(pk=pk) for pk in pks)
+    return f"CREATE TRIGGER {name} {_SEARCH_TRIGGERS[name]}\nBEGIN{body}\nEND"
+
+
+def m007_search_follows_writes(conn: Connection) -> None:
+    """The search index follows every write by triggers, and finds names by pinyin.
+
+    Before, each write refreshed the index itself and some forgot (a conflict resolution
+    writing a note's quote left the old text searchable). Now triggers on customer and
+    note keep a customer's row in `customer_fts` up to date whatever writes them. A bulk
+    load defers them (a `search_deferred` row in meta, inside its own transaction: the
+    triggers then only list the customers to index in `search_dirty`) and indexes in one
+    statement at its end (`repo.search.deferred`).
+
+    `sort_key` (a name in toneless pinyin, indexed: lists sort by it) and `spelled` (the
+    simplified form, pinyin and initials search finds a name by) are filled from the name
+    on every write (`names.spelled`); the index gains a column for `spelled`.
+    """
+    from crmcli.names import spelled
+
+    conn.exec_driver_sql("ALTER TABLE customer ADD COLUMN sort_key VARCHAR NOT NULL DEFAULT ''")
+    conn.exec_driver_sql("ALTER TABLE customer ADD COLUMN spelled VARCHAR NOT NULL DEFAULT ''")
+    names = conn.exec_driver_sql("SELECT pk, name FROM customer").all()
+    if names:
+        conn.exec_driver_sql(
+            "UPDATE customer SET sort_key = ?, spelled = ? WHERE pk = ?",
+            [(*spelled(name), pk) for pk, name in names],
+        )
+    conn.exec_driver_sql("CREATE INDEX ix_customer_sort ON customer (sort_key, name)")
+    conn.exec_driver_sql("DROP TABLE customer_fts")
+    conn.exec_driver_sql("""CREATE VIRTUAL TABLE customer_fts USING fts5(
+    name, company, phone, email, requirement, notes, spelled, tokenize = 'trigram')""")
+    conn.exec_driver_sql("CREATE TABLE search_dirty (pk INTEGER NOT NULL PRIMARY KEY)")
+    for name in _SEARCH_TRIGGERS:
+        conn.exec_driver_sql(_search_trigger(name))
+    conn.exec_driver_sql(INDEX_ALL)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial, m002_sync, m003_field_readers, m004_sensitive_masks, m005_field_labels,
     m006_dedupe_keys_fold_names,
+    m007_search_follows_writes,
 ]
 LATEST = len(MIGRATIONS)
 

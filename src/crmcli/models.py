@@ -123,7 +123,9 @@ class Customer(Record, table=True):
 
     `pk` is a local integer key that only the search index uses (an FTS5 rowid must be an
     integer that VACUUM does not renumber); `id` is the identity that travels between
-    replicas. `dedupe_key` is the case-folded name + company the duplicate guard compares.
+    replicas. `dedupe_key` is the case-folded name + company the duplicate guard compares;
+    `sort_key` (the name in pinyin, which lists sort by) and `spelled` (what else search
+    finds the name by) are derived from the name too (`names.spelled`).
     """
 
     __tablename__ = "customer"
@@ -153,6 +155,8 @@ class Customer(Record, table=True):
     merged_into: str | None = None
     created_by: str | None = None
     updated_by: str | None = None
+    sort_key: str = ""
+    spelled: str = ""
 
 
 class Note(Record, table=True):

@@ -15,7 +15,6 @@ from crmcli.repo import (
     customers,
     notes,
     offboarding,
-    search,
     tasks,
     users,
 )
@@ -147,16 +146,27 @@ def test_search_finds_short_and_long_chinese_text_and_notes(db):
         assert found("面谈") == ["王伟"]
 
 
-def test_search_index_rebuilt_in_bulk_matches_the_incremental_one(db):
+def test_the_search_index_kept_by_its_triggers_matches_one_built_from_scratch(db):
+    from crmcli.migrations import INDEX_ALL
+
     with session_scope(db) as s:
         acme = customers.create(s, {"name": "Acme", "company": "Roadrunner Inc"}, by=me(s))
         notes.add(s, acme, "wants anvils", by=me(s))
-        customers.create(s, {"name": "Globex"}, by=me(s))
+        globex = customers.create(s, {"name": "張三"}, by=me(s))
+        initech = customers.create(s, {"name": "Initech"}, by=me(s))
+        notes.add(s, initech, "asked for a demo", quote="下周演示", by=me(s))
+        customers.update(s, acme, {"company": "ACME Holdings", "requirement": "anvils"}, by=me(s))
+        customers.merge(s, acme, initech, by=me(s))
+        customers.delete(s, globex, by=me(s))
     with session_scope(db) as s:
-        before = s.connection().exec_driver_sql("SELECT * FROM customer_fts ORDER BY rowid").all()
-        search.refresh_all(s)
-        after = s.connection().exec_driver_sql("SELECT * FROM customer_fts ORDER BY rowid").all()
-    assert before == after and len(after) == 2
+        query = "SELECT * FROM customer_fts ORDER BY rowid"
+        before = s.connection().exec_driver_sql(query).all()
+        s.connection().exec_driver_sql("DELETE FROM customer_fts")
+        s.connection().exec_driver_sql(INDEX_ALL)
+        after = s.connection().exec_driver_sql(query).all()
+    assert before == after and len(after) == 3  # deleted ones too: list --deleted searches
+    acme = next(row for row in after if row[0] == "Acme")
+    assert acme[1] == "ACME Holdings" and "下周演示" in acme[5]
 
 
 def test_assign_hands_over_and_acknowledge_records_acceptance(db):

@@ -70,12 +70,10 @@ def drop_from_replica(workspace: Workspace, customer_id: str) -> None:
     customer goes from the local file outright, with its notes, tasks, assignments and
     events, written by another connection."""
     with closing(sqlite3.connect(workspace.database.path)) as db, db:
-        pk = db.execute("SELECT pk FROM customer WHERE id = ?", (customer_id,)).fetchone()[0]
         db.execute("DELETE FROM attachment WHERE note_id IN "
                    "(SELECT id FROM note WHERE customer_id = ?)", (customer_id,))
         for table in ("note", "task", "assignment", "audit_event"):
             db.execute(f"DELETE FROM {table} WHERE customer_id = ?", (customer_id,))
-        db.execute("DELETE FROM customer_fts WHERE rowid = ?", (pk,))
         db.execute("DELETE FROM customer WHERE id = ?", (customer_id,))
 
 

@@ -22,7 +22,7 @@ async def test_the_list_shows_the_customers_sorted_by_name_with_a_count(demo, ap
     async with dashboard.run_test() as pilot:
         await settle(pilot)
         shown = names(dashboard)
-        assert shown[:2] == ["Aiko Tanaka", "Emma Schmidt"]
+        assert shown[:3] == ["Aiko Tanaka", "陈静", "Emma Schmidt"]  # by pinyin: chen
         assert "王芳" in shown and len(shown) == 11
         assert "1–11 of 11" in status(dashboard)
 
@@ -54,7 +54,7 @@ async def test_filters_by_stage_level_owner_and_tag(demo, app):
         screen = dashboard.screen
         screen.query_one("#stage").value = "won"
         await settle(pilot)
-        assert names(dashboard) == ["Lucas Martin", "陈静"]
+        assert names(dashboard) == ["陈静", "Lucas Martin"]  # by pinyin: chen, lucas
         screen.query_one("#level").value = "A"
         await settle(pilot)
         assert names(dashboard) == ["陈静"]
@@ -65,7 +65,7 @@ async def test_filters_by_stage_level_owner_and_tag(demo, app):
         assert names(dashboard) == ["João Silva", "周杰"]
         screen.query_one("#owner").clear()
         await type_into(pilot, "#tag", "重点")
-        assert names(dashboard) == ["Aiko Tanaka", "王芳", "陈静"]
+        assert names(dashboard) == ["Aiko Tanaka", "陈静", "王芳"]
 
 
 async def test_choosing_a_stage_with_the_keyboard_filters_the_list(demo, app):
@@ -109,7 +109,7 @@ async def test_the_list_is_read_a_page_at_a_time_and_pages_to_the_end(demo, app)
         await press(pilot, "end")
         assert table.row_count == PAGE_SIZE
         assert "162–261 of 261" in status(dashboard)
-        assert names(dashboard)[-1] == "陈静"
+        assert names(dashboard)[-1] == "周杰"  # zhou: last by pinyin
         assert table.cursor_row == PAGE_SIZE - 1
         await press(pilot, "down")  # nothing after the last row
         assert "162–261 of 261" in status(dashboard)
@@ -130,7 +130,7 @@ async def test_enter_opens_the_customer_under_the_cursor(demo, app):
         await settle(pilot)
         await press(pilot, "down", "enter")
         assert isinstance(dashboard.screen, CustomerScreen)
-        assert "Emma Schmidt" in screen_text(dashboard)
+        assert "陈静" in screen_text(dashboard)  # second by pinyin (chen)
         await press(pilot, "escape")
         assert dashboard.screen.query_one(CustomerTable).cursor_row == 1
 
@@ -140,11 +140,11 @@ async def test_a_click_on_a_row_opens_that_customer(demo, app):
     async with dashboard.run_test() as pilot:
         await settle(pilot)
         table = dashboard.screen.query_one(CustomerTable)
-        await pilot.click(CustomerTable, offset=(3, 3))  # third row: João Silva
+        await pilot.click(CustomerTable, offset=(3, 3))  # third row: Emma Schmidt
         await pilot.click(CustomerTable, offset=(3, 3))
         await settle(pilot)
         assert isinstance(dashboard.screen, CustomerScreen), table.cursor_row
-        assert "João Silva" in screen_text(dashboard)
+        assert "Emma Schmidt" in screen_text(dashboard)
 
 
 async def test_slash_goes_to_the_search_and_escape_back_to_the_list(demo, app):

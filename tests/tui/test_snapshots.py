@@ -40,7 +40,7 @@ def test_the_customer_list_in_the_light_theme_on_a_wide_terminal(snap_compare, d
 
 
 def test_a_customer_at_the_smallest_size(snap_compare, demo, app):
-    assert snap_compare(app(), run_before=steps("end", "up", "enter"))
+    assert snap_compare(app(), run_before=steps("end", "up", "up", "enter"))
 
 
 def test_my_work_a_day_later(snap_compare, demo, app, frozen):
@@ -59,7 +59,7 @@ def test_the_customer_form_with_a_refused_phone(snap_compare, demo, app):
         await press(pilot, "ctrl+s")
 
     assert snap_compare(app(), terminal_size=(100, 30),
-                        run_before=steps("end", "up", "enter", "e", then=refuse))
+                        run_before=steps("end", "up", "up", "enter", "e", then=refuse))
 
 
 def test_the_note_form(snap_compare, demo, app):
@@ -68,15 +68,15 @@ def test_the_note_form(snap_compare, demo, app):
         form.fields["body"].control.text = "客户要求下周三前给出迁移计划"
         form.fields["quote"].control.text = "别再拖了，我们老板每天都在问。"
 
-    assert snap_compare(app(), run_before=steps("end", "up", "enter", "n", then=write))
+    assert snap_compare(app(), run_before=steps("end", "up", "up", "enter", "n", then=write))
 
 
 def test_the_task_form(snap_compare, demo, app):
-    assert snap_compare(app(), run_before=steps("end", "up", "enter", "t"))
+    assert snap_compare(app(), run_before=steps("end", "up", "up", "enter", "t"))
 
 
 def test_the_assign_form(snap_compare, demo, app):
-    assert snap_compare(app(), run_before=steps("end", "up", "enter", "a"))
+    assert snap_compare(app(), run_before=steps("end", "up", "up", "enter", "a"))
 
 
 def test_a_stale_edit_banner(snap_compare, demo, app):
@@ -87,7 +87,7 @@ def test_a_stale_edit_banner(snap_compare, demo, app):
         await press(pilot, "ctrl+s")
 
     assert snap_compare(app(), terminal_size=(100, 30),
-                        run_before=steps("end", "up", "enter", "e", then=collide))
+                        run_before=steps("end", "up", "up", "enter", "e", then=collide))
 
 
 def test_the_merge_form_side_by_side(snap_compare, demo, app):

@@ -3,7 +3,7 @@
 Every write records one event per changed record: actor, time, action, the record, and
 `changes` = {field: [before, after]} for every column the write changed, except
 bookkeeping (pk, version, created_at, updated_at, updated_by) and values derived from
-others (customer.dedupe_key). A create lists each non-empty field as [null, value]. So an
+others (customer.dedupe_key, sort_key, spelled). A create lists each non-empty field as [null, value]. So an
 event alone is enough to replay the change on another replica, field by field, with the
 value the writer had seen as `before`.
 """
@@ -24,7 +24,9 @@ from crmcli.models import AuditEvent, Customer
 from crmcli.repo import entities, listing
 from crmcli.repo.machine import jsonable, new_row, to_dict
 
-BOOKKEEPING = frozenset({"pk", "version", "created_at", "updated_at", "updated_by", "dedupe_key"})
+BOOKKEEPING = frozenset({
+    "pk", "version", "created_at", "updated_at", "updated_by", "dedupe_key", "sort_key", "spelled",
+})
 
 
 def snapshot(record: Any) -> dict[str, list[Any]]:

@@ -26,7 +26,7 @@ from sqlalchemy import Dialect, insert
 from sqlmodel import Session
 
 from crmcli.errors import CrmError, Invalid, PermissionDenied
-from crmcli.repo import audit
+from crmcli.repo import audit, search
 from crmcli.repo.users import Actor
 
 BATCH = 2000
@@ -88,7 +88,7 @@ class Importer:
     def run(self, rows: Iterable[Row]) -> Report:
         """Import every row; ends with one audit event for the import itself."""
         deferred: list[Any] = []
-        with cyclic_gc_paused() as collect_cycles:
+        with cyclic_gc_paused() as collect_cycles, search.deferred(self.s):
             for batch in batched(rows, BATCH):
                 parsed = [entry for entry in map(self._read, batch) if entry is not None]
                 deferred = self.write(deferred + parsed)
@@ -96,7 +96,6 @@ class Importer:
                 collect_cycles()
             while deferred:
                 deferred = self.write(deferred)
-            self.finish()
         audit.record(
             self.s, by=self.by.handle, action=f"import.{self.kind}", entity="import",
             detail={"file": self.report.source, **self.report.counts()},
@@ -143,9 +142,6 @@ class Importer:
     def write(self, entries: list[Any]) -> list[Any]:
         """Store a batch of parsed rows; returns those that must wait for the next batch."""
         raise NotImplementedError
-
-    def finish(self) -> None:
-        """After the last batch (search index, say)."""
 
 
 def parse_id(text: Any, what: str = "customer") -> str | None:

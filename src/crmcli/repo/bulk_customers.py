@@ -5,7 +5,8 @@ customers.new_rows (defaults, owner assignment, audit events), exactly as
 customers.create; updates go through customers.change, as `crm customer edit`. What
 differs is only how rows reach the database: new customers, their assignments and their
 events are inserted with SQLAlchemy Core, a batch at a time (an ORM object per row is
-~15× slower), and the search index is filled in one statement after the load.
+~15× slower), and the search index is filled in one statement after the load
+(`Importer.run` defers it).
 
 Duplicates are looked for on the id (an export's), normalised phone, normalised e-mail
 (under the same name only: `bulk_identity` says who is whom), then name + company
@@ -33,7 +34,7 @@ from crmcli import clock, fields
 from crmcli.db import region
 from crmcli.errors import CrmError, Duplicate, Invalid, PermissionDenied
 from crmcli.models import Assignment, AuditEvent, Customer, User
-from crmcli.repo import bulk_remarks, custom_fields, customers, search, sensitive, users
+from crmcli.repo import bulk_remarks, custom_fields, customers, sensitive, users
 from crmcli.repo.bulk import Importer, Row, insert_rows, parse_id, remembered
 from crmcli.repo.bulk_identity import Entry, Group, grouped
 
@@ -85,10 +86,8 @@ class CustomerImport(Importer):
         self.region = region(s)
         self.custom = custom_fields.declared(s)
         self.owners: dict[str, User | Invalid] = {}
-        self.last_pk = search.last_pk(s)
         self.clearance = sensitive.clearance(s, self.by)
         self.remarks: list[tuple[str, str | None]] = []  # (customer id, 备注) of the batch
-        self.stored_pks: dict[str, int] = {}  # customer id → pk, of the updated ones
         self.notes_added = 0
 
     def parse(self, row: Row, whole: bool = True) -> Entry:
@@ -132,9 +131,7 @@ class CustomerImport(Importer):
         """The 备注 of the rows that created or updated a customer, as notes on it."""
         noted = bulk_remarks.add(self.s, self.remarks, by=self.by, now=self.now)
         self.notes_added += len(noted)
-        search.refresh(self.s, {self.stored_pks[cid] for cid in noted if cid in self.stored_pks})
         self.remarks.clear()
-        self.stored_pks.clear()
 
     def _remember_remarks(self, customer_id: str, rows: list[Entry]) -> None:
         self.remarks += [(customer_id, bulk_remarks.parse(entry.row.values.get(bulk_remarks.FIELD)))
@@ -236,7 +233,6 @@ class CustomerImport(Importer):
             return
         query = select(Customer).where(col(Customer.pk).in_({pk for pk, _ in updates}))
         stored = {customer.pk: customer for customer in self.s.exec(query)}
-        changed = []
         for pk, group in updates:
             customer = stored[pk]
             entry, later = folded(group)
@@ -254,18 +250,12 @@ class CustomerImport(Importer):
                 savepoint.rollback()
                 self.refuse_all(group.rows, _invalid(problem, customer))
                 continue
-            self.stored_pks[customer.id] = pk
             self._remember_remarks(customer.id, group.rows)
             if changes:
                 self.report.updated += 1
-                changed.append(pk)
             else:
                 self.report.unchanged += 1
             self._count_later(later, record_changed=bool(changes))
-        search.refresh(self.s, changed)
-
-    def finish(self) -> None:
-        search.index_new(self.s, self.last_pk)
 
 
 def _invalid(error: CrmError, customer: Customer) -> Invalid:

@@ -28,7 +28,7 @@ from crmcli import clock, dates, fields
 from crmcli.db import region
 from crmcli.errors import Ambiguous, CrmError, Invalid, NotFound, PermissionDenied
 from crmcli.models import Customer, Note, Task, User
-from crmcli.repo import customers, notes, search, tasks, users
+from crmcli.repo import customers, notes, tasks, users
 from crmcli.repo.bulk import Importer, Row, parse_id, remembered
 
 
@@ -46,8 +46,7 @@ def _text(values: dict[str, Any], name: str) -> str:
 
 
 class FollowUpImport(Importer):
-    """Resolving the customer column, matching stored records, the savepoint per row,
-    the search refresh."""
+    """Resolving the customer column, matching stored records, the savepoint per row."""
 
     model: Any = None  # Note or Task
 
@@ -56,7 +55,6 @@ class FollowUpImport(Importer):
         self.region = region(s)
         self.found: dict[str, Customer | Invalid] = {}
         self.people: dict[str, User | Invalid] = {}
-        self.touched: set[int] = set()
         self.occurrences: dict[tuple, int] = {}  # (customer, text…) of id-less rows → rows seen
 
     def person(self, text: str, field: str, *, active: bool = True) -> User:
@@ -115,7 +113,6 @@ class FollowUpImport(Importer):
             if existing is None:
                 if self._guarded(entry, self.create, entry) is not None:
                     self.report.created += 1
-                    self.touched.add(entry.customer.pk)
             elif self.on_duplicate == "skip":
                 self.report.skipped += 1
             elif self.on_duplicate == "error":
@@ -125,11 +122,8 @@ class FollowUpImport(Importer):
                 changed = self._guarded(entry, self.revise, existing, entry)
                 if changed:
                     self.report.updated += 1
-                    self.touched.add(entry.customer.pk)
                 elif changed is False:
                     self.report.unchanged += 1
-        search.refresh(self.s, self.touched)
-        self.touched.clear()
         self.found.clear()
         return []
 
@@ -213,7 +207,7 @@ class NoteImport(FollowUpImport):
         return notes.add(
             self.s, entry.customer, _text(values, "body"), by=self.by,
             kind=_text(values, "kind") or "internal", quote=_text(values, "quote") or None,
-            author=self.handle(values, "author", active=False), at=entry.at, refresh_search=False,
+            author=self.handle(values, "author", active=False), at=entry.at,
             note_id=entry.record_id,
         )
 

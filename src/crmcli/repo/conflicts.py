@@ -44,7 +44,6 @@ from crmcli.repo import (
     entities,
     permissions,
     refs,
-    search,
     sensitive,
     users,
 )
@@ -136,8 +135,6 @@ def _restore(s: Session, conflict: Conflict, record: Any, by: Actor) -> None:
         customer_id=record.id if isinstance(record, Customer) else conflict.customer_id,
         changes=changes, detail={"conflict": conflict.id},
     )
-    if isinstance(record, Customer):
-        search.refresh(s, [record.pk])
 
 
 def _merge_again(s: Session, conflict: Conflict, other: Customer, by: Actor) -> None:
@@ -169,7 +166,6 @@ def _write(
             else:
                 standard[column] = stored(Customer, column, value)
         customers.change(s, record, standard, extra, by=by, allow_duplicate=allow_duplicate)
-        search.refresh(s, [record.pk])
         return
     permissions.require_record_change(s, record, by)
     row = {column: getattr(record, column) for column in {p.partition(".")[0] for p in values}}

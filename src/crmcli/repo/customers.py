@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from crmcli import clock, fields
+from crmcli import clock, fields, names
 from crmcli.db import region
 from crmcli.errors import Conflict, Duplicate, Invalid, NotFound
 from crmcli.ids import short
@@ -29,7 +29,6 @@ from crmcli.repo import (
     notes,
     permissions,
     refs,
-    search,
     sensitive,
     users,
 )
@@ -45,6 +44,19 @@ def dedupe_key(name: str, company: str | None) -> str:
     The name is folded as identity folds it (`names.name_key`: 張 三 is 张三), so the
     name + company rule and the phone + name rule agree on who is the same person."""
     return f"{name_key(name)}\x1f{fields.fold(company or '')}"
+
+
+def derived(name: str, company: str | None) -> dict[str, str]:
+    """The local columns derived from a customer's name and company, set by every write
+    of them: the duplicate guard's key, the pinyin lists sort by and the spellings search
+    finds the name by (`names.spelled`)."""
+    sort_key, spelled = names.spelled(name)
+    return {"dedupe_key": dedupe_key(name, company), "sort_key": sort_key, "spelled": spelled}
+
+
+def _derive(customer: Customer) -> None:
+    for column, value in derived(customer.name, customer.company).items():
+        setattr(customer, column, value)
 
 
 def describe(customer: Customer) -> str:
@@ -179,7 +191,6 @@ def create(
     s.flush()
     created, assigned = rows.events
     s.add_all([AuditEvent(**created), Assignment(**rows.assignment), AuditEvent(**assigned)])
-    search.refresh(s, [customer.pk])
     return customer
 
 
@@ -213,7 +224,7 @@ def new_rows(
         "owner": owner.handle,
         "stage": standard.get("stage") or fields.DEFAULT_STAGE,
         "extra": {k: v for k, v in extra.items() if v is not None},
-        "dedupe_key": dedupe_key(standard["name"], standard.get("company")),
+        **derived(standard["name"], standard.get("company")),
         "created_by": by.handle,
         "updated_by": by.handle,
         "created_at": now,
@@ -257,7 +268,6 @@ def update(
     standard, extra = parse(s, raw)
     sensitive.check_write(s, by, [*standard, *extra])  # only their readers write them
     changes = change(s, customer, standard, extra, by=by, allow_duplicate=allow_duplicate)
-    search.refresh(s, [customer.pk])
     return changes
 
 
@@ -309,7 +319,6 @@ def change(
     resolutions share it. Only who may change the customer may (`crmcli.permissions`).
     The duplicate guard looks at the keys the change touches (`find_duplicate`).
 
-    The search index is left to the caller (one refresh per edit, one per import batch).
     A refused value (or duplicate) raises before anything is recorded, but may leave the
     object modified: the caller rolls back (or expires it). Values that change nothing
     need no right: a member importing an export again is not refused.
@@ -328,7 +337,7 @@ def change(
         merged = {**customer.extra, **extra}
         standard["extra"] = {k: v for k, v in merged.items() if v is not None}
     changes = audit.apply(customer, standard, by.handle, unknown=cleared)
-    customer.dedupe_key = dedupe_key(customer.name, customer.company)
+    _derive(customer)
     if changes and not allow_duplicate:
         _guard_duplicates(s, customer, changed=changes.keys(), shared_contacts=shared_contacts)
     if changes:
@@ -361,7 +370,6 @@ def delete(s: Session, customer: Customer, *, by: Actor) -> None:
         s, by=by.handle, action="customer.delete", entity="customer", entity_id=customer.id,
         customer_id=customer.id, changes=changes,
     )
-    search.refresh(s, [customer.pk])
 
 
 def resolve_deleted(s: Session, ref: str) -> Customer:
@@ -429,7 +437,6 @@ def restore(
         s, by=by.handle, action="customer.restore", entity="customer", entity_id=customer.id,
         customer_id=customer.id, changes=changes, detail=back,
     )
-    search.refresh(s, [customer.pk])
     owner = s.exec(select(User).where(User.handle == customer.owner)).first()
     return {**back, "owner_inactive": owner is not None and not owner.active}
 
@@ -458,7 +465,7 @@ def merge(s: Session, keep: Customer, other: Customer, *, by: Actor) -> dict[str
         elif fate.fate == merge_plan.FILLED:
             fills["extra"][fate.name] = fate.other
     changes = audit.apply(keep, fills, by.handle)
-    keep.dedupe_key = dedupe_key(keep.name, keep.company)
+    _derive(keep)
     kept = merge_plan.noted(fates)
     audit.record(
         s, by=by.handle, action="customer.merge", entity="customer", entity_id=keep.id,
@@ -466,14 +473,13 @@ def merge(s: Session, keep: Customer, other: Customer, *, by: Actor) -> dict[str
         detail={"merged": other.id, "merged_name": other.name, **moved, "kept": kept},
     )
     for body in merge_plan.note_bodies(other, fates):
-        notes.add(s, keep, body, by=by, kind="internal", refresh_search=False,
+        notes.add(s, keep, body, by=by, kind="internal",
                   detail={"merged_from": other.id})  # part of the merge (`sync/merges.py`)
     gone = audit.apply(other, {"deleted_at": clock.now(), "merged_into": keep.id}, by.handle)
     audit.record(
         s, by=by.handle, action="customer.delete", entity="customer", entity_id=other.id,
         customer_id=other.id, changes=gone, detail={"merged_into": keep.id},
     )
-    search.refresh(s, [keep.pk, other.pk])
     return {"filled": sorted(changes), **moved, "kept": kept}
 
 

@@ -15,7 +15,7 @@ from crmcli import clock, fields
 from crmcli.errors import Invalid, NotFound
 from crmcli.ids import short
 from crmcli.models import Attachment, Customer, Note
-from crmcli.repo import audit, permissions, refs, search, users
+from crmcli.repo import audit, permissions, refs, users
 from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor
 
@@ -69,14 +69,11 @@ def add(
     attach: list[Path] | None = None,
     author: str | None = None,
     at: datetime | None = None,
-    refresh_search: bool = True,
     note_id: str | None = None,
     detail: dict | None = None,
 ) -> Note:
     """Add a note by `by` (or, imported, written by `author` at `at`, keeping the id of the
-    export it comes from: `note_id`).
-
-    A bulk import passes refresh_search=False and refreshes the index once per batch;
+    export it comes from: `note_id`). The search index follows by itself (triggers);
     `detail` goes into the creation's event (a merge's note says which merge made it)."""
     body = fields.parse_text(body, "body")
     if not body:
@@ -108,8 +105,6 @@ def add(
             entity_id=attachment.id, customer_id=customer.id, changes=audit.snapshot(attachment),
         )
     s.flush()
-    if refresh_search:
-        search.refresh(s, [customer.pk])
     return note
 
 
@@ -137,8 +132,6 @@ def _change(s: Session, note: Note, action: str, values: dict, by: Actor) -> dic
             s, by=by.handle, action=f"note.{action}", entity="note", entity_id=note.id,
             customer_id=note.customer_id, changes=changes,
         )
-        s.flush()
-        search.refresh(s, [customer.pk])
     return changes
 
 

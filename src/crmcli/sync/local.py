@@ -15,7 +15,6 @@ from sqlmodel import Session
 
 from crmcli.documents import RESTRICTED
 from crmcli.models import AuditEvent, Customer, SensitiveMask
-from crmcli.repo import search
 from crmcli.repo.sensitive import custom_sensitive
 from crmcli.sync.tables import BY_ENTITY, SENSITIVE, Synced
 
@@ -42,15 +41,6 @@ def rows_by(s: Session, synced: Synced, column: str, values: Iterable[Any]) -> d
 
 def ids(s: Session, synced: Synced) -> set[str]:
     return set(s.connection().execute(select(synced.table.c.id)).scalars())
-
-
-def customer_pks(s: Session, customer_ids: Iterable[str]) -> list[int]:
-    """The search-index rowids of these customers."""
-    table = Customer.__table__
-    found: list[int] = []
-    for chunk in chunks(list(customer_ids)):
-        found += s.connection().execute(select(table.c.pk).where(table.c.id.in_(chunk))).scalars()
-    return found
 
 
 def synced_event_ids(s: Session) -> set[str]:
@@ -115,15 +105,10 @@ def drop_events(s: Session, event_ids: Sequence[str]) -> None:
 def remove_unmade(s: Session, records: Sequence[tuple[str, str]]) -> None:
     """Remove records made here that the shared database did not take (the role an
     overruled resolution handed over, `resolutions.created`; the note of a refused merge):
-    they exist nowhere else. The search index of their customers follows."""
-    customers = set()
+    they exist nowhere else. The search index of their customers follows (triggers)."""
     for entity, record_id in records:
         table = BY_ENTITY[entity].table
-        row = s.connection().execute(select(table).where(table.c.id == record_id)).first()
-        if row is not None:
-            customers.add(getattr(row, "customer_id", None))
-            s.connection().execute(delete(table).where(table.c.id == record_id))
-    search.refresh(s, customer_pks(s, customers - {None}))
+        s.connection().execute(delete(table).where(table.c.id == record_id))
 
 
 def forget_sensitive(s: Session) -> None:

@@ -18,7 +18,8 @@ that comes into the view (a role given on a customer out of sight) arrives whole
 - a user or custom field that exists here under another id (made here independently) is
   re-keyed to the shared id, its events with it;
 - audit events arrive as synced, their changes in column order (as the author stored
-  them, `audit.in_column_order`); the search index is refreshed for customers that changed.
+  them, `audit.in_column_order`); the search index follows by its triggers, deferred
+  during the pull and filled in one statement at its end (`search.deferred`).
 """
 
 from __future__ import annotations
@@ -36,12 +37,10 @@ from crmcli.errors import Invalid
 from crmcli.ids import short
 from crmcli.models import AuditEvent, Conflict
 from crmcli.repo import audit, entities, search
-from crmcli.repo.customers import dedupe_key
+from crmcli.repo.customers import derived
 from crmcli.repo.notes import is_digest, stored_path
 from crmcli.sync import local, masks, merge, shared
 from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced
-
-REBUILD_INDEX_AT = 5_000  # refreshing more customers than this rebuilds the search index
 
 
 @dataclass
@@ -176,7 +175,7 @@ def _apply_rows(s: Session, synced: Synced, rows: list[dict], unpushed: dict) ->
             for path in unpushed.get((synced.entity, row["id"]), ()) if mine else ():
                 entities.put(values, path, entities.get(mine, path))
             if synced.entity == "customer":
-                values["dedupe_key"] = dedupe_key(values["name"], values["company"])
+                values.update(derived(values["name"], values["company"]))
             (updates if mine else inserts).append(values)
         local.insert(s, synced, inserts)
         local.update(s, synced, updates)
@@ -210,41 +209,30 @@ def _apply_events(s: Session, events: list[dict]) -> int:
     return arrived
 
 
-def _leave_view(s: Session, visible: dict[str, set[str]], unpushed: dict) -> set[int]:
-    """Drop records (and their events) the member can no longer see; returns dropped
-    customers' index rowids. Records with unpushed changes stay until pushed, and so do
-    the records they belong to."""
+def _leave_view(s: Session, visible: dict[str, set[str]], unpushed: dict) -> None:
+    """Drop records (and their events) the member can no longer see. Records with
+    unpushed changes stay until pushed, and so do the records they belong to."""
     kept = {record_id for (_entity, record_id) in unpushed}
-    dropped_pks: set[int] = set()
     for synced in reversed(RECORDS):
         gone = local.ids(s, synced) - visible[synced.entity] - kept
         for child in RECORDS:
             if child.parent and child.parent[1] == synced.entity:
                 column = child.table.c[child.parent[0]]
                 gone -= set(s.connection().execute(select(column).distinct()).scalars())
-        if synced.entity == "customer":
-            dropped_pks |= set(local.customer_pks(s, gone))
         local.remove(s, synced, gone)
     events = local.synced_event_ids(s) - visible[EVENTS.entity]
     local.remove(s, EVENTS, events)
-    return dropped_pks
 
 
 def apply(s: Session, pulled: Pulled, attachments_dir: Path) -> int:
     """Write a pull into the replica; returns how many events arrived from elsewhere."""
     unpushed = _unpushed(s)
-    for synced in RECORDS:
-        _apply_rows(s, synced, pulled.rows[synced.entity], unpushed)
-    arrived = _apply_events(s, pulled.events)
-    customers = {row["id"] for row in pulled.rows["customer"]}
-    customers |= {row["customer_id"] for row in pulled.rows["note"]}
-    pks = set(local.customer_pks(s, customers))
-    if pulled.visible is not None:
-        pks |= _leave_view(s, pulled.visible, unpushed)
-    if len(pks) > REBUILD_INDEX_AT:
-        search.refresh_all(s)
-    else:
-        search.refresh(s, pks)
+    with search.deferred(s):
+        for synced in RECORDS:
+            _apply_rows(s, synced, pulled.rows[synced.entity], unpushed)
+        arrived = _apply_events(s, pulled.events)
+        if pulled.visible is not None:
+            _leave_view(s, pulled.visible, unpushed)
     masks.store(s, pulled.masked, pulled.masks)
     for sha, content in pulled.blobs.items():
         _store_blob(attachments_dir, sha, content)

@@ -1,8 +1,8 @@
 """What travels between a replica and the shared database: the synced tables and their columns.
 
 Every synced record table exists on both sides with the same columns, except the local-only
-ones (customer.pk, the search index's rowid, and customer.dedupe_key, derived from name and
-company). The shared side adds `server_seq`. Audit events travel too, without their local
+ones (customer.pk, the search index's rowid, and customer.dedupe_key, sort_key and spelled,
+derived from name and company). The shared side adds `server_seq`. Audit events travel too, without their local
 `seq` and `synced`.
 """
 
@@ -18,7 +18,7 @@ from crmcli.models import AuditEvent
 from crmcli.repo.entities import MODELS
 from crmcli.repo.machine import jsonable
 
-LOCAL_ONLY = frozenset({"pk", "dedupe_key", "seq", "synced"})
+LOCAL_ONLY = frozenset({"pk", "dedupe_key", "sort_key", "spelled", "seq", "synced"})
 # Sensitive values never travel: on a team they live in the shared database alone, read
 # through its audited reveal function (`judge.py`), never in a replica.
 SENSITIVE = ("contract_amount", "id_number", "bank_account")
