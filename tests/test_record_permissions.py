@@ -1,7 +1,8 @@
 """Who may change what (README "Who may change what"): every member reads every customer
 and adds notes and tasks to it; a customer's fields and hand-overs are its owner's, its
-role holders', its owner's department managers' and admins'; deleting and merging are
-those managers' and admins'; a refusal is one line naming the rule, exit 6, nothing written.
+role holders', its owner's department managers' and admins'; a note is its author's,
+the owner's and those managers' and admins'; deleting and merging are those managers' and
+admins'; a refusal is one line naming the rule, exit 6, nothing written.
 
 The team: alice (admin, sales), bob (member, service), carol (manager, marketing), and
 here dan (manager, sales) and erin (member, sales).
@@ -147,6 +148,53 @@ def test_a_task_is_changed_by_its_assignee_its_creator_or_who_may_change_the_cus
         assert (task.status, task.assignee) == ("open", "erin")
 
 
+NOTE_RULE = ("a note is changed or deleted only by its author (erin), the customer's owner "
+             "(alice), managers of sales and admins")
+
+
+def test_a_role_holder_may_not_change_a_colleagues_note_its_owner_and_managers_may(
+    crm, acme, database
+):
+    """The issue's words: only the author, the customer's owner or a manager (of the
+    owner's department; admins do everything). bob and carol hold roles on Acme and may
+    change its fields, not erin's note."""
+    for who, role in (("bob", "service"), ("carol", "marketing")):
+        assert crm("assign", acme, "--to", who, "--role", role).exit_code == 0
+    assert crm("--as", "bob", "customer", "edit", acme, "--city", "Hangzhou").exit_code == 0
+    note = crm("--as", "erin", "note", "add", acme, "called them").stdout.strip()
+    for who in ("bob", "carol"):
+        for args in (("edit", note, "--body", "never called"), ("delete", note)):
+            line = refused(crm("--as", who, "note", *args))
+            assert line == f"error: {who} may not change a note on Acme Trading: {NOTE_RULE}"
+    assert [n["body"] for n in notes_listed(crm, acme)] == ["called them"]
+    assert crm("--as", "dan", "note", "edit", note, "--body", "called, 报价 sent").exit_code == 0
+    assert crm("note", "edit", note, "--kind", "visit").exit_code == 0  # the owner (an admin)
+    assert [(n["body"], n["kind"]) for n in notes_listed(crm, acme)] == [
+        ("called, 报价 sent", "visit")]
+    bobs = crm("--as", "bob", "note", "add", acme, "bob's own").stdout.strip()
+    assert crm("--as", "bob", "note", "delete", bobs).exit_code == 0  # the author
+    assert crm("--as", "erin", "note", "delete", note).exit_code == 0
+    assert notes_listed(crm, acme) == []
+
+
+def test_a_note_on_a_customer_with_no_owner_is_changed_by_its_author_and_managers(
+    crm, acme, database
+):
+    note = crm("--as", "erin", "note", "add", acme, "called them").stdout.strip()
+    with database(write=True) as s:
+        s.exec(select(Customer).where(Customer.name == "Acme Trading")).one().owner = None
+    assert crm("--as", "bob", "customer", "edit", acme, "--city", "Hangzhou").exit_code == 0
+    line = refused(crm("--as", "bob", "note", "delete", note))
+    assert line.endswith("a note on a customer with no owner is changed or deleted only by its "
+                         "author (erin), managers and admins")
+    assert crm("--as", "carol", "note", "edit", note, "--body", "called").exit_code == 0
+    assert [n["body"] for n in notes_listed(crm, acme)] == ["called"]
+
+
+def notes_listed(crm, ref: str) -> list[dict]:
+    return json.loads(crm("note", "list", ref, "--format", "json").stdout)
+
+
 # --- delete and merge ---------------------------------------------------------------------
 
 
@@ -239,8 +287,7 @@ def test_an_import_of_notes_changing_a_colleagues_note_is_refused(crm, acme, dat
     rows = tmp_path / "notes.csv"
     rows.write_text(f"customer,body,kind\n{acme},called them,visit\n")
     refused(crm("--as", "bob", "import", "notes", rows),
-            "line 2", "bob may not change a note on Acme Trading: a note is changed by its "
-            "author (erin) and whoever may change its customer")
+            "line 2", f"bob may not change a note on Acme Trading: {NOTE_RULE}")
     assert crm("--as", "erin", "import", "notes", rows).exit_code == 0  # the author may
     assert json.loads(crm("note", "list", acme, "--format", "json").stdout)[0]["kind"] == "visit"
 
@@ -317,8 +364,14 @@ def test_task_note_and_acting_rules():
     assert permissions.may_change_task(BOB, "bob", "alice", False)
     assert permissions.may_change_task(BOB, "carol", "bob", False)
     assert not permissions.may_change_task(BOB, "carol", "alice", False)
-    assert permissions.may_change_note(BOB, "bob", False)
-    assert not permissions.may_change_note(BOB, "carol", False)
+    assert permissions.may_change_note(BOB, "bob", "alice", "sales")  # its author
+    assert not permissions.may_change_note(BOB, "carol", "alice", "sales")
+    assert permissions.may_change_note(BOB, "carol", "bob", "service")  # the owner
+    assert permissions.may_change_note(DAN, "carol", "alice", "sales")
+    assert not permissions.may_change_note(CAROL, "erin", "alice", "sales")
+    assert permissions.may_change_note(CAROL, "erin", None, None)  # no owner: managers
+    assert not permissions.may_change_note(BOB, "erin", None, None)
+    assert permissions.may_change_note(ALICE, "erin", "dan", "sales")
     assert permissions.may_act_as("bob", None, False)
     assert permissions.may_act_as("bob", "bob", False)
     assert not permissions.may_act_as("bob", "carol", False)

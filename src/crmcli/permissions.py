@@ -7,8 +7,11 @@ Every member reads every customer and may add notes and tasks to it. Beyond that
   holders, managers of its owner's department and admins; a customer with no owner, by
   anyone (`may_change_customer`);
 - a task is changed by its assignee, its creator and whoever may change its customer
-  (`may_change_task`); a note by its author and whoever may change its customer
-  (`may_change_note`);
+  (`may_change_task`);
+- a note is changed or deleted only by its author, its customer's owner and those who may
+  delete the customer (managers of the owner's department, admins; of a customer with no
+  owner, managers and admins) — not by the customer's other role holders, who add notes
+  like everyone (`may_change_note`);
 - a customer is deleted, merged away or restored only by a manager of its owner's
   department or an admin; one with no owner, by managers and admins (`may_delete_customer`); a merge
   also needs the right to change the customer that stays (`may_change_customer`);
@@ -94,9 +97,16 @@ def may_change_task(
     return may_change_its_customer or who.handle in (assignee, created_by)
 
 
-def may_change_note(who: Who, author: str, may_change_its_customer: bool) -> bool:
-    """Changing or deleting a note (adding one is open to everyone)."""
-    return may_change_its_customer or who.handle == author
+def may_change_note(
+    who: Who, author: str | None, owner: str | None, owner_department: str | None
+) -> bool:
+    """Changing or deleting a note (adding one is open to everyone) on a customer owned by
+    `owner`: its author, that owner, or a manager scoped as for deleting the customer."""
+    return (
+        who.handle == author
+        or (owner is not None and who.handle == owner)
+        or may_delete_customer(who, owner, owner_department)
+    )
 
 
 def may_act_as(handle: str, remembered: str | None, remembered_is_active_admin: bool) -> bool:
@@ -178,14 +188,21 @@ def task_refusal(
     return refusal(who, f"change task {task!r} of {customer}", rule)
 
 
+def note_rule(author: str | None, owner: str | None, owner_department: str | None) -> str:
+    """Who changes or deletes a note, said of this note."""
+    if owner is None:
+        changers = [f"its author ({author})", "managers", "admins"]
+        return ("a note on a customer with no owner is changed or deleted only by "
+                f"{_listed(changers)}")
+    changers = [f"its author ({author})", f"the customer's owner ({owner})",
+                *_managers(owner_department), "admins"]
+    return f"a note is changed or deleted only by {_listed(changers)}"
+
+
 def note_refusal(
-    who: Who, customer: str, author: str, owner: str | None, owner_department: str | None
+    who: Who, customer: str, author: str | None, owner: str | None, owner_department: str | None
 ) -> str:
-    rule = (
-        f"a note is changed by its author ({author}) and whoever may change its customer "
-        f"({change_rule(owner, owner_department)})"
-    )
-    return refusal(who, f"change a note on {customer}", rule)
+    return refusal(who, f"change a note on {customer}", note_rule(author, owner, owner_department))
 
 
 def act_as_refusal(handle: str, remembered: str) -> str:

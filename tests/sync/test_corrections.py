@@ -6,7 +6,7 @@ import json
 import psycopg
 import pytest
 from test_hostile_clients import (  # noqa: F401  (globex is a fixture)
-    MAY_NOT_CHANGE_GLOBEX,
+    MAY_NOT_CHANGE_ALICES_NOTE,
     NOW,
     as_member,
     globex,
@@ -48,9 +48,12 @@ def test_a_note_edit_and_its_deletion_reach_the_other_replicas(team, acme):
     assert (seen["body"], seen["quote"]) == ("pricing call: 报价 by Friday", None)
     assert [c["name"] for c in shown(bob, "customer", "find", "报价 by")] == ["Acme Trading"]
     carol.sync()
-    carol.ok("note", "delete", note)  # she holds a role on Acme: she may
-    carol.sync()
-    for member in (alice, bob):
+    refused_here = carol("note", "delete", note)  # a role on Acme: not on alice's note
+    assert refused_here.exit_code == 6, refused_here.output
+    assert "carol may not change a note on Acme Trading" in refused_here.stderr
+    alice.ok("note", "delete", note)
+    alice.sync()
+    for member in (bob, carol):
         member.sync()
         assert shown(member, "note", "list", acme) == []
         actions = [e["action"] for e in shown(member, "history", acme)]
@@ -68,7 +71,7 @@ def test_the_shared_database_lets_an_author_delete_their_note_and_nobody_else(
         bobs = {**alices, "id": new_id(), "author": "bob", "body": "bob's call"}
         push_as(bob, writes={"note": [bobs]})
         for change in ({"body": "no call"}, {"deleted_at": NOW}):
-            refused(bob, "note", {**alices, **change}, MAY_NOT_CHANGE_GLOBEX)
+            refused(bob, "note", {**alices, **change}, MAY_NOT_CHANGE_ALICES_NOTE)
         push_as(bob, writes={"note": [{**pushable(bob, "note", bobs["id"]),
                                        "body": "bob's call, corrected"}]})
         push_as(bob, writes={"note": [{**pushable(bob, "note", bobs["id"]), "deleted_at": NOW}]})

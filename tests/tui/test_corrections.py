@@ -5,7 +5,7 @@ repository functions as `crm task edit`, `crm note edit|delete` and `crm attachm
 import pytest
 
 from crmcli.models import AuditEvent
-from crmcli.repo import customers, notes, tasks
+from crmcli.repo import assignments, customers, notes, tasks
 from crmcli.tui.screens.attachment_form import AttachmentFormScreen
 from crmcli.tui.screens.confirm import ConfirmScreen
 from crmcli.tui.screens.customer import CustomerScreen
@@ -117,14 +117,19 @@ async def test_a_note_is_deleted_from_the_timeline_after_a_question(on_customer,
 
 
 @pytest.mark.usefixtures("as_bob")
-async def test_a_note_someone_may_not_change_is_refused_with_the_rule(on_customer, database):
+async def test_a_note_someone_may_not_change_is_refused_with_the_rule(
+        demo, on_customer, database):
+    """bob holds a role on Aiko Tanaka (he may change its fields), not on alice's note."""
+    with another_session(demo, "alice") as (s, me):
+        assignments.assign(s, customers.resolve(s, "Aiko Tanaka"), "bob", "service", by=me,
+                           reason=None)
     seen: list = []
     async with on_customer("Aiko Tanaka", message_hook=seen.append) as (dashboard, pilot, target):
         entry = await focus_first_note(dashboard, pilot)
         await press(pilot, "delete", "y")
         [message] = [n.message for n in notifications(seen) if n.severity == "error"]
         assert message.startswith("bob may not change a note on Aiko Tanaka: a note is changed "
-                                  "by its author (alice)")
+                                  "or deleted only by its author (alice), the customer's owner")
     with database() as s:
         assert entry.note_id in [n.id for n in notes.for_customer(s, target)]
 

@@ -96,8 +96,8 @@ def edit(
     kind: Annotated[Optional[str], typer.Option(help=f"One of {', '.join(fields.NOTE_KINDS)}.")
                     ] = None,
 ) -> None:
-    """Correct a note (its author, or whoever may change its customer); the history keeps
-    what it said before."""
+    """Correct a note (its author, its customer's owner, a manager of the owner's department
+    or an admin); the history keeps what it said before."""
     from crmcli.repo import notes
 
     if (body, quote, kind) == (None, None, None):
@@ -113,8 +113,8 @@ def edit(
 @app.command("delete")
 @data_command
 def delete(note_id: NoteRef) -> None:
-    """Delete a note (its author, or whoever may change its customer); `crm history`
-    keeps it."""
+    """Delete a note (its author, its customer's owner, a manager of the owner's department
+    or an admin); `crm history` keeps it."""
     from crmcli.repo import notes
 
     with context.session() as s:

@@ -119,9 +119,9 @@ def resolve(s: Session, ref: str) -> Note:
 
 
 def _change(s: Session, note: Note, action: str, values: dict, by: Actor) -> dict[str, list]:
-    """A correction of the note by `by`: its author or whoever may change its customer
-    (`crmcli.permissions`), while the customer is live; recorded, and the search index
-    follows."""
+    """A correction of the note by `by`: its author, its customer's owner or a manager
+    (`crmcli.permissions.may_change_note`), while the customer is live; recorded, and the
+    search index follows."""
     customer = s.exec(select(Customer).where(Customer.id == note.customer_id)).one()
     if customer.deleted_at is not None:
         raise NotFound(f"customer {customer.name} is deleted: its notes stay as they were")

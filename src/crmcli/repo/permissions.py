@@ -112,10 +112,12 @@ def require_task_change(s: Session, task: Task, by: Who) -> None:
 
 
 def require_note_change(s: Session, note: Note, by: Who) -> None:
+    """Editing or deleting a note, or writing into it or its attachments (a conflict
+    resolution): its author, its customer's owner, managers, admins."""
     if by.handle == note.author:
         return
     found = stake(s, _customer(s, note.customer_id))
-    if not permissions.may_change_note(by, note.author, found.changeable_by(by)):
+    if not permissions.may_change_note(by, note.author, found.owner, found.owner_department):
         raise PermissionDenied(permissions.note_refusal(
             by, found.name, note.author, found.owner, found.owner_department))
 

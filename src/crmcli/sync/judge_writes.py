@@ -61,8 +61,7 @@ RULES = {
             PERFORM crm_require_sees(who, item ->> 'customer_id', adding);
             RETURN;
         END IF;
-        IF old ->> 'author' = who.handle THEN RETURN; END IF;
-        PERFORM crm_require(who, old ->> 'customer_id', 'change');""",
+        PERFORM crm_require_note(who, old ->> 'id');  -- `judge_notes.py`""",
     "attachment": """
         IF (item ->> 'size')::bigint > crm_limit('max_attachment_bytes') THEN
             RAISE EXCEPTION 'an attachment is larger than % bytes (the team''s max_attachment_bytes)',
@@ -164,9 +163,9 @@ END $$;
 
 -- Resolving an entry takes what `crm conflicts resolve` takes (`repo/conflicts.py`): for a
 -- user or a custom field, its command's role (--keep-current leaves it as it is: anyone);
--- for a record of a customer, the right to change that record (--keep-current: that, or
--- being the one whose change the entry keeps); for an entry between two resolutions of
--- another entry, what writing into that one's record takes.
+-- for a record of a customer, the right to change that record (a note: `crm_require_note`;
+-- --keep-current: that, or being the one whose change the entry keeps); for an entry
+-- between two resolutions of another entry, what writing into that one's record takes.
 CREATE FUNCTION crm_require_resolves(who crm_who, entry jsonb, resolution text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -189,11 +188,11 @@ BEGIN
     CASE entry ->> 'entity'
     WHEN 'customer' THEN
         customer_id := about;
-    WHEN 'note' THEN
-        IF EXISTS (SELECT 1 FROM note n WHERE n.id = about AND n.author = who.handle) THEN
+    WHEN 'note' THEN  -- its author, its customer's owner, managers (`judge_notes.py`)
+        IF EXISTS (SELECT 1 FROM note n WHERE n.id = about) THEN
+            PERFORM crm_require_note(who, about);
             RETURN;
         END IF;
-        customer_id := (SELECT n.customer_id FROM note n WHERE n.id = about);
     WHEN 'attachment' THEN
         IF EXISTS (SELECT 1 FROM attachment a JOIN note n ON n.id = a.note_id
                    WHERE a.id = about AND n.author = who.handle) THEN

@@ -145,6 +145,9 @@ class Plan:
             original = self.subjects.get((entity, entry["entity_id"]))
             return original is None or self.may_resolve(original, "value")
         subject = self.subjects.get((entity, entry["entity_id"]), {})
+        if entity == "note" and subject:
+            return rights.may_change_note(
+                self.who, subject.get("author"), self.standing.get(subject["customer_id"]))
         if self.handle in {subject.get(name) for name in ("author", "assignee", "created_by")}:
             return True
         customer_id = entry["entity_id"] if entity == "customer" else (

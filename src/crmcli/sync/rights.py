@@ -42,6 +42,13 @@ def may_change(who: Who, standing: Standing | None) -> bool:
     )
 
 
+def may_change_note(who: Who, author: str | None, standing: Standing | None) -> bool:
+    """`permissions.may_change_note` for a note on a customer in the shared database."""
+    return standing is None or permissions.may_change_note(
+        who, author, standing.owner, standing.owner_department
+    )
+
+
 def may_remove(who: Who, standing: Standing | None) -> bool:
     return standing is None or permissions.may_delete_customer(
         who, standing.owner, standing.owner_department
@@ -82,7 +89,7 @@ def may_take(who: Who, entity: str, current: dict, paths: list[str],
         )
     changes_customer = may_change(who, standing)
     if entity == "note":
-        return permissions.may_change_note(who, current.get("author"), changes_customer)
+        return may_change_note(who, current.get("author"), standing)
     if entity == "task":
         return permissions.may_change_task(
             who, current.get("assignee"), current.get("created_by"), changes_customer

@@ -33,6 +33,7 @@ from crmcli.sync import (
     judge_fields,
     judge_lock,
     judge_masks,
+    judge_notes,
     judge_phones,
     judge_resolutions,
     judge_values,
@@ -236,7 +237,7 @@ V4 = (judge_values.V4 + judge_custom.CUSTOM_SECRETS + judge_masks.MASKS
       + judge.rewritten_functions() + judge_writes.rewritten_functions())
 # Version 5: issue 10's changes, one module per topic.
 V5 = (judge_phones.PHONE_EXTENSIONS + judge_resolutions.RESOLUTION_ENTRIES
-      + judge_fields.FIELD_LABELS
+      + judge_fields.FIELD_LABELS + judge_notes.NOTE_RULE
       + judge.rewritten_functions() + judge_writes.rewritten_functions())
 MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5)
 LATEST = len(MIGRATIONS)
