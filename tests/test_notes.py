@@ -60,7 +60,7 @@ def test_attachments_are_copied_under_their_sha256_and_listed_with_size(crm, ali
     stored = crm_home / "attachments" / digest[:2] / digest
     assert stored.read_bytes() == contract.read_bytes()
     assert "合同.pdf" in crm("note", "list", ref).stdout
-    assert "1600 bytes" in crm("customer", "show", ref).stdout
+    assert "合同.pdf (1.6 KB)" in crm("customer", "show", ref).stdout
 
 
 def test_a_missing_attachment_is_a_usage_error_and_adds_no_note(crm, alice, tmp_path):

@@ -70,7 +70,7 @@ def test_reveal_shows_clear_values_to_a_cleared_reader_after_recording_it(crm, a
     timeline = crm("customer", "show", "Acme").stdout
     assert "customer.reveal carol" in timeline and "revealed contract_amount" in timeline
     history = crm("history", "Acme").stdout
-    assert "revealed contract_amount,id_number,bank_account" in history
+    assert "revealed contract_amount, id_number, bank_account" in history
 
 
 def test_reveal_by_a_reader_cleared_for_nothing_is_refused_with_exit_6(crm, acme, database):

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from crmcli.dates import parse_date
+from crmcli.display import show_duration, show_money
 from crmcli.documents import (
     parse_bank_account,
     parse_id_number,
@@ -201,18 +202,6 @@ def parse_duration(text: str, field: str = "sla") -> int:
     return round(minutes)
 
 
-def show_duration(minutes: int | None) -> str:
-    """The shortest exact form: 1440 → `1d`, 90 → `1h30m`; parse_duration reads it back."""
-    if minutes is None:
-        return ""
-    out = []
-    for unit, size in (("d", 1440), ("h", 60), ("m", 1)):
-        count, minutes = divmod(minutes, size)
-        if count:
-            out.append(f"{count}{unit}")
-    return "".join(out) or "0m"
-
-
 MAX_AMOUNT = Decimal(10) ** 15
 MAX_DECIMALS = 6
 
@@ -326,7 +315,7 @@ CUSTOMER_FIELDS: tuple[FieldSpec, ...] = (
               meaning='Labels.'),
     FieldSpec("contract_amount", "合同金额", (), "sensitive",
               lambda text, region: parse_money(text),
-              show=show_decimal, sensitive=True,
+              show=show_money, sensitive=True,
               meaning='Contract amount (sensitive), exact and not negative: 1234.50, ¥1,234, 50万.'),
     FieldSpec("id_number", "证件号", (), "sensitive",
               lambda text, region: parse_id_number(text), sensitive=True,

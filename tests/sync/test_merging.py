@@ -51,7 +51,8 @@ def test_the_same_field_changed_to_different_values_keeps_the_first_and_a_confli
 
     table = alice.ok("conflicts", "list")
     assert "Other" in table and "Current" in table and "lost" in table
-    assert "stage: kept won, not taken lost (alice)" in carol.ok("customer", "show", acme)
+    assert "stage: won kept, alice's lost set aside" in carol.ok("customer", "show", acme)
+    assert "stage: won kept, alice's lost set aside" in carol.ok("history", acme)
     shown = alice.ok("conflicts", "show", entry["id"][-8:])
     assert "other" in shown and "by alice" in shown
 

@@ -50,7 +50,7 @@ async def test_markup_and_escapes_in_user_data_show_literally_on_every_screen(de
         assert "[bold]Evil[/b…  [b]call back[/b] [@click=app.…" in screen_text(dashboard)
         await press(pilot, "f3")
         shown = screen_text(dashboard)
-        assert "requirement=[blink]wants[/blink]" in shown
+        assert "requirement: [blink]wants[/blink]" in shown
         assert SHOWN_NAME in shown
     assert target
 

@@ -94,4 +94,4 @@ async def test_what_changed_masks_sensitive_changes_for_a_member(demo, app, monk
     async with dashboard.run_test(size=(100, 30)) as pilot:
         await press(pilot, "f3")
         shown = screen_text(dashboard)
-        assert "id_number=restricted" in shown and ID not in shown
+        assert "id_number: restricted" in shown and ID not in shown

@@ -9,7 +9,7 @@ from crmcli.cli import context, server
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption, LimitOption
 from crmcli.cli.output import Column, Format, emit, emit_one, local_time, say, say_cut, short_id
-from crmcli.display import describe_changes, describe_detail
+from crmcli.display import describe_detail, describe_event
 
 app = typer.Typer(help="The audit trail: who viewed, changed or exported what.",
                   no_args_is_help=True)
@@ -20,7 +20,9 @@ COLUMNS = [
     Column("action", "Action"),
     Column("entity_id", "Record", short_id),
     Column("customer_id", "Customer", short_id),
-    Column("changes", "Changes", describe_changes, max_width=60),
+    Column("changes", "Changes", lambda row: describe_event(
+        row["action"], row["changes"], row["detail"], row["entity_id"]), max_width=60,
+        whole_row=True),
     Column("detail", "Detail", describe_detail, max_width=60),
 ]
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from crmcli import clock
 from crmcli.cli.output import safe
-from crmcli.display import describe_event
+from crmcli.display import timeline_line
 from crmcli.ids import short
 
 
@@ -89,21 +89,6 @@ def _tasks_table(rows: list):
     return table
 
 
-def _conflict_summary(event: Any) -> str:
-    """A conflict entry in the timeline: what was kept, what was not, whose it was."""
-    made = {name: after for name, (_before, after) in event.changes.items()}
-    return (
-        f"{made.get('field')}: kept {made.get('theirs')}, not taken {made.get('mine')} "
-        f"({made.get('actor')}); see `crm conflicts show {short(event.entity_id)}`"
-    )
-
-
-def _event_summary(event: Any) -> str:
-    if event.action == "conflict.create":
-        return _conflict_summary(event)
-    return describe_event(event.action, event.changes, event.detail)
-
-
 def _timeline(detail: Any, attachments: dict):
     from rich.table import Table
     from rich.text import Text
@@ -113,31 +98,18 @@ def _timeline(detail: Any, attachments: dict):
     grid.add_column(no_wrap=True)
     grid.add_column()
     for entry in detail.timeline():
-        record = entry.record
-        when = clock.show(entry.at)
-        if entry.kind == "note":
-            body = safe(record.body)
-            if record.quote:
-                body.append("\n“", style="italic cyan")
-                body.append_text(safe(record.quote, style="italic cyan"))
-                body.append("”", style="italic cyan")
-            for attachment in attachments.get(record.id, []):
-                body.append("\n📎 ")
-                body.append_text(safe(f"{attachment.filename} ({attachment.size} bytes)"))
-            who = Text.assemble(f"{record.kind} ", safe(record.author))
-            grid.add_row(when, who, body)
-        elif entry.kind == "task":
-            grid.add_row(when, Text.assemble("task ", safe(record.created_by)),
-                         Text.assemble(safe(record.title), " → ", safe(record.assignee),
-                                       f" [{record.status}]"))
-        elif entry.kind == "assignment":
-            line = Text.assemble(safe(record.user), f" as {record.role}")
-            if record.reason:
-                line.append_text(Text.assemble(" — ", safe(record.reason)))
-            grid.add_row(when, Text.assemble("assign ", safe(record.assigned_by)), line)
-        else:
-            grid.add_row(when, Text.assemble(f"{record.action} ", safe(record.actor)),
-                         safe(_event_summary(record)))
+        line = timeline_line(entry, attachments.get(entry.record.id, []))
+        body = safe(line.text)
+        if line.quote:
+            body.append("\n“", style="italic cyan")
+            body.append_text(safe(line.quote, style="italic cyan"))
+            body.append("”", style="italic cyan")
+        for shown in line.files:
+            body.append("\n📎 ")
+            body.append_text(safe(shown))
+        if line.aside:
+            body.append_text(safe(f" ({line.aside})", style="dim"))
+        grid.add_row(line.when, Text.assemble(f"{line.label} ", safe(line.who)), body)
     return grid
 
 

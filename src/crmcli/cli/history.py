@@ -17,7 +17,8 @@ COLUMNS = [
     Column("action", "Action"),
     Column("entity_id", "Record", short_id),
     Column("changes", "Changes", lambda row: describe_event(
-        row["action"], row["changes"], row["detail"]), max_width=80, whole_row=True),
+        row["action"], row["changes"], row["detail"], row["entity_id"]), max_width=80,
+        whole_row=True),
 ]
 
 

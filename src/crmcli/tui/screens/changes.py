@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
 from crmcli import clock
-from crmcli.display import describe_changes
+from crmcli.display import describe_event
 from crmcli.models import AuditEvent, Customer
 from crmcli.repo import dashboard, sensitive, users
 from crmcli.repo.dashboard import LastLook
@@ -77,7 +77,7 @@ class ChangesScreen(DataScreen):
         self.events = {event.id: (event, customer) for event, customer in message.rows}
         self.table.fill(
             (event.id, [cell(clock.show(event.at)), cell(event.actor), cell(customer.name),
-                        cell(event.action), cell(describe_changes(event.changes))])
+                        cell(event.action), cell(_described(event))])
             for event, customer in message.rows
         )
         count = len(message.rows)
@@ -109,8 +109,12 @@ class ChangesScreen(DataScreen):
             return
         event, customer = self.events[key]
         detail.update(literal(f"{customer.name}: {event.action} by {event.actor}\n"
-                              f"{describe_changes(event.changes)}"))
+                              f"{_described(event)}"))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         _, customer = self.events[event.row_key.value]
         self.app.push_screen(CustomerScreen(customer.id))
+
+
+def _described(event: AuditEvent) -> str:
+    return describe_event(event.action, event.changes, event.detail, event.entity_id)

@@ -11,45 +11,20 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Label, Static
 
-from crmcli import clock
-from crmcli.display import describe_event
+from crmcli.display import TimelineLine, timeline_line
 from crmcli.models import Attachment
-from crmcli.repo.customer_story import CustomerDetail, TimelineEntry
+from crmcli.repo.customer_story import CustomerDetail
 from crmcli.tui.literal import joined, literal
 
 SHOWN_ENTRIES = 100
 
 
-def _heading(entry: TimelineEntry) -> str:
-    record = entry.record
-    who = {
-        "note": lambda: f"{record.kind} · {record.author}",
-        "task": lambda: f"task · {record.created_by}",
-        "assignment": lambda: f"assignment · {record.assigned_by}",
-        "event": lambda: f"{record.action} · {record.actor}",
-    }[entry.kind]()
-    return f"{clock.show(entry.at)}  {who}"
-
-
-def _body(entry: TimelineEntry, files: list[Attachment]) -> Static:
-    record = entry.record
-    if entry.kind == "note":
-        text = literal(record.body)
-        for attachment in files:
-            text.append_text(joined("\n📎 ", literal(attachment.filename), f" ({attachment.size} bytes)"))
-    elif entry.kind == "task":
-        due = f", due {clock.show(record.due)}" if record.due else ""
-        text = joined(literal(record.title), f" → {record.assignee} [{record.status}{due}]")
-    elif entry.kind == "assignment":
-        text = literal(f"{record.user} as {record.role}")
-        if record.until:
-            text.append(f" (until {clock.show(record.until)})", style="dim")
-        elif record.acknowledged_at is None:
-            text.append(" (waiting for acknowledgement)", style="italic")
-        if record.reason:
-            text.append_text(joined(" — ", literal(record.reason)))
-    else:
-        text = literal(describe_event(record.action, record.changes, record.detail))
+def _body(line: TimelineLine) -> Static:
+    text = literal(line.text)
+    for shown in line.files:
+        text.append_text(joined("\n📎 ", literal(shown)))
+    if line.aside:
+        text.append_text(literal(f" ({line.aside})", style="dim italic"))
     return Static(text, classes="body")
 
 
@@ -111,10 +86,11 @@ class Timeline(VerticalScroll):
         entries = detail.timeline()
         widgets = []
         for entry in entries[:SHOWN_ENTRIES]:
-            parts = [Label(literal(_heading(entry)), classes="heading"),
-                     _body(entry, files.get(entry.record.id, []) if entry.kind == "note" else [])]
-            if entry.kind == "note" and entry.record.quote:
-                parts.append(Static(joined("“", literal(entry.record.quote), "”"), classes="quote"))
+            line = timeline_line(entry, files.get(entry.record.id, []))
+            parts = [Label(literal(f"{line.when}  {line.label} · {line.who}"), classes="heading"),
+                     _body(line)]
+            if line.quote:
+                parts.append(Static(joined("“", literal(line.quote), "”"), classes="quote"))
             if entry.kind == "note":
                 widgets.append(NoteEntry(*parts, note_id=entry.record.id,
                                          files=len(files.get(entry.record.id, []))))
