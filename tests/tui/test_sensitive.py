@@ -33,7 +33,7 @@ async def test_a_member_sees_restricted_and_cannot_read_the_value_in_the_form(
     async with on_customer("王芳", size=(120, 50)) as (dashboard, pilot, _):
         shown = screen_text(dashboard)
         assert "restricted" in shown
-        assert "002X" not in shown and "500000" not in shown
+        assert "002X" not in shown and "500000" not in shown and "¥500,000" not in shown
         await press(pilot, "e")
         assert isinstance(dashboard.screen, CustomerFormScreen)
         field = dashboard.screen.fields["id_number"].control
@@ -58,7 +58,7 @@ async def test_a_cleared_reader_sees_a_mask_and_reveals_after_it_is_recorded(
         assert (field.value, field.disabled) == ("••••002X", False)
         await press(pilot, "escape")
         await press(pilot, "v")
-        assert ID in screen_text(dashboard) and "500000" in screen_text(dashboard)
+        assert ID in screen_text(dashboard) and "¥500,000" in screen_text(dashboard)
         assert [event.detail["fields"] for event in reveals(database)] == [
             ["contract_amount", "id_number"]]
         said = [n.message for n in notifications(seen)]
