@@ -34,6 +34,16 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir("crmcli", appauthor=False))
 
 
+def state_dir() -> Path:
+    """Where crmcli leaves what it reports about itself (the dashboard's crash reports)."""
+    home = os.environ.get("CRM_HOME")
+    if home:
+        return Path(home)
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("crmcli", appauthor=False))
+
+
 def config_path() -> Path:
     return config_dir() / "config.toml"
 

@@ -6,7 +6,9 @@ WAL is unsafe; a busy timeout (a writer waits for the lock instead of failing); 
 transactions begun IMMEDIATE, because a deferred transaction that reads and then writes
 fails with SQLITE_BUSY_SNAPSHOT when another process wrote in between, which no busy
 timeout cures. Python's sqlite3 driver is put in autocommit mode so that we, not it,
-say when a transaction begins.
+say when a transaction begins. A front end that would rather say "waiting" than sit in
+silence (the dashboard) opens its writes with a short busy timeout (`session_scope`'s
+`busy_ms`) and retries when `is_busy` says another writer held the lock.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import Session
 
 from crmcli import migrations
@@ -72,8 +74,11 @@ def make_engine(path: Path) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        mode = connection.get_execution_options().get("crm_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        options = connection.get_execution_options()
+        # every transaction says how long it waits: a pooled connection keeps the setting
+        connection.exec_driver_sql(
+            f"PRAGMA busy_timeout = {int(options.get('crm_busy_ms', BUSY_TIMEOUT_MS))}")
+        connection.exec_driver_sql(f"BEGIN {options.get('crm_begin', 'IMMEDIATE')}")
 
     return engine
 
@@ -138,14 +143,30 @@ class Database:
         self.writer.dispose()
 
 
+SQLITE_BUSY, SQLITE_LOCKED = 5, 6
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether `error` says another connection held the lock past the busy timeout
+    (nothing of the transaction was written: it can simply be tried again)."""
+    code = getattr(getattr(error, "orig", None), "sqlite_errorcode", None)
+    return isinstance(error, OperationalError) and code is not None and (
+        code & 0xFF in (SQLITE_BUSY, SQLITE_LOCKED))
+
+
 @contextmanager
-def session_scope(database: Database, *, write: bool = True) -> Iterator[Session]:
+def session_scope(
+    database: Database, *, write: bool = True, busy_ms: int | None = None
+) -> Iterator[Session]:
     """One transaction: committed if the block ends normally, rolled back if it raises.
 
     The front end owns the scope (one per CLI command, one per TUI worker); repository
-    functions never commit on their own.
+    functions never commit on their own. `busy_ms` shortens how long it waits for another
+    writer (default BUSY_TIMEOUT_MS) before `is_busy` fails it.
     """
     engine = database.writer if write else database.reader
+    if busy_ms is not None:
+        engine = engine.execution_options(crm_busy_ms=busy_ms)
     with Session(engine, expire_on_commit=False) as session:
         session.info["region"] = database.region
         session.info["attachments_dir"] = database.attachments_dir

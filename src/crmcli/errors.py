@@ -77,3 +77,11 @@ class Unavailable(CrmError):
     any other failure of the machinery (1), with its own one-line message."""
 
     exit_code = ExitCode.INTERNAL
+
+
+class StorageFailed(CrmError):
+    """The local database failed under a read or a write (a full disk, a file made
+    read-only, an I/O error): nothing was changed. The dashboard says so and carries on;
+    like any failure of the machinery it is exit code 1."""
+
+    exit_code = ExitCode.INTERNAL

@@ -1,5 +1,7 @@
 """`crm tui`: the dashboard (Textual is imported only here)."""
 
+import typer
+
 from crmcli.cli import context
 from crmcli.cli.context import data_command
 
@@ -10,4 +12,7 @@ def tui() -> None:
     context.long_running()
     from crmcli.tui.app import make_app
 
-    make_app(context.settings()).run()
+    app = make_app(context.settings())
+    app.run()
+    if app.return_code:  # it stopped on an unexpected error (it said where the report is)
+        raise typer.Exit(app.return_code)

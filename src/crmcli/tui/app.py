@@ -1,5 +1,7 @@
 """The dashboard app: three views (customers, my work, what changed), the first-run screen,
-and the watch that brings in changes made by other processes.
+the watch that brings in changes made by other processes, and the crash handler: an
+unexpected error ends the app with a report file (`crash.py`), never a traceback of local
+variables on the terminal.
 
 `make_app` is the one way to build it: `crm tui`, the tests and the snapshot tests all
 use it, so they all see the same app.
@@ -17,7 +19,9 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 
 from crmcli.config import Settings
-from crmcli.tui.data import Workspace, open_workspace
+from crmcli.display import clean
+from crmcli.tui import crash
+from crmcli.tui.data import FAILURES, Workspace, open_workspace
 from crmcli.tui.messages import DataChanged
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.changes import ChangesScreen
@@ -55,6 +59,7 @@ class CrmApp(App[None]):
         self.workspace: Workspace = workspace  # type: ignore[assignment]  # set by first run
         self.watch_every = watch_every
         self.marker: tuple[int, int] | None = None
+        self.crash: tuple[BaseException, str] | None = None  # the error and where its report is
 
     def on_mount(self) -> None:
         if self.workspace is None:
@@ -82,8 +87,12 @@ class CrmApp(App[None]):
 
     @work(thread=True, exclusive=True, group="watch")
     def check_for_changes(self) -> None:
-        """Post DataChanged when anything was committed since the last look (any process)."""
-        marker = self.workspace.change_marker()
+        """Post DataChanged when anything was committed since the last look (any process).
+        A look the database fails is skipped: the next one tries again."""
+        try:
+            marker = self.workspace.change_marker()
+        except FAILURES:
+            return
         if marker != self.marker:
             self.post_message(DataChanged(marker))
 
@@ -92,6 +101,31 @@ class CrmApp(App[None]):
         if isinstance(self.screen, DataScreen):
             self.screen.reload()
         # Screens underneath reload when they are shown again (DataScreen.on_screen_resume).
+
+    # --- the crash handler ---------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Every unexpected error of the app, its screens and workers comes here (Textual's
+        one funnel, then it ends the app): the first is written to a report first."""
+        if self.crash is None:
+            cause = getattr(error, "error", error)  # a failed worker carries the error
+            try:
+                where = str(crash.write_report(cause, [type(s).__name__ for s in self.screen_stack]))
+            except OSError as failure:
+                where = f"nowhere: the report could not be written ({failure})"
+            self.crash = (cause, where)
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        """What the terminal shows as the app ends: what happened and where the report is,
+        instead of Textual's traceback, which shows every frame's local variables."""
+        from rich.text import Text
+
+        cause, where = self.crash or (None, "nowhere")
+        self.bell()
+        self.panic(Text(clean(
+            f"crm tui stopped on an unexpected error ({type(cause).__name__}: {cause}).\n"
+            f"A report (without local variables) is in {where}")))
 
     # --- keys and commands ---------------------------------------------------------------
 

@@ -7,6 +7,11 @@ can no longer write). Writes run in a thread worker and answer with a `Saved` or
 `Refused` message, so the screen stays responsive while another process holds the lock.
 Reads run in a thread worker inside `reading_for`, which turns an error a user can meet
 (what the screen shows is gone) into a `ReadFailed` message instead of ending the app.
+
+The dashboard never dies on a busy or failing database: a write that finds another
+program holding the write lock (a long import) posts `Waiting` after WRITE_WAIT_MS and
+tries again until it goes through; a database that fails (disk full, read-only, I/O error)
+under a read or a write is a `StorageFailed` error the screen shows like a refusal.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from threading import Lock
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from textual.dom import DOMNode
 from textual.message import Message
@@ -23,14 +29,18 @@ from textual.worker import Worker, get_current_worker
 
 from crmcli import config
 from crmcli.config import Settings
-from crmcli.db import Database, session_scope
-from crmcli.errors import CrmError
+from crmcli.db import Database, is_busy, session_scope
+from crmcli.errors import CrmError, StorageFailed
 from crmcli.repo import dashboard, demo, users
 from crmcli.repo.users import Actor
-from crmcli.tui.messages import ReadFailed, Refused, Saved
+from crmcli.tui.messages import ReadFailed, Refused, Saved, Waiting
 
 Change = Callable[[Session, Actor], str]
 """A write: given a session and the acting user, change things and say what was done."""
+
+WRITE_WAIT_MS = 1000  # how long one try of a write waits for another writer
+WAITING = "waiting for another program writing to this database (an import, a sync?); trying again…"
+FAILURES = (SQLAlchemyError, OSError)  # a database (or attachment store) that fails
 
 
 @dataclass
@@ -47,8 +57,8 @@ class Workspace:
             yield s
 
     @contextmanager
-    def writing(self) -> Iterator[tuple[Session, Actor]]:
-        with session_scope(self.database) as s:
+    def writing(self, busy_ms: int | None = None) -> Iterator[tuple[Session, Actor]]:
+        with session_scope(self.database, busy_ms=busy_ms) as s:
             users.check_acting_as(s, self.handle, self.remembered)
             yield s, users.acting(s, self.handle)
 
@@ -133,21 +143,40 @@ def reading_for(node: DOMNode, workspace: Workspace) -> Iterator[Session]:
             yield s
     except CrmError as error:
         post_if_current(node, ReadFailed(error))
+    except FAILURES as error:
+        post_if_current(node, ReadFailed(failure(error, "nothing was read")))
+
+
+def failure(error: BaseException, outcome: str) -> StorageFailed:
+    """A database failure as one line for people: the driver's reason, not a traceback."""
+    return StorageFailed(f"the database failed ({outcome}): {getattr(error, 'orig', None) or error}")
 
 
 def start_write(node: DOMNode, workspace: Workspace, change: Change) -> Worker:
-    """Run `change` in a write transaction in a thread; `node` gets Saved or Refused.
+    """Run `change` in a write transaction in a thread; `node` gets Saved or Refused (a
+    failing database: `StorageFailed`), and Waiting once while another writer holds the
+    lock. A try that met the lock wrote nothing: `change` runs again in a new transaction.
 
     Writes are never exclusive: a later read must not cancel a write that is committing.
     """
 
     def write() -> None:
-        try:
-            with workspace.writing() as (s, me):
-                summary = change(s, me)
-        except CrmError as error:
-            node.post_message(Refused(error))
-        else:
-            node.post_message(Saved(summary))
+        worker, waiting = get_current_worker(), False
+        while not worker.is_cancelled:
+            try:
+                with workspace.writing(busy_ms=WRITE_WAIT_MS) as (s, me):
+                    summary = change(s, me)
+            except CrmError as error:
+                node.post_message(Refused(error))
+            except FAILURES as error:
+                if is_busy(error):
+                    if not waiting:
+                        node.post_message(Waiting(WAITING))
+                        waiting = True
+                    continue
+                node.post_message(Refused(failure(error, "nothing was saved")))
+            else:
+                node.post_message(Saved(summary))
+            return
 
     return node.run_worker(write, thread=True, group="write", name="write")

@@ -38,3 +38,12 @@ class Refused(Message):
     def __init__(self, error: CrmError) -> None:
         super().__init__()
         self.error = error
+
+
+class Waiting(Message):
+    """A write waits for another program that holds the database's write lock (a long
+    import, a sync); it is tried again until it goes through or its screen goes away."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text

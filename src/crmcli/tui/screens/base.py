@@ -19,10 +19,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, Static
 
 from crmcli.display import clean
-from crmcli.errors import CrmError
+from crmcli.errors import CrmError, StorageFailed
 from crmcli.tui.data import Change, Workspace, post_if_current, reading_for, start_write
 from crmcli.tui.literal import literal
-from crmcli.tui.messages import ReadFailed, Refused, Saved
+from crmcli.tui.messages import ReadFailed, Refused, Saved, Waiting
 from crmcli.tui.widgets.form_field import FormField, clear_refusals, show_refusal
 
 if TYPE_CHECKING:
@@ -67,12 +67,18 @@ class DataScreen(Screen):
         message.stop()
         self.notify(clean(str(message.error)), severity="error", markup=False)
 
+    def on_waiting(self, message: Waiting) -> None:
+        message.stop()
+        self.notify(message.text, severity="warning", markup=False)
+
     def on_read_failed(self, message: ReadFailed) -> None:
         """What this screen shows is gone: say why, and go back to the list it was opened
-        from (a view of its own, F1-F3, stays and shows the error)."""
+        from (a view of its own, F1-F3, stays and shows the error). A database that failed
+        is only said: the next reload may read it again."""
         message.stop()
         self.notify(clean(str(message.error)), severity="error", markup=False)
-        if self.is_current and len(self.app.screen_stack) > 1:
+        gone = not isinstance(message.error, StorageFailed)
+        if gone and self.is_current and len(self.app.screen_stack) > 1:
             self.dismiss()
 
 
@@ -99,6 +105,7 @@ class FormScreen(ModalScreen[str | None]):
         self.form_title = title
         self.fields: dict[str, FormField] = {}
         self.ready = False
+        self.saving = False  # a write is on its way (perhaps waiting for another writer)
 
     @property
     def workspace(self) -> Workspace:
@@ -159,7 +166,7 @@ class FormScreen(ModalScreen[str | None]):
         raise NotImplementedError
 
     def action_save(self) -> None:
-        if not self.ready:
+        if not self.ready or self.saving:  # one write at a time: a second would repeat it
             return
         clear_refusals(self.fields, self.query_one("#form-error", Static))
         try:
@@ -168,6 +175,7 @@ class FormScreen(ModalScreen[str | None]):
             self.show_error(error)
             return
         if change is not None:
+            self.saving = True
             start_write(self, self.workspace, change)
 
     def action_cancel(self) -> None:
@@ -185,8 +193,16 @@ class FormScreen(ModalScreen[str | None]):
         self.dismiss(message.summary)
 
     def on_refused(self, message: Refused) -> None:
+        """Refused (or the database failed): the form stays open with what was typed."""
         message.stop()
+        self.saving = False
         self.show_error(message.error)
+
+    def on_waiting(self, message: Waiting) -> None:
+        message.stop()
+        banner = self.query_one("#form-error", Static)
+        banner.update(literal(message.text))
+        banner.display = True
 
     def show_error(self, error: CrmError) -> None:
         show_refusal(self.fields, self.query_one("#form-error", Static), error)
