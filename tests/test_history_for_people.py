@@ -128,3 +128,13 @@ def test_every_time_column_of_the_models_is_shown_as_a_local_time():
     columns = {column.name for table in sqlmodel.SQLModel.metadata.tables.values()
                for column in table.columns if isinstance(column.type, models.UTCDateTime)}
     assert columns == display.TIME_FIELDS
+
+
+def test_a_custom_field_with_a_label_is_shown_by_its_label(crm, story):
+    assert crm("field", "edit", "region", "--label", "销售区域").exit_code == 0
+    for args in (("history", story), ("audit", "list", "--customer", story),
+                 ("customer", "show", story)):
+        shown = crm(*args).stdout
+        assert "销售区域: 华北 → 华南" in shown and "region: 华北" not in shown, args
+    events = json.loads(crm("history", story, "--format", "json").stdout)
+    assert any("region" in (e["changes"].get("extra") or [{}, {}])[1] for e in events)

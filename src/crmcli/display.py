@@ -18,6 +18,7 @@ stored forms and never comes through here. Masks of sensitive values (`≥100,00
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -136,10 +137,16 @@ def show_size(size: int) -> str:
 # --- an audit event ------------------------------------------------------------------------
 
 
-def _field_changes(changes: dict[str, list[Any]]) -> list[tuple[str, Any, Any]]:
-    """(field, before, after) for every field an event changed: the custom fields inside
-    `extra` each on their own, by name. Links to other records (`customer_id`, `note_id`…)
-    are left out: people see the record itself next to the line."""
+Labels = Mapping[str, str] | None  # custom field name -> its label (`custom_fields.labels`)
+
+
+def _field_changes(
+    changes: dict[str, list[Any]], labels: Labels = None
+) -> list[tuple[str, str, Any, Any]]:
+    """(field, shown as, before, after) for every field an event changed: the custom
+    fields inside `extra` each on their own, by label or name. Links to other records
+    (`customer_id`, `note_id`…) are left out: people see the record itself next to the
+    line."""
     out = []
     for name, pair in (changes or {}).items():
         if name.endswith("_id") or not isinstance(pair, list) or len(pair) != 2:
@@ -147,24 +154,25 @@ def _field_changes(changes: dict[str, list[Any]]) -> list[tuple[str, Any, Any]]:
         before, after = pair
         if name == "extra" and isinstance(before or {}, dict) and isinstance(after or {}, dict):
             before, after = before or {}, after or {}
-            out += [(key, before.get(key), after.get(key)) for key in {**before, **after}
-                    if before.get(key) != after.get(key)]
+            out += [(key, (labels or {}).get(key, key), before.get(key), after.get(key))
+                    for key in {**before, **after} if before.get(key) != after.get(key)]
         else:
-            out.append((name, before, after))
+            out.append((name, name, before, after))
     return out
 
 
-def describe_changes(changes: dict[str, list[Any]]) -> str:
+def describe_changes(changes: dict[str, list[Any]], labels: Labels = None) -> str:
     """An audit event's `changes` as one line people read:
     `stage: lead → won; sla: 4h → 1d; region: 华北; city: 上海 → (empty)`.
 
-    A value set where there was none shows alone. Both front ends use this."""
+    A value set where there was none shows alone; a custom field by its label if it has
+    one. Both front ends use this."""
     parts = []
-    for name, before, after in _field_changes(changes):
+    for name, shown, before, after in _field_changes(changes, labels):
         if before in (None, "", [], {}):
-            parts.append(f"{name}: {show_value(name, after)}")
+            parts.append(f"{shown}: {show_value(name, after)}")
         else:
-            parts.append(f"{name}: {show_value(name, before)} → {show_value(name, after)}")
+            parts.append(f"{shown}: {show_value(name, before)} → {show_value(name, after)}")
     return "; ".join(parts)
 
 
@@ -191,7 +199,14 @@ def _resolution(values: dict[str, Any]) -> str:
     return f"{said} {values['value']}" if values.get("value") is not None else said
 
 
-def describe_conflict(changes: dict[str, list[Any]], conflict_id: str | None = None) -> str:
+def _label(path: str, labels: Labels) -> str:
+    name = path.removeprefix("extra.")
+    return (labels or {}).get(name, name)
+
+
+def describe_conflict(
+    changes: dict[str, list[Any]], conflict_id: str | None = None, labels: Labels = None
+) -> str:
     """A `conflict.create` event as a sentence: what the record kept, whose value was set
     aside, and where to settle it (`phone: +8613800138000 kept, bob's +8613900139000 set
     aside; see `crm conflicts show 1a2b3c4d``)."""
@@ -201,7 +216,8 @@ def describe_conflict(changes: dict[str, list[Any]], conflict_id: str | None = N
     see = f"; see `crm conflicts show {short_id(conflict_id)}`" if conflict_id else ""
     if kind == "edit":
         name = str(made.get("field") or "").removeprefix("extra.")
-        return (f"{record}{name}: {show_value(name, made.get('theirs'))} kept, "
+        return (f"{record}{(labels or {}).get(name, name)}: "
+                f"{show_value(name, made.get('theirs'))} kept, "
                 f"{actor}'s {show_value(name, made.get('mine'))} set aside{see}")
     if kind == "resolution":  # two members resolved the same entry differently
         standing, other = made.get("theirs") or {}, made.get("mine") or {}
@@ -214,14 +230,14 @@ def describe_conflict(changes: dict[str, list[Any]], conflict_id: str | None = N
                 f"customer was {fate} elsewhere{see}")
     where = "deleted elsewhere" if kind == "deleted" else "no longer in the shared database"
     mine = made.get("mine")
-    lost = (show_value("mine", {path.removeprefix("extra."): value for path, value in mine.items()})
+    lost = (show_value("mine", {_label(path, labels): value for path, value in mine.items()})
             if isinstance(mine, dict) and mine else f"changes to {made.get('field')}")
     return f"{(record or 'the customer ').strip()} {where}: {actor}'s {lost} set aside{see}"
 
 
 def describe_event(
     action: str, changes: dict[str, list[Any]], detail: dict[str, Any],
-    record_id: str | None = None,
+    record_id: str | None = None, labels: Labels = None,
 ) -> str:
     """A history or timeline line for an audit event (`record_id`: its `entity_id`): its
     changes as `describe_changes` says them; a reveal (which changes nothing) says what it
@@ -231,7 +247,7 @@ def describe_event(
         fields = (detail or {}).get("fields")
         return f"revealed {show_value('fields', fields) if fields else 'nothing'}"
     if action == "conflict.create":
-        return describe_conflict(changes, record_id)
+        return describe_conflict(changes, record_id, labels)
     if action == "conflict.resolve":
         return f"resolved: {_resolution(_made(changes))}"
     if action.endswith(".delete") and set(changes or {}) <= {"deleted_at"}:
@@ -239,8 +255,8 @@ def describe_event(
     if action.endswith(".restore") and set(changes or {}) <= {"deleted_at"}:
         return "restored"
     if action == "customer.merge":
-        return _merged(changes, detail or {})
-    return describe_changes(changes)
+        return _merged(changes, detail or {}, labels)
+    return describe_changes(changes, labels)
 
 
 def what_changed(changes: dict[str, list[Any]]) -> str:
@@ -249,11 +265,11 @@ def what_changed(changes: dict[str, list[Any]]) -> str:
     return f"changed {', '.join(changes)}" if changes else "nothing changed"
 
 
-def _merged(changes: dict[str, list[Any]], detail: dict[str, Any]) -> str:
+def _merged(changes: dict[str, list[Any]], detail: dict[str, Any], labels: Labels) -> str:
     """A merge: whom it took in, the fields it filled, the differing values it kept."""
     parts = [f"merged in {detail.get('merged_name') or detail.get('merged', '')}"]
     if changes:
-        parts.append(f"filled {describe_changes(changes)}")
+        parts.append(f"filled {describe_changes(changes, labels)}")
     if detail.get("kept"):
         parts.append(f"kept {describe_detail(detail['kept'])}")
     return "; ".join(parts)
@@ -278,9 +294,9 @@ class TimelineLine:
     aside: str = ""
 
 
-def timeline_line(entry: Any, files: list[Any] = ()) -> TimelineLine:
+def timeline_line(entry: Any, files: list[Any] = (), labels: Labels = None) -> TimelineLine:
     """`customer_story.TimelineEntry` as a `TimelineLine`; `files` are a note's
-    attachments."""
+    attachments, `labels` the custom fields' (`custom_fields.labels`)."""
     record, when = entry.record, show_time(entry.at)
     if entry.kind == "note":
         shown = [f"{attachment.filename} ({show_size(attachment.size)})" for attachment in files]
@@ -300,4 +316,4 @@ def timeline_line(entry: Any, files: list[Any] = ()) -> TimelineLine:
             aside = "" if record.acknowledged_at else "waiting for acknowledgement"
         return TimelineLine(when, "assignment", record.assigned_by, text, aside=aside)
     return TimelineLine(when, record.action, record.actor, describe_event(
-        record.action, record.changes, record.detail, record.entity_id))
+        record.action, record.changes, record.detail, record.entity_id, labels))

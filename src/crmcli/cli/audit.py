@@ -8,23 +8,34 @@ import typer
 from crmcli.cli import context, server
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption, LimitOption
-from crmcli.cli.output import Column, Format, emit, emit_one, local_time, say, say_cut, short_id
-from crmcli.display import describe_detail, describe_event
+from crmcli.cli.output import (
+    Column,
+    Format,
+    changes_column,
+    emit,
+    emit_one,
+    local_time,
+    say,
+    say_cut,
+    short_id,
+)
+from crmcli.display import describe_detail
 
 app = typer.Typer(help="The audit trail: who viewed, changed or exported what.",
                   no_args_is_help=True)
 
-COLUMNS = [
-    Column("at", "At", local_time),
-    Column("actor", "Actor"),
-    Column("action", "Action"),
-    Column("entity_id", "Record", short_id),
-    Column("customer_id", "Customer", short_id),
-    Column("changes", "Changes", lambda row: describe_event(
-        row["action"], row["changes"], row["detail"], row["entity_id"]), max_width=60,
-        whole_row=True),
-    Column("detail", "Detail", describe_detail, max_width=60),
-]
+
+
+def columns(labels: dict[str, str]) -> list[Column]:
+    return [
+        Column("at", "At", local_time),
+        Column("actor", "Actor"),
+        Column("action", "Action"),
+        Column("entity_id", "Record", short_id),
+        Column("customer_id", "Customer", short_id),
+        changes_column(labels, 60),
+        Column("detail", "Detail", describe_detail, max_width=60),
+    ]
 
 
 @app.command("list")
@@ -47,7 +58,7 @@ def list_(
     """List audit events, newest first: changes, reveals, exports, imports (admins and
     managers). Sensitive values in changes are masked as everywhere."""
     from crmcli.dates import parse_since
-    from crmcli.repo import audit, customers, sensitive
+    from crmcli.repo import audit, custom_fields, customers, sensitive
 
     start = parse_since(since) if since else None
     with context.session(write=False) as s:
@@ -58,7 +69,8 @@ def list_(
         events, total = audit.search(s, by=context.actor(s), actor=actor, customer_ids=ids,
                                      action=action, since=start, limit=limit)
         events = sensitive.masked_events(context.clearance(s), events)
-    shown = emit((audit.as_dict(event) for event in events), format, COLUMNS)
+        labels = custom_fields.labels(s)
+    shown = emit((audit.as_dict(event) for event in events), format, columns(labels))
     if format is Format.table and not shown:
         say("no audit events match")
     say_cut(shown, total)

@@ -89,7 +89,7 @@ def _tasks_table(rows: list):
     return table
 
 
-def _timeline(detail: Any, attachments: dict):
+def _timeline(detail: Any, attachments: dict, labels: dict | None):
     from rich.table import Table
     from rich.text import Text
 
@@ -98,7 +98,7 @@ def _timeline(detail: Any, attachments: dict):
     grid.add_column(no_wrap=True)
     grid.add_column()
     for entry in detail.timeline():
-        line = timeline_line(entry, attachments.get(entry.record.id, []))
+        line = timeline_line(entry, attachments.get(entry.record.id, []), labels)
         body = safe(line.text)
         if line.quote:
             body.append("\n“", style="italic cyan")
@@ -125,5 +125,5 @@ def card(shown: CardData):
         parts += [_section("Responsibilities"), _assignments_table(detail.assignments)]
     if detail.tasks:
         parts += [_section("Tasks"), _tasks_table(detail.tasks)]
-    parts += [_section("Timeline"), _timeline(detail, attachments)]
+    parts += [_section("Timeline"), _timeline(detail, attachments, shown.labels)]
     return Group(*parts)

@@ -7,19 +7,27 @@ import typer
 from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption, LimitOption
-from crmcli.cli.output import Column, Format, emit, local_time, say, say_cut, short_id
-from crmcli.display import describe_event
+from crmcli.cli.output import (
+    Column,
+    Format,
+    changes_column,
+    emit,
+    local_time,
+    say,
+    say_cut,
+    short_id,
+)
 from crmcli.errors import UsageError
 
-COLUMNS = [
-    Column("at", "At", local_time),
-    Column("actor", "Actor"),
-    Column("action", "Action"),
-    Column("entity_id", "Record", short_id),
-    Column("changes", "Changes", lambda row: describe_event(
-        row["action"], row["changes"], row["detail"], row["entity_id"]), max_width=80,
-        whole_row=True),
-]
+
+def columns(labels: dict[str, str]) -> list[Column]:
+    return [
+        Column("at", "At", local_time),
+        Column("actor", "Actor"),
+        Column("action", "Action"),
+        Column("entity_id", "Record", short_id),
+        changes_column(labels, 80),
+    ]
 
 
 @data_command
@@ -34,7 +42,7 @@ def history(
     """Show who changed what and when: for a customer, or (--user) for a user.
 
     Changes of sensitive fields are masked (or `restricted`), as everywhere they are shown."""
-    from crmcli.repo import audit, customers, sensitive, users
+    from crmcli.repo import audit, custom_fields, customers, sensitive, users
 
     if bool(ref) == bool(user):
         raise UsageError("give either a customer REF or --user HANDLE")
@@ -45,10 +53,11 @@ def history(
             member = users.get(s, user)
             events = audit.for_user(s, member.handle, member.id)
         events = sensitive.masked_events(context.clearance(s), events)
+        labels = custom_fields.labels(s)
     total = len(events)
     if limit:
         events = events[-limit:]
-    shown = emit((audit.as_dict(e) for e in events), format, COLUMNS)
+    shown = emit((audit.as_dict(e) for e in events), format, columns(labels))
     if format is Format.table and not shown:
         say("no history")
     say_cut(shown, total)

@@ -16,7 +16,7 @@ from enum import Enum
 from itertools import chain
 from typing import Any
 
-from crmcli.display import clean
+from crmcli.display import clean, describe_event
 from crmcli.io import writers
 
 
@@ -65,6 +65,14 @@ def local_time(value: str | None) -> str:
     from crmcli import clock
 
     return clock.show(datetime.fromisoformat(value.replace("Z", "+00:00")))
+
+
+def changes_column(labels: dict[str, str], max_width: int) -> Column:
+    """The column of an audit event's changes as people read them (`describe_event`;
+    custom fields by their `labels`), for `crm history` and `crm audit list`."""
+    return Column("changes", "Changes", lambda row: describe_event(
+        row["action"], row["changes"], row["detail"], row["entity_id"], labels),
+        max_width=max_width, whole_row=True)
 
 
 def short_id(value: str | None) -> str:

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from crmcli import clock
 from crmcli.display import describe_event
 from crmcli.models import AuditEvent, Customer
-from crmcli.repo import dashboard, sensitive, users
+from crmcli.repo import custom_fields, dashboard, sensitive, users
 from crmcli.repo.dashboard import LastLook
 from crmcli.repo.users import Actor
 from crmcli.tui.data import post_if_current, reading_for
@@ -27,15 +27,18 @@ from crmcli.tui.widgets.record_table import RecordTable
 class ChangesScreen(DataScreen):
 
     class Loaded(Message):
-        def __init__(self, look: LastLook, rows: list[tuple[AuditEvent, Customer]]) -> None:
+        def __init__(
+            self, look: LastLook, rows: list[tuple[AuditEvent, Customer]], labels: dict[str, str]
+        ) -> None:
             super().__init__()
-            self.look, self.rows = look, rows
+            self.look, self.rows, self.labels = look, rows, labels
 
     def __init__(self) -> None:
         super().__init__()
         self.look: LastLook | None = None  # where this visit starts
         self.remembered = 0  # the newest event recorded as seen
         self.events: dict[str, tuple[AuditEvent, Customer]] = {}
+        self.labels: dict[str, str] = {}  # the custom fields' (`custom_fields.labels`)
 
     @property
     def table(self) -> RecordTable:
@@ -70,14 +73,14 @@ class ChangesScreen(DataScreen):
             seen = sensitive.clearance(s, users.acting(s, handle))
             shown = sensitive.masked_events(seen, [event for event, _ in rows])
             rows = [(event, customer) for event, (_, customer) in zip(shown, rows, strict=True)]
-            post_if_current(self, self.Loaded(look, rows))
+            post_if_current(self, self.Loaded(look, rows, custom_fields.labels(s)))
 
     def on_changes_screen_loaded(self, message: Loaded) -> None:
-        self.look = message.look
+        self.look, self.labels = message.look, message.labels
         self.events = {event.id: (event, customer) for event, customer in message.rows}
         self.table.fill(
             (event.id, [cell(clock.show(event.at)), cell(event.actor), cell(customer.name),
-                        cell(event.action), cell(_described(event))])
+                        cell(event.action), cell(self.described(event))])
             for event, customer in message.rows
         )
         count = len(message.rows)
@@ -98,6 +101,10 @@ class ChangesScreen(DataScreen):
         dashboard.remember_look(s, me.handle, seq)
         return ""
 
+    def described(self, event: AuditEvent) -> str:
+        return describe_event(event.action, event.changes, event.detail, event.entity_id,
+                              self.labels)
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
 
@@ -109,12 +116,9 @@ class ChangesScreen(DataScreen):
             return
         event, customer = self.events[key]
         detail.update(literal(f"{customer.name}: {event.action} by {event.actor}\n"
-                              f"{_described(event)}"))
+                              f"{self.described(event)}"))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         _, customer = self.events[event.row_key.value]
         self.app.push_screen(CustomerScreen(customer.id))
 
-
-def _described(event: AuditEvent) -> str:
-    return describe_event(event.action, event.changes, event.detail, event.entity_id)

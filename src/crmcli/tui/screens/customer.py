@@ -111,9 +111,11 @@ class CustomerScreen(DataScreen):
             current: list[Assignment],
             fate: str | None,
             sections: list,
+            labels: dict[str, str],
         ) -> None:
             super().__init__()
             self.detail, self.files, self.current = detail, files, current
+            self.labels = labels  # the custom fields' (`custom_fields.labels`)
             self.fate = fate  # `customers.gone`: None while the customer is live
             self.sections = sections  # `sensitive.field_sections`: what the reader may see
 
@@ -164,9 +166,9 @@ class CustomerScreen(DataScreen):
             files = notes.attachments_of(s, [note.id for note in detail.notes])
             current = assignments.current(s, self.customer_id)
             fate = customers.gone(s, customer)
-            sections = sensitive.field_sections(seen, customer, reveal=revealing,
-                                                labels=custom_fields.labels(s))
-            post_if_current(self, self.Loaded(detail, files, current, fate, sections))
+            labels = custom_fields.labels(s)
+            sections = sensitive.field_sections(seen, customer, reveal=revealing, labels=labels)
+            post_if_current(self, self.Loaded(detail, files, current, fate, sections, labels))
 
     async def on_customer_screen_loaded(self, message: Loaded) -> None:
         detail = message.detail
@@ -187,7 +189,7 @@ class CustomerScreen(DataScreen):
         open_first = sorted(detail.tasks, key=lambda task: task.status != "open")
         self.tasks.show_tasks([TaskLine(task, customer) for task in open_first])
         self._notes = detail.notes
-        await self.query_one(Timeline).show(detail, message.files)
+        await self.query_one(Timeline).show(detail, message.files, message.labels)
 
     # --- actions -------------------------------------------------------------------------
 

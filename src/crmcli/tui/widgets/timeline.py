@@ -82,11 +82,14 @@ class Timeline(VerticalScroll):
     }
     """
 
-    async def show(self, detail: CustomerDetail, files: dict[str, list[Attachment]]) -> None:
+    async def show(
+        self, detail: CustomerDetail, files: dict[str, list[Attachment]],
+        labels: dict[str, str] | None = None,
+    ) -> None:
         entries = detail.timeline()
         widgets = []
         for entry in entries[:SHOWN_ENTRIES]:
-            line = timeline_line(entry, files.get(entry.record.id, []))
+            line = timeline_line(entry, files.get(entry.record.id, []), labels)
             parts = [Label(literal(f"{line.when}  {line.label} · {line.who}"), classes="heading"),
                      _body(line)]
             if line.quote:
