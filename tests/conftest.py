@@ -41,14 +41,24 @@ def crm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture
-def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Local time is UTC for this test (and only this test: the zone is reset after)."""
-    monkeypatch.setenv("TZ", "UTC")
+def _local_zone(monkeypatch: pytest.MonkeyPatch, zone: str) -> Iterator[None]:
+    monkeypatch.setenv("TZ", zone)
     time.tzset()
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC for this test (and only this test: the zone is reset after)."""
+    yield from _local_zone(monkeypatch, "UTC")
+
+
+@pytest.fixture
+def beijing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is China's (UTC+8) for this test, reset after."""
+    yield from _local_zone(monkeypatch, "Asia/Shanghai")
 
 
 @pytest.fixture

@@ -3,23 +3,12 @@
 stored forms."""
 
 import json
-import time
 
 import pytest
 import sqlmodel
 
 from crmcli import display, models
 from helpers import add_customer
-
-
-@pytest.fixture
-def beijing(monkeypatch: pytest.MonkeyPatch):
-    """Local time is China's (UTC+8) for this test."""
-    monkeypatch.setenv("TZ", "Asia/Shanghai")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.fixture

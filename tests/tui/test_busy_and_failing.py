@@ -69,7 +69,7 @@ async def test_a_write_the_database_fails_is_a_notice_and_the_form_keeps_what_wa
         form_input(dashboard, "company").value = "青禾教育集团"
         await press(pilot, "ctrl+s")
         assert dashboard.screen is form
-        assert "the database failed (nothing was saved): disk full (simulated)" in (
+        assert "could not save (disk full (simulated)); nothing was changed" in (
             screen_text(dashboard))
         assert form_input(dashboard, "city").value == "天津"
         assert form_input(dashboard, "company").value == "青禾教育集团"

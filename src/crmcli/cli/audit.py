@@ -7,35 +7,12 @@ import typer
 
 from crmcli.cli import context, server
 from crmcli.cli.context import data_command
+from crmcli.cli.history import columns
 from crmcli.cli.options import FormatOption, LimitOption
-from crmcli.cli.output import (
-    Column,
-    Format,
-    changes_column,
-    emit,
-    emit_one,
-    local_time,
-    say,
-    say_cut,
-    short_id,
-)
-from crmcli.display import describe_detail
+from crmcli.cli.output import Format, emit, emit_one, say, say_cut
 
 app = typer.Typer(help="The audit trail: who viewed, changed or exported what.",
                   no_args_is_help=True)
-
-
-
-def columns(labels: dict[str, str]) -> list[Column]:
-    return [
-        Column("at", "At", local_time),
-        Column("actor", "Actor"),
-        Column("action", "Action"),
-        Column("entity_id", "Record", short_id),
-        Column("customer_id", "Customer", short_id),
-        changes_column(labels, 60),
-        Column("detail", "Detail", describe_detail, max_width=60),
-    ]
 
 
 @app.command("list")
@@ -70,7 +47,8 @@ def list_(
                                      action=action, since=start, limit=limit)
         events = sensitive.masked_events(context.clearance(s), events)
         labels = custom_fields.labels(s)
-    shown = emit((audit.as_dict(event) for event in events), format, columns(labels))
+    shown = emit((audit.as_dict(event) for event in events), format,
+                 columns(labels, whole_trail=True))
     if format is Format.table and not shown:
         say("no audit events match")
     say_cut(shown, total)

@@ -17,17 +17,23 @@ from crmcli.cli.output import (
     say_cut,
     short_id,
 )
+from crmcli.display import describe_detail
 from crmcli.errors import UsageError
 
 
-def columns(labels: dict[str, str]) -> list[Column]:
-    return [
+def columns(labels: dict[str, str], *, whole_trail: bool = False) -> list[Column]:
+    """A history table's columns; `crm audit list`'s (the `whole_trail`) add the
+    customer and the event's detail."""
+    shown = [
         Column("at", "At", local_time),
         Column("actor", "Actor"),
         Column("action", "Action"),
         Column("entity_id", "Record", short_id),
-        changes_column(labels, 80),
     ]
+    if not whole_trail:
+        return [*shown, changes_column(labels, 80)]
+    return [*shown, Column("customer_id", "Customer", short_id), changes_column(labels, 60),
+            Column("detail", "Detail", describe_detail, max_width=60)]
 
 
 @data_command

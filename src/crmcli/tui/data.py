@@ -144,12 +144,13 @@ def reading_for(node: DOMNode, workspace: Workspace) -> Iterator[Session]:
     except CrmError as error:
         post_if_current(node, ReadFailed(error))
     except FAILURES as error:
-        post_if_current(node, ReadFailed(failure(error, "nothing was read")))
+        post_if_current(node, ReadFailed(failure(error, "could not read the database ({})")))
 
 
-def failure(error: BaseException, outcome: str) -> StorageFailed:
-    """A database failure as one line for people: the driver's reason, not a traceback."""
-    return StorageFailed(f"the database failed ({outcome}): {getattr(error, 'orig', None) or error}")
+def failure(error: BaseException, sentence: str) -> StorageFailed:
+    """A failure as one line for people: `sentence` with the driver's (or the file
+    system's) reason in its `{}`, never a traceback."""
+    return StorageFailed(sentence.format(getattr(error, "orig", None) or error))
 
 
 def start_write(node: DOMNode, workspace: Workspace, change: Change) -> Worker:
@@ -174,7 +175,7 @@ def start_write(node: DOMNode, workspace: Workspace, change: Change) -> Worker:
                         node.post_message(Waiting(WAITING))
                         waiting = True
                     continue
-                node.post_message(Refused(failure(error, "nothing was saved")))
+                node.post_message(Refused(failure(error, "could not save ({}); nothing was changed")))
             else:
                 node.post_message(Saved(summary))
             return
