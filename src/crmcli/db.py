@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from crmcli import migrations
@@ -144,6 +144,9 @@ class Database:
 
 
 SQLITE_BUSY, SQLITE_LOCKED = 5, 6
+# What a database (or the attachment store beside it) that fails raises: for front ends
+# that report a failure and carry on instead of ending.
+FAILURES = (SQLAlchemyError, OSError)
 
 
 def is_busy(error: BaseException) -> bool:

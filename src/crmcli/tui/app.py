@@ -19,9 +19,10 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 
 from crmcli.config import Settings
+from crmcli.db import FAILURES
 from crmcli.display import clean
 from crmcli.tui import crash
-from crmcli.tui.data import FAILURES, Workspace, open_workspace
+from crmcli.tui.data import Workspace, open_workspace
 from crmcli.tui.messages import DataChanged
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.changes import ChangesScreen

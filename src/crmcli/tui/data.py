@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from threading import Lock
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from textual.dom import DOMNode
 from textual.message import Message
@@ -29,7 +28,7 @@ from textual.worker import Worker, get_current_worker
 
 from crmcli import config
 from crmcli.config import Settings
-from crmcli.db import Database, is_busy, session_scope
+from crmcli.db import FAILURES, Database, is_busy, session_scope
 from crmcli.errors import CrmError, StorageFailed
 from crmcli.repo import dashboard, demo, users
 from crmcli.repo.users import Actor
@@ -40,7 +39,6 @@ Change = Callable[[Session, Actor], str]
 
 WRITE_WAIT_MS = 1000  # how long one try of a write waits for another writer
 WAITING = "waiting for another program writing to this database (an import, a sync?); trying again…"
-FAILURES = (SQLAlchemyError, OSError)  # a database (or attachment store) that fails
 
 
 @dataclass
