@@ -54,7 +54,7 @@ def test_the_kept_values_are_found_by_search_and_shown_in_history(crm, alice):
     found = crm("customer", "find", "13900139000", "--format", "json")
     assert [c["name"] for c in json.loads(found.stdout)] == ["Keeper"]
     history = crm("history", keep)
-    assert "merged in Other" in history.stdout and "phone=+8613900139000" in history.stdout
+    assert "merged in Other" in history.stdout and "phone: +8613900139000" in history.stdout
 
 
 def test_a_merge_with_nothing_different_adds_no_note(crm, alice):

@@ -270,8 +270,10 @@ def _merged(changes: dict[str, list[Any]], detail: dict[str, Any], labels: Label
     parts = [f"merged in {detail.get('merged_name') or detail.get('merged', '')}"]
     if changes:
         parts.append(f"filled {describe_changes(changes, labels)}")
-    if detail.get("kept"):
-        parts.append(f"kept {describe_detail(detail['kept'])}")
+    if isinstance(detail.get("kept"), dict) and detail["kept"]:
+        kept = ", ".join(f"{(labels or {}).get(name, name)}: {show_value(name, value)}"
+                         for name, value in detail["kept"].items())
+        parts.append(f"kept {kept}")
     return "; ".join(parts)
 
 
