@@ -192,8 +192,9 @@ def _made(changes: dict[str, list[Any]]) -> dict[str, Any]:
             if isinstance(pair, list) and len(pair) == 2}
 
 
-def _resolution(values: dict[str, Any]) -> str:
-    """A resolution's choice as people read it: `keep current`, `new value 上海`."""
+def said_resolution(values: dict[str, Any]) -> str:
+    """A resolution's choice as people read it: `keep current`, `new value 上海` (history
+    lines, and a "resolution" entry's sides in `crm conflicts`)."""
     resolution = values.get("resolution")
     said = RESOLUTIONS.get(resolution, resolution or "closed")
     return f"{said} {values['value']}" if values.get("value") is not None else said
@@ -221,8 +222,8 @@ def describe_conflict(
                 f"{actor}'s {show_value(name, made.get('mine'))} set aside{see}")
     if kind == "resolution":  # two members resolved the same entry differently
         standing, other = made.get("theirs") or {}, made.get("mine") or {}
-        return (f"resolved twice: {standing.get('by')}'s {_resolution(standing)} stands, "
-                f"{other.get('by')}'s {_resolution(other)} set aside{see}")
+        return (f"resolved twice: {standing.get('by')}'s {said_resolution(standing)} stands, "
+                f"{other.get('by')}'s {said_resolution(other)} set aside{see}")
     if kind == "merge":
         fate = (f"merged into {show_value('id', made['theirs'])}" if made.get("theirs")
                 else "deleted")
@@ -249,7 +250,7 @@ def describe_event(
     if action == "conflict.create":
         return describe_conflict(changes, record_id, labels)
     if action == "conflict.resolve":
-        return f"resolved: {_resolution(_made(changes))}"
+        return f"resolved: {said_resolution(_made(changes))}"
     if action.endswith(".delete") and set(changes or {}) <= {"deleted_at"}:
         return "deleted"  # the record itself: an earlier line (e.g. its note.create)
     if action.endswith(".restore") and set(changes or {}) <= {"deleted_at"}:

@@ -26,15 +26,17 @@ app = typer.Typer(
 
 def _choice(resolution: str | None) -> str:
     """A stored resolution as people read it ("keep current", …)."""
-    from crmcli.repo.conflicts import CHOICES
+    from crmcli.display import RESOLUTIONS
 
-    return CHOICES.get(resolution, resolution or "")
+    return RESOLUTIONS.get(resolution, resolution or "")
 
 
 def _side_text(value) -> str:
     """One side's value in a table cell; a "resolution" entry's side is a resolution."""
     if isinstance(value, dict) and "resolution" in value and "by" in value:
-        return _resolution_text(value)
+        from crmcli.display import said_resolution
+
+        return said_resolution(value)
     return cell_text(value)
 
 
@@ -129,14 +131,6 @@ def _card(row: dict):
     return grid
 
 
-def _resolution_text(side: dict) -> str:
-    """One side of a "resolution" entry: what its resolver chose (and the value written)."""
-    from crmcli.repo.conflicts import CHOICES
-
-    how = CHOICES.get(side.get("resolution"), str(side.get("resolution")))
-    return f"{how} {cell_text(side['value'])}" if "value" in side else how
-
-
 @app.command("resolve")
 @data_command
 def resolve(
@@ -169,5 +163,5 @@ def resolve(
             allow_duplicate=allow_duplicate,
         )
         described = conflicts.describe(entry)
-        how = conflicts.CHOICES[entry.resolution]
+        how = _choice(entry.resolution)
     say("resolved ", described, " (", how, "); `crm sync` shares it")

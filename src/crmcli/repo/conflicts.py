@@ -4,7 +4,7 @@ The shared database makes them during a push (see `crmcli.sync`); they reach eve
 like any record. An entry holds two values: the *current* one, which the record kept
 (`theirs`, as stored), and the *other* one, which did not make it (`mine`: the change of
 the entry's `actor`). Resolving one is an ordinary, audited change that syncs; the
-choices are named by what they do (`CHOICES`, stored as the resolution):
+choices are named by what they do (`display.RESOLUTIONS`; stored as the resolution):
 - keep current (stored "theirs"): the record keeps what it holds; the entry is closed;
 - restore other (stored "mine"): the other value is written into the record;
   for a record deleted elsewhere (or a note, task… added to a customer deleted elsewhere)
@@ -51,8 +51,6 @@ from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor
 
 KEEP_CURRENT, RESTORE_OTHER, VALUE = "theirs", "mine", "value"  # as resolutions are stored
-# Each stored resolution as people read it (`conflicts resolve --keep-current` …).
-CHOICES = {KEEP_CURRENT: "keep current", RESTORE_OTHER: "restore other", VALUE: "new value"}
 RESOLUTION = "resolution"  # the kind of an entry between two resolutions of another one
 CONFLICT_FIELDS = (
     "kind", "entity", "entity_id", "customer_id", "field", "base", "mine", "theirs", "actor",
