@@ -186,16 +186,16 @@ def test_name_and_company_match_folds_spaces_and_traditional_script(crm, alice, 
     assert stored["张三"].city == "深圳"
 
 
-def test_a_database_keyed_before_script_folding_is_rekeyed_when_opened(
-    crm, alice, database, crm_home
+def test_a_database_keyed_before_script_folding_is_rekeyed_by_its_migration(
+    crm, alice, crm_home
 ):
-    import sqlite3
-
-    from crmcli import migrations
+    from crmcli import db, migrations
 
     add_customer(crm, "張 三", "--company", "华为")
-    before = migrations.MIGRATIONS.index(migrations.m006_dedupe_keys_fold_names)
-    with sqlite3.connect(crm_home / "crm.db") as conn:  # as the older key was written
-        conn.execute("UPDATE customer SET dedupe_key = '張 三' || char(31) || '华为'")
-        conn.execute(f"PRAGMA user_version = {before}")
-    assert crm("customer", "add", "张三", "--company", "华为").exit_code == 4
+    engine = db.make_engine(crm_home / "crm.db")
+    with engine.begin() as conn:  # the key as the older fold wrote it, then the step
+        conn.exec_driver_sql("UPDATE customer SET dedupe_key = '張 三' || char(31) || '华为'")
+        migrations.m006_dedupe_keys_fold_names(conn)
+    refused = crm("customer", "add", "张三", "--company", "华为")
+    assert refused.exit_code == 4
+    assert "張 三" in refused.stderr

@@ -101,6 +101,7 @@ def test_the_merge_form_side_by_side(snap_compare, demo, app):
 
     async def compare(pilot):
         await pilot.app.push_screen(CustomerScreen(target))
+        await settle(pilot)  # the record is read before `m` may act on it
         await press(pilot, "m")
         await name_the_duplicate(pilot, duplicate[-8:])
 
