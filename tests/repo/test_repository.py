@@ -12,6 +12,7 @@ from crmcli.repo import (
     audit,
     custom_fields,
     customer_lists,
+    customer_merges,
     customers,
     notes,
     offboarding,
@@ -156,7 +157,7 @@ def test_the_search_index_kept_by_its_triggers_matches_one_built_from_scratch(db
         initech = customers.create(s, {"name": "Initech"}, by=me(s))
         notes.add(s, initech, "asked for a demo", quote="下周演示", by=me(s))
         customers.update(s, acme, {"company": "ACME Holdings", "requirement": "anvils"}, by=me(s))
-        customers.merge(s, acme, initech, by=me(s))
+        customer_merges.merge(s, acme, initech, by=me(s))
         customers.delete(s, globex, by=me(s))
     with session_scope(db) as s:
         query = "SELECT * FROM customer_fts ORDER BY rowid"

@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from crmcli.repo import customers, notes, tasks
+from crmcli.repo import customer_merges, customers, notes, tasks
 from crmcli.tui.screens.customer import CustomerScreen
 from crmcli.tui.screens.customers import CustomersScreen
 from crmcli.tui.widgets.customer_table import CustomerTable
@@ -179,7 +179,7 @@ async def test_a_customer_merged_elsewhere_names_the_one_it_was_merged_into(
     async with on_customer("张敏") as (dashboard, pilot, target):
         with another_session(demo, "alice") as (s, me):
             keep = customers.resolve(s, "李伟")
-            customers.merge(s, keep, customers.by_id(s, target), by=me)
+            customer_merges.merge(s, keep, customers.by_id(s, target), by=me)
             survivor = customers.describe(keep)
         dashboard.check_for_changes()
         await settle(pilot)

@@ -1,5 +1,5 @@
 """Merging from the dashboard: the duplicate is named, the two records are shown side by
-side with what the merge does to each field, and only then merged (`customers.merge`)."""
+side with what the merge does to each field, and only then merged (`customer_merges.merge`)."""
 
 from textual.widgets import DataTable
 

@@ -245,11 +245,11 @@ def restore(
 
     Takes the right to delete it. A customer merged into another is not restored: its
     notes, tasks and roles are on that customer now."""
-    from crmcli.repo import customers
+    from crmcli.repo import customer_merges, customers
 
     with context.session() as s:
-        customer = customers.resolve_deleted(s, ref)
-        back = customers.restore(s, customer, by=context.actor(s), allow_duplicate=allow_duplicate)
+        customer = customer_merges.resolve_deleted(s, ref)
+        back = customer_merges.restore(s, customer, by=context.actor(s), allow_duplicate=allow_duplicate)
     say(
         f"restored {customers.describe(customer)} with {back['notes']} notes, "
         f"{back['tasks']} tasks and {back['assignments']} current roles"
@@ -269,12 +269,12 @@ def merge(
 
     OTHER's values that differ from KEEP's (a second phone, another e-mail, custom fields)
     are kept in the merge's history event and an internal note on KEEP, and listed here."""
-    from crmcli.repo import customers, merge_plan
+    from crmcli.repo import customer_merges, customers, merge_plan
 
     with context.session() as s:
         kept = customers.resolve(s, keep)
         gone = customers.resolve(s, other)
-        result = customers.merge(s, kept, gone, by=context.actor(s))
+        result = customer_merges.merge(s, kept, gone, by=context.actor(s))
     say(merge_plan.summary(customers.describe(kept), customers.describe(gone), result))
     if result["kept"]:
         say("kept in a note on ", customers.describe(kept), " (they differ from its own):")

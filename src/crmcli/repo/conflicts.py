@@ -40,6 +40,7 @@ from crmcli.models import Assignment, AuditEvent, Conflict, Customer, DecimalTex
 from crmcli.repo import (
     assignments,
     audit,
+    customer_merges,
     customers,
     entities,
     permissions,
@@ -142,7 +143,7 @@ def _merge_again(s: Session, conflict: Conflict, other: Customer, by: Actor) -> 
     for customer in (keeper, other):
         if customer.deleted_at is not None:
             _restore(s, conflict, customer, by)
-    customers.merge(s, keeper, other, by=by)
+    customer_merges.merge(s, keeper, other, by=by)
 
 
 def _write(

@@ -1,4 +1,5 @@
-"""Customers: create, edit, delete, merge, find, and the duplicate guard.
+"""Customers: create, edit, delete, find, and the duplicate guard (restore and merge:
+`customer_merges`).
 
 Values arrive as the text people typed (from options, import cells or form fields) keyed by
 canonical field name, Chinese alias or custom field name; `fields.parse_customer` turns
@@ -19,14 +20,12 @@ from crmcli import clock, fields, names
 from crmcli.db import region
 from crmcli.errors import Conflict, Duplicate, Invalid, NotFound
 from crmcli.ids import short
-from crmcli.models import Assignment, AuditEvent, Customer, Note, Task, User
+from crmcli.models import Assignment, AuditEvent, Customer, User
 from crmcli.names import name_key, same_name
 from crmcli.repo import (
     assignments,
     audit,
     custom_fields,
-    merge_plan,
-    notes,
     permissions,
     refs,
     sensitive,
@@ -54,7 +53,7 @@ def derived(name: str, company: str | None) -> dict[str, str]:
     return {"dedupe_key": dedupe_key(name, company), "sort_key": sort_key, "spelled": spelled}
 
 
-def _derive(customer: Customer) -> None:
+def derive(customer: Customer) -> None:
     for column, value in derived(customer.name, customer.company).items():
         setattr(customer, column, value)
 
@@ -116,9 +115,16 @@ def gone(s: Session, customer: Customer, name: str | None = None) -> str | None:
     return f"customer {name} was merged into {describe(survivor)}{since}"
 
 
+def ref_conditions(ref: str) -> list[Any]:
+    conditions: list[Any] = [Customer.name == ref.strip()]
+    if (by_id_prefix := refs.id_matches(Customer, ref)) is not None:
+        conditions.append(by_id_prefix)
+    return conditions
+
+
 def _why_gone(s: Session, ref: str) -> NotFound | None:
     """What became of the one deleted customer `ref` names: merged into whom, or deleted."""
-    found = s.exec(select(Customer).where(or_(*_ref_conditions(ref))).limit(2)).all()
+    found = s.exec(select(Customer).where(or_(*ref_conditions(ref))).limit(2)).all()
     if len(found) != 1 or found[0].deleted_at is None:
         return None
     fate = gone(s, found[0], repr(ref))
@@ -161,7 +167,7 @@ def find_duplicate(
     return None
 
 
-def _guard_duplicates(s: Session, customer: Customer, **keys: Any) -> None:
+def guard_duplicates(s: Session, customer: Customer, **keys: Any) -> None:
     found = find_duplicate(s, customer, **keys)
     if found:
         match, reason = found
@@ -186,7 +192,7 @@ def create(
     rows = new_rows(standard, extra, owner=owner, by=by)
     customer = Customer(**rows.customer)
     if not allow_duplicate:
-        _guard_duplicates(s, customer)
+        guard_duplicates(s, customer)
     s.add(customer)
     s.flush()
     created, assigned = rows.events
@@ -337,9 +343,9 @@ def change(
         merged = {**customer.extra, **extra}
         standard["extra"] = {k: v for k, v in merged.items() if v is not None}
     changes = audit.apply(customer, standard, by.handle, unknown=cleared)
-    _derive(customer)
+    derive(customer)
     if changes and not allow_duplicate:
-        _guard_duplicates(s, customer, changed=changes.keys(), shared_contacts=shared_contacts)
+        guard_duplicates(s, customer, changed=changes.keys(), shared_contacts=shared_contacts)
     if changes:
         audit.record(
             s, by=by.handle, action="customer.update", entity="customer",
@@ -370,141 +376,6 @@ def delete(s: Session, customer: Customer, *, by: Actor) -> None:
         s, by=by.handle, action="customer.delete", entity="customer", entity_id=customer.id,
         customer_id=customer.id, changes=changes,
     )
-
-
-def resolve_deleted(s: Session, ref: str) -> Customer:
-    """The deleted customer `ref` names (an id prefix or the exact name), to restore it.
-
-    Live customers do not count, so a name reused by a new customer still names the
-    deleted one; several deleted customers of that name are Ambiguous, listed with when
-    they were deleted (`crm customer list --deleted` shows them all). A live customer
-    `ref` names and no deleted one is Invalid: there is nothing to restore."""
-    try:
-        return refs.resolve(
-            s, Customer, ref, kind="deleted customer", describe=describe_deleted,
-            name_column=Customer.name, only_deleted=True,
-        )
-    except NotFound:
-        live_one = s.exec(select(Customer).where(
-            or_(*_ref_conditions(ref)), Customer.deleted_at.is_(None)).limit(1)).first()
-        if live_one is not None:
-            raise Invalid(f"customer {describe(live_one)} is not deleted; nothing to restore") from None
-        raise NotFound(
-            f"no deleted customer matches {ref!r} (`crm customer list --deleted` lists them)"
-        ) from None
-
-
-def describe_deleted(customer: Customer) -> str:
-    """`describe`, then when it was deleted, by whom, and where it was merged."""
-    merged = f", merged into {short(customer.merged_into)}" if customer.merged_into else ""
-    return (f"{describe(customer)}  deleted {clock.show(customer.deleted_at)} by "
-            f"{customer.updated_by}{merged}")
-
-
-def _ref_conditions(ref: str) -> list[Any]:
-    conditions: list[Any] = [Customer.name == ref.strip()]
-    if (by_id_prefix := refs.id_matches(Customer, ref)) is not None:
-        conditions.append(by_id_prefix)
-    return conditions
-
-
-def restore(
-    s: Session, customer: Customer, *, by: Actor, allow_duplicate: bool = False
-) -> dict[str, Any]:
-    """Undo a delete: the customer is live again with the notes, tasks and roles it had
-    (a delete leaves them in place, so they come back with it), recorded as
-    `customer.restore`, which syncs like any change. Takes the right to delete it
-    (`crmcli.permissions`); the shared database judges the same. A customer merged away is
-    refused: its notes, tasks and roles belong to the customer it was merged into now.
-    The duplicate guard applies as to a new customer (`allow_duplicate`). Returns what came
-    back ("notes", "tasks", "assignments": counts) and "owner_inactive"."""
-    if customer.deleted_at is None:
-        raise Invalid(f"customer {describe(customer)} is not deleted; nothing to restore")
-    if customer.merged_into:
-        raise Invalid(
-            f"{gone(s, customer)}: a merge is not undone by a restore (its notes, tasks and "
-            "roles are on that customer now, with its values in a note)")
-    permissions.require_delete(s, customer, by, verb="restore")
-    if not allow_duplicate:
-        _guard_duplicates(s, customer)
-    changes = audit.apply(customer, {"deleted_at": None}, by.handle)
-    back = {
-        "notes": len(_live(s, Note, customer)),
-        "tasks": len(_live(s, Task, customer)),
-        "assignments": len(assignments.current(s, customer.id)),
-    }
-    audit.record(
-        s, by=by.handle, action="customer.restore", entity="customer", entity_id=customer.id,
-        customer_id=customer.id, changes=changes, detail=back,
-    )
-    owner = s.exec(select(User).where(User.handle == customer.owner)).first()
-    return {**back, "owner_inactive": owner is not None and not owner.active}
-
-
-def merge(s: Session, keep: Customer, other: Customer, *, by: Actor) -> dict[str, Any]:
-    """Fold `other` into `keep`: its notes, tasks and assignments move over, keep's empty
-    fields are filled from it, tags are united, and `other` is deleted pointing at `keep`.
-    Its values that differ from keep's filled ones are kept (`merge_plan`): in the merge's
-    history event (`detail.kept`) and in an internal note on `keep`, and returned as "kept".
-    Takes the right to delete `other` and to change `keep` (`crmcli.permissions`)."""
-    if keep.id == other.id:
-        raise Invalid("a customer cannot be merged with itself", "customer")
-    permissions.require_merge(s, keep, other, by)
-    fates = plan_merge(s, keep, other)
-    moved = {
-        "notes": _move(s, Note, other, keep, by),
-        "tasks": _move(s, Task, other, keep, by),
-        "assignments": assignments.absorb(s, other, keep, by=by),
-    }
-    fills: dict[str, Any] = {"extra": dict(keep.extra)}
-    for fate in fates:
-        if fate.fate == merge_plan.UNITED:
-            fills["tags"] = keep.tags + [tag for tag in other.tags if tag not in keep.tags]
-        elif fate.fate == merge_plan.FILLED and fate.name in fields.FIELD_BY_NAME:
-            fills[fate.name] = fate.other
-        elif fate.fate == merge_plan.FILLED:
-            fills["extra"][fate.name] = fate.other
-    changes = audit.apply(keep, fills, by.handle)
-    _derive(keep)
-    kept = merge_plan.noted(fates)
-    audit.record(
-        s, by=by.handle, action="customer.merge", entity="customer", entity_id=keep.id,
-        customer_id=keep.id, changes=changes,
-        detail={"merged": other.id, "merged_name": other.name, **moved, "kept": kept},
-    )
-    for body in merge_plan.note_bodies(other, fates):
-        notes.add(s, keep, body, by=by, kind="internal",
-                  detail={"merged_from": other.id})  # part of the merge (`sync/merges.py`)
-    gone = audit.apply(other, {"deleted_at": clock.now(), "merged_into": keep.id}, by.handle)
-    audit.record(
-        s, by=by.handle, action="customer.delete", entity="customer", entity_id=other.id,
-        customer_id=other.id, changes=gone, detail={"merged_into": keep.id},
-    )
-    return {"filled": sorted(changes), **moved, "kept": kept}
-
-
-def plan_merge(s: Session, keep: Customer, other: Customer) -> list[merge_plan.FieldFate]:
-    """What merging `other` into `keep` would do to each field (`merge_plan`)."""
-    return merge_plan.plan(keep, other, {*sensitive.STANDARD, *sensitive.custom_sensitive(s)})
-
-
-def _live(s: Session, model: Any, customer: Customer) -> list[Any]:
-    """The notes or tasks of a customer that are not deleted themselves."""
-    query = select(model).where(model.customer_id == customer.id, model.deleted_at.is_(None))
-    return list(s.exec(query).all())
-
-
-def _move(s: Session, model: type, source: Customer, target: Customer, by: Actor) -> int:
-    count = 0
-    for row in _live(s, model, source):
-        changes = audit.apply(row, {"customer_id": target.id}, by.handle)
-        audit.record(
-            s, by=by.handle, action=f"{model.__tablename__}.update", entity=model.__tablename__,
-            entity_id=row.id, customer_id=target.id, changes=changes,
-            detail={"merged_from": source.id},
-        )
-        count += 1
-    return count
 
 
 def transfer_owned(s: Session, leaving: str, heir: str, *, by: Actor, reason: str) -> int:

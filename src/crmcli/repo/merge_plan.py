@@ -1,5 +1,5 @@
 """What a merge does to each field, decided before it is made: the dashboard shows it side by
-side before the user confirms, and `customers.merge` carries it out, so both agree.
+side before the user confirms, and `customer_merges.merge` carries it out, so both agree.
 
 A merge must not lose what the customer merged away knew. An empty field of the keeper is
 filled from it; tags are united; and every value of it that differs from a filled value of

@@ -201,7 +201,7 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
     def untaken(event: AuditEvent) -> bool:
         return event.id in overruled_events or merges.merged_away(event) in refused
 
-    # What a refused merge made (the note of the values it kept, `customers.merge`) tells of
+    # What a refused merge made (the note of the values it kept, `customer_merges.merge`) tells of
     # a merge that did not happen: it is not sent, and the replica drops it with its events
     # (the "merge" entry's --take mine makes the merge, and its note, again).
     unmade = {(e.entity, e.entity_id or "") for e in fresh

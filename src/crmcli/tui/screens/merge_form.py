@@ -3,7 +3,7 @@
 The user names the duplicate (an id prefix or the exact name, as `crm customer merge`
 takes it) and presses Enter: every field either record holds is shown for both, with what
 the merge does to it (`merge_plan`: stays, filled from the other, the other's value kept in
-a note). Only then does Save merge, through `customers.merge` like the command line.
+a note). Only then does Save merge, through `customer_merges.merge` like the command line.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from crmcli.errors import CrmError, Invalid
 from crmcli.models import Customer
-from crmcli.repo import customers, merge_plan, sensitive, users
+from crmcli.repo import customer_merges, customers, merge_plan, sensitive, users
 from crmcli.repo.users import Actor
 from crmcli.tui.data import Change
 from crmcli.tui.literal import cell, literal
@@ -75,7 +75,7 @@ class MergeFormScreen(FormScreen):
                 if other.id == keep.id:
                     raise Invalid("that is this customer; name the duplicate", "other")
                 seen = sensitive.clearance(s, users.acting(s, self.workspace.handle))
-                fates = customers.plan_merge(s, keep, other)
+                fates = customer_merges.plan_merge(s, keep, other)
                 rows = merge_plan.side_by_side(seen, keep, other, fates)
                 compared = self.Compared(ref, other.id, customers.describe(other), rows)
         except CrmError as error:
@@ -108,7 +108,7 @@ class MergeFormScreen(FormScreen):
 
         def merge(s: Session, me: Actor) -> str:
             keep, other = customers.live(s, keep_id), customers.live(s, other_id)
-            result: dict[str, Any] = customers.merge(s, keep, other, by=me)
+            result: dict[str, Any] = customer_merges.merge(s, keep, other, by=me)
             return merge_plan.summary(customers.describe(keep), customers.describe(other), result)
 
         return merge
