@@ -99,8 +99,8 @@ def run(command: list[str], env: dict[str, str]) -> tuple[float, int]:
     return seconds, usage.ru_maxrss // 1024
 
 
-def crm_env(home: Path) -> dict[str, str]:
-    env = {**os.environ, "CRM_HOME": str(home), "CRM_USER": "bench"}
+def crm_env(home: Path, user: str = "bench") -> dict[str, str]:
+    env = {**os.environ, "CRM_HOME": str(home), "CRM_USER": user}
     env.pop("CRM_DB", None)
     return env
 

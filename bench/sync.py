@@ -14,17 +14,39 @@ Measured: a replica pushes 10,000 changes (5,000 new customers, each with its ow
 assignment), another pulls them; then 10,000 edits of those customers, pushed and pulled;
 then a no-op sync against shared databases of 1,000 and 100,000 customers (the larger
 one filled server-side, and pulled once by a fresh replica, which is timed too).
+
+Volume mode, for push and pull at scale (issue 13: bounded memory):
+
+    python bench/sync.py [POSTGRES_URL] --volume 20000 100000 200000
+
+For each N, in a schema of its own and entirely through the command line, each step a
+`crm` process with a CRM_HOME of its own, as a team would: `crm server init`, two members
+added with logins of their own (`crm server member add`), alice joins (`crm init`,
+`crm remote set`, `crm sync`) and imports N generated customers (`crm import customers` of
+bench/import.py's CSV rows, about 2 % repeated leads, which the import merges). Timed, each
+a process of its own whose peak RSS is its own `ru_maxrss` (from `wait4`): alice's
+`crm sync` pushing the created customers and their events (PUSH), then bob's first
+`crm sync` on a fresh replica joining the team, receiving them (FIRST SYNC). Rows/s count
+customers; the events column is what the push added to the shared audit trail; load is
+the 1-minute load average when the row was measured (compare runs at similar load).
+The schema and every role the team made are dropped after each N, also on a failure or
+Ctrl-C.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import os
+import signal
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -33,6 +55,9 @@ from crmcli.db import Database, session_scope
 from crmcli.repo import customers, users
 from crmcli.sync import members, schema, security, state
 from crmcli.sync.run import sync
+
+import_bench = importlib.import_module("import")  # bench/import.py: its rows and process timer
+CRM = [sys.executable, "-m", "crmcli"]
 
 FILL = """
 INSERT INTO customer (id, name, stage, tags, extra, created_at, updated_at, version, owner)
@@ -61,18 +86,19 @@ def no_op(database: Database, handle: str, runs: int = 7) -> float:
 
 
 def main() -> None:
-    default = os.environ.get("CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    base = sys.argv[1] if len(sys.argv) > 1 else default
-    name = f"crm_bench_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(base, autocommit=True)
-    admin.execute(f'CREATE SCHEMA "{name}"')
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{name}"
-    team_roles: tuple = ()
-    try:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("url", nargs="?", help="PostgreSQL URL of a database to work in",
+                        default=os.environ.get("CRM_TEST_PG_URL",
+                                               "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--volume", type=int, nargs="+", metavar="N",
+                        help="push and first sync of N imported customers, for each N")
+    args = parser.parse_args()
+    if args.volume:
+        volume(args.url, args.volume)
+        return
+    with scratch_team(args.url) as (url, name, admin):
         with psycopg.connect(url, autocommit=True) as conn:
             schema.init(conn)
-            server_id = conn.execute("SELECT server_id FROM crm_server").fetchone()[0]
-            team_roles = security.roles(server_id)
             logins = {}
             for handle in ("alice", "bob"):
                 logins[handle] = f"{name}_{handle}"
@@ -80,12 +106,41 @@ def main() -> None:
                             login=logins[handle], password=None)
         with tempfile.TemporaryDirectory() as folder:
             run(Path(folder), url, logins, admin, name)
+
+
+@contextmanager
+def scratch_team(base: str) -> Iterator[tuple[str, str, psycopg.Connection]]:
+    """A schema of the benchmark's own: yields (URL that uses it, its name, an admin
+    connection). Afterwards, even after a failure or Ctrl-C, its backends are ended and the
+    schema is dropped with every role its team made (roles are cluster-wide): the member
+    logins, named after the schema, and the team's owner and member roles."""
+    name = f"crm_bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(base, autocommit=True)
+    admin.execute(f'CREATE SCHEMA "{name}"')
+    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{name}&application_name={name}"
+    try:
+        yield url, name, admin
     finally:
-        admin.execute(f'DROP SCHEMA "{name}" CASCADE')
-        for role in (*(f"{name}_{h}" for h in ("alice", "bob")), *team_roles):
-            admin.execute(f'DROP OWNED BY "{role}"')
-            admin.execute(f'DROP ROLE IF EXISTS "{role}"')
-        admin.close()
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: clean anyway
+        try:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE application_name = %s AND pid <> pg_backend_pid()", (name,))
+            made = admin.execute("SELECT 1 FROM pg_tables WHERE schemaname = %s "
+                                 "AND tablename = 'crm_server'", (name,)).fetchone()
+            server = made and admin.execute(f'SELECT server_id FROM "{name}".crm_server').fetchone()
+            logins = [row[0] for row in admin.execute(
+                "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)", (name + "_",))]
+            admin.execute(f'DROP SCHEMA "{name}" CASCADE')
+            with admin.transaction():  # one team at a time touches the catalog's ACLs
+                admin.execute("SELECT pg_advisory_xact_lock(hashtext('crmcli-secure'))")
+                for role in (*logins, *(security.roles(server[0]) if server else ())):
+                    if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
+                                     (role,)).fetchone():
+                        admin.execute(f'DROP OWNED BY "{role}"')
+                        admin.execute(f'DROP ROLE "{role}"')
+        finally:
+            admin.close()
+            signal.signal(signal.SIGINT, interrupt)
 
 
 def as_login(url: str, login: str) -> str:
@@ -134,6 +189,61 @@ def run(folder: Path, url: str, logins: dict, admin, name: str) -> None:
         print(f"first sync of a fresh replica, {size:>7,} customers shared:        {first:6.2f} s")
         print(f"no-op sync, {size:>7,} customers shared (median of 7):         "
               f"{no_op(fresh, 'alice') * 1000:6.1f} ms")
+
+
+VOLUME_COLUMNS = ("N", "customers", "events", "push s", "rows/s", "push RSS MiB",
+                  "first sync s", "rows/s", "first RSS MiB", "load")
+
+
+def volume(base: str, sizes: list[int]) -> None:
+    print(f"sync at volume, {' | '.join(VOLUME_COLUMNS)}", flush=True)
+    for size in sizes:
+        with scratch_team(base) as (url, name, admin), tempfile.TemporaryDirectory() as folder:
+            figures = push_and_join(Path(folder), url, name, admin, size)
+        print(" | ".join(figures), flush=True)
+
+
+def crm(home: Path, user: str, *args: str) -> tuple[float, int]:
+    """Run one `crm` command as `user` with CRM_HOME `home`: (seconds, peak RSS in MiB)."""
+    home.mkdir(exist_ok=True)
+    return import_bench.run([*CRM, *args], import_bench.crm_env(home, user))
+
+
+def join(home: Path, url: str, handle: str) -> None:
+    """A member's fresh replica linked with their own login (README, "Join"), not synced."""
+    crm(home, handle, "init", "--user", handle, "--name", handle.title(), "--dept", "sales")
+    crm(home, handle, "remote", "set", url)
+
+
+def push_and_join(folder: Path, url: str, name: str, admin, size: int) -> list[str]:
+    owner = folder / "owner"
+    crm(owner, "owner", "server", "init", "--url", url)
+    for handle, role in (("alice", "admin"), ("bob", "member")):
+        crm(owner, "owner", "server", "member", "add", handle, "--name", handle.title(),
+            "--dept", "sales", "--role", role, "--login", f"{name}_{handle}", "--url", url)
+    alice, bob = folder / "alice", folder / "bob"
+    join(alice, as_login(url, f"{name}_alice"), "alice")
+    crm(alice, "alice", "sync")
+    rows = folder / "customers.csv"
+    import_bench.generate(rows, size, seed=1)
+    crm(alice, "alice", "import", "customers", str(rows))
+
+    def events() -> int:
+        return admin.execute(f'SELECT count(*) FROM "{name}".audit_event').fetchone()[0]
+
+    before = events()
+    push, push_rss = crm(alice, "alice", "sync")
+    pushed = events() - before
+    shared = admin.execute(f'SELECT count(*) FROM "{name}".customer').fetchone()[0]
+    join(bob, as_login(url, f"{name}_bob"), "bob")
+    first, first_rss = crm(bob, "bob", "sync")
+    with sqlite3.connect(bob / "crm.db") as local:
+        received = local.execute("SELECT count(*) FROM customer").fetchone()[0]
+    if received != shared:
+        raise SystemExit(f"bob's first sync received {received:,} of {shared:,} customers")
+    return [f"{size:,}", f"{shared:,}", f"{pushed:,}", f"{push:.1f}", f"{shared / push:,.0f}",
+            f"{push_rss:,}", f"{first:.1f}", f"{shared / first:,.0f}", f"{first_rss:,}",
+            f"{os.getloadavg()[0]:.2f}"]
 
 
 if __name__ == "__main__":
