@@ -29,6 +29,9 @@ a process of its own whose peak RSS is its own `ru_maxrss` (from `wait4`): alice
 `crm sync` on a fresh replica joining the team, receiving them (FIRST SYNC). Rows/s count
 customers; the events column is what the push added to the shared audit trail; load is
 the 1-minute load average when the row was measured (compare runs at similar load).
+A size whose push or first sync fails prints its first error line and the run goes on.
+With --no-timeouts the owner lifts the member logins' statement and idle-in-transaction
+timeouts (120 s and 60 s by default, README "limits"), to time a sync that outlasts them.
 The schema and every role the team made are dropped after each N, also on a failure or
 Ctrl-C.
 """
@@ -92,9 +95,11 @@ def main() -> None:
                                                "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--volume", type=int, nargs="+", metavar="N",
                         help="push and first sync of N imported customers, for each N")
+    parser.add_argument("--no-timeouts", action="store_true",
+                        help="with --volume: lift the member logins' statement timeouts")
     args = parser.parse_args()
     if args.volume:
-        volume(args.url, args.volume)
+        volume(args.url, args.volume, args.no_timeouts)
         return
     with scratch_team(args.url) as (url, name, admin):
         with psycopg.connect(url, autocommit=True) as conn:
@@ -195,11 +200,15 @@ VOLUME_COLUMNS = ("N", "customers", "events", "push s", "rows/s", "push RSS MiB"
                   "first sync s", "rows/s", "first RSS MiB", "load")
 
 
-def volume(base: str, sizes: list[int]) -> None:
-    print(f"sync at volume, {' | '.join(VOLUME_COLUMNS)}", flush=True)
+def volume(base: str, sizes: list[int], no_timeouts: bool) -> None:
+    timeouts = "member timeouts lifted" if no_timeouts else "default member timeouts"
+    print(f"sync at volume ({timeouts}), {' | '.join(VOLUME_COLUMNS)}", flush=True)
     for size in sizes:
         with scratch_team(base) as (url, name, admin), tempfile.TemporaryDirectory() as folder:
-            figures = push_and_join(Path(folder), url, name, admin, size)
+            try:
+                figures = push_and_join(Path(folder), url, name, admin, size, no_timeouts)
+            except SystemExit as failure:  # one size failing says why and the others still run
+                figures = [f"{size:,}", str(failure)]
         print(" | ".join(figures), flush=True)
 
 
@@ -215,12 +224,26 @@ def join(home: Path, url: str, handle: str) -> None:
     crm(home, handle, "remote", "set", url)
 
 
-def push_and_join(folder: Path, url: str, name: str, admin, size: int) -> list[str]:
+def timed_sync(label: str, home: Path, user: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    try:
+        return crm(home, user, "sync")
+    except SystemExit as failure:
+        said = [line for line in str(failure).splitlines() if line.strip()]
+        raise SystemExit(f"{label} failed after {time.perf_counter() - started:.0f} s: "
+                         f"{said[-1]}") from None
+
+
+def push_and_join(folder: Path, url: str, name: str, admin, size: int,
+                  no_timeouts: bool) -> list[str]:
     owner = folder / "owner"
     crm(owner, "owner", "server", "init", "--url", url)
     for handle, role in (("alice", "admin"), ("bob", "member")):
         crm(owner, "owner", "server", "member", "add", handle, "--name", handle.title(),
             "--dept", "sales", "--role", role, "--login", f"{name}_{handle}", "--url", url)
+        if no_timeouts:
+            for setting in ("statement_timeout", "idle_in_transaction_session_timeout"):
+                admin.execute(f'ALTER ROLE "{name}_{handle}" SET {setting} = 0')
     alice, bob = folder / "alice", folder / "bob"
     join(alice, as_login(url, f"{name}_alice"), "alice")
     crm(alice, "alice", "sync")
@@ -232,19 +255,22 @@ def push_and_join(folder: Path, url: str, name: str, admin, size: int) -> list[s
         return admin.execute(f'SELECT count(*) FROM "{name}".audit_event').fetchone()[0]
 
     before = events()
-    push, push_rss = crm(alice, "alice", "sync")
+    push, push_rss = timed_sync("push", alice, "alice")
     pushed = events() - before
     shared = admin.execute(f'SELECT count(*) FROM "{name}".customer').fetchone()[0]
+    figures = [f"{size:,}", f"{shared:,}", f"{pushed:,}", f"{push:.1f}",
+               f"{shared / push:,.0f}", f"{push_rss:,}"]
     join(bob, as_login(url, f"{name}_bob"), "bob")
-    first, first_rss = crm(bob, "bob", "sync")
+    try:
+        first, first_rss = timed_sync("first sync", bob, "bob")
+    except SystemExit as failure:
+        return [*figures, str(failure)]
     with sqlite3.connect(bob / "crm.db") as local:
         received = local.execute("SELECT count(*) FROM customer").fetchone()[0]
     if received != shared:
         raise SystemExit(f"bob's first sync received {received:,} of {shared:,} customers")
-    return [f"{size:,}", f"{shared:,}", f"{pushed:,}", f"{push:.1f}", f"{shared / push:,.0f}",
-            f"{push_rss:,}", f"{first:.1f}", f"{shared / first:,.0f}", f"{first_rss:,}",
+    return [*figures, f"{first:.1f}", f"{shared / first:,.0f}", f"{first_rss:,}",
             f"{os.getloadavg()[0]:.2f}"]
-
 
 if __name__ == "__main__":
     main()
