@@ -243,7 +243,8 @@ def push_and_join(folder: Path, url: str, name: str, admin, size: int,
             "--dept", "sales", "--role", role, "--login", f"{name}_{handle}", "--url", url)
         if no_timeouts:
             for setting in ("statement_timeout", "idle_in_transaction_session_timeout"):
-                admin.execute(f'ALTER ROLE "{name}_{handle}" SET {setting} = 0')
+                admin.execute(f'ALTER ROLE "{name}_{handle}" IN DATABASE "{admin.info.dbname}" '
+                              f"SET {setting} = 0")  # where `member add` set them
     alice, bob = folder / "alice", folder / "bob"
     join(alice, as_login(url, f"{name}_alice"), "alice")
     crm(alice, "alice", "sync")
