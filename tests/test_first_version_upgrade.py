@@ -61,3 +61,10 @@ def test_the_upgraded_database_takes_new_writes(crm, old_db):
     assert added.exit_code == 0, added.stderr
     found = crm("--db", old_db, "--as", "alice", "customer", "find", "李四", "--format", "json")
     assert [c["name"] for c in json.loads(found.stdout)] == ["李四"]
+
+
+def test_the_upgraded_database_finds_short_queries_through_its_rebuilt_index(crm, old_db):
+    for text in ("zs", "张三", "張三", "三"):
+        result = crm("--db", old_db, "--as", "alice", "customer", "find", text, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        assert [c["name"] for c in json.loads(result.stdout)] == ["张三"], text

@@ -196,21 +196,24 @@ def m006_dedupe_keys_fold_names(conn: Connection) -> None:
 
 
 # --- m007: the search index follows every write ------------------------------------------
-# Customers' rows in the index, deleted ones too (`crm customer list --deleted --search`
-# finds one to restore; lists of live customers filter on deleted_at), with their live
-# notes; a WHERE clause follows (`repo.search`'s bulk fill).
-INDEX_ALL = """
-INSERT INTO customer_fts (rowid, name, company, phone, email, requirement, notes, spelled)
-SELECT c.pk, c.name, c.company, c.phone, c.email, c.requirement,
+# What the index holds (`customer_fts`, rowid = customer.pk): customers' rows, deleted ones
+# too (`crm customer list --deleted --search` finds one to restore; lists of live customers
+# filter on deleted_at), with their live notes; {end} follows each value (m008 pads them).
+_INDEXED = """
+SELECT c.pk, c.name{end}, c.company{end}, c.phone{end}, c.email{end}, c.requirement{end},
        (SELECT group_concat(n.body || ' ' || coalesce(n.quote, ''), ' ')
-          FROM note n WHERE n.customer_id = c.id AND n.deleted_at IS NULL), c.spelled
+          FROM note n WHERE n.customer_id = c.id AND n.deleted_at IS NULL){end}, c.spelled{end}
   FROM customer c"""
+_FILL = "INSERT INTO customer_fts (rowid, name, company, phone, email, requirement, notes, spelled)"
+_INDEX_ALL_M007 = _FILL + _INDEXED.format(end="")
+_CREATE_INDEX = """CREATE VIRTUAL TABLE customer_fts USING fts5(
+    name, company, phone, email, requirement, notes, spelled, tokenize = 'trigram')"""
 _DEFERRED = """EXISTS (SELECT 1 FROM meta WHERE "key" = 'search_deferred')"""
 # One customer's row brought up to date (the customer whose pk is {pk}), or while a bulk
 # load defers the index, the customer listed for it.
 _INDEX_ONE = f"""
     DELETE FROM customer_fts WHERE rowid = {{pk}} AND NOT {_DEFERRED};
-    {INDEX_ALL.strip()} WHERE c.pk = {{pk}} AND NOT {_DEFERRED};
+    {{index_all}} WHERE c.pk = {{pk}} AND NOT {_DEFERRED};
     INSERT OR IGNORE INTO search_dirty (pk) SELECT {{pk}} WHERE {_DEFERRED};"""
 _NOTE_CUSTOMER = "(SELECT pk FROM customer WHERE id = {side}.customer_id)"
 _SEARCH_TRIGGERS = {
@@ -231,14 +234,15 @@ _SEARCH_TRIGGERS = {
 }
 
 
-def _search_trigger(name: str) -> str:
+def _search_trigger(name: str, index_all: str) -> str:
+    """The trigger `name`, re-indexing a customer by the statement `index_all`."""
     table, _, event = name.rpartition("_fts_")
     sides = {"insert": ["NEW"], "update": ["NEW", "OLD"], "delete": ["OLD"]}[event]
     if table == "customer":
         pks = [f"{side}.pk" for side in sides[:1]]
     else:
         pks = [_NOTE_CUSTOMER.format(side=side) for side in sides]
-    body = "".join(_INDEX_ONE.format(pk=pk) for pk in pks)
+    body = "".join(_INDEX_ONE.format(pk=pk, index_all=index_all.strip()) for pk in pks)
     return f"CREATE TRIGGER {name} {_SEARCH_TRIGGERS[name]}\nBEGIN{body}\nEND"
 
 
@@ -268,18 +272,45 @@ def m007_search_follows_writes(conn: Connection) -> None:
         )
     conn.exec_driver_sql("CREATE INDEX ix_customer_sort ON customer (sort_key, name)")
     conn.exec_driver_sql("DROP TABLE customer_fts")
-    conn.exec_driver_sql("""CREATE VIRTUAL TABLE customer_fts USING fts5(
-    name, company, phone, email, requirement, notes, spelled, tokenize = 'trigram')""")
+    conn.exec_driver_sql(_CREATE_INDEX)
     conn.exec_driver_sql("CREATE TABLE search_dirty (pk INTEGER NOT NULL PRIMARY KEY)")
     for name in _SEARCH_TRIGGERS:
-        conn.exec_driver_sql(_search_trigger(name))
+        conn.exec_driver_sql(_search_trigger(name, _INDEX_ALL_M007))
+    conn.exec_driver_sql(_INDEX_ALL_M007)
+
+
+# --- m008: short queries answered by the index too ---------------------------------------
+# Two U+001F (unit separator) end every indexed value: then each character and each pair of
+# characters of a value begins one of its trigrams. U+001F is whitespace to Python, so a
+# query, stripped, never begins or ends with it and never matches into the padding.
+INDEX_ALL = _FILL + _INDEXED.format(end=" || char(31, 31)")
+
+
+def m008_short_search(conn: Connection) -> None:
+    """Queries shorter than a trigram (`zs`, 张三, `伟`) are answered by the index too.
+
+    Before, they scanned every customer and note (a second at a million customers). Now
+    every value in `customer_fts` ends in two U+001F characters, so a query of one or two
+    characters is in a value exactly when it begins one of the value's trigrams: the
+    index's own list of terms (`customer_fts_terms`, an fts5vocab table over it) finds
+    them by a range of terms, `repo.search` says how. The index is rebuilt with the
+    padding and its triggers re-made to write it.
+    """
+    for name in _SEARCH_TRIGGERS:
+        conn.exec_driver_sql(f"DROP TRIGGER {name}")
+    conn.exec_driver_sql("DROP TABLE customer_fts")
+    conn.exec_driver_sql(_CREATE_INDEX)
+    conn.exec_driver_sql(
+        "CREATE VIRTUAL TABLE customer_fts_terms USING fts5vocab(customer_fts, 'instance')")
+    for name in _SEARCH_TRIGGERS:
+        conn.exec_driver_sql(_search_trigger(name, INDEX_ALL))
     conn.exec_driver_sql(INDEX_ALL)
 
 
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial, m002_sync, m003_field_readers, m004_sensitive_masks, m005_field_labels,
     m006_dedupe_keys_fold_names,
-    m007_search_follows_writes,
+    m007_search_follows_writes, m008_short_search,
 ]
 LATEST = len(MIGRATIONS)
 

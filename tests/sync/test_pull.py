@@ -175,3 +175,20 @@ def test_a_phone_with_its_extension_travels_to_the_other_members(team):
     bob.sync()
     found = json.loads(bob.ok("customer", "find", "010 6552 1234", "--format", "json"))
     assert [(c["name"], c["phone"]) for c in found] == [("王经理", "+861065521234;ext=8001")]
+
+
+def test_short_queries_find_what_a_pull_brings_and_forget_what_it_replaced(team):
+    alice, bob = team["alice"], team["bob"]
+
+    def found(text: str) -> list[str]:
+        return [c["name"] for c in json.loads(bob.ok("customer", "find", text, "--format", "json"))]
+
+    wang = alice.ok("customer", "add", "王伟")
+    alice.ok("note", "add", wang, "面谈")
+    alice.sync()
+    bob.sync()
+    assert found("ww") == ["王伟"] and found("王伟") == ["王伟"] and found("面谈") == ["王伟"]
+    alice.ok("customer", "edit", wang, "--name", "王芳")
+    alice.sync()
+    bob.sync()  # the pull defers the index and fills it at its end
+    assert found("ww") == [] and found("王伟") == [] and found("wf") == ["王芳"]
