@@ -1,8 +1,11 @@
 """The customers screen: search as you type, filters, sorting, paging."""
 
-from crmcli.repo import customers
+import json
+
+from crmcli.repo import customers, users
 from crmcli.tui.screens.customer import CustomerScreen
 from crmcli.tui.screens.customer_form import CustomerFormScreen
+from crmcli.tui.screens.customers import CustomersScreen
 from crmcli.tui.widgets.customer_table import PAGE_SIZE, CustomerTable
 
 from .helpers import another_session, press, screen_text, settle, type_into
@@ -52,18 +55,18 @@ async def test_filters_by_stage_level_owner_and_tag(demo, app):
     async with dashboard.run_test(size=(120, 30)) as pilot:
         await settle(pilot)
         screen = dashboard.screen
-        screen.query_one("#stage").value = "won"
+        screen.query_one("#stage").chosen = ["won"]
         await settle(pilot)
         assert names(dashboard) == ["陈静", "Lucas Martin"]  # by pinyin: chen, lucas
-        screen.query_one("#level").value = "A"
+        screen.query_one("#level").chosen = ["A"]
         await settle(pilot)
         assert names(dashboard) == ["陈静"]
-        screen.query_one("#stage").clear()
-        screen.query_one("#level").clear()
-        screen.query_one("#owner").value = "carol"
+        screen.query_one("#stage").chosen = []
+        screen.query_one("#level").chosen = []
+        screen.query_one("#owner").chosen = ["carol"]
         await settle(pilot)
         assert names(dashboard) == ["João Silva", "周杰"]
-        screen.query_one("#owner").clear()
+        screen.query_one("#owner").chosen = []
         await type_into(pilot, "#tag", "重点")
         assert names(dashboard) == ["Aiko Tanaka", "陈静", "王芳"]
 
@@ -73,8 +76,70 @@ async def test_choosing_a_stage_with_the_keyboard_filters_the_list(demo, app):
     async with dashboard.run_test() as pilot:
         await settle(pilot)
         dashboard.screen.query_one("#stage").focus()
-        await press(pilot, "enter", "down", "down", "enter")  # past lead to qualified
+        await press(pilot, "enter", "down", "space")  # past lead to qualified
         assert names(dashboard) == ["刘洋"]
+
+
+async def test_two_stages_mean_either_and_two_tags_mean_both_as_on_the_command_line(
+    demo, app, crm
+):
+    dashboard = app()
+    async with dashboard.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        stage = dashboard.screen.query_one("#stage")
+        stage.focus()
+        # open, down to negotiation and tick it, down to won and tick it, close
+        await press(pilot, "enter", "down", "down", "down", "space", "down", "space", "escape")
+        assert dashboard.focused is stage
+        assert names(dashboard) == ["Aiko Tanaka", "陈静", "Lucas Martin", "王芳"]
+        assert "1–4 of 4 · stage negotiation or won · sorted by name" in status(dashboard)
+        assert "negotiation, won" in str(stage.query_one("#shown").render())
+
+        await type_into(pilot, "#tag", "重点")
+        assert names(dashboard) == ["Aiko Tanaka", "陈静", "王芳"]  # Lucas has no 重点
+        await type_into(pilot, "#tag", ", ERP")
+        assert names(dashboard) == ["王芳"]  # the only one with both tags
+        assert "stage negotiation or won · tags 重点 and ERP" in status(dashboard)
+
+    listed = crm("customer", "list", "--stage", "negotiation", "--stage", "won",
+                 "--tag", "重点", "--tag", "ERP", "--format", "json")
+    assert [row["name"] for row in json.loads(listed.stdout)] == ["王芳"]
+
+
+async def test_two_owners_mean_either_and_delete_clears_the_filter(demo, app):
+    dashboard = app()
+    async with dashboard.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        owner = dashboard.screen.query_one("#owner")
+        owner.focus()
+        # the choices: alice, bob, carol; a letter jumps to the next starting with it
+        await press(pilot, "enter", "b", "space", "c", "enter", "a", "escape")
+        assert isinstance(dashboard.screen, CustomersScreen)  # a: to alice, not the add form
+        assert names(dashboard) == ["陈静", "João Silva", "Olivia Brown", "周杰"]
+        assert "owner bob or carol" in status(dashboard)
+        await press(pilot, "enter", "enter", "tab")  # opens on bob: unticked; Tab closes
+        assert names(dashboard) == ["João Silva", "周杰"]
+        assert "owner carol ·" in status(dashboard)
+        owner.focus()
+        await press(pilot, "delete")
+        assert len(names(dashboard)) == 11
+        assert "owner" not in status(dashboard)
+        assert "Owner" in str(owner.query_one("#shown").render())
+
+
+async def test_the_owners_chosen_stay_chosen_when_the_team_changes(demo, app):
+    dashboard = app()
+    async with dashboard.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        screen = dashboard.screen
+        screen.query_one("#owner").chosen = ["carol", "bob"]
+        await settle(pilot)
+        with another_session(demo, "alice") as (s, me):
+            users.add(s, "dave", name="Dave", department="sales", by=me)
+        screen.reload()
+        await settle(pilot)
+        assert screen.query_one("#owner").chosen == ("bob", "carol")
+        assert names(dashboard) == ["陈静", "João Silva", "Olivia Brown", "周杰"]
 
 
 async def test_sorting_by_a_column_and_reversing_it(demo, app):

@@ -35,6 +35,17 @@ def test_the_customer_list_with_chinese_names(snap_compare, demo, app):
     assert snap_compare(app(), run_before=steps())
 
 
+def test_two_stages_ticked_in_the_stage_filter(snap_compare, demo, app):
+    """The drop-down open over the list of customers in either stage; the status line says
+    what the filters hold."""
+
+    async def tick(pilot):
+        pilot.app.screen.query_one("#stage").focus()
+        await press(pilot, "enter", "down", "down", "down", "space", "down", "space")
+
+    assert snap_compare(app(), run_before=steps(then=tick))
+
+
 def test_the_customer_list_in_the_light_theme_on_a_wide_terminal(snap_compare, demo, app):
     assert snap_compare(app(), terminal_size=(120, 30), run_before=steps("ctrl+t"))
 

@@ -75,6 +75,16 @@ class CustomerQuery:
             where.append(search.matches(self.search))
         return where
 
+    def described(self) -> str:
+        """The filters in words, for a front end to say what its list holds: `stage lead or
+        qualified · tags vip and 重点` (any of a filter's values, every tag); "" for none."""
+        said = [f"{name} {' or '.join(chosen)}" for name, chosen in (
+            ("stage", self.stage), ("level", self.level), ("owner", self.owner),
+            ("department", self.department), ("city", self.city)) if chosen]
+        if self.tag:
+            said.append(f"tag{'s' if len(self.tag) > 1 else ''} {' and '.join(self.tag)}")
+        return " · ".join(said)
+
     def order(self, reverse: bool = False) -> list[Any]:
         """The ORDER BY terms; `reverse` flips every one (to read a list from its end).
 

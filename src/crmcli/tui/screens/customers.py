@@ -1,5 +1,8 @@
 """The customer list: search as you type (the CLI's search, Chinese included), filters by
-stage, level, owner and tag, sorting by column, and pages read from the database."""
+stage, level, owner and tag, sorting by column, and pages read from the database.
+
+The filters build the same `CustomerQuery` as `crm customer list`: several stages, levels
+or owners ticked mean any of them, several tags typed (`vip, 重点`) all of them."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Select, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from crmcli import fields
 from crmcli.repo import users
@@ -19,6 +22,7 @@ from crmcli.tui.data import post_if_current, reading_for
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.customer import CustomerScreen
 from crmcli.tui.screens.customer_form import CustomerFormScreen
+from crmcli.tui.widgets.choice_filter import ChoiceFilter
 from crmcli.tui.widgets.customer_table import CustomerTable
 
 TYPING_PAUSE = 0.15  # seconds of quiet typing before the search runs
@@ -39,7 +43,6 @@ class CustomersScreen(DataScreen):
     def __init__(self) -> None:
         super().__init__()
         self._typing: Timer | None = None
-        self._owners: list[str] | None = None  # the Owner filter's choices
 
     @property
     def table(self) -> CustomerTable:
@@ -49,11 +52,9 @@ class CustomersScreen(DataScreen):
         yield Header()
         with Horizontal(id="filters"):
             yield Input(placeholder="Search name, phone, notes… 搜索", id="search", compact=True)
-            yield Select([(Text(stage), stage) for stage in fields.STAGES], prompt="Stage",
-                         id="stage", compact=True)
-            yield Select([(Text(level), level) for level in fields.LEVELS], prompt="Level",
-                         id="level", compact=True)
-            yield Select([], prompt="Owner", id="owner", compact=True)
+            yield ChoiceFilter("Stage", fields.STAGES, id="stage")
+            yield ChoiceFilter("Level", fields.LEVELS, id="level")
+            yield ChoiceFilter("Owner", (), id="owner")
             yield Input(placeholder="Tag", id="tag", compact=True)
         yield CustomerTable(self.workspace)
         yield Static(id="status")
@@ -75,23 +76,13 @@ class CustomersScreen(DataScreen):
             post_if_current(self, self.OwnersLoaded([user.handle for user in users.list_(s)]))
 
     def on_customers_screen_owners_loaded(self, message: OwnersLoaded) -> None:
-        """New choices, the owner chosen staying chosen (set_options clears it)."""
-        if message.handles == self._owners:
-            return  # most reloads: leave the control (and an open drop-down) alone
-        self._owners = message.handles
-        owner = self.query_one("#owner", Select)
-        chosen = owner.value
-        with owner.prevent(Select.Changed):
-            owner.set_options([(Text(handle), handle) for handle in message.handles])
-            if chosen in message.handles:
-                owner.value = chosen
+        self.query_one("#owner", ChoiceFilter).set_choices(message.handles)
 
     # --- filters -------------------------------------------------------------------------
 
     def build_query(self) -> CustomerQuery:
-        def chosen(select_id: str) -> str | None:
-            value = self.query_one(select_id, Select).value
-            return None if value == Select.NULL else str(value)
+        def chosen(filter_id: str) -> tuple[str, ...]:
+            return self.query_one(filter_id, ChoiceFilter).chosen
 
         return CustomerQuery(
             search=self.query_one("#search", Input).value.strip() or None,
@@ -113,7 +104,7 @@ class CustomersScreen(DataScreen):
             self._typing.stop()
         self._typing = self.set_timer(TYPING_PAUSE, self.apply_filters)
 
-    @on(Select.Changed)
+    @on(ChoiceFilter.Changed)
     def chose(self) -> None:
         self.apply_filters()
 
@@ -135,6 +126,9 @@ class CustomersScreen(DataScreen):
             order = f"sorted by {message.sort.lstrip('-')} {arrow} · s sort, r reverse"
         else:
             order = "sorted by relevance · s sort"
+        filters = self.table.query.described()
+        if filters:
+            where = f"{where} · {filters}"
         self.query_one("#status", Static).update(
             Text(f" {where} · {order}, Home/End first/last page"))
 
