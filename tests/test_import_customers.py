@@ -319,3 +319,26 @@ def test_with_skip_or_error_a_repeated_row_names_the_earlier_line(crm, alice, da
     assert skipped.exit_code == 0
     assert "created 1, updated 0, unchanged 0, skipped 1" in skipped.stderr
     assert [(c.name, c.city) for c in customers_by_name(database).values()] == [("New", "深圳")]
+
+
+def test_values_repeated_on_thousands_of_rows_are_judged_alike_on_each(
+    crm, alice, database, tmp_path
+):
+    """An import remembers what a column's repeated text parsed to (`fields.ParseMemo`),
+    and stops remembering a column whose values do not repeat: either way each row gets
+    the value, or the refusal, it would get alone."""
+    rows = [f"客户{i},+86 139 {i:04d} {i:04d},上海,谈判,{'Z' if i in (2, 4999) else 'A'},vip，展会\n"
+            for i in range(5000)]
+    path = write(tmp_path, "many.csv", "客户名称,电话,城市,阶段,等级,标签\n" + "".join(rows))
+    result = crm("import", "customers", path, "--partial")
+    assert result.exit_code == 4
+    lines = result.stderr.splitlines()
+    assert "line 4: 等级: 'Z' is not one of A, B, C, D" in lines
+    assert "line 5001: 等级: 'Z' is not one of A, B, C, D" in lines
+    assert "invalid 2" in result.stderr
+    stored = customers_by_name(database)
+    assert len(stored) == 4998
+    last = stored["客户4998"]
+    assert (last.phone, last.city, last.stage, last.level, last.tags) == (
+        "+8613949984998", "上海", "negotiation", "A", ["vip", "展会"])
+    assert stored["客户0"].tags == ["vip", "展会"]

@@ -5,6 +5,7 @@ Stored times are UTC; `local()` converts for display in the machine's time zone.
 
 import os
 from datetime import UTC, datetime
+from functools import lru_cache
 
 
 def now() -> datetime:
@@ -27,8 +28,10 @@ def local(moment: datetime | None) -> datetime | None:
     return moment.astimezone()
 
 
+@lru_cache(maxsize=256)
 def iso(moment: datetime | None) -> str | None:
-    """A UTC timestamp as ISO 8601 with a Z, the form machine output uses."""
+    """A UTC timestamp as ISO 8601 with a Z, the form machine output uses (remembered for
+    the last few moments: a bulk write stamps thousands of records with one)."""
     if moment is None:
         return None
     if moment.tzinfo is None:

@@ -407,29 +407,81 @@ def parse_customer(
     raw: dict[str, Any],
     region: str,
     custom: dict[str, CustomField],
+    memo: ParseMemo | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Parse typed values into (standard fields, custom fields) ready to store.
 
     Keys may be canonical names, Chinese aliases or declared custom field names. Empty text
     means "no value" (None). Tags may be a list. The first bad value raises `Invalid`.
+    A bulk import passes a `memo` (`ParseMemo`): its columns repeat a few values (city,
+    stage, tags, ...) row after row, and a standard field's text parses to the same value
+    every time.
     """
     standard: dict[str, Any] = {}
     extra: dict[str, Any] = {}
-    custom_by_fold = {fold(name): spec for name, spec in custom.items()}
+    custom_by_fold: dict[str, CustomField] | None = None
     for key, value in raw.items():
+        if memo is not None and type(value) is str and key not in memo.unrepeated:
+            found = memo.known.get((key, value)) or memo.learn(key, value, region)
+            if type(found) is not tuple:
+                raise Invalid(found.reason, found.field)
+            name, parsed = found
+            if name is not None:
+                standard[name] = list(parsed) if type(parsed) is list else parsed
+                continue
         for text in value if isinstance(value, (list, tuple)) else [value]:
             refuse_unstorable(str(text), key)
         name = canonical_field(key)
-        if name == "tags":
-            standard["tags"] = parse_tags(value if value is not None else [])
-        elif name:
-            standard[name] = None if value is None else FIELD_BY_NAME[name].parse(str(value), region)
-        elif fold(key) in custom_by_fold:
+        if name:
+            standard[name] = _parse_standard(name, value, region)
+            continue
+        if custom_by_fold is None:
+            custom_by_fold = {fold(name): spec for name, spec in custom.items()}
+        if fold(key) in custom_by_fold:
             spec = custom_by_fold[fold(key)]
             extra[spec.name] = None if value is None else spec.parse(str(value))
         else:
             raise Invalid("is not a field; declare it first with `crm field add`", key)
     return standard, extra
+
+
+def _parse_standard(name: str, value: Any, region: str) -> Any:
+    if name == "tags":
+        return parse_tags(value if value is not None else [])
+    return None if value is None else FIELD_BY_NAME[name].parse(str(value), region)
+
+
+class ParseMemo:
+    """What each (column, text) of an import parsed to as a standard field, or the
+    refusal it met: `known` maps it to (field, value), or (None, None) for a column that
+    is not a standard field, or to the Invalid.
+
+    Bounded: a column is remembered until it has shown LIMIT different texts; one whose
+    values do not repeat (names, phones) is then parsed afresh every time (`unrepeated`),
+    so memory stays flat however long the file. Custom fields are not remembered (a date
+    field may read `明天` as a new day)."""
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[str, str], tuple[str | None, Any] | Invalid] = {}
+        self.unrepeated: set[str] = set()
+        self._texts: dict[str, int] = {}
+
+    def learn(self, key: str, text: str, region: str) -> tuple[str | None, Any] | Invalid:
+        name = canonical_field(key)
+        found: tuple[str | None, Any] | Invalid = (None, None)
+        if name is not None:
+            try:
+                refuse_unstorable(text, key)
+                found = (name, _parse_standard(name, text, region))
+            except Invalid as refusal:
+                found = refusal
+        texts = self._texts[key] = self._texts.get(key, 0) + 1
+        if texts >= self.LIMIT:
+            self.unrepeated.add(key)
+        self.known[(key, text)] = found
+        return found
 
 
 def show_value(name: str, value: Any) -> str:

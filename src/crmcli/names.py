@@ -26,6 +26,10 @@ from importlib.util import find_spec
 from pathlib import Path
 
 _SPACES = re.compile(r"\s+")
+# Names met recently, remembered with their key and spellings: an import meets the same
+# names again and again (a surname and one or two given characters), and converting
+# script and spelling pinyin is most of what a name costs. Bounded, so memory stays flat.
+NAMES_REMEMBERED = 32_768
 
 
 @functools.cache
@@ -43,6 +47,7 @@ def simplified(text: str) -> str:
     return _to_simplified().convert(text)
 
 
+@functools.lru_cache(maxsize=NAMES_REMEMBERED)
 def name_key(name: str | None) -> str:
     """The form two names are compared in: width, case, spaces and script folded away."""
     folded = _SPACES.sub("", unicodedata.normalize("NFKC", name or "").casefold())
@@ -86,6 +91,7 @@ def _unaccented(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
+@functools.lru_cache(maxsize=NAMES_REMEMBERED)
 def spelled(name: str | None) -> tuple[str, str]:
     """(sort key, spellings) of a name, the two columns a customer's name fills.
 

@@ -85,6 +85,7 @@ class CustomerImport(Importer):
         self.separate_names = on_name_mismatch == "create"
         self.region = region(s)
         self.custom = custom_fields.declared(s)
+        self.memo = fields.ParseMemo()
         self.owners: dict[str, User | Invalid] = {}
         self.clearance = sensitive.clearance(s, self.by)
         self.remarks: list[tuple[str, str | None]] = []  # (customer id, 备注) of the batch
@@ -96,7 +97,7 @@ class CustomerImport(Importer):
         bulk_remarks.parse(values.pop(bulk_remarks.FIELD, None))
         if values.get("owner") is not None and str(values["owner"]).strip():  # 王芳 → wangfang
             values["owner"] = self._owner(str(values["owner"]).strip()).handle
-        standard, extra = fields.parse_customer(values, self.region, self.custom)
+        standard, extra = fields.parse_customer(values, self.region, self.custom, self.memo)
         sensitive.require_writable(self.clearance, [*standard, *extra])
         owner = self._owner(standard["owner"]) if standard.get("owner") else None
         keys = [("id", customer_id)] if customer_id else []

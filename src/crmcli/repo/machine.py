@@ -48,10 +48,9 @@ def new_row(model: type, values: dict[str, Any]) -> dict[str, Any]:
     to build and a dict a few.
     """
     template, factories = _defaults(model)
-    unknown = values.keys() - template.keys()
-    if unknown:
-        raise TypeError(f"not columns of {model.__name__}: {sorted(unknown)}")
     row = {**template, **values}
+    if len(row) != len(template):  # `values` named a column the model does not have
+        raise TypeError(f"not columns of {model.__name__}: {sorted(row.keys() - template.keys())}")
     for name, factory in factories:
         if name not in values:
             row[name] = factory()
