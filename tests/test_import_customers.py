@@ -271,6 +271,30 @@ def test_a_row_that_would_make_a_duplicate_suggests_what_import_offers(
     assert customers_by_name(database)["First"].email is None
 
 
+def test_a_refused_update_leaves_out_only_its_rows_and_the_others_are_written(
+    crm, alice, database, tmp_path
+):
+    """A batch's updates are made together; one refused is left out, the rest kept
+    with their history (each once), as if each had been made alone."""
+    add_customer(crm, "First", "--phone", "13800138000")
+    add_customer(crm, "Second", "--email", "second@x.com")
+    add_customer(crm, "Third", "--phone", "13900139000")
+    path = write(tmp_path, "mixed.csv", "name,phone,email,city\n"
+                 "First,13800138000,,上海\nFirst,13800138000,second@x.com,\n"
+                 "Third,13900139000,,北京\n")
+    result = crm("import", "customers", path, "--partial")
+    assert result.exit_code == 4
+    assert "line 3: duplicate: same email as existing customer" in result.stderr
+    assert "updated 1" in result.stderr and "invalid 2" in result.stderr
+    stored = customers_by_name(database)
+    assert (stored["First"].city, stored["First"].email) == (None, None)
+    assert stored["Third"].city == "北京"
+    with database() as s:
+        updates = s.exec(select(AuditEvent).where(AuditEvent.action == "customer.update")).all()
+    assert [(e.customer_id, e.changes) for e in updates] == [
+        (stored["Third"].id, {"city": [None, "北京"]})]
+
+
 def test_a_customer_twice_in_a_file_is_folded_so_importing_it_again_changes_nothing(
     crm, alice, database, tmp_path
 ):

@@ -229,34 +229,61 @@ class CustomerImport(Importer):
     def _update(self, updates: list[tuple[int, Group]]) -> None:
         """Each group's folded values set on its stored customer, in one change: non-empty
         values overwrite, empty ones never erase. A row updating a customer the importing
-        user may not change ends the import (`Importer.denied`)."""
+        user may not change ends the import (`Importer.denied`).
+
+        The batch's changes are tried together under one savepoint (one per change cost
+        more than the change); only if one is refused are they made again one by one,
+        each under its own, so the refused group is left out and the others kept."""
         if not updates:
             return
         query = select(Customer).where(col(Customer.pk).in_({pk for pk, _ in updates}))
         stored = {customer.pk: customer for customer in self.s.exec(query)}
-        for pk, group in updates:
-            customer = stored[pk]
-            entry, later = folded(group)
-            standard, extra = given(entry)
-            if group.kind != "id":
-                standard.pop("name", None)  # only an id renames: a phone, e-mail or name match never
-            savepoint = self.s.begin_nested()
-            try:
-                changes = customers.change(self.s, customer, standard, extra, by=self.by,
-                                           shared_contacts=self.separate_names)
-                savepoint.commit()
-            except PermissionDenied as refusal:
-                raise self.denied(group.first.row, refusal) from None
-            except CrmError as problem:
-                savepoint.rollback()
-                self.refuse_all(group.rows, _invalid(problem, customer))
+        pairs = [(stored[pk], group) for pk, group in updates]
+        attempt = self.s.begin_nested()
+        try:
+            changed = [(customer, group, self._change(customer, group)) for customer, group in pairs]
+            attempt.commit()
+        except PermissionDenied:
+            raise
+        except CrmError:
+            attempt.rollback()
+            changed = [(customer, group, self._change_alone(customer, group))
+                       for customer, group in pairs]
+        for customer, group, changes in changed:
+            if changes is None:
                 continue
             self._remember_remarks(customer.id, group.rows)
             if changes:
                 self.report.updated += 1
             else:
                 self.report.unchanged += 1
-            self._count_later(later, record_changed=bool(changes))
+            self._count_later(folded(group)[1], record_changed=bool(changes))
+
+    def _change_alone(self, customer: Customer, group: Group) -> dict[str, list[Any]] | None:
+        """`_change` under a savepoint of its own: a refused change is undone and its rows
+        refused (None)."""
+        savepoint = self.s.begin_nested()
+        try:
+            changes = self._change(customer, group)
+            savepoint.commit()
+        except PermissionDenied:
+            raise
+        except CrmError as problem:
+            savepoint.rollback()
+            self.refuse_all(group.rows, _invalid(problem, customer))
+            return None
+        return changes
+
+    def _change(self, customer: Customer, group: Group) -> dict[str, list[Any]]:
+        entry, _later = folded(group)
+        standard, extra = given(entry)
+        if group.kind != "id":
+            standard.pop("name", None)  # only an id renames: a phone, e-mail or name match never
+        try:
+            return customers.change(self.s, customer, standard, extra, by=self.by,
+                                    shared_contacts=self.separate_names)
+        except PermissionDenied as refusal:
+            raise self.denied(group.first.row, refusal) from None
 
 
 def _invalid(error: CrmError, customer: Customer) -> Invalid:
