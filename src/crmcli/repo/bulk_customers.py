@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from crmcli import clock, fields
@@ -142,12 +144,16 @@ class CustomerImport(Importer):
         """The stored customers any of these rows' keys point at, oldest first (ids:
         deleted ones too). A phone or e-mail may be several differently named people's."""
         found: dict[tuple[str, str], list[Any]] = {}
+        wanted: dict[str, set[str]] = {kind: set() for kind in KEY_COLUMNS}
+        for entry in entries:
+            for kind, value in entry.keys:
+                wanted[kind].add(value)
         for kind, column in KEY_COLUMNS.items():
-            wanted = {value for entry in entries for k, value in entry.keys if k == kind}
-            if not wanted:
+            if not wanted[kind]:
                 continue
             query = select(Customer.pk, Customer.id, Customer.name, Customer.company,
-                           Customer.deleted_at, column.label("key")).where(col(column).in_(wanted))
+                           Customer.deleted_at, column.label("key")).where(
+                col(column).in_(select(_listed(list(wanted[kind])).c.value)))
             if kind != "id":
                 query = query.where(col(Customer.deleted_at).is_(None))
             for match in self.s.exec(query.order_by(Customer.pk)):
@@ -284,6 +290,13 @@ class CustomerImport(Importer):
                                     shared_contacts=self.separate_names)
         except PermissionDenied as refusal:
             raise self.denied(group.first.row, refusal) from None
+
+
+def _listed(values: list[str]) -> Any:
+    """The values as a table of one column (`value`) from one JSON parameter: a batch's
+    thousands of keys as `IN (…)` are a bound parameter each, which SQLAlchemy expands
+    into the statement every time at more cost than the lookup (the index is used alike)."""
+    return func.json_each(orjson.dumps(values).decode()).table_valued("value")
 
 
 def _invalid(error: CrmError, customer: Customer) -> Invalid:
