@@ -35,3 +35,21 @@ def test_ids_made_from_several_threads_stay_unique():
 def test_only_hex_text_of_four_or_more_characters_can_be_an_id_prefix():
     assert could_be_id_prefix("a1b2") and could_be_id_prefix("01A2067B-46")
     assert not could_be_id_prefix("a1b") and not could_be_id_prefix("王伟") and not could_be_id_prefix("cafe!")
+
+
+def test_a_forked_process_makes_ids_of_its_own():
+    """Randomness is drawn for many ids at once; a child must not reuse its parent's."""
+    import os
+
+    new_id()  # the parent holds a drawn pool
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.write(writing, " ".join(short(new_id()) for _ in range(100)).encode())
+        os._exit(0)
+    os.close(writing)
+    os.waitpid(child, 0)
+    theirs = set(os.read(reading, 100_000).decode().split())
+    os.close(reading)
+    ours = {short(new_id()) for _ in range(100)}
+    assert len(theirs) == 100 and not theirs & ours
