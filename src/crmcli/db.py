@@ -13,6 +13,7 @@ silence (the dashboard) opens its writes with a short busy timeout (`session_sco
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,11 +55,22 @@ def _dumps(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
+def _loads(text: str | bytes) -> object:
+    """JSON columns read back (orjson: a sync reads hundreds of thousands). What orjson
+    refuses and the standard library takes (an integer beyond 64 bits, NaN) is read by
+    the latter, so every stored value reads as before."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(path: Path) -> Engine:
     journal = "DELETE" if _filesystem_type(path.parent) in NETWORK_FILESYSTEMS else "WAL"
     engine = create_engine(
         f"sqlite:///{path}",
         json_serializer=_dumps,
+        json_deserializer=_loads,
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
     )
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from crmcli.sync import connection, push
+from crmcli.sync import connection, outbox, push
 
 
 def newest_change(postgres) -> int:
@@ -52,14 +52,14 @@ def test_a_member_deactivated_after_the_sync_began_is_cut_off_and_nothing_is_wri
     bob = team["bob"]
     bob.ok("customer", "add", "Acme Trading")
     with bob.session() as s:
-        outbox = push.read_outbox(s, bob.path.parent / "attachments")
+        batch = outbox.next_batch(s, bob.path.parent / "attachments", 0, outbox.BATCH_EVENTS)
     conn = connection.connect(as_login(postgres.url, login_for(schema_of(postgres.url), "bob")))
     try:
         who = schema.check(conn).who
         postgres.run("UPDATE users SET active = false WHERE handle = 'bob'")
         written = newest_change(postgres)
         with pytest.raises(psycopg.OperationalError):
-            push.push(conn, outbox, who)
+            push.push(conn, batch, who)
     finally:
         conn.close()
     assert newest_change(postgres) == written

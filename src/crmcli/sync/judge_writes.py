@@ -280,8 +280,10 @@ BEGIN
     IF old - {BOOKKEEPING} = new - {BOOKKEEPING} THEN
         RETURN;  -- written back as it is
     END IF;
-    changed := crm_changed(old, new);
-    IF old IS NOT NULL AND cardinality(changed) = 0 THEN RETURN; END IF;{RULES[entity]}
+    IF old IS NOT NULL THEN  -- (a new record's rules ask nothing of `changed`: a bulk
+        changed := crm_changed(old, new);  -- push of new records spares computing it)
+        IF cardinality(changed) = 0 THEN RETURN; END IF;
+    END IF;{RULES[entity]}
 END $$;
 """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlmodel import Session
 
 from crmcli.documents import RESTRICTED
@@ -79,6 +79,32 @@ def unsynced(s: Session) -> list[AuditEvent]:
     """The outbox: events made here and not pushed yet, oldest first."""
     query = select(AuditEvent).where(AuditEvent.synced.is_(False)).order_by(AuditEvent.seq)
     return list(s.scalars(query))
+
+
+def unsynced_after(
+    s: Session, after: int, *, limit: int | None = None, upto: int | None = None
+) -> list[Any]:
+    """Unpushed events after local seq `after` (up to `upto`, at most `limit`), oldest
+    first, as rows (columns as attributes: lighter than the ORM's objects)."""
+    table = AuditEvent.__table__
+    query = select(table).where(table.c.synced.is_(False), table.c.seq > after)
+    if upto is not None:
+        query = query.where(table.c.seq <= upto)
+    query = query.order_by(table.c.seq).limit(limit)
+    return list(s.connection().execute(query))
+
+
+def last_change(s: Session, record_ids: Iterable[str], after: int) -> int | None:
+    """The local seq of the last unpushed event after `after` about one of these records."""
+    table = AuditEvent.__table__
+    found = None
+    for chunk in chunks(list(record_ids)):
+        query = select(func.max(table.c.seq)).where(
+            table.c.synced.is_(False), table.c.seq > after, table.c.entity_id.in_(chunk))
+        seq = s.connection().execute(query).scalar()
+        if seq is not None and (found is None or seq > found):
+            found = seq
+    return found
 
 
 def customer_name(s: Session, customer_id: str) -> str:

@@ -113,9 +113,13 @@ def fold(
         if event.action.endswith(".create"):
             record.created_in = event.id
         for name, (before, after) in (event.changes or {}).items():
-            for path, (old, _new) in split(name, before, after).items():
-                record.base.setdefault(path, old)
-                record.authors[path] = author
+            if isinstance(before, dict) or isinstance(after, dict):
+                for path, (old, _new) in split(name, before, after).items():
+                    record.base.setdefault(path, old)
+                    record.authors[path] = author
+            else:  # `split` of a plain value, without building its dict (a push folds many)
+                record.base.setdefault(name, before)
+                record.authors[name] = author
     return list(records.values())
 
 

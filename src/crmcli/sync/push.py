@@ -1,7 +1,7 @@
-"""Push: a replica's outbox into the shared database, in one transaction.
+"""Push: one batch of a replica's outbox into the shared database, in one transaction.
 
-The outbox is the replica's unsynced audit events, oldest first, and the current local
-rows of the records they touched. Under the writer lock the shared database:
+A batch (`outbox.py`) is unsynced audit events, oldest first, and the current local rows
+of the records they touched. Under the writer lock the shared database:
 
 1. skips events it holds already (a push cut off after the shared commit but before the
    replica marked its events is simply sent again: it applies once);
@@ -30,28 +30,23 @@ rows of the records they touched. Under the writer lock the shared database:
    `server_seq` and the pull that follows brings the shared version back to the replica),
    stores the events themselves, and the contents of new attachments.
 
-The replica marks its events synced only after this transaction committed.
+The replica marks the batch's events synced only after this transaction committed.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
-
 from crmcli.errors import Invalid, PermissionDenied, Unavailable
 from crmcli.ids import short
 from crmcli.models import AuditEvent
-from crmcli.repo.notes import stored_path
 from crmcli.sync import (
     handover,
-    local,
-    masks,
     merge,
     merges,
     parents,
@@ -61,43 +56,10 @@ from crmcli.sync import (
     shared,
 )
 from crmcli.sync.connection import first_line
+from crmcli.sync.outbox import Outbox
 from crmcli.sync.plan import Plan
 from crmcli.sync.schema import Who
-from crmcli.sync.tables import BY_ENTITY, EVENTS, NUL, RECORDS, Synced, sendable
-
-
-@dataclass
-class Outbox:
-    """What a replica has not pushed yet, read in one local transaction."""
-
-    events: list[AuditEvent]
-    rows: dict[str, dict[str, dict]]  # entity -> id -> local row (shared columns)
-    files: dict[str, Path]  # sha256 -> local copy, for attachments among the rows
-    # customer id -> the sensitive values this replica's events set: they go to the shared
-    # database alone (never in a replica's rows), then the replica forgets them
-    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # (customer id, field) -> the digest of the shared value its author last saw (`masks`)
-    bases: dict[tuple[str, str], str] = field(default_factory=dict)
-
-
-def read_outbox(s: Session, attachments_dir: Path) -> Outbox:
-    events = local.unsynced(s)
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for event in events:
-        if event.entity in BY_ENTITY and event.entity_id:
-            wanted[event.entity].add(event.entity_id)
-    rows = {
-        entity: local.rows_by(s, BY_ENTITY[entity], "id", record_ids)
-        for entity, record_ids in wanted.items()
-    }
-    local.without_secrets(s, rows.get("customer", {}))
-    files = {}
-    for row in rows.get("attachment", {}).values():
-        path = stored_path(attachments_dir, row["sha256"])
-        if path.is_file():
-            files[row["sha256"]] = path
-    secrets = local.secrets_set_by(s, events)
-    return Outbox(events, rows, files, secrets, masks.digests(s, secrets))
+from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced
 
 
 @dataclass
@@ -285,29 +247,26 @@ def _call_push(conn: Any, plan: Plan, events: list[dict], writes: dict, blobs: d
 
 
 def _jsonable(synced: Synced, row: dict) -> dict:
-    """A row as `crm_push` reads it: JSON values (see `_dumps`), no NUL characters."""
-    return {name: _sendable(row[name]) for name in synced.columns if name in row}
+    """A row as `crm_push` reads it: its columns, as JSON values (see `_dumps`)."""
+    return {name: row[name] for name in synced.columns if name in row}
 
 
-def _sendable(value: Any) -> Any:
-    """`tables.sendable`, with the common plain values passed straight through (a push
-    may carry hundreds of thousands of them)."""
-    if value is None or type(value) in _PLAIN:
-        return value
-    if type(value) is str:
-        return value if NUL not in value else sendable(value)
-    return sendable(value)
-
-
-_PLAIN = frozenset({int, bool, float, datetime, Decimal})
+# A NUL character escaped in JSON text: `\u0000` after an even number of backslashes
+# (an odd one makes the first of them an escaped backslash and the rest plain text)
+_ESCAPED_NUL = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
 
 
 def _dumps(value: Any) -> bytes:
     """JSON for `crm_push`: times to the microsecond with their offset, money as exact
-    decimal text (orjson, several times faster than the standard library)."""
+    decimal text (orjson, several times faster than the standard library), and every
+    NUL character replaced as `tables.sendable` does, in the JSON text at once (a push
+    carries hundreds of thousands of values; almost none holds one)."""
     import orjson
 
-    return orjson.dumps(value, default=_exact)
+    data = orjson.dumps(value, default=_exact)
+    if b"\\u0000" not in data:
+        return data
+    return _ESCAPED_NUL.sub(rb"\1\\ufffd", data)  # U+FFFD, `tables.REPLACEMENT`
 
 
 def _exact(value: Any) -> Any:
@@ -330,7 +289,7 @@ def _refusal(error: Exception, outbox: Outbox) -> Invalid:
         what = f"{entity} {short(record_id)}" if record_id else "this push"
     return Invalid(
         f"cannot push {what}: the shared database refused it ({first_line(error)}); nothing "
-        "was sent, correct it here and run `crm sync` again"
+        "from it on was sent, correct it here and run `crm sync` again"
     )
 
 

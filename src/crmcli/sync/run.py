@@ -1,13 +1,16 @@
 """One `crm sync`: push the outbox, then pull, each step committed only after the one before.
 
 Sync owns its transactions (unlike a command, which owns one): the replica's outbox is
-read in a local read transaction, pushed in one shared transaction, and only after that
-committed does one local write transaction mark the events synced, apply the pull and
-move the cursor. Cut off anywhere, it leaves both sides consistent:
-- before the shared commit: nothing happened anywhere;
-- after it, before the local commit: the events are sent again next time and the shared
+pushed in batches (`outbox.py`), each read in a local read transaction and pushed in a
+shared transaction of its own, after whose commit one local write transaction marks its
+events synced; then one local write transaction applies the pull and moves the cursor.
+Cut off anywhere, it leaves both sides consistent:
+- before a batch's shared commit: that batch happened nowhere (those before it stand on
+  both sides); the next sync pushes it and what follows;
+- after it, before its local commit: its events are sent again next time and the shared
   database skips them (it holds them already);
-- during the local commit: SQLite rolls back, the cursor has not moved, the pull repeats.
+- during the local commit of the pull: SQLite rolls back, the cursor has not moved, the
+  pull repeats.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from dataclasses import asdict, dataclass, field
 from crmcli.db import Database, session_scope
 from crmcli.errors import PermissionDenied, Unavailable, UsageError
 from crmcli.repo import conflicts, users
-from crmcli.sync import connection, local, pull, push, schema, state
+from crmcli.sync import connection, local, outbox, pull, push, schema, state
+from crmcli.sync.schema import Who
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,6 @@ def sync(database: Database, handle: str | None) -> Report:
         if not known.remote:
             raise UsageError(NOT_LINKED)
         member = users.acting(s, handle)
-        outbox = push.read_outbox(s, database.attachments_dir)
     conn = _connect(database, known.remote, member.handle)
     try:
         server = schema.check(conn)
@@ -74,18 +77,12 @@ def sync(database: Database, handle: str | None) -> Report:
                 "this replica belongs to another shared database (its history cannot be "
                 "merged into this one); link it back, or make a fresh replica with `crm init`"
             )
-        pushed = push.push(conn, outbox, server.who)
+        sent = push_batches(database, conn, server.who)
         pulled = pull.fetch(
             conn, known.cursor, known.epoch, database.attachments_dir,
             held=lambda: _held(database),
         )
         with session_scope(database) as s:
-            local.mark_synced(s, pushed.sent)
-            local.drop_events(s, pushed.dropped)
-            local.remove_unmade(s, pushed.unmade)
-            withheld = [f"{name} of {local.customer_name(s, customer_id)} ({why})"
-                        for customer_id, name, why in pushed.withheld]
-            local.forget_sent(s, pushed.secrets, pushed.sent)
             arrived = pull.apply(s, pulled, database.attachments_dir)
             state.synced(
                 s, server_id=server.server_id, cursor=pulled.cursor, epoch=pulled.epoch,
@@ -104,10 +101,44 @@ def sync(database: Database, handle: str | None) -> Report:
         conn.close()
     joined = "recognised" if known.server_id is None else None
     return Report(
-        pushed=pushed.new, pulled=arrived, conflicts=pushed.conflicts,
-        handed_over=pushed.handed_over, open_conflicts=open_count, member=now.handle,
-        role=now.role, joined=joined, withheld=withheld,
+        pushed=sent.new, pulled=arrived, conflicts=sent.conflicts,
+        handed_over=sent.handed_over, open_conflicts=open_count, member=now.handle,
+        role=now.role, joined=joined, withheld=sent.withheld,
     )
+
+
+@dataclass
+class Sent:
+    """What the batches of one push did, added up."""
+
+    new: int = 0
+    conflicts: int = 0
+    handed_over: int = 0
+    withheld: list[str] = field(default_factory=list)
+
+
+def push_batches(database: Database, conn, who: Who) -> Sent:
+    """Push the outbox batch by batch (`outbox.py`): each batch is read, pushed in a shared
+    transaction of its own and, once that committed, marked synced here, so memory holds
+    one batch and a cut-off loses only the batch under way."""
+    sent, after, size = Sent(), 0, outbox.batch_size()
+    while True:
+        with session_scope(database, write=False) as s:
+            batch = outbox.next_batch(s, database.attachments_dir, after, size)
+        if not batch.events:
+            return sent
+        pushed = push.push(conn, batch, who)
+        with session_scope(database) as s:
+            local.mark_synced(s, pushed.sent)
+            local.drop_events(s, pushed.dropped)
+            local.remove_unmade(s, pushed.unmade)
+            sent.withheld += [f"{name} of {local.customer_name(s, customer_id)} ({why})"
+                              for customer_id, name, why in pushed.withheld]
+            local.forget_sent(s, pushed.secrets, pushed.sent)
+        sent.new += pushed.new
+        sent.conflicts += pushed.conflicts
+        sent.handed_over += pushed.handed_over
+        after = batch.last
 
 
 NO_LOGIN = "is not permitted to log in"

@@ -239,7 +239,10 @@ V4 = (judge_values.V4 + judge_custom.CUSTOM_SECRETS + judge_masks.MASKS
 V5 = (judge_phones.PHONE_EXTENSIONS + judge_resolutions.RESOLUTION_ENTRIES
       + judge_fields.FIELD_LABELS + judge_notes.NOTE_RULE
       + judge.rewritten_functions() + judge_writes.rewritten_functions())
-MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5)
+# Version 6: issue 13's changes (pushes in batches: a new record's check skips what only
+# a change to a stored one needs).
+V6 = judge_writes.rewritten_functions()
+MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5, V6)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
 

@@ -1,0 +1,120 @@
+"""The outbox: a replica's unpushed events, read in bounded batches that push one by one.
+
+Pushed at once, the outbox (every unpushed event, the rows they touched, the plan made of
+them) is held in memory whole and sent in one transaction: memory grows with the data,
+and a push cut off near its end starts over. So `crm sync` pushes it in batches of about
+`batch_size()` events, oldest first, each its own shared transaction, and the replica marks
+a batch's events synced as soon as it committed. A sync cut off resumes with the first
+batch not marked (the shared database skips events it holds: a batch committed there but
+not marked here applies once).
+
+A batch is what a sync made at its last event would have pushed, so the shared database
+ends as after one push:
+- it holds every unpushed event of each record it touches (a record's changes are folded
+  and judged together, `merge.fold`: one base per field, one conflict entry, the row as
+  the replica holds it now), so it runs on to the last change of each;
+- it never ends between two events about the same customer (a merge, a hand-over of its
+  owner role, a conflict's resolution and the writes it made are judged together).
+A record changed early and again late in a long outbox keeps the events between in its
+batch (bounded then by the outbox, as before batches).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from crmcli.repo.notes import stored_path
+from crmcli.sync import local, masks, merges
+from crmcli.sync.tables import BY_ENTITY
+
+BATCH_EVENTS = 5_000  # a few MB of events, rows and plan: memory stays flat, round trips few
+BATCH_VARIABLE = "CRM_SYNC_BATCH"  # events per batch (tests push many small batches)
+
+
+def batch_size() -> int:
+    """Events per batch: `CRM_SYNC_BATCH` when it is a positive number, else BATCH_EVENTS."""
+    value = os.environ.get(BATCH_VARIABLE, "")
+    return int(value) if value.isdigit() and int(value) > 0 else BATCH_EVENTS
+
+
+@dataclass
+class Outbox:
+    """One batch of what a replica has not pushed yet, read in one local transaction."""
+
+    events: list[Any]  # audit events (rows with the columns as attributes), oldest first
+    rows: dict[str, dict[str, dict]]  # entity -> id -> local row (shared columns)
+    files: dict[str, Path]  # sha256 -> local copy, for attachments among the rows
+    # customer id -> the sensitive values this replica's events set: they go to the shared
+    # database alone (never in a replica's rows), then the replica forgets them
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (customer id, field) -> the digest of the shared value its author last saw (`masks`)
+    bases: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @property
+    def last(self) -> int:
+        """The local seq of the batch's last event (the next batch starts after it)."""
+        return self.events[-1].seq if self.events else 0
+
+
+def next_batch(s: Session, attachments_dir: Path, after: int, size: int) -> Outbox:
+    """The batch of unpushed events that follows local seq `after` (see the module doc)."""
+    return read(s, attachments_dir, stretch(s, after, size))
+
+
+def stretch(s: Session, after: int, size: int) -> list[Any]:
+    """The events of the next batch: `size` unpushed events after `after`, run on to the
+    last change of every record they touch and past events about the customer of the last."""
+    events = local.unsynced_after(s, after, limit=size)
+    checked = 0
+    while events:
+        end = events[-1].seq
+        later = local.last_change(s, _records(events[checked:]), end)
+        checked = len(events)
+        if later is not None:
+            events += local.unsynced_after(s, end, upto=later)
+            continue
+        following = local.unsynced_after(s, end, limit=1)
+        if not following or not customers_of(following[0]) & customers_of(events[-1]):
+            break
+        events += following
+    return events
+
+
+def _records(events: Sequence[Any]) -> set[str]:
+    return {event.entity_id for event in events if event.entity in BY_ENTITY and event.entity_id}
+
+
+def customers_of(event: Any) -> set[str]:
+    """The customers an event is about: its own, the one it changes, and in a merge the
+    one merged away and the keeper."""
+    found = {event.customer_id, merges.merged_away(event), (event.detail or {}).get("merged_into")}
+    if event.entity == "customer":
+        found.add(event.entity_id)
+    return {customer for customer in found if customer}
+
+
+def read(s: Session, attachments_dir: Path, events: list[Any]) -> Outbox:
+    """These events with the current local rows of the records they touch."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for event in events:
+        if event.entity in BY_ENTITY and event.entity_id:
+            wanted[event.entity].add(event.entity_id)
+    rows = {
+        entity: local.rows_by(s, BY_ENTITY[entity], "id", record_ids)
+        for entity, record_ids in wanted.items()
+    }
+    local.without_secrets(s, rows.get("customer", {}))
+    files = {}
+    for row in rows.get("attachment", {}).values():
+        path = stored_path(attachments_dir, row["sha256"])
+        if path.is_file():
+            files[row["sha256"]] = path
+    secrets = local.secrets_set_by(s, events)
+    return Outbox(events, rows, files, secrets, masks.digests(s, secrets))

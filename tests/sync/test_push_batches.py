@@ -1,0 +1,118 @@
+"""A push goes in batches, each its own shared transaction: one cut off in the middle keeps
+the batches before it on both sides, and the next sync resumes where it stopped.
+
+The failure is real and injected at the shared database: a trigger (the server owner's)
+that refuses one note, or ends the pushing session, in a batch after the first."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+BATCH = {"CRM_SYNC_BATCH": "3"}  # events per batch: this push takes several
+
+FAILURES = {
+    "refused": "RAISE EXCEPTION 'the disk is full'",
+    "connection dropped": "PERFORM pg_terminate_backend(pg_backend_pid())",
+}
+
+
+def fill(alice) -> list[str]:
+    """Customers with notes and tasks, one edited again at the end (its batch runs on to
+    that edit), and the note the failure waits for in the middle."""
+    refs = []
+    for number in range(6):
+        ref = alice.ok("customer", "add", f"Customer {number}", "--city", "Shanghai")
+        alice.ok("note", "add", ref, "poison" if number == 2 else f"called {number}")
+        alice.ok("task", "add", ref, f"send offer {number}")
+        refs.append(ref)
+    alice.ok("customer", "edit", refs[4], "--city", "Hangzhou", "--level", "A")
+    return refs
+
+
+def shared_state(postgres) -> dict:
+    return {
+        "customers": postgres.rows(
+            "SELECT id, name, city, level, owner, version FROM customer ORDER BY id"),
+        "notes": postgres.rows("SELECT id, customer_id, body FROM note ORDER BY id"),
+        "tasks": postgres.rows("SELECT id, customer_id, title FROM task ORDER BY id"),
+        "roles": postgres.rows(
+            'SELECT id, customer_id, "user", role, until FROM assignment ORDER BY id'),
+        "events": postgres.rows("SELECT id, action, entity_id FROM audit_event ORDER BY id"),
+        "conflicts": postgres.value("SELECT count(*) FROM conflict"),
+    }
+
+
+def local_customers(member) -> list[tuple]:
+    rows = json.loads(member.ok("customer", "list", "--format", "json"))
+    return sorted((row["id"], row["name"], row["city"], row["level"]) for row in rows)
+
+
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_a_push_cut_off_between_batches_resumes_where_it_stopped(team, postgres, failure):
+    alice, bob = team["alice"], team["bob"]
+    fill(alice)
+    events = alice.sync_state()["unpushed"]
+    postgres.run(f"""
+        CREATE FUNCTION fail_at_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.body = 'poison' THEN {FAILURES[failure]}; END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER fail_at_poison BEFORE INSERT ON note
+            FOR EACH ROW EXECUTE FUNCTION fail_at_poison();
+    """)
+
+    result = alice("sync", env=BATCH)
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert "run `crm sync` again" in line
+
+    # The batches before the failure stand on both sides, and only they: what the shared
+    # database holds is exactly what the replica marked pushed.
+    held = {row[0] for row in postgres.rows("SELECT id FROM audit_event WHERE id = ANY(%s)", events)}
+    unpushed = set(alice.sync_state()["unpushed"])
+    assert 0 < len(held) < len(events)
+    assert held == set(events) - unpushed
+    assert postgres.value("SELECT count(*) FROM note WHERE body = 'poison'") == 0
+    assert postgres.value("SELECT count(*) FROM customer") == 2  # batches end between customers
+
+    postgres.run("DROP TRIGGER fail_at_poison ON note; DROP FUNCTION fail_at_poison()")
+    report = alice.sync(env=BATCH)
+    assert report["pushed"] == len(unpushed)
+    assert report["conflicts"] == 0
+    assert alice.sync_state()["unpushed"] == []
+
+    # As after one uninterrupted push: every change once, the records as alice holds them.
+    after = shared_state(postgres)
+    assert sorted(row[0] for row in after["events"] if row[0] in set(events)) == sorted(events)
+    assert after["conflicts"] == 0
+    assert len(after["customers"]) == 6 and len(after["notes"]) == 6 and len(after["tasks"]) == 6
+    assert [row[3] for row in after["roles"] if row[3] == "owner"] == ["owner"] * 6
+    assert sorted(row[:4] for row in after["customers"]) == local_customers(alice)
+    bob.sync()
+    assert local_customers(bob) == local_customers(alice)
+    assert alice.sync(env=BATCH)["pushed"] == 0
+    assert shared_state(postgres) == after
+
+
+def test_a_record_changed_early_and_late_in_a_long_push_is_judged_once(team, acme, postgres):
+    """alice changes Acme's city, adds other work, changes the city again; bob changed it
+    first. Pushed in batches, Acme's changes still go together: one conflict entry, as
+    one push makes (from the city alice had seen to the one she holds now)."""
+    alice, bob = team["alice"], team["bob"]
+    bob.sync()
+    bob.ok("customer", "edit", acme, "--city", "Beijing")
+    bob.sync()
+    alice.ok("customer", "edit", acme, "--city", "Suzhou")
+    fill(alice)
+    alice.ok("customer", "edit", acme, "--city", "Hangzhou")
+
+    report = alice.sync(env=BATCH)
+    assert report["conflicts"] == 1
+    [entry] = json.loads(alice.ok("conflicts", "list", "--format", "json"))
+    assert (entry["field"], entry["base"], entry["mine"], entry["theirs"]) == (
+        "city", "Shanghai", "Hangzhou", "Beijing")
+    assert postgres.value("SELECT city FROM customer WHERE name = 'Acme Trading'") == "Beijing"
+    assert postgres.value("SELECT count(*) FROM customer") == 7
