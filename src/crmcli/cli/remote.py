@@ -37,7 +37,7 @@ def show(format: FormatOption = Format.table) -> None:
 
     with context.session(write=False) as s:
         known = state.load(s)
-        waiting = len(local.unsynced(s))
+        waiting = local.count_unsynced(s)
     record = {"url": known.remote, "last_sync": known.last_sync, "unpushed": waiting}
     emit_one(record, format, lambda: _card(record))
 

@@ -81,6 +81,13 @@ def unsynced(s: Session) -> list[AuditEvent]:
     return list(s.scalars(query))
 
 
+def count_unsynced(s: Session) -> int:
+    """How many events wait to be pushed (counted, not loaded: an import leaves many)."""
+    table = AuditEvent.__table__
+    query = select(func.count()).select_from(table).where(table.c.synced.is_(False))
+    return s.connection().execute(query).scalar_one()
+
+
 def unsynced_after(
     s: Session, after: int, *, limit: int | None = None, upto: int | None = None
 ) -> list[Any]:
