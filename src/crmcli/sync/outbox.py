@@ -80,11 +80,24 @@ def stretch(s: Session, after: int, size: int) -> list[Any]:
         if later is not None:
             events += local.unsynced_after(s, end, upto=later)
             continue
-        following = local.unsynced_after(s, end, limit=1)
-        if not following or not customers_of(following[0]) & customers_of(events[-1]):
+        run = _same_customer_run(events[-1], local.unsynced_after(s, end, limit=LOOKAHEAD))
+        if not run:
             break
-        events += following
+        events += run
     return events
+
+
+LOOKAHEAD = 64  # events read at a time while a batch runs on past events about one customer
+
+
+def _same_customer_run(last: Any, following: list[Any]) -> list[Any]:
+    """The leading events of `following` each about a customer the one before it is about."""
+    run: list[Any] = []
+    for event in following:
+        if not customers_of(event) & customers_of(run[-1] if run else last):
+            break
+        run.append(event)
+    return run
 
 
 def _records(events: Sequence[Any]) -> set[str]:
