@@ -160,14 +160,14 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
     refused = merges.refused(conn, [e for e in fresh if e.id not in overruled_events])
     by_entity: dict[str, list] = defaultdict(list)
 
-    def untaken(event: AuditEvent) -> bool:
-        return event.id in overruled_events or merges.merged_away(event) in refused
+    def untaken(event: AuditEvent) -> bool:  # (asked of every event: cheapest test first)
+        return event.id in overruled_events or bool(refused) and merges.merged_away(event) in refused
 
     # What a refused merge made (the note of the values it kept, `customer_merges.merge`) tells of
     # a merge that did not happen: it is not sent, and the replica drops it with its events
     # (the "merge" entry's --take mine makes the merge, and its note, again).
-    unmade = {(e.entity, e.entity_id or "") for e in fresh
-              if e.action.endswith(".create") and merges.merged_away(e) in refused}
+    unmade = {(e.entity, e.entity_id or "") for e in fresh if refused
+              and e.action.endswith(".create") and merges.merged_away(e) in refused}
     for changes in merge.fold(fresh, set(BY_ENTITY), untaken):
         if (changes.entity, changes.entity_id) not in unmade:
             by_entity[changes.entity].append(changes)
