@@ -103,7 +103,7 @@ class Replica:
         """A pull alone, without the push before it: as if the replica's unpushed changes
         were made while a sync was running (after it read the outbox)."""
         from crmcli.db import Database, session_scope
-        from crmcli.sync import connection, pull, state
+        from crmcli.sync import connection, pull, schema, state
 
         database = Database(self.path)
         try:
@@ -111,11 +111,9 @@ class Replica:
                 known = state.load(s)
             conn = connection.connect(known.remote)
             try:
-                pulled = pull.fetch(conn, known.cursor, known.epoch, database.attachments_dir)
+                pull.pull(conn, database, schema.check(conn))
             finally:
                 conn.close()
-            with session_scope(database) as s:
-                pull.apply(s, pulled, database.attachments_dir)
         finally:
             database.dispose()
 

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from crmcli.documents import RESTRICTED
 from crmcli.models import AuditEvent, Customer, SensitiveMask
+from crmcli.repo.bulk import insert_rows
 from crmcli.repo.sensitive import custom_sensitive
 from crmcli.sync.tables import BY_ENTITY, SENSITIVE, Synced
 
@@ -39,18 +40,16 @@ def rows_by(s: Session, synced: Synced, column: str, values: Iterable[Any]) -> d
     return found
 
 
-def ids(s: Session, synced: Synced) -> set[str]:
-    return set(s.connection().execute(select(synced.table.c.id)).scalars())
-
-
-def synced_event_ids(s: Session) -> set[str]:
-    table = AuditEvent.__table__
-    return set(s.connection().execute(select(table.c.id).where(table.c.synced.is_(True))).scalars())
-
-
 def insert(s: Session, synced: Synced, rows: list[dict]) -> None:
+    """Insert new rows at once, each value through its column's own conversion
+    (`bulk.insert_rows`); the local-only columns a row lacks are left empty (the ids
+    SQLite numbers itself). The dicts are the caller's throw-away rows: filled in place."""
     if rows:
-        s.connection().execute(synced.table.insert(), rows)
+        for name in synced.table.columns.keys():
+            if name not in rows[0]:
+                for row in rows:
+                    row.setdefault(name, None)
+        insert_rows(s, synced.model, rows)
 
 
 def update(s: Session, synced: Synced, rows: list[dict]) -> None:

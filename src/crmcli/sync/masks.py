@@ -20,6 +20,7 @@ from sqlmodel import Session
 from crmcli.models import SensitiveMask
 from crmcli.repo.sensitive import mask
 from crmcli.sync.local import chunks
+from crmcli.sync.shared import pages
 
 Held = tuple[str, str, str, str]  # customer id, field, mask, digest
 
@@ -29,12 +30,23 @@ def fetch(conn: Any, customer_ids: Iterable[str] | None) -> list[Held]:
     ids = None if customer_ids is None else list(customer_ids)
     if ids == []:
         return []
-    rows = conn.execute("SELECT * FROM crm_masks(%s)", (ids,)).fetchall()
+    return _held(conn.execute("SELECT * FROM crm_masks(%s)", (ids,)).fetchall())
+
+
+def _held(rows: Iterable[tuple]) -> list[Held]:
     return [
         (customer_id, field,
          mask(Decimal(stand_in) if field == "contract_amount" else stand_in), digest)
         for customer_id, field, stand_in, digest in rows
     ]
+
+
+def store_all(conn: Any, s: Session, page: int) -> None:
+    """Replace every mask held by those of every customer the member sees, read in pages
+    (a team's masks can be many more than memory should hold)."""
+    store(s, None, [])
+    for rows in pages(conn, "SELECT * FROM crm_masks(NULL)", (), page):
+        store(s, [], _held(tuple(row.values()) for row in rows))
 
 
 def digests(s: Session, customer_ids: Iterable[str]) -> dict[tuple[str, str], str]:

@@ -1,249 +1,163 @@
-"""Pull: what changed in the shared database since this replica's cursor, as one snapshot.
+"""Pull: what changed in the shared database since this replica's cursor, streamed in pages.
 
-`fetch` is a query over what the connected role can see, in one REPEATABLE READ READ ONLY
-transaction, so every table is read at the same moment: first the newest stamp visible
-(see `schema.py`); if it is not past the cursor, that one query was the whole pull (three
-round trips: BEGIN, the query, COMMIT). Otherwise, per table, the rows stamped after the
-cursor up to that newest one, which becomes the new cursor and leaves nothing behind. Its
-cost follows the changes, not the size of the data. When the shared view epoch moved since
-this replica last compared, `fetch` also lists the ids the role can see, and `apply` drops
-what the replica holds beyond them: a record that leaves a member's view leaves their
-replica. It also reads the visible records the replica lacks, whatever their stamp: one
-that comes into the view (a role given on a customer out of sight) arrives whole.
+Everything is read in one REPEATABLE READ READ ONLY transaction of the shared database,
+so every table is read at the same moment: first the newest stamp visible (see
+`schema.py`); if it is not past the cursor, that one query was the whole pull (three
+round trips: BEGIN, the query, COMMIT). Otherwise, table by table (parents first, events
+last), the rows stamped after the cursor up to that newest one, oldest first, through a
+server-side cursor a page at a time (`CRM_SYNC_PAGE` rows, default PAGE), the next page
+read while this one is written (`ahead.py`): memory holds three pages at most, however
+large the team's data, and the cost follows the changes.
 
-`apply` writes the rows into the replica in one local transaction with the new cursor:
-- a field this replica changed and has not pushed yet keeps its local value (the next
-  push judges it against the shared one); a record it deleted and has not pushed yet
-  keeps all of them (the push compares what the deleter had seen);
-- a user or custom field that exists here under another id (made here independently) is
-  re-keyed to the shared id, its events with it;
-- audit events arrive as synced, their changes in column order (as the author stored
-  them, `audit.in_column_order`); the search index follows by its triggers, deferred
-  during the pull and filled in one statement at its end (`search.deferred`).
+Each page is written into the replica and committed in a local transaction of its own
+(`pull_apply.py`), together with how far that table got (`state.Progress`: the stamp of
+the page's last row; stamps are unique, one sequence for every table, so the next page
+and a later pull go on strictly after it). The search index is deferred during a page and
+filled for it in one statement at its end (`search.deferred`), so it is right after every
+commit. A pull cut off anywhere (the connection lost, the process killed, a page that
+fails) leaves the replica with the pages it committed; the next pull reads each table
+from where it stopped, in a new snapshot: a row changed since comes again with its new
+stamp, and the parents of anything it brings are there (read before in this pull or an
+earlier one). The last transaction stores the masks of every customer when what the
+member may read could have changed (a first pull, a moved view, readers or users that
+changed: `masks.py`; otherwise each page of customers brings theirs) and moves the
+cursor to the newest stamp.
+
+A pull that finds the view epoch moved compares what the replica holds with what the
+member may see (`pull_view`): it reads and writes everything in one local transaction
+(its temporary tables are one connection's), as rare as the view's changes are.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
+import os
+from contextlib import closing
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlmodel import Session
 
-from crmcli.errors import Invalid
-from crmcli.ids import short
-from crmcli.models import AuditEvent, Conflict
-from crmcli.repo import audit, entities, search
-from crmcli.repo.customers import derived
-from crmcli.repo.notes import is_digest, stored_path
-from crmcli.sync import local, masks, merge, shared
-from crmcli.sync.tables import BY_ENTITY, EVENTS, RECORDS, Synced
+from crmcli.db import Database, session_scope
+from crmcli.repo import search
+from crmcli.sync import masks, pull_apply, pull_view, shared, state
+from crmcli.sync.ahead import read_ahead
+from crmcli.sync.schema import ServerState
+from crmcli.sync.tables import EVENTS, RECORDS, Synced
+
+PAGE = 5000
+PAGE_VARIABLE = "CRM_SYNC_PAGE"
+# What the member may read of the sensitive fields changes with readers and users.
+READING = ("user", "field_reader")
 
 
-@dataclass
-class Pulled:
-    rows: dict[str, list[dict]]  # entity -> shared rows, oldest change first
-    events: list[dict]
-    cursor: int
-    epoch: int
-    visible: dict[str, set[str]] | None  # entity ("event" too) -> ids, if the view narrowed
-    blobs: dict[str, bytes]
-    masks: list[masks.Held]  # the masks of what this member may read: `masks.py`
-    masked: list[str] | None  # the customers whose masks those replace (None: all)
+def page_size() -> int:
+    """Rows per page: `CRM_SYNC_PAGE` if it is a positive number, else PAGE."""
+    given = os.environ.get(PAGE_VARIABLE, "")
+    return int(given) if given.isascii() and given.isdigit() and int(given) > 0 else PAGE
 
 
-def fetch(
-    conn: Any, cursor: int, epoch_seen: int | None, attachments_dir: Path,
-    held: Callable[[], dict[str, set[str]]] | None = None,
-) -> Pulled:
-    """Read everything newer than `cursor` in one snapshot; a no-op is one query (see above).
-
-    When the view epoch moved, the view may have widened too (a role given to the member
-    on a customer they could not see): `held()` says which ids the replica holds, and the
-    visible records it lacks are read whatever their stamp."""
+def pull(conn: Any, database: Database, server: ServerState) -> int:
+    """Bring what changed into the replica (see above); returns how many events arrived."""
+    import orjson
     import psycopg
+    from psycopg.types.json import set_json_loads
 
+    set_json_loads(orjson.loads, conn)  # several JSON columns a row: the faster parser
+    with session_scope(database, write=False) as s:
+        known = state.load(s)
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
     try:
         with conn.transaction():
             epoch, newest = shared.head(conn, (*RECORDS, EVENTS))
-            narrowed = epoch_seen is not None and epoch != epoch_seen
-            if newest <= cursor and not narrowed:
-                return Pulled({t.entity: [] for t in RECORDS}, [], cursor, epoch, None, {}, [], [])
-            rows = {t.entity: shared.changed_between(conn, t, cursor, newest) for t in RECORDS}
-            events = shared.changed_between(conn, EVENTS, cursor, newest)
-            visible = None
-            if narrowed:
-                visible = {synced.entity: shared.ids(conn, synced) for synced in (*RECORDS, EVENTS)}
-                if held is not None:
-                    _add_widened(conn, rows, events, visible, held())
-            _check_digests(rows["attachment"])
-            missing = [
-                row["sha256"] for row in rows["attachment"]
-                if not stored_path(attachments_dir, row["sha256"]).is_file()
-            ]
-            blobs = _checked_blobs(shared.load_blobs(conn, missing), rows["attachment"])
-            # What this member may read changes with readers and users (role, department).
-            everything = cursor == 0 or narrowed or rows["field_reader"] or rows["user"]
-            masked = None if everything else [row["id"] for row in rows["customer"]]
-            found_masks = masks.fetch(conn, masked)
+            narrowed = known.epoch is not None and epoch != known.epoch
+            if newest > known.cursor or narrowed or known.pulling is not None:
+                return _stream(conn, database, known, server, epoch, newest, narrowed)
     finally:
         conn.isolation_level = None
         conn.read_only = None
-    return Pulled(rows, events, max(newest, cursor), epoch, visible, blobs, found_masks, masked)
+    with session_scope(database) as s:
+        state.synced(s, server_id=server.server_id, cursor=known.cursor, epoch=epoch,
+                     member=server.who.handle)
+    return 0
 
 
-def _add_widened(conn: Any, rows: dict[str, list[dict]], events: list[dict],
-                 visible: dict[str, set[str]], held: dict[str, set[str]]) -> None:
-    """Add the visible records (and events) the replica lacks to what the pull brings."""
-    for synced in (*RECORDS, EVENTS):
-        coming = {row["id"] for row in (events if synced is EVENTS else rows[synced.entity])}
-        lacking = visible[synced.entity] - held.get(synced.entity, set()) - coming
-        if lacking:
-            found = list(shared.rows_by(conn, synced, "id", lacking).values())
-            found.sort(key=lambda row: row.get("id"))
-            (events if synced is EVENTS else rows[synced.entity]).extend(found)
-
-
-def _refused_attachment(row: dict, why: str) -> Invalid:
-    return Invalid(
-        f"the shared database sent attachment {short(row['id'])} ({row['filename']!r}) {why}; "
-        "it was refused and nothing was received (ask the team's administrator to repair "
-        "the shared database)"
-    )
-
-
-def _check_digests(rows: list[dict]) -> None:
-    """Refuse the pull if an attachment's digest is not one: it would become a file path."""
-    for row in rows:
-        if not is_digest(row["sha256"]):
-            raise _refused_attachment(row, f"with {row['sha256']!r} as its sha256 digest")
-
-
-def _checked_blobs(blobs: dict[str, bytes], rows: list[dict]) -> dict[str, bytes]:
-    """The pulled contents, each checked against its digest (a content stored under a
-    digest it does not hash to would show one file and open another)."""
-    for sha, content in blobs.items():
-        if hashlib.sha256(content).hexdigest() != sha:
-            row = next(row for row in rows if row["sha256"] == sha)
-            raise _refused_attachment(row, "whose content does not match its sha256 digest")
-    return blobs
-
-
-def _unpushed(s: Session) -> dict[tuple[str, str], set[str]]:
-    """The fields of each record that this replica changed and has not pushed yet."""
-    changed = merge.fold(local.unsynced(s), set(BY_ENTITY))
-    return {(c.entity, c.entity_id): set(c.base) for c in changed}
-
-
-def _rekey(s: Session, synced: Synced, old: str, new: str, unpushed: dict) -> None:
-    """Give a record made here the id of the shared record it turned out to be."""
-    table = synced.table
-    s.connection().execute(update(table).where(table.c.id == old).values(id=new))
-    for model in (AuditEvent, Conflict):
-        column = model.__table__.c
-        s.connection().execute(
-            update(model.__table__)
-            .where(column.entity == synced.entity, column.entity_id == old)
-            .values(entity_id=new)
-        )
-    if (synced.entity, old) in unpushed:
-        unpushed[(synced.entity, new)] = unpushed.pop((synced.entity, old))
-
-
-def _apply_rows(s: Session, synced: Synced, rows: list[dict], unpushed: dict) -> None:
-    for chunk in local.chunks(rows):
-        held = local.rows_by(s, synced, "id", [row["id"] for row in chunk])
-        if synced.natural_key:
-            key = synced.natural_key
-            others = local.rows_by(s, synced, key, [r[key] for r in chunk if r["id"] not in held])
-            for row in chunk:
-                other = others.get(row[key])
-                if row["id"] not in held and other and other["id"] != row["id"]:
-                    _rekey(s, synced, other["id"], row["id"], unpushed)
-                    held[row["id"]] = {**other, "id": row["id"]}
-        inserts, updates = [], []
-        for row in chunk:
-            values = dict(row)
-            mine = held.get(row["id"])
-            if mine and _deleted_here(mine, unpushed.get((synced.entity, row["id"]), ())):
-                continue
-            for path in unpushed.get((synced.entity, row["id"]), ()) if mine else ():
-                entities.put(values, path, entities.get(mine, path))
-            if synced.entity == "customer":
-                values.update(derived(values["name"], values["company"]))
-            (updates if mine else inserts).append(values)
-        local.insert(s, synced, inserts)
-        local.update(s, synced, updates)
-
-
-def _deleted_here(mine: dict, unpushed: Iterable[str]) -> bool:
-    """Whether this replica deleted the record and has not pushed that yet: the pull then
-    leaves it as it is, so the push still compares what the deleter had seen with the
-    shared record and keeps an edit made elsewhere meanwhile (`merge.unseen`)."""
-    return mine.get(merge.DELETED) is not None and merge.DELETED in unpushed
-
-
-def _apply_events(s: Session, events: list[dict]) -> int:
-    """Store pulled events as synced; returns how many this replica did not have.
-
-    An event this replica holds keeps its row, except for the record it names: a user or
-    custom field re-keyed to its shared id (see `_rekey`) is named by that id everywhere.
-    """
+def _stream(conn: Any, database: Database, known: state.SyncState, server: ServerState,
+            epoch: int, newest: int, narrowed: bool) -> int:
+    page = page_size()
+    progress = known.pulling or state.Progress()
+    progress.all_masks = progress.all_masks or known.cursor == 0 or narrowed
+    start = {synced.entity: progress.after.get(synced.entity, known.cursor)
+             for synced in (*RECORDS, EVENTS)}
+    false = shared.false_attachment(conn, start["attachment"], newest)
+    if false:  # refused before anything is written
+        attachment_id, filename, digest, not_a_digest = false
+        raise pull_apply.refused_attachment(
+            attachment_id, filename, f"with {digest!r} as its sha256 digest" if not_a_digest
+            else "whose content does not match its sha256 digest")
+    if narrowed:  # one local transaction (`pull_view`)
+        with session_scope(database) as s:
+            return _compare(conn, s, database, known, server, epoch, newest, progress,
+                            start)
     arrived = 0
-    for chunk in local.chunks(events):
-        held = local.event_records(s, [event["id"] for event in chunk])
-        local.insert(s, EVENTS, [
-            {**e, "changes": audit.in_column_order(e["entity"], e["changes"]), "synced": True}
-            for e in chunk if e["id"] not in held
-        ])
-        local.update(s, EVENTS, [
-            {"id": e["id"], "entity_id": e["entity_id"], "synced": True}
-            for e in chunk if e["id"] in held and held[e["id"]] != e["entity_id"]
-        ])
-        arrived += sum(event["id"] not in held for event in chunk)
+    for synced in (*RECORDS, EVENTS):
+        changed = shared.changed_between(conn, synced, start[synced.entity], newest, page)
+        with closing(read_ahead(changed)) as pages:
+            for rows in pages:
+                with session_scope(database) as s:
+                    unpushed = pull_apply.unpushed(s)
+                    arrived += _write_page(
+                        conn, s, synced, rows, progress, unpushed, database)
+                    state.pulled_page(s, server_id=server.server_id, epoch=epoch,
+                                      member=server.who.handle, progress=progress)
+    with session_scope(database) as s:
+        _finish(conn, s, known, server, epoch, newest, progress)
     return arrived
 
 
-def _leave_view(s: Session, visible: dict[str, set[str]], unpushed: dict) -> None:
-    """Drop records (and their events) the member can no longer see. Records with
-    unpushed changes stay until pushed, and so do the records they belong to."""
-    kept = {record_id for (_entity, record_id) in unpushed}
-    for synced in reversed(RECORDS):
-        gone = local.ids(s, synced) - visible[synced.entity] - kept
-        for child in RECORDS:
-            if child.parent and child.parent[1] == synced.entity:
-                column = child.table.c[child.parent[0]]
-                gone -= set(s.connection().execute(select(column).distinct()).scalars())
-        local.remove(s, synced, gone)
-    events = local.synced_event_ids(s) - visible[EVENTS.entity]
-    local.remove(s, EVENTS, events)
-
-
-def apply(s: Session, pulled: Pulled, attachments_dir: Path) -> int:
-    """Write a pull into the replica; returns how many events arrived from elsewhere."""
-    unpushed = _unpushed(s)
+def _compare(conn: Any, s: Session, database: Database, known: state.SyncState,
+             server: ServerState, epoch: int, newest: int, progress: state.Progress,
+             start: dict[str, int]) -> int:
+    """A pull whose view moved, in one local transaction: see `pull_view`."""
+    page = page_size()
+    unpushed = pull_apply.unpushed(s)
+    pull_view.list_visible(conn, s, page)
+    arrived = 0
     with search.deferred(s):
-        for synced in RECORDS:
-            _apply_rows(s, synced, pulled.rows[synced.entity], unpushed)
-        arrived = _apply_events(s, pulled.events)
-        if pulled.visible is not None:
-            _leave_view(s, pulled.visible, unpushed)
-    masks.store(s, pulled.masked, pulled.masks)
-    for sha, content in pulled.blobs.items():
-        _store_blob(attachments_dir, sha, content)
+        for synced in (*RECORDS, EVENTS):
+            arrived += pull_view.bring_lacking(
+                conn, s, synced, unpushed, page, database.attachments_dir)
+            for rows in shared.changed_between(conn, synced, start[synced.entity], newest, page):
+                arrived += _write_page(conn, s, synced, rows, progress, unpushed, database)
+        pull_view.leave(s, unpushed)
+    _finish(conn, s, known, server, epoch, newest, progress)
     return arrived
 
 
-def _store_blob(attachments_dir: Path, sha: str, content: bytes) -> None:
-    """Write an attachment's content where notes.stored_path expects it (atomically)."""
-    target = stored_path(attachments_dir, sha)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(".part")
-    temporary.write_bytes(content)
-    temporary.replace(target)
+def _finish(conn: Any, s: Session, known: state.SyncState, server: ServerState, epoch: int,
+            newest: int, progress: state.Progress) -> None:
+    """The masks of every customer if they are due, and the cursor moved: the pull is done."""
+    if progress.all_masks:
+        masks.store_all(conn, s, page_size())
+    state.synced(s, server_id=server.server_id, cursor=max(newest, known.cursor),
+                 epoch=epoch, member=server.who.handle)
 
+
+def _write_page(conn: Any, s: Session, synced: Synced, rows: list[dict],
+                progress: state.Progress, unpushed: dict, database: Database) -> int:
+    """Write one page of `synced` rows; returns how many events arrived. Moves `progress`."""
+    progress.after[synced.entity] = rows[-1]["server_seq"]
+    for row in rows:
+        del row["server_seq"]
+    if synced is EVENTS:
+        return pull_apply.apply_events(s, rows)
+    with search.deferred(s):
+        if synced.entity == "attachment":
+            pull_apply.check_digests(rows)
+            pull_apply.store_blobs(conn, rows, database.attachments_dir)
+        pull_apply.apply_rows(s, synced, rows, unpushed)
+    if synced.entity in READING:
+        progress.all_masks = True
+    if synced.entity == "customer" and not progress.all_masks:
+        customer_ids = [row["id"] for row in rows]
+        masks.store(s, customer_ids, masks.fetch(conn, customer_ids))
+    return 0

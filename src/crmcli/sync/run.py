@@ -3,14 +3,15 @@
 Sync owns its transactions (unlike a command, which owns one): the replica's outbox is
 pushed in batches (`outbox.py`), each read in a local read transaction and pushed in a
 shared transaction of its own, after whose commit one local write transaction marks its
-events synced; then one local write transaction applies the pull and moves the cursor.
-Cut off anywhere, it leaves both sides consistent:
+events synced; then the pull streams in pages, each committed with how far it got
+(`pull.py`), the last one moving the cursor. Cut off anywhere, it leaves both sides
+consistent:
 - before a batch's shared commit: that batch happened nowhere (those before it stand on
   both sides); the next sync pushes it and what follows;
 - after it, before its local commit: its events are sent again next time and the shared
   database skips them (it holds them already);
-- during the local commit of the pull: SQLite rolls back, the cursor has not moved, the
-  pull repeats.
+- during the pull: the replica keeps the pages it committed (a page cut off rolls back
+  whole), and the next sync pulls the rest from where it stopped.
 """
 
 from __future__ import annotations
@@ -78,16 +79,8 @@ def sync(database: Database, handle: str | None) -> Report:
                 "merged into this one); link it back, or make a fresh replica with `crm init`"
             )
         sent = push_batches(database, conn, server.who)
-        pulled = pull.fetch(
-            conn, known.cursor, known.epoch, database.attachments_dir,
-            held=lambda: _held(database),
-        )
-        with session_scope(database) as s:
-            arrived = pull.apply(s, pulled, database.attachments_dir)
-            state.synced(
-                s, server_id=server.server_id, cursor=pulled.cursor, epoch=pulled.epoch,
-                member=server.who.handle,
-            )
+        arrived = pull.pull(conn, database, server)
+        with session_scope(database, write=False) as s:
             now = users.get(s, member.handle)
             open_count = conflicts.count_open(s)
     except psycopg.OperationalError as error:
@@ -159,10 +152,3 @@ def _connect(database: Database, url: str, handle: str):
             "sync refused, and the sensitive values this replica held are cleared"
         ) from None
 
-
-def _held(database: Database) -> dict[str, set[str]]:
-    """The ids of every record and event this replica holds (read when the view moved)."""
-    from crmcli.sync.tables import EVENTS, RECORDS
-
-    with session_scope(database, write=False) as s:
-        return {synced.entity: local.ids(s, synced) for synced in (*RECORDS, EVENTS)}

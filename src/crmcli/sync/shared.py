@@ -6,7 +6,8 @@ go through the shared database's own `crm_push` (`push.send`, `judge_writes.py`)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import count
 from typing import Any
 
 from crmcli.sync.tables import Synced
@@ -80,26 +81,53 @@ def head(conn: Any, tables: Iterable[Synced]) -> tuple[int, int]:
     return epoch, stamp
 
 
-def changed_between(conn: Any, synced: Synced, after: int, upto: int) -> list[dict]:
-    """Rows stamped in (after, upto], oldest first. Bounded on both sides, the condition
-    is an index range scan for the planner even before it has statistics."""
-    from psycopg import sql
+def pages(conn: Any, query: Any, params: tuple, page: int) -> Iterator[list[dict]]:
+    """The rows of `query` in lists of `page`, read through a server-side cursor inside the
+    caller's transaction (its snapshot): memory holds one page, whatever the table's size."""
     from psycopg.rows import dict_row
 
+    with conn.cursor(name=f"crm_pages_{next(_cursors)}", row_factory=dict_row) as cursor:
+        cursor.execute(query, params)
+        while rows := cursor.fetchmany(page):
+            yield rows
+
+
+_cursors = count()
+
+
+def changed_between(conn: Any, synced: Synced, after: int, upto: int, page: int) -> Iterator[list[dict]]:
+    """Rows stamped in (after, upto], oldest first, in pages; each with its `server_seq`.
+    Bounded on both sides, the condition is an index range scan for the planner even
+    before it has statistics."""
+    from psycopg import sql
+
     query = sql.SQL(
-        "SELECT {} FROM {} WHERE server_seq > %s AND server_seq <= %s ORDER BY server_seq"
+        "SELECT {}, server_seq FROM {} WHERE server_seq > %s AND server_seq <= %s "
+        "ORDER BY server_seq"
     ).format(_names(synced.columns), sql.Identifier(synced.name))
-    with conn.cursor(row_factory=dict_row) as cursor:
-        cursor.execute(query, (after, upto))
-        return cursor.fetchall()
+    return pages(conn, query, (after, upto), page)
 
 
-def ids(conn: Any, synced: Synced) -> set[str]:
-    """Every id of the table the connected role can see."""
+def ids(conn: Any, synced: Synced, page: int) -> Iterator[list[str]]:
+    """Every id of the table the connected role can see, in pages."""
     from psycopg import sql
 
     query = sql.SQL("SELECT id FROM {}").format(sql.Identifier(synced.name))
-    return {row[0] for row in conn.execute(query)}
+    for rows in pages(conn, query, (), page):
+        yield [row["id"] for row in rows]
+
+
+def false_attachment(conn: Any, after: int, upto: int) -> tuple[str, str, str, bool] | None:
+    """An attachment stamped in (after, upto] whose digest is not one, or whose content
+    does not hash to it: (id, filename, sha256, whether the digest itself is the fault).
+    A pull asks before it writes anything, so it refuses such a pull whole."""
+    return conn.execute(
+        "SELECT a.id, a.filename, a.sha256, a.sha256 !~ '^[0-9a-f]{64}$' FROM attachment a "
+        "LEFT JOIN attachment_blob b ON b.sha256 = a.sha256 "
+        "WHERE a.server_seq > %s AND a.server_seq <= %s AND (a.sha256 !~ '^[0-9a-f]{64}$' "
+        "OR encode(sha256(b.content), 'hex') <> a.sha256) LIMIT 1",
+        (after, upto),
+    ).fetchone()
 
 
 def load_blobs(conn: Any, digests: Iterable[str]) -> dict[str, bytes]:

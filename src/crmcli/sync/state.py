@@ -3,6 +3,7 @@
 - remote: the shared database's URL (without a password, see `connection.check_url`);
 - server_id: the shared database this replica's history belongs to, set on the first sync;
 - cursor: the highest `server_seq` this replica has pulled;
+- pulling: how far a pull that was cut off got (`Progress`), until a pull completes;
 - epoch: the shared database's view epoch when this replica last compared what it holds;
 - last_sync: when the last sync completed (this machine's clock; shown, never compared);
 - member: the handle the shared database recognised this replica's login as (the only
@@ -11,7 +12,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
@@ -21,6 +23,24 @@ from crmcli.models import Meta
 PREFIX = "sync."
 
 
+@dataclass
+class Progress:
+    """How far a pull got that has not completed: per table (entity), the stamp of the last
+    row it wrote (a table not named is where `cursor` says), and whether the masks of
+    every customer are to be read at its end (the pull that began found it so)."""
+
+    after: dict[str, int] = field(default_factory=dict)
+    all_masks: bool = False
+
+    def dumps(self) -> str:
+        return json.dumps({"after": self.after, "all_masks": self.all_masks})
+
+    @classmethod
+    def loads(cls, text: str) -> Progress:
+        values = json.loads(text)
+        return cls({k: int(v) for k, v in values["after"].items()}, bool(values["all_masks"]))
+
+
 @dataclass(frozen=True)
 class SyncState:
     remote: str | None = None
@@ -28,6 +48,7 @@ class SyncState:
     cursor: int = 0
     epoch: int | None = None
     last_sync: str | None = None
+    pulling: Progress | None = None
 
 
 def load(s: Session) -> SyncState:
@@ -39,6 +60,7 @@ def load(s: Session) -> SyncState:
         cursor=int(values.get("cursor", 0)),
         epoch=int(values["epoch"]) if "epoch" in values else None,
         last_sync=values.get("last_sync"),
+        pulling=Progress.loads(values["pulling"]) if "pulling" in values else None,
     )
 
 
@@ -64,6 +86,17 @@ def set_remote(s: Session, url: str, member: str | None = None) -> None:
         _put(s, "member", member)
 
 
+def pulled_page(s: Session, *, server_id: str, epoch: int, member: str,
+                progress: Progress) -> None:
+    """Record a page of a pull (in the transaction that wrote it). A replica that never
+    compared its records with the view holds this snapshot's now: its epoch."""
+    _put(s, "member", member)
+    _put(s, "server_id", server_id)
+    _put(s, "pulling", progress.dumps())
+    if s.get(Meta, PREFIX + "epoch") is None:
+        _put(s, "epoch", str(epoch))
+
+
 def synced(s: Session, *, server_id: str, cursor: int, epoch: int, member: str) -> None:
     """Record a completed sync (in the same transaction that applied what it pulled)."""
     _put(s, "member", member)
@@ -71,3 +104,6 @@ def synced(s: Session, *, server_id: str, cursor: int, epoch: int, member: str) 
     _put(s, "cursor", str(cursor))
     _put(s, "epoch", str(epoch))
     _put(s, "last_sync", clock.iso(clock.now()) or "")
+    pulling = s.get(Meta, PREFIX + "pulling")
+    if pulling is not None:
+        s.delete(pulling)
