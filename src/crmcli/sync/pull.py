@@ -43,7 +43,7 @@ from crmcli.sync.ahead import read_ahead
 from crmcli.sync.schema import ServerState
 from crmcli.sync.tables import EVENTS, RECORDS, Synced
 
-PAGE = 5000
+PAGE = 2000
 PAGE_VARIABLE = "CRM_SYNC_PAGE"
 # What the member may read of the sensitive fields changes with readers and users.
 READING = ("user", "field_reader")
