@@ -241,7 +241,7 @@ V5 = (judge_phones.PHONE_EXTENSIONS + judge_resolutions.RESOLUTION_ENTRIES
       + judge.rewritten_functions() + judge_writes.rewritten_functions())
 # Version 6: issue 13's changes (pushes in batches: a new record's check skips what only
 # a change to a stored one needs).
-V6 = judge_writes.rewritten_functions()
+V6 = judge_writes.rewritten_functions() + judge.CHAIN_PLAN
 MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5, V6)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
