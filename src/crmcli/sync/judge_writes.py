@@ -9,6 +9,7 @@ the shared state before the push, `crm_write_*` writes it with the server's stam
 from __future__ import annotations
 
 from crmcli.repo.entities import MODELS
+from crmcli.sync import judge_fresh
 from crmcli.sync.tables import LOCAL_ONLY, SENSITIVE
 
 TABLE_OF = {
@@ -288,18 +289,38 @@ END $$;
 """
 
 
+SCRUBBED_ENTRY = {  # a new conflict entry's values, sensitive ones restricted
+    name: f"crm_scrub_entry(new.field, new.{name})" for name in ("base", "mine", "theirs")
+}
+
+
+def created_values(entity: str) -> dict[str, str]:
+    """The stamps of a record new to the shared database: column -> its value, an SQL
+    expression of the pushed row `new` and the pusher `who` (the one-by-one write and the
+    set-based one of `judge_fresh` take the same)."""
+    names = shared_columns(entity)
+    values = {"created_at": "least(new.created_at, now())"}
+    if "updated_by" in names:
+        values["updated_by"] = "who.handle"
+    for name in AUTHORS.get(entity, ()):
+        values[name] = f"CASE WHEN who.role <> 'admin' THEN who.handle ELSE new.{name} END"
+    if entity == "conflict":
+        values.update(SCRUBBED_ENTRY)
+    values["updated_at"] = "now()"
+    values["deleted_at"] = "CASE WHEN new.deleted_at IS NULL THEN NULL ELSE now() END"
+    return values
+
+
 def _write_function(entity: str) -> str:
     table = TABLE_OF[entity]
     names = shared_columns(entity)
     quoted = [f'"{name}"' for name in names]
     stamps = ["new.created_at := old.created_at;"]
-    created = ["new.created_at := least(new.created_at, now());"]
+    created = [f"new.{name} := {value};" for name, value in created_values(entity).items()]
     if "updated_by" in names:
         stamps.append("new.created_by := old.created_by;")
         stamps.append("new.updated_by := CASE WHEN moved THEN who.handle ELSE old.updated_by END;")
-        created.append("new.updated_by := who.handle;")
     for name in AUTHORS.get(entity, ()):
-        created.append(f"IF who.role <> 'admin' THEN new.{name} := who.handle; END IF;")
         if name != "created_by" or "updated_by" not in names:  # (kept above)
             stamps.append(f"new.{name} := old.{name};")  # who wrote it never changes
     kept = ""
@@ -308,16 +329,11 @@ def _write_function(entity: str) -> str:
             f"new.{name} := CASE WHEN item ? '{name}' THEN new.{name} ELSE old.{name} END;"
             for name in SENSITIVE)
     if entity == "conflict":
-        created += [
-            "new.base := crm_scrub_entry(new.field, new.base);",
-            "new.mine := crm_scrub_entry(new.field, new.mine);",
-            "new.theirs := crm_scrub_entry(new.field, new.theirs);",
-        ]
         stamps += [  # what it keeps never changes (`RULES`); its resolution is the pusher's
             f"new.{name} := old.{name};" for name in shared_columns("conflict")
             if name not in ("id", "resolution", "resolved_by", "resolved_at", "created_at",
                             "updated_at", "deleted_at", "version", "server_seq")
-        ] + created[-3:] + [
+        ] + [f"new.{name} := {value};" for name, value in SCRUBBED_ENTRY.items()] + [
             "IF old.resolved_at IS NULL AND new.resolved_at IS NOT NULL THEN",
             "    new.resolved_at := least(new.resolved_at, now());",
             "    IF who.role <> 'admin' THEN new.resolved_by := who.handle; END IF;",
@@ -348,8 +364,6 @@ BEGIN
                                ELSE coalesce(old.deleted_at, now()) END;
     ELSE
         {chr(10).join('        ' + line for line in created).strip()}
-        new.updated_at := now();
-        new.deleted_at := CASE WHEN new.deleted_at IS NULL THEN NULL ELSE now() END;
     END IF;
     IF old.id IS NOT NULL THEN
         UPDATE {table} SET ({", ".join(q for q in quoted if q != '"id"')})
@@ -363,14 +377,15 @@ END $$;
 
 def _push_function() -> str:
     checks = "\n".join(
-        f"""        FOR item IN SELECT * FROM jsonb_array_elements(coalesce(writes -> '{entity}', '[]')) LOOP
+        f"""        FOR item IN SELECT x FROM jsonb_array_elements(coalesce(writes -> '{entity}', '[]')) x{judge_fresh.one_by_one(entity)} LOOP
             what := '{entity} ' || (item ->> 'id');
             PERFORM crm_check_{entity}(who, item, adding, max_text);
         END LOOP;"""
         for entity in ORDER
     )
     writes = "\n".join(
-        f"""        FOR item IN SELECT * FROM jsonb_array_elements(coalesce(writes -> '{entity}', '[]')) LOOP
+        judge_fresh.written(entity) + f"""
+        FOR item IN SELECT x FROM jsonb_array_elements(coalesce(writes -> '{entity}', '[]')) x{judge_fresh.one_by_one(entity)} LOOP
             what := '{entity} ' || (item ->> 'id');
             PERFORM crm_write_{entity}(who, item);
         END LOOP;"""
@@ -387,7 +402,7 @@ DECLARE
     item jsonb;
     adding jsonb;
     max_text bigint := crm_limit('max_text');
-    hint text;
+    hint text;{judge_fresh.declarations()}
 BEGIN
     IF NOT who.active THEN
         RAISE EXCEPTION '% is deactivated in the shared database', who.handle
@@ -404,7 +419,7 @@ BEGIN
         FROM jsonb_array_elements(coalesce(writes -> 'customer', '[]')) x
         WHERE NOT EXISTS (SELECT 1 FROM customer c WHERE c.id = x ->> 'id')), '{{}}');
     BEGIN
-        writes := crm_stamp_ended_roles(who, writes, adding);
+        writes := crm_stamp_ended_roles(who, writes, adding);{judge_fresh.picked()}
 {checks}
         FOR item IN SELECT * FROM jsonb_array_elements(entries) LOOP
             what := 'conflict ' || (item ->> 'id');

@@ -31,6 +31,7 @@ from crmcli.sync import (
     judge,
     judge_custom,
     judge_fields,
+    judge_fresh,
     judge_lock,
     judge_masks,
     judge_notes,
@@ -240,8 +241,8 @@ V5 = (judge_phones.PHONE_EXTENSIONS + judge_resolutions.RESOLUTION_ENTRIES
       + judge_fields.FIELD_LABELS + judge_notes.NOTE_RULE
       + judge.rewritten_functions() + judge_writes.rewritten_functions())
 # Version 6: issue 13's changes (pushes in batches: a new record's check skips what only
-# a change to a stored one needs).
-V6 = judge_writes.rewritten_functions() + judge.CHAIN_PLAN
+# a change to a stored one needs; new records written set-based, `judge_fresh`).
+V6 = judge_fresh.functions() + judge_writes.rewritten_functions() + judge.CHAIN_PLAN
 MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5, V6)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
