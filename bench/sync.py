@@ -29,6 +29,9 @@ a process of its own whose peak RSS is its own `ru_maxrss` (from `wait4`): alice
 `crm sync` on a fresh replica joining the team, receiving them (FIRST SYNC). Rows/s count
 customers; the events column is what the push added to the shared audit trail; load is
 the 1-minute load average when the row was measured (compare runs at similar load).
+On a loaded machine the wall time grows with the others' work, so beside it: the `crm`
+process's CPU seconds (CPU) and the shared database's seconds in `crm_push` (the two take
+turns: on an idle machine a push takes about their sum, plus the pull that follows it).
 A size whose push or first sync fails prints its first error line and the run goes on.
 With --no-timeouts the owner lifts the member logins' statement and idle-in-transaction
 timeouts (120 s and 60 s by default, README "limits"), to time a sync that outlasts them.
@@ -197,7 +200,8 @@ def run(folder: Path, url: str, logins: dict, admin, name: str) -> None:
 
 
 VOLUME_COLUMNS = ("N", "customers", "events", "push s", "rows/s", "push RSS MiB",
-                  "first sync s", "rows/s", "first RSS MiB", "load")
+                  "push CPU s", "crm_push s", "first sync s", "rows/s", "first RSS MiB",
+                  "first CPU s", "load")
 
 
 def volume(base: str, sizes: list[int], no_timeouts: bool) -> None:
@@ -212,8 +216,9 @@ def volume(base: str, sizes: list[int], no_timeouts: bool) -> None:
         print(" | ".join(figures), flush=True)
 
 
-def crm(home: Path, user: str, *args: str) -> tuple[float, int]:
-    """Run one `crm` command as `user` with CRM_HOME `home`: (seconds, peak RSS in MiB)."""
+def crm(home: Path, user: str, *args: str) -> tuple[float, int, float]:
+    """Run one `crm` command as `user` with CRM_HOME `home`: (seconds, peak RSS in MiB,
+    CPU seconds of the process)."""
     home.mkdir(exist_ok=True)
     return import_bench.run([*CRM, *args], import_bench.crm_env(home, user))
 
@@ -224,7 +229,7 @@ def join(home: Path, url: str, handle: str) -> None:
     crm(home, handle, "remote", "set", url)
 
 
-def timed_sync(label: str, home: Path, user: str) -> tuple[float, int]:
+def timed_sync(label: str, home: Path, user: str) -> tuple[float, int, float]:
     started = time.perf_counter()
     try:
         return crm(home, user, "sync")
@@ -241,6 +246,8 @@ def push_and_join(folder: Path, url: str, name: str, admin, size: int,
     for handle, role in (("alice", "admin"), ("bob", "member")):
         crm(owner, "owner", "server", "member", "add", handle, "--name", handle.title(),
             "--dept", "sales", "--role", role, "--login", f"{name}_{handle}", "--url", url)
+        admin.execute(f'ALTER ROLE "{name}_{handle}" IN DATABASE "{admin.info.dbname}" '
+                      "SET track_functions = 'pl'")  # for `server_seconds`
         if no_timeouts:
             for setting in ("statement_timeout", "idle_in_transaction_session_timeout"):
                 admin.execute(f'ALTER ROLE "{name}_{handle}" IN DATABASE "{admin.info.dbname}" '
@@ -255,15 +262,16 @@ def push_and_join(folder: Path, url: str, name: str, admin, size: int,
     def events() -> int:
         return admin.execute(f'SELECT count(*) FROM "{name}".audit_event').fetchone()[0]
 
-    before = events()
-    push, push_rss = timed_sync("push", alice, "alice")
+    before, judged = events(), server_seconds(admin, name)
+    push, push_rss, push_cpu = timed_sync("push", alice, "alice")
     pushed = events() - before
+    judged = server_seconds(admin, name) - judged
     shared = admin.execute(f'SELECT count(*) FROM "{name}".customer').fetchone()[0]
     figures = [f"{size:,}", f"{shared:,}", f"{pushed:,}", f"{push:.1f}",
-               f"{shared / push:,.0f}", f"{push_rss:,}"]
+               f"{shared / push:,.0f}", f"{push_rss:,}", f"{push_cpu:.1f}", f"{judged:.1f}"]
     join(bob, as_login(url, f"{name}_bob"), "bob")
     try:
-        first, first_rss = timed_sync("first sync", bob, "bob")
+        first, first_rss, first_cpu = timed_sync("first sync", bob, "bob")
     except SystemExit as failure:
         return [*figures, str(failure)]
     with sqlite3.connect(bob / "crm.db") as local:
@@ -271,7 +279,18 @@ def push_and_join(folder: Path, url: str, name: str, admin, size: int,
     if received != shared:
         raise SystemExit(f"bob's first sync received {received:,} of {shared:,} customers")
     return [*figures, f"{first:.1f}", f"{shared / first:,.0f}", f"{first_rss:,}",
-            f"{os.getloadavg()[0]:.2f}"]
+            f"{first_cpu:.1f}", f"{os.getloadavg()[0]:.2f}"]
+
+
+def server_seconds(admin, name: str) -> float:
+    """The seconds the shared database has spent in `crm_push` (with what it calls) in
+    schema `name`: the server's share of a push, which the client's CPU time leaves out
+    (members' logins track their functions: `push_and_join`)."""
+    time.sleep(1)  # a session's function statistics arrive when it ends
+    admin.execute("SELECT pg_stat_clear_snapshot()")
+    return admin.execute(
+        "SELECT coalesce(sum(total_time), 0) / 1000 FROM pg_stat_user_functions "
+        "WHERE schemaname = %s AND funcname = 'crm_push'", (name,)).fetchone()[0]
 
 if __name__ == "__main__":
     main()

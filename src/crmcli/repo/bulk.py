@@ -22,7 +22,8 @@ from itertools import islice
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Dialect, insert
+import orjson
+from sqlalchemy import Dialect, func, insert
 from sqlmodel import Session
 
 from crmcli.errors import CrmError, Invalid, PermissionDenied
@@ -261,3 +262,10 @@ def batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+def listed(values: Iterable[Any]) -> Any:
+    """The values as a table of one column (`value`) from one JSON parameter: a batch's
+    thousands of keys as `IN (…)` are a bound parameter each, which SQLAlchemy expands
+    into the statement every time at more cost than the lookup (the index is used alike)."""
+    return func.json_each(orjson.dumps(list(values)).decode()).table_valued("value")

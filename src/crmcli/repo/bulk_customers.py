@@ -28,8 +28,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from sqlalchemy import func
 from sqlmodel import col, select
 
 from crmcli import clock, fields
@@ -37,7 +35,7 @@ from crmcli.db import region
 from crmcli.errors import CrmError, Duplicate, Invalid, PermissionDenied
 from crmcli.models import Assignment, AuditEvent, Customer, User
 from crmcli.repo import bulk_remarks, custom_fields, customers, sensitive, users
-from crmcli.repo.bulk import Importer, Row, insert_rows, parse_id, remembered
+from crmcli.repo.bulk import Importer, Row, insert_rows, listed, parse_id, remembered
 from crmcli.repo.bulk_identity import Entry, Group, grouped
 
 ON_NAME_MISMATCH = ("error", "create")
@@ -153,7 +151,7 @@ class CustomerImport(Importer):
                 continue
             query = select(Customer.pk, Customer.id, Customer.name, Customer.company,
                            Customer.deleted_at, column.label("key")).where(
-                col(column).in_(select(_listed(list(wanted[kind])).c.value)))
+                col(column).in_(select(listed(wanted[kind]).c.value)))
             if kind != "id":
                 query = query.where(col(Customer.deleted_at).is_(None))
             for match in self.s.exec(query.order_by(Customer.pk)):
@@ -290,13 +288,6 @@ class CustomerImport(Importer):
                                     shared_contacts=self.separate_names)
         except PermissionDenied as refusal:
             raise self.denied(group.first.row, refusal) from None
-
-
-def _listed(values: list[str]) -> Any:
-    """The values as a table of one column (`value`) from one JSON parameter: a batch's
-    thousands of keys as `IN (…)` are a bound parameter each, which SQLAlchemy expands
-    into the statement every time at more cost than the lookup (the index is used alike)."""
-    return func.json_each(orjson.dumps(values).decode()).table_valued("value")
 
 
 def _invalid(error: CrmError, customer: Customer) -> Invalid:

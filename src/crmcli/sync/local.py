@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from crmcli.documents import RESTRICTED
 from crmcli.models import AuditEvent, Customer, SensitiveMask
-from crmcli.repo.bulk import insert_rows
+from crmcli.repo.bulk import insert_rows, listed
 from crmcli.repo.sensitive import custom_sensitive
 from crmcli.sync.tables import BY_ENTITY, SENSITIVE, Synced
 
@@ -31,13 +31,9 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 def rows_by(s: Session, synced: Synced, column: str, values: Iterable[Any]) -> dict[Any, dict]:
     """The local rows (shared columns) whose `column` is one of `values`, keyed by it."""
     table = synced.table
-    found: dict[Any, dict] = {}
-    for chunk in chunks(list(set(values))):
-        columns = (table.c[name] for name in synced.columns)
-        query = select(*columns).where(table.c[column].in_(chunk))
-        for row in s.connection().execute(query):
-            found[row._mapping[column]] = dict(row._mapping)
-    return found
+    columns = (table.c[name] for name in synced.columns)
+    query = select(*columns).where(table.c[column].in_(select(listed(set(values)).c.value)))
+    return {row[column]: dict(row) for row in s.connection().execute(query).mappings()}
 
 
 def insert(s: Session, synced: Synced, rows: list[dict]) -> None:
@@ -123,8 +119,8 @@ def customer_name(s: Session, customer_id: str) -> str:
 
 def mark_synced(s: Session, event_ids: Sequence[str]) -> None:
     table = AuditEvent.__table__
-    for chunk in chunks(list(event_ids)):
-        s.connection().execute(table.update().where(table.c.id.in_(chunk)).values(synced=True))
+    s.connection().execute(
+        table.update().where(table.c.id.in_(select(listed(event_ids).c.value))).values(synced=True))
 
 
 def drop_events(s: Session, event_ids: Sequence[str]) -> None:
@@ -164,9 +160,13 @@ def _set_extra(s: Session, customer_id: str, extra: dict) -> None:
 
 def _scrub_events(s: Session, condition: Any) -> None:
     """Replace the sensitive values in the changes of the events meeting `condition`."""
-    names = {*SENSITIVE, *custom_sensitive(s)}
+    custom = custom_sensitive(s)
+    names = {*SENSITIVE, *custom}
     events = AuditEvent.__table__
-    query = select(events.c.id, events.c.changes).where(events.c.entity == "customer", condition)
+    keys = func.json_each(events.c.changes).table_valued("key")  # (most hold none: skipped)
+    holding = select(keys.c.key).where(keys.c.key.in_([*names, *(["extra"] if custom else [])]))
+    query = select(events.c.id, events.c.changes).where(
+        events.c.entity == "customer", condition, holding.exists())
     for event_id, changes in s.connection().execute(query).all():
         scrubbed = _scrubbed(changes or {}, names)
         if scrubbed != (changes or {}):
@@ -247,4 +247,4 @@ def forget_sent(s: Session, secrets: dict[str, dict[str, Any]], event_ids: Seque
             kept = {k: v for k, v in extra.items() if k not in custom or custom[k] != v}
             if kept != extra:
                 _set_extra(s, customer_id, kept)
-    _scrub_events(s, AuditEvent.__table__.c.id.in_(list(event_ids)))
+    _scrub_events(s, AuditEvent.__table__.c.id.in_(select(listed(event_ids).c.value)))
