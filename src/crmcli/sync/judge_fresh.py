@@ -100,9 +100,10 @@ def declarations() -> str:
 
 def picked() -> str:
     """`crm_push`'s statements that pick out the fresh records (before any check)."""
-    return "".join(
-        f"\n        fresh_{entity} := crm_fresh_{entity}(who, writes -> '{entity}', adding,"
-        " max_text);"
+    return "".join(  # (a table the push does not write is not even read: not locked)
+        f"\n        IF jsonb_typeof(writes -> '{entity}') = 'array' THEN"
+        f"\n            fresh_{entity} := crm_fresh_{entity}(who, writes -> '{entity}', adding,"
+        " max_text);\n        END IF;"
         for entity in FRESH
     )
 
@@ -113,13 +114,15 @@ def written(entity: str) -> str:
     if entity not in PASSES:
         return ""
     return f"""
-        what := 'the new {entity} records';
-        BEGIN
-            PERFORM crm_insert_fresh_{entity}(who, writes -> '{entity}', fresh_{entity});
-        EXCEPTION WHEN OTHERS THEN  -- undone: name the record refused
-            FOR item IN SELECT x FROM jsonb_array_elements(writes -> '{entity}') x
-                        WHERE fresh_{entity} ? (x ->> 'id') LOOP
-                what := '{entity} ' || (item ->> 'id');
-                PERFORM crm_write_{entity}(who, item);
-            END LOOP;
-        END;"""
+        IF fresh_{entity} <> '{{}}' THEN
+            what := 'the new {entity} records';
+            BEGIN
+                PERFORM crm_insert_fresh_{entity}(who, writes -> '{entity}', fresh_{entity});
+            EXCEPTION WHEN OTHERS THEN  -- undone: name the record refused
+                FOR item IN SELECT x FROM jsonb_array_elements(writes -> '{entity}') x
+                            WHERE fresh_{entity} ? (x ->> 'id') LOOP
+                    what := '{entity} ' || (item ->> 'id');
+                    PERFORM crm_write_{entity}(who, item);
+                END LOOP;
+            END;
+        END IF;"""
