@@ -116,3 +116,35 @@ def test_a_record_changed_early_and_late_in_a_long_push_is_judged_once(team, acm
         "city", "Shanghai", "Hangzhou", "Beijing")
     assert postgres.value("SELECT city FROM customer WHERE name = 'Acme Trading'") == "Beijing"
     assert postgres.value("SELECT count(*) FROM customer") == 7
+
+
+def test_a_customer_created_early_and_edited_late_leaves_the_batches_bounded(team, postgres):
+    """As an import that repeats a lead near its end: alice's first customer is edited
+    after all the other work. Its edit comes forward into its batch (a new customer takes
+    its values as they are now), so the batches before the refused note still commit, and
+    the shared database ends as after one push."""
+    alice, bob = team["alice"], team["bob"]
+    refs = fill(alice)
+    alice.ok("customer", "edit", refs[0], "--city", "Suzhou", "--level", "B")
+    postgres.run("""
+        CREATE FUNCTION fail_at_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.body = 'poison' THEN RAISE EXCEPTION 'the disk is full'; END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER fail_at_poison BEFORE INSERT ON note
+            FOR EACH ROW EXECUTE FUNCTION fail_at_poison();
+    """)
+    assert alice("sync", env=BATCH).exit_code == 1
+    assert postgres.rows("SELECT name, city, level FROM customer ORDER BY name") == [
+        ("Customer 0", "Suzhou", "B"), ("Customer 1", "Shanghai", None)]
+
+    postgres.run("DROP TRIGGER fail_at_poison ON note; DROP FUNCTION fail_at_poison()")
+    assert alice.sync(env=BATCH)["conflicts"] == 0
+    assert alice.sync_state()["unpushed"] == []
+    assert sorted(row[:4] for row in shared_state(postgres)["customers"]) == local_customers(alice)
+    bob.sync()
+    assert local_customers(bob) == local_customers(alice)
+    events = postgres.value("SELECT count(*) FROM audit_event WHERE entity_id = ANY(%s)",
+                            [row[0] for row in shared_state(postgres)["customers"]])
+    assert events == 6 + 2  # each customer's creation, the two edits

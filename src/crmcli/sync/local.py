@@ -96,6 +96,15 @@ def unsynced_after(
     return list(s.connection().execute(query))
 
 
+def unsynced_about(s: Session, record_ids: Iterable[str], after: int) -> list[Any]:
+    """The unpushed events after local seq `after` about these records, oldest first."""
+    table = AuditEvent.__table__
+    query = select(table).where(
+        table.c.synced.is_(False), table.c.seq > after,
+        table.c.entity_id.in_(select(listed(record_ids).c.value))).order_by(table.c.seq)
+    return list(s.connection().execute(query))
+
+
 def last_change(s: Session, record_ids: Iterable[str], after: int) -> int | None:
     """The local seq of the last unpushed event after `after` about one of these records."""
     table = AuditEvent.__table__
