@@ -47,11 +47,17 @@ def stable_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     """uuid7s from a counter: `crmcli.ids` gets a frozen clock and "random" bits 1, 2, 3…,
     so ids still grow in creation order and short ids read 00000001, 00000002…"""
     counter = iter(range(1, 10_000_000))
-    fake_random = SimpleNamespace(urandom=lambda size: next(counter).to_bytes(size, "big"))
-    monkeypatch.setattr(ids, "os", fake_random)
+    each = ids._RANDOM_BYTES  # `ids` draws the randomness of many ids at once
+
+    def urandom(size: int) -> bytes:
+        return b"".join(next(counter).to_bytes(each, "big") for _ in range(size // each))
+
+    monkeypatch.setattr(ids, "os", SimpleNamespace(urandom=urandom))
     monkeypatch.setattr(ids, "time", SimpleNamespace(time_ns=lambda: FROZEN_NS))
     monkeypatch.setattr(ids, "_last_ms", 0)
     monkeypatch.setattr(ids, "_counter", 0)
+    monkeypatch.setattr(ids, "_pool", b"")
+    monkeypatch.setattr(ids, "_taken", 0)
 
 
 @pytest.fixture
