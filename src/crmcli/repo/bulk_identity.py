@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from crmcli.models import User
 from crmcli.names import name_key
 from crmcli.repo import customers
 from crmcli.repo.bulk import Row
@@ -28,14 +27,17 @@ CONTACTS = ("phone", "email")  # keys that only say "same customer" when the nam
 
 @dataclass
 class Entry:
-    """A parsed row: its values, the owner it names, and its duplicate keys in match order."""
+    """A parsed row: where it is (`row` keeps no values: an entry parsed in another process
+    crosses a pipe), its values, the owner it names (a handle), its duplicate keys in
+    match order and its remark (the text of a note to add)."""
 
     row: Row
     standard: dict[str, Any]
     extra: dict[str, Any]
     customer_id: str | None
-    owner: User | None
+    owner: str | None
     keys: list[tuple[str, str]]
+    remark: str | None = None
 
     @property
     def name(self) -> str | None:
@@ -44,6 +46,16 @@ class Entry:
     @cached_property
     def name_key(self) -> str:
         return name_key(self.name)
+
+    def __reduce__(self) -> tuple:
+        """Pickled as a tuple of its fields (a parsed batch crosses a pipe, `bulk_ahead`):
+        measured, half the unpickling time of a dataclass's default (its __dict__)."""
+        return _entry, (self.row.where, self.standard, self.extra, self.customer_id,
+                        self.owner, self.keys, self.remark)
+
+
+def _entry(where: str, *fields: Any) -> Entry:
+    return Entry(Row(where), *fields)
 
 
 @dataclass
