@@ -25,7 +25,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -87,8 +86,7 @@ def generate(path: Path, rows: int, seed: int, offset: int = 0) -> None:
 
 
 def run(command: list[str], env: dict[str, str]) -> tuple[float, int, float]:
-    """Wall seconds, peak RSS (MiB; of the process and its children summed, sampled) and
-    CPU seconds (user + system, the children's included) of one process.
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of one process.
 
     On a shared machine the wall time of a CPU-bound process grows with the others' load
     while sqlite-utils' barely does (it waits on the disk: it commits every 100 rows), so
@@ -96,38 +94,13 @@ def run(command: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
-    peak = [0]
-    watcher = threading.Thread(target=watch_memory, args=(process, peak), daemon=True)
-    watcher.start()
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
-    watcher.join()
     error = process.stderr.read().decode()
     process.stderr.close()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{error}")
-    return seconds, max(peak[0], usage.ru_maxrss) // 1024, usage.ru_utime + usage.ru_stime
-
-
-def watch_memory(process: subprocess.Popen, peak: list[int]) -> None:
-    """Sample, until `process` ends, the RSS (KiB) of it and its children summed: a long
-    import parses in a second process (repo/bulk_ahead.py), which wait4's peak RSS (the
-    largest one process reached) leaves out. Pages the two share count twice."""
-    while process.poll() is None:
-        total = 0
-        pids = [process.pid]
-        try:
-            pids += Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-        except OSError:
-            pass
-        for pid in pids:
-            try:
-                status = Path(f"/proc/{pid}/status").read_text()
-                total += int(status.split("VmRSS:")[1].split()[0])
-            except (OSError, IndexError):
-                pass
-        peak[0] = max(peak[0], total)
-        time.sleep(0.05)
+    return seconds, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
 
 
 def crm_env(home: Path, user: str = "bench") -> dict[str, str]:

@@ -38,6 +38,7 @@ class OnNameMismatch(str, Enum):
 
 FileArgument = Annotated[str, typer.Argument(
     metavar="FILE", help="The file to import; - reads standard input.")]
+PROGRESS_EVERY = 1000
 
 
 def _options() -> list:
@@ -117,7 +118,7 @@ def _run(kind: str, file: str, options: dict, format: Format, **kind_options: st
     from crmcli.io.columns import Columns, read_map
     from crmcli.io.encoding import check_encoding
     from crmcli.io.readers import FORMATS, open_source
-    from crmcli.repo import bulk_ahead, imports
+    from crmcli.repo import imports
 
     if options["input_format"] and options["input_format"] not in FORMATS:
         raise typer.BadParameter(f"one of {', '.join(FORMATS)}", param_hint="--input-format")
@@ -141,10 +142,8 @@ def _run(kind: str, file: str, options: dict, format: Format, **kind_options: st
                 on_duplicate=options["on_duplicate"].value,
                 on_invalid=lambda error: tell(error, columns.column_of), **kind_options,
             )
-            long = bulk_ahead.known_long(source.format, source.progress()[1])
-            with _progress() as tick:
-                report = importer.run(_rows(source.rows, columns), moved=tick,
-                                      at=source.progress, long=long)
+            with _progress(source.progress) as tick:
+                report = importer.run(_rows(source.rows, columns, tick))
         written = not options["dry_run"] and (not report.invalid or options["partial"])
         if not written:
             s.rollback()
@@ -168,13 +167,15 @@ def _use_headers(columns: Any, source: Any) -> None:
                           "--header-row N names another)") from None
 
 
-def _rows(rows: Iterator, columns: Any) -> Iterator:
+def _rows(rows: Iterator, columns: Any, tick: Callable[[], None]) -> Iterator:
     """Source rows as repository rows: {field: value}, or the problem that spoiled them."""
     from crmcli.errors import Invalid
     from crmcli.io.columns import ColumnError
     from crmcli.repo.bulk import Row
 
-    for where, values in rows:
+    for count, (where, values) in enumerate(rows, start=1):
+        if count % PROGRESS_EVERY == 0:
+            tick()
         if isinstance(values, Invalid):
             yield Row(where, problem=values)
             continue
@@ -220,22 +221,21 @@ def _problem_writer(path: Optional[Path], bom: bool) -> Iterator[Callable]:
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[tuple[int, Optional[int]]], None]]:
-    """A progress bar on stderr when it is a terminal, moved to (done, total) after each
-    batch; nothing at all otherwise."""
+def _progress(position: Callable[[], tuple[int, Optional[int]]]) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr when it is a terminal; nothing at all otherwise."""
     import sys
 
     if not sys.stderr.isatty():
-        yield lambda at: None
+        yield lambda: None
         return
     from rich.console import Console
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("importing", total=None)
+        task = bar.add_task("importing", total=position()[1])
 
-        def tick(at: tuple[int, Optional[int]]) -> None:
-            done, total = at
+        def tick() -> None:
+            done, total = position()
             bar.update(task, completed=done, total=total)
 
         yield tick

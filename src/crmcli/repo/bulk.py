@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import cache
@@ -27,7 +27,7 @@ from sqlalchemy import Dialect, func, insert
 from sqlmodel import Session
 
 from crmcli.errors import CrmError, Invalid, PermissionDenied
-from crmcli.repo import audit, bulk_ahead, search
+from crmcli.repo import audit, search
 from crmcli.repo.users import Actor
 
 BATCH = 2000
@@ -42,15 +42,6 @@ class Row:
     where: str
     values: dict[str, Any] = field(default_factory=dict)
     problem: Invalid | None = None
-
-
-@dataclass(frozen=True)
-class Refused:
-    """A row that did not parse, with each of its problems; counted and told in order when
-    its batch is written (parsing may run in another process, `bulk_ahead`)."""
-
-    where: str
-    problems: list[Invalid]
 
 
 @dataclass(frozen=True)
@@ -96,28 +87,16 @@ class Importer:
         self.on_invalid = on_invalid
         self.report = Report(self.kind, source)
 
-    def run(self, rows: Iterable[Row], moved: Callable[[Any], None] = lambda at: None,
-            at: Callable[[], Any] = lambda: None, long: bool = False) -> Report:
-        """Import every row; ends with one audit event for the import itself.
-
-        A long input is parsed ahead in a second process (`bulk_ahead`) if the importer
-        can parse without the database (`apart`): from the start if the caller knows it
-        is `long`, else after a few batches; `at()` is how far the input was read there,
-        handed to `moved` with each batch (a progress bar)."""
+    def run(self, rows: Iterable[Row]) -> Report:
+        """Import every row; ends with one audit event for the import itself."""
         deferred: list[Any] = []
         with page_cache(self.s, BULK_CACHE_KIB), cyclic_gc_paused() as collect_cycles, \
                 search.deferred(self.s):
-            batches = ((list(map(self._read, batch)), at()) for batch in batched(rows, BATCH))
-            detach = self.apart()
-            if detach is not None:
-                batches = bulk_ahead.ahead(batches, detach, last=lambda batch: len(batch[0]) < BATCH,
-                                           after=0 if long else bulk_ahead.AFTER)
-            with closing(batches):  # an import that stops ends the parsing process now
-                for items, where in batches:
-                    moved(where)
-                    deferred = self.write(deferred + self._refused(items))
-                    self.s.flush()
-                    collect_cycles()
+            for batch in batched(rows, BATCH):
+                parsed = [entry for entry in map(self._read, batch) if entry is not None]
+                deferred = self.write(deferred + parsed)
+                self.s.flush()
+                collect_cycles()
             while deferred:
                 deferred = self.write(deferred)
         audit.record(
@@ -127,23 +106,12 @@ class Importer:
         return self.report
 
     def _read(self, row: Row) -> Any:
-        """The row parsed, or Refused with its problems."""
         if row.problem is not None:
-            return Refused(row.where, [row.problem])
+            return self.refuse(row.where, [row.problem])
         try:
             return self.parse(row)
         except Invalid as error:
-            return Refused(row.where, self.problems(row) or [error])
-
-    def _refused(self, items: list[Any]) -> list[Any]:
-        """The parsed rows of a batch; the refused ones counted and told, in file order."""
-        parsed = []
-        for item in items:
-            if isinstance(item, Refused):
-                self.refuse(item.where, item.problems)
-            else:
-                parsed.append(item)
-        return parsed
+            return self.refuse(row.where, self.problems(row) or [error])
 
     def refuse(self, where: str, problems: list[Invalid]) -> None:
         """Count a row as invalid and report each of its problems."""
@@ -167,11 +135,6 @@ class Importer:
         return found
 
     # --- what each kind of record says -------------------------------------------------
-
-    def apart(self) -> Callable[[], None] | None:
-        """How parsing is made free of the database in a forked process (the function is
-        run there, before it parses), or None if it cannot be: then parsing stays here."""
-        return None
 
     def parse(self, row: Row, whole: bool = True) -> Any:
         """The row's values parsed by the data dictionary; raises Invalid.

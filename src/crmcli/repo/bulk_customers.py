@@ -26,7 +26,6 @@ that share its keys.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import col, select
@@ -95,37 +94,21 @@ class CustomerImport(Importer):
     def parse(self, row: Row, whole: bool = True) -> Entry:
         values = dict(row.values)
         customer_id = parse_id(values.pop("id", None))
-        remark = bulk_remarks.parse(values.pop(bulk_remarks.FIELD, None))
+        bulk_remarks.parse(values.pop(bulk_remarks.FIELD, None))
         if values.get("owner") is not None and str(values["owner"]).strip():  # 王芳 → wangfang
-            values["owner"] = self.owner_handle(str(values["owner"]).strip())
+            values["owner"] = self._owner(str(values["owner"]).strip()).handle
         standard, extra = fields.parse_customer(values, self.region, self.custom, self.memo)
         sensitive.require_writable(self.clearance, [*standard, *extra])
-        owner = self.owner_handle(standard["owner"]) if standard.get("owner") else None
+        owner = self._owner(standard["owner"]) if standard.get("owner") else None
         keys = [("id", customer_id)] if customer_id else []
         keys += [(kind, standard[kind]) for kind in ("phone", "email") if standard.get(kind)]
         if standard.get("name"):
             key = customers.dedupe_key(standard["name"], standard.get("company"))
             keys.append(("name and company", key))
-        return Entry(Row(row.where), standard, extra, customer_id, owner, keys, remark)
+        return Entry(row, standard, extra, customer_id, owner, keys)
 
     def _owner(self, handle: str) -> User:
         return remembered(self.owners, handle, lambda h: users.owner(self.s, h, or_name=True), "owner")
-
-    def owner_handle(self, text: str) -> str:
-        """The handle of the owner a cell names (handle or name), refused as Invalid."""
-        return self._owner(text).handle
-
-    def apart(self) -> Callable[[], None]:
-        """Parsing needs the database only for owners: the users are read now, and the
-        parsing process answers from them (`users.owner_among`, remembered per text)."""
-        members = users.roster(self.s)
-        answered: dict[str, Any] = {}
-
-        def detach() -> None:
-            self.owner_handle = lambda text: remembered(
-                answered, text, lambda t: users.owner_among(members, t), "owner")
-
-        return detach
 
     def write(self, entries: list[Entry]) -> list[Entry]:
         self.now = clock.now()  # a batch is stamped with one time
@@ -152,7 +135,8 @@ class CustomerImport(Importer):
         self.remarks.clear()
 
     def _remember_remarks(self, customer_id: str, rows: list[Entry]) -> None:
-        self.remarks += [(customer_id, entry.remark) for entry in rows]
+        self.remarks += [(customer_id, bulk_remarks.parse(entry.row.values.get(bulk_remarks.FIELD)))
+                         for entry in rows]
 
     def _existing(self, entries: list[Entry]) -> dict[tuple[str, str], list[Any]]:
         """The stored customers any of these rows' keys point at, oldest first (ids:
@@ -202,7 +186,7 @@ class CustomerImport(Importer):
     def _create(self, entry: Entry, rows: list[Entry], new: list) -> bool:
         """Add the new customer `entry` says to `new`; if refused, each of `rows` is."""
         try:
-            owner = self._owner(entry.owner or self.by.handle)
+            owner = entry.owner or self._owner(self.by.handle)
             new.append(customers.new_rows(
                 entry.standard, entry.extra, owner=owner, by=self.by,
                 customer_id=entry.customer_id, now=self.now,

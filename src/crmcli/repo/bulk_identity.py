@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from crmcli.models import User
 from crmcli.names import name_key
 from crmcli.repo import customers
 from crmcli.repo.bulk import Row
@@ -27,17 +28,14 @@ CONTACTS = ("phone", "email")  # keys that only say "same customer" when the nam
 
 @dataclass
 class Entry:
-    """A parsed row: where it is (`row` keeps no values: an entry parsed in another process
-    crosses a pipe), its values, the owner it names (a handle), its duplicate keys in
-    match order and its remark (the text of a note to add)."""
+    """A parsed row: its values, the owner it names, and its duplicate keys in match order."""
 
     row: Row
     standard: dict[str, Any]
     extra: dict[str, Any]
     customer_id: str | None
-    owner: str | None
+    owner: User | None
     keys: list[tuple[str, str]]
-    remark: str | None = None
 
     @property
     def name(self) -> str | None:
@@ -46,16 +44,6 @@ class Entry:
     @cached_property
     def name_key(self) -> str:
         return name_key(self.name)
-
-    def __reduce__(self) -> tuple:
-        """Pickled as a tuple of its fields (a parsed batch crosses a pipe, `bulk_ahead`):
-        measured, half the unpickling time of a dataclass's default (its __dict__)."""
-        return _entry, (self.row.where, self.standard, self.extra, self.customer_id,
-                        self.owner, self.keys, self.remark)
-
-
-def _entry(where: str, *fields: Any) -> Entry:
-    return Entry(Row(where), *fields)
 
 
 @dataclass

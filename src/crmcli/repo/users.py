@@ -55,46 +55,14 @@ def named(s: Session, text: str, *, active: bool = True) -> User:
     names neither. `active`: a deactivated user is refused (an author may have left)."""
     user = s.exec(select(User).where(User.handle == fields.normal_handle(text))).first()
     if user is None:
-        user = _by_name(list(s.exec(select(User).order_by(User.handle))), text)
-    return _usable(user, text, active)
+        from crmcli.names import name_key
 
-
-@dataclass(frozen=True)
-class Member:
-    """A user as `named_among` needs one: plain values, readable where no session is (an
-    import's parsing process)."""
-
-    handle: str
-    name: str
-    active: bool
-
-
-def roster(s: Session) -> list[Member]:
-    """Every user, ordered by handle, for `named_among`."""
-    return [Member(u.handle, u.name, u.active) for u in s.exec(select(User).order_by(User.handle))]
-
-
-def owner_among(members: list[Member], text: str) -> str:
-    """`owner(s, text, or_name=True)` answered from a `roster`: the handle of the user the
-    text names, refused as the database would refuse it (Invalid on "owner")."""
-    handle = fields.normal_handle(text)
-    by_handle = next((m for m in members if m.handle == handle), None)
-    return _as_owner(lambda: _usable(by_handle or _by_name(members, text), text, True)).handle
-
-
-def _by_name(members: list, text: str):
-    """The one of `members` (ordered by handle) whose name is `text`, folded; None if none."""
-    from crmcli.names import name_key
-
-    key = name_key(text)
-    found = [u for u in members if name_key(u.name) == key]
-    if len(found) > 1:
-        handles = ", ".join(u.handle for u in found)
-        raise Invalid(f"{text!r} is the name of {len(found)} users ({handles}); give the handle")
-    return found[0] if found else None
-
-
-def _usable(user, text: str, active: bool):
+        key = name_key(text)
+        found = [u for u in s.exec(select(User).order_by(User.handle)) if name_key(u.name) == key]
+        if len(found) > 1:
+            handles = ", ".join(u.handle for u in found)
+            raise Invalid(f"{text!r} is the name of {len(found)} users ({handles}); give the handle")
+        user = found[0] if found else None
     if user is None:
         raise NotFound(f"no user {text!r}")
     if active and not user.active:
@@ -108,13 +76,8 @@ def owner(s: Session, handle: str, *, or_name: bool = False) -> User:
     field (Invalid on "owner", exit 4), not a reference to something missing: `customer
     add`, `customer edit`, imports and the dashboard's form all refuse it naming the field
     the user typed it in."""
-    return _as_owner(lambda: named(s, handle) if or_name else get_active(s, handle))
-
-
-def _as_owner(lookup):
-    """A user lookup's refusal as a bad value of the owner field."""
     try:
-        return lookup()
+        return named(s, handle) if or_name else get_active(s, handle)
     except NotFound as error:
         raise Invalid(str(error), "owner") from None
     except Invalid as error:
