@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from crmcli import fields
+from crmcli import fields, record_columns
 from crmcli.models import Customer, Note, Task
 from crmcli.repo import audit, custom_fields, customers
 from crmcli.repo.customer_lists import CustomerQuery
@@ -30,7 +30,7 @@ from crmcli.repo.sensitive import Clearance
 from crmcli.repo.users import Actor
 
 PAGE = 1000
-RECORD_COLUMNS = {"notes": fields.NOTE_COLUMNS, "tasks": fields.TASK_COLUMNS}
+RECORD_COLUMNS = {"notes": record_columns.NOTE_COLUMNS, "tasks": record_columns.TASK_COLUMNS}
 
 
 def columns(

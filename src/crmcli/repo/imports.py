@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
-from crmcli import fields
+from crmcli import fields, record_columns
 from crmcli.repo import bulk_remarks, custom_fields
 from crmcli.repo.bulk import Importer
 from crmcli.repo.bulk_customers import CustomerImport
@@ -19,9 +19,9 @@ def vocabulary(s: Session, kind: str) -> Callable[[str], str | None]:
     """header → the field it means, for `kind` (customers: also custom fields, id and a
     remark column that becomes a note, `bulk_remarks`)."""
     if kind == "notes":
-        return lambda header: fields.canonical_column(fields.NOTE_COLUMNS, header)
+        return lambda header: record_columns.canonical_column(record_columns.NOTE_COLUMNS, header)
     if kind == "tasks":
-        return lambda header: fields.canonical_column(fields.TASK_COLUMNS, header)
+        return lambda header: record_columns.canonical_column(record_columns.TASK_COLUMNS, header)
     custom = {fields.fold(name): name for name in custom_fields.declared(s)}
     remark = {fields.fold(header) for header in bulk_remarks.HEADERS}
 
