@@ -61,6 +61,34 @@ def test_a_member_cannot_add_to_a_customer_out_of_sight(own, postgres):
             push_as(conn, writes={"note": [note]})
 
 
+def _added(kind: str, customer_id: str) -> dict:
+    """A note or task bob adds (as his client would send it) to `customer_id`."""
+    stamps = {"created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+              "version": 1, "id": new_id(), "customer_id": customer_id}
+    if kind == "note":
+        return {**stamps, "kind": "internal", "body": "peek", "author": "bob",
+                "at": "2026-01-01T00:00:00Z"}
+    return {**stamps, "title": "peek", "assignee": "bob", "priority": "normal",
+            "status": "open", "created_by": "bob"}
+
+
+@pytest.mark.parametrize("kind", ["note", "task"])
+def test_one_record_out_of_sight_among_new_ones_in_sight_refuses_the_push(own, postgres, kind):
+    """New notes and tasks the shared database writes set-based (schema v6) are judged
+    as one by one: one out of sight among several in sight refuses them all."""
+    acme = postgres.value("SELECT id FROM customer WHERE name = 'Acme Trading'")
+    globex = postgres.value("SELECT id FROM customer WHERE name = 'Globex'")
+    records = [_added(kind, acme), _added(kind, acme), _added(kind, globex)]
+    with as_member(postgres, "bob") as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="visibility = own"):
+            push_as(conn, writes={kind: records})
+        push_as(conn, writes={kind: records[:2]})  # those in sight alone are taken
+    assert postgres.value(f"SELECT count(*) FROM {kind} WHERE id = ANY(%s)",
+                          [r["id"] for r in records]) == 2
+    assert postgres.value(f"SELECT count(*) FROM {kind} WHERE customer_id = %s"
+                          f" AND {'body' if kind == 'note' else 'title'} = 'peek'", globex) == 0
+
+
 def test_a_customer_that_leaves_a_members_view_leaves_their_replica(crm, own, shared):
     alice, bob = own["alice"], own["bob"]
     bob.sync()
