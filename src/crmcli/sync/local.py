@@ -108,14 +108,10 @@ def unsynced_about(s: Session, record_ids: Iterable[str], after: int) -> list[An
 def last_change(s: Session, record_ids: Iterable[str], after: int) -> int | None:
     """The local seq of the last unpushed event after `after` about one of these records."""
     table = AuditEvent.__table__
-    found = None
-    for chunk in chunks(list(record_ids)):
-        query = select(func.max(table.c.seq)).where(
-            table.c.synced.is_(False), table.c.seq > after, table.c.entity_id.in_(chunk))
-        seq = s.connection().execute(query).scalar()
-        if seq is not None and (found is None or seq > found):
-            found = seq
-    return found
+    query = select(func.max(table.c.seq)).where(
+        table.c.synced.is_(False), table.c.seq > after,
+        table.c.entity_id.in_(select(listed(record_ids).c.value)))
+    return s.connection().execute(query).scalar()
 
 
 def customer_name(s: Session, customer_id: str) -> str:
