@@ -103,3 +103,15 @@ def remember_user(db_path: Path, handle: str) -> None:
     values = load_file()
     values.setdefault("users", {})[str(db_path)] = handle
     save_file(values)
+
+
+def count_setting(variable: str, default: int) -> int:
+    """A positive whole number from the environment variable `variable` (a tuning knob, such
+    as CRM_SYNC_BATCH), or `default` when it is unset. Anything else is refused, not
+    ignored: a typo would otherwise run with a size the user did not ask for."""
+    given = os.environ.get(variable, "").strip()
+    if not given:
+        return default
+    if not (given.isascii() and given.isdigit() and int(given) > 0):
+        raise UsageError(f"{variable} must be a positive whole number, not {given!r}")
+    return int(given)

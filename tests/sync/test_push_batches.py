@@ -148,3 +148,18 @@ def test_a_customer_created_early_and_edited_late_leaves_the_batches_bounded(tea
     events = postgres.value("SELECT count(*) FROM audit_event WHERE entity_id = ANY(%s)",
                             [row[0] for row in shared_state(postgres)["customers"]])
     assert events == 6 + 2  # each customer's creation, the two edits
+
+
+@pytest.mark.parametrize(("variable", "given"), [
+    ("CRM_SYNC_BATCH", "abc"), ("CRM_SYNC_BATCH", "²"), ("CRM_SYNC_PAGE", "0"),
+    ("CRM_SYNC_PAGE", "-5"),
+])
+def test_a_bad_batch_or_page_size_stops_the_sync_before_it_starts(team, postgres, variable, given):
+    alice = team["alice"]
+    alice.ok("customer", "add", "Initech")
+    before = alice.sync_state()
+    result = alice("sync", env={variable: given})
+    assert result.exit_code == 2
+    assert f"{variable} must be a positive whole number, not {given!r}" in result.output
+    assert alice.sync_state() == before
+    assert postgres.value("SELECT count(*) FROM customer WHERE name = 'Initech'") == 0

@@ -24,7 +24,6 @@ next batch passes them by.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from crmcli import config
 from crmcli.repo.notes import stored_path
 from crmcli.sync import local, masks, merges
 from crmcli.sync.tables import BY_ENTITY
@@ -42,9 +42,8 @@ BATCH_VARIABLE = "CRM_SYNC_BATCH"  # events per batch (tests push many small bat
 
 
 def batch_size() -> int:
-    """Events per batch: `CRM_SYNC_BATCH` when it is a positive number, else BATCH_EVENTS."""
-    value = os.environ.get(BATCH_VARIABLE, "")
-    return int(value) if value.isdigit() and int(value) > 0 else BATCH_EVENTS
+    """Events per batch: `CRM_SYNC_BATCH` if set, else BATCH_EVENTS."""
+    return config.count_setting(BATCH_VARIABLE, BATCH_EVENTS)
 
 
 @dataclass

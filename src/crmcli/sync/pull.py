@@ -30,12 +30,12 @@ member may see (`pull_view`): it reads and writes everything in one local transa
 
 from __future__ import annotations
 
-import os
 from contextlib import closing
 from typing import Any
 
 from sqlmodel import Session
 
+from crmcli import config
 from crmcli.db import Database, session_scope
 from crmcli.repo import search
 from crmcli.sync import masks, pull_apply, pull_view, shared, state
@@ -50,9 +50,8 @@ READING = ("user", "field_reader")
 
 
 def page_size() -> int:
-    """Rows per page: `CRM_SYNC_PAGE` if it is a positive number, else PAGE."""
-    given = os.environ.get(PAGE_VARIABLE, "")
-    return int(given) if given.isascii() and given.isdigit() and int(given) > 0 else PAGE
+    """Rows per page: `CRM_SYNC_PAGE` if set, else PAGE."""
+    return config.count_setting(PAGE_VARIABLE, PAGE)
 
 
 def pull(conn: Any, database: Database, server: ServerState) -> int:

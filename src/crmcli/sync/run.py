@@ -58,6 +58,7 @@ def sync(database: Database, handle: str | None) -> Report:
     """Push this replica's changes as `handle`, pull everyone else's; see the module doc."""
     import psycopg
 
+    outbox.batch_size(), pull.page_size()  # a bad size stops the sync before it starts
     with session_scope(database, write=False) as s:
         known = state.load(s)
         if not known.remote:
