@@ -211,6 +211,24 @@ def test_two_replicas_syncing_at_the_same_moment_both_succeed(team, pg_url, post
         assert len(json.loads(member.ok("conflicts", "list", "--format", "json"))) == 1
 
 
+def test_a_push_waits_for_an_administrators_idle_session_holding_the_lock(team, pg_url, postgres):
+    """The lock breaker (`judge_lock`) ends a member's idle session, never a superuser's:
+    no role of ours may, and trying made the push fail instead of waiting."""
+    from crmcli.sync.judge_lock import IDLE_SECONDS
+
+    alice = team["alice"]
+    alice.ok("customer", "add", "Acme Trading")
+    lock = "SELECT pg_advisory_xact_lock(hashtext('crmcli:' || current_schema()))"
+    with holding(pg_url, postgres.schema, lock):  # as postgres, a superuser, left idle
+        time.sleep(IDLE_SECONDS + 1)
+        process = start(alice, "sync", "--format", "json")
+        eventually(lambda: waiting_backend(postgres))
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert json.loads(out)["pushed"] == 2  # the customer and its owner's assignment
+    assert postgres.rows("SELECT name FROM customer") == [("Acme Trading",)]
+
+
 def test_with_the_shared_database_unreachable_sync_fails_in_one_line_and_changes_nothing(replica):
     alice = replica("alice", "Alice Wang", "sales")
     alice.sync()

@@ -243,7 +243,9 @@ V5 = (judge_phones.PHONE_EXTENSIONS + judge_resolutions.RESOLUTION_ENTRIES
 # Version 6: issue 13's changes (pushes in batches: a new record's check skips what only
 # a change to a stored one needs; new records written set-based, `judge_fresh`).
 V6 = judge_fresh.functions() + judge_writes.rewritten_functions() + judge.CHAIN_PLAN
-MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5, V6)
+# Version 7: the lock breaker leaves superusers' sessions alone (`judge_lock`).
+V7 = judge_lock.LOCK_BREAKER
+MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5, V6, V7)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
 
