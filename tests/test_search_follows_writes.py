@@ -90,3 +90,31 @@ def test_a_refused_import_leaves_the_index_following(crm, alice, crm_home):
         assert db.execute("SELECT count(*) FROM meta WHERE key = 'search_deferred'").fetchone() == (0,)
     add_customer(crm, "Globex")
     assert found(crm, "Globex") == ["Globex"] and found(crm, "Acme") == []
+
+
+def test_customers_added_after_a_bulk_import_are_found(crm, alice):
+    """The import makes the insert trigger stand aside; it must be back afterwards."""
+    customers = "name\n" + "".join(f"客户{i}\n" for i in range(50))
+    assert crm("import", "customers", "-", "--input-format", "csv", input=customers).exit_code == 0
+    add_customer(crm, "Globex Holdings")
+    assert found(crm, "Globex") == ["Globex Holdings"]
+
+
+def test_a_bulk_load_that_fails_but_is_committed_still_leaves_the_index_following(
+    crm, alice, database
+):
+    """Whoever catches a failed load and commits what it wrote keeps a following index."""
+    from crmcli.models import Customer
+    from crmcli.repo import search
+
+    with database(write=True) as s:
+        try:
+            with search.deferred(s):
+                s.add(Customer(name="Initech", sort_key="initech", spelled="initech"))
+                s.flush()
+                raise RuntimeError("the load stops half-way")
+        except RuntimeError:
+            pass
+    assert found(crm, "Initech") == ["Initech"]
+    add_customer(crm, "Globex Holdings")
+    assert found(crm, "Globex") == ["Globex Holdings"]

@@ -25,6 +25,7 @@ import functools
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, column, func, table, union_all
 from sqlmodel import Session, select
@@ -39,6 +40,7 @@ FTS = table("customer_fts", column("rowid"), column("customer_fts"))
 TERMS = table("customer_fts_terms", column("term"), column("doc"))
 LAST = "\U0010ffff"  # the greatest character: a term beginning with `ab` sorts up to `ab` + LAST
 DEFERRED = "search_deferred"
+INSERT_TRIGGER = "customer_fts_insert"
 
 
 @contextmanager
@@ -52,6 +54,13 @@ def deferred(s: Session) -> Iterator[None]:
     indexed with them at the end. The switch is a row in meta written in the caller's
     transaction: no other connection ever sees it, and a failed load rolls it back with
     the rest. Nested, the outer one indexes.
+
+    The insert trigger is dropped for the load and made again after it, in the same
+    transaction (SQLite's schema changes are transactional: a failed load gets it back by
+    its rollback). Idle, it still cost more than the insert itself: a table with a trigger
+    has every INSERT open a statement journal, and executemany runs one INSERT per row, so
+    each row copied the pages it touched there first (measured, 100,000 customers: 4.9 s
+    with the trigger standing aside, 2.1 s without it).
     """
     connection = s.connection()
     s.flush()
@@ -60,10 +69,15 @@ def deferred(s: Session) -> Iterator[None]:
         return
     after = connection.exec_driver_sql("SELECT coalesce(max(pk), 0) FROM customer").scalar_one()
     connection.exec_driver_sql("INSERT INTO meta (key, value) VALUES (?, ?)", (DEFERRED, str(after)))
+    on_insert = _trigger_sql(connection, INSERT_TRIGGER)
+    if on_insert:
+        connection.exec_driver_sql(f"DROP TRIGGER {INSERT_TRIGGER}")
     try:
         yield
         s.flush()
     finally:
+        if on_insert and not _trigger_sql(connection, INSERT_TRIGGER):
+            connection.exec_driver_sql(on_insert)
         connection.exec_driver_sql("DELETE FROM meta WHERE key = ?", (DEFERRED,))
         for statement in (
             "DELETE FROM search_dirty WHERE pk > :after",
@@ -74,6 +88,13 @@ def deferred(s: Session) -> Iterator[None]:
             "DELETE FROM search_dirty",
         ):
             connection.exec_driver_sql(statement.replace(":after", str(int(after))))
+
+
+def _trigger_sql(connection: Any, name: str) -> str | None:
+    """The statement that made the trigger `name`, None if there is none."""
+    return connection.exec_driver_sql(
+        "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?", (name,)
+    ).scalar()
 
 
 def matches(query: str) -> ColumnElement[bool]:
