@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, false, func, select
 from sqlmodel import Session
 
 from crmcli.documents import RESTRICTED
@@ -21,6 +21,11 @@ from crmcli.sync.tables import BY_ENTITY, SENSITIVE, Synced
 
 CHUNK = 500
 T = TypeVar("T")
+# The outbox, written as its partial index's condition (ix_audit_unsynced: `synced = 0`):
+# SQLite uses a partial index only for the condition it was made with, and `synced IS 0`
+# (what `.is_(False)` writes) read every event of the history instead, on every page of
+# a pull (profiled, a fifth of a first sync of 100,000 customers).
+UNPUSHED = AuditEvent.__table__.c.synced == false()
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -72,14 +77,14 @@ def event_records(s: Session, event_ids: Sequence[str]) -> dict[str, str | None]
 
 def unsynced(s: Session) -> list[AuditEvent]:
     """The outbox: events made here and not pushed yet, oldest first."""
-    query = select(AuditEvent).where(AuditEvent.synced.is_(False)).order_by(AuditEvent.seq)
+    query = select(AuditEvent).where(UNPUSHED).order_by(AuditEvent.seq)
     return list(s.scalars(query))
 
 
 def count_unsynced(s: Session) -> int:
     """How many events wait to be pushed (counted, not loaded: an import leaves many)."""
     table = AuditEvent.__table__
-    query = select(func.count()).select_from(table).where(table.c.synced.is_(False))
+    query = select(func.count()).select_from(table).where(UNPUSHED)
     return s.connection().execute(query).scalar_one()
 
 
@@ -89,7 +94,7 @@ def unsynced_after(
     """Unpushed events after local seq `after` (up to `upto`, at most `limit`), oldest
     first, as rows (columns as attributes: lighter than the ORM's objects)."""
     table = AuditEvent.__table__
-    query = select(table).where(table.c.synced.is_(False), table.c.seq > after)
+    query = select(table).where(UNPUSHED, table.c.seq > after)
     if upto is not None:
         query = query.where(table.c.seq <= upto)
     query = query.order_by(table.c.seq).limit(limit)
@@ -100,7 +105,7 @@ def unsynced_about(s: Session, record_ids: Iterable[str], after: int) -> list[An
     """The unpushed events after local seq `after` about these records, oldest first."""
     table = AuditEvent.__table__
     query = select(table).where(
-        table.c.synced.is_(False), table.c.seq > after,
+        UNPUSHED, table.c.seq > after,
         table.c.entity_id.in_(select(listed(record_ids).c.value))).order_by(table.c.seq)
     return list(s.connection().execute(query))
 
@@ -109,7 +114,7 @@ def last_change(s: Session, record_ids: Iterable[str], after: int) -> int | None
     """The local seq of the last unpushed event after `after` about one of these records."""
     table = AuditEvent.__table__
     query = select(func.max(table.c.seq)).where(
-        table.c.synced.is_(False), table.c.seq > after,
+        UNPUSHED, table.c.seq > after,
         table.c.entity_id.in_(select(listed(record_ids).c.value)))
     return s.connection().execute(query).scalar()
 
