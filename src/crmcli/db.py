@@ -23,7 +23,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
-from crmcli import migrations
+from crmcli import indexes, migrations
 from crmcli.config import Settings
 from crmcli.errors import UsageError
 
@@ -132,6 +132,7 @@ class Database:
         try:
             with database.reader.connect() as conn:
                 behind = migrations.pending(conn)
+                unbuilt = behind < migrations.LATEST and bool(indexes.recorded(conn))
         except DatabaseError as error:
             database.dispose()
             raise UsageError(
@@ -143,13 +144,16 @@ class Database:
                 f"{settings.db_path} is not a crmcli database yet; run "
                 "`crm init --user HANDLE --name NAME --dept DEPT`"
             )
-        if behind:
+        if behind or unbuilt:
             database.migrate()
         return database
 
     def migrate(self) -> None:
+        """Apply the missing migrations, and build the indexes a first sync cut off in the
+        middle left unbuilt (`indexes.py`)."""
         with self.writer.begin() as conn:
             migrations.migrate(conn)
+            indexes.restore(conn)
 
     def dispose(self) -> None:
         self.writer.dispose()

@@ -86,6 +86,16 @@ def count(replica: Replica, table: str) -> int:
         conn.close()
 
 
+def indexes(replica: Replica) -> list[tuple[str, str]]:
+    """Every index of a replica, as sqlite_master holds it: name and definition."""
+    conn = sqlite3.connect(replica.path)
+    try:
+        return conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name").fetchall()
+    finally:
+        conn.close()
+
+
 def found_by_search(replica: Replica, text: str) -> list[str]:
     shown = json.loads(replica.ok("customer", "find", text, "--format", "json"))
     return [row["name"] for row in shown]
@@ -132,7 +142,9 @@ def test_a_first_sync_whose_connection_is_ended_resumes_where_it_stopped(
     assert bob.sync_state()["state"].pulling is None
 
     at_once = another_replica_of(crm, shared, "bob", tmp_path)
+    made = indexes(at_once)  # a replica that never synced: every index its schema makes
     at_once.sync()
+    assert indexes(at_once) == made  # those a first sync builds at its end too
     bob.sync()  # the other replica's own joining, an event of the team's like any
     assert dump(bob) == dump(at_once)
     assert found_by_search(bob, "Renamed") == ["客户3 Renamed"]
@@ -152,7 +164,11 @@ def test_a_first_sync_a_page_of_which_fails_keeps_the_pages_before_and_reads_onl
     failed = bob("sync", env=TINY)
     assert failed.exit_code != 0
     assert count(bob, "customer") == 6 and count(bob, "note") == 4  # the pages before it
+    # The fill built its indexes at the end, which it did not reach: the next command
+    # builds them first, and they are all there, as in a replica that never synced.
     assert found_by_search(bob, "order 3") == ["客户3 Customer"]
+    at_once = another_replica_of(crm, shared, "bob", tmp_path)
+    assert indexes(bob) == indexes(at_once)
     with sqlite3.connect(bob.path) as conn:
         conn.execute("DROP TRIGGER refuse")
 
@@ -166,7 +182,6 @@ def test_a_first_sync_a_page_of_which_fails_keeps_the_pages_before_and_reads_onl
     postgres.run(renamed, "客户0 Customer", "客户0 Unseen")
     postgres.run("SET session_replication_role = origin")
 
-    at_once = another_replica_of(crm, shared, "bob", tmp_path)
     at_once.sync()
     bob.sync()
     assert dump(bob) == dump(at_once)

@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from crmcli import config
+from crmcli import config, indexes
 from crmcli.db import Database, session_scope
 from crmcli.repo import search
 from crmcli.sync import masks, pull_apply, pull_view, shared, state
@@ -97,6 +97,8 @@ def _stream(conn: Any, database: Database, known: state.SyncState, server: Serve
         with session_scope(database) as s:
             return _compare(conn, s, database, known, server, epoch, newest, progress,
                             start)
+    with session_scope(database) as s:  # a fresh replica: indexes built at the end
+        indexes.defer(s.connection())
     arrived = 0
     for synced in (*RECORDS, EVENTS):
         changed = shared.changed_between(conn, synced, start[synced.entity], newest, page)
@@ -134,7 +136,9 @@ def _compare(conn: Any, s: Session, database: Database, known: state.SyncState,
 
 def _finish(conn: Any, s: Session, known: state.SyncState, server: ServerState, epoch: int,
             newest: int, progress: state.Progress) -> None:
-    """The masks of every customer if they are due, and the cursor moved: the pull is done."""
+    """The indexes a first fill deferred built, the masks of every customer if they are
+    due, and the cursor moved: the pull is done."""
+    indexes.restore(s.connection())
     if progress.all_masks:
         masks.store_all(conn, s, page_size())
     state.synced(s, server_id=server.server_id, cursor=max(newest, known.cursor),
