@@ -36,10 +36,10 @@ def snapshot(record: Any) -> dict[str, list[Any]]:
 
 def snapshot_values(values: dict[str, Any]) -> dict[str, list[Any]]:
     """`snapshot` of a new row held as a dict of its columns (bulk writes)."""
-    return {
+    return {  # truthiness first: most columns of a new row are None or text
         name: [None, value if type(value) is str else jsonable(value)]
         for name, value in values.items()
-        if value is not None and name not in _NOT_SNAPSHOT and value not in _EMPTY
+        if (value or (value is not None and value not in _EMPTY)) and name not in _NOT_SNAPSHOT
     }
 
 
@@ -90,8 +90,9 @@ def in_column_order(entity: str, changes: dict[str, Any]) -> dict[str, Any]:
     """An event's changes in one order every replica stores alike: the record's columns in
     table order, then anything else by name. (Its author lists them as the write made them;
     PostgreSQL's jsonb hands them to the others in an order of its own.)"""
-    order = _column_order(entity, tuple(changes))
-    return {name: changes[name] for name in order}
+    names = tuple(changes)
+    order = _column_order(entity, names)
+    return dict(changes) if order == names else {name: changes[name] for name in order}
 
 
 @lru_cache(maxsize=4096)

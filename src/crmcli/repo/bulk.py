@@ -23,7 +23,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Dialect, func, insert
+from sqlalchemy import JSON, Dialect, func, insert
 from sqlmodel import Session
 
 from crmcli.errors import CrmError, Invalid, PermissionDenied
@@ -215,46 +215,50 @@ def page_cache(s: Session, kib: int) -> Iterator[None]:
 
 def insert_rows(s: Session, model: type, rows: list[dict[str, Any]]) -> None:
     """Insert new rows (dicts of every column, as `machine.new_row` builds them) at once.
-    The dicts are converted in place: they are the caller's throw-away batch.
 
     The statement is SQLAlchemy Core's INSERT for the table and each value goes through its
     column type's own bind processor, exactly what `connection.execute(insert(model), rows)`
     does; what is skipped is Core's per-parameter bookkeeping, which costs more than
-    SQLite's own work at bulk sizes. Timestamps repeat within a batch (one `now` per
-    customer), so each distinct one is converted once.
+    SQLite's own work at bulk sizes. The values are converted a column at a time (the rows
+    transposed and back, in C): a column empty in every row is left as it is, a timestamp
+    (one `now` per batch) or an empty JSON value is converted once for all its rows.
     """
     if not rows:
         return
     connection = s.connection()
     sql, pick, processed = _insert_plan(model, connection.dialect)
-    for name, process, repeats in processed:
-        converted: dict[Any, Any] = {}
-        for row in rows:
-            raw = row[name]
-            if raw is None:
-                continue
-            if repeats:
-                if raw not in converted:
-                    converted[raw] = process(raw)
-                row[name] = converted[raw]
-            else:
-                row[name] = process(raw)
-    connection.exec_driver_sql(sql, [pick(row) for row in rows])
+    columns = list(zip(*map(pick, rows), strict=True))
+    for place, process, kind in processed:
+        values = columns[place]
+        if values.count(None) == len(values):
+            continue
+        if kind is datetime:  # one `now` per batch: each moment converted once
+            converted: dict[Any, Any] = {None: None}
+            columns[place] = [converted[value] if value in converted
+                              else converted.setdefault(value, process(value)) for value in values]
+        elif kind is JSON:  # unhashable, and mostly empty: {} and [] converted once each
+            empty = {dict: process({}), list: process([]), type(None): None}
+            columns[place] = [process(value) if value or type(value) not in empty
+                              else empty[type(value)] for value in values]
+        else:
+            columns[place] = [None if value is None else process(value) for value in values]
+    connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
 
 
 @cache
 def _insert_plan(model: type, dialect: Dialect) -> tuple[str, Callable, list]:
     """Core's compiled INSERT for `model`, a getter of its parameters in order, and the
-    (column, bind processor, values repeat?) of the columns whose values need converting."""
+    (place, bind processor, JSON or the Python type) of the columns whose values need
+    converting."""
     table = model.__table__
     compiled = insert(table).compile(dialect=dialect)
     names = compiled.positiontup
     processed = []
-    for name in names:
-        process = table.c[name].type._cached_bind_processor(dialect)
+    for place, name in enumerate(names):
+        kind = table.c[name].type
+        process = kind._cached_bind_processor(dialect)
         if process is not None:
-            repeats = table.c[name].type.python_type is datetime
-            processed.append((name, process, repeats))
+            processed.append((place, process, JSON if isinstance(kind, JSON) else kind.python_type))
     return str(compiled), itemgetter(*names), processed
 
 

@@ -60,6 +60,8 @@ def folded(group: Group) -> tuple[Entry, list[bool]]:
     """A group's rows as one, in file order (a later non-empty value wins), and for each
     later row whether it changed what the rows before it said."""
     first = group.first
+    if len(group.rows) == 1:  # most groups: the row itself, nothing to fold
+        return first, []
     standard, extra, owner = dict(first.standard), dict(first.extra), first.owner
     changed = []
     for entry in group.rows[1:]:
@@ -88,6 +90,7 @@ class CustomerImport(Importer):
         self.memo = fields.ParseMemo()
         self.owners: dict[str, User | Invalid] = {}
         self.clearance = sensitive.clearance(s, self.by)
+        self.writable: set[tuple[str, ...]] = set()  # the sets of fields found writable
         self.remarks: list[tuple[str, str | None]] = []  # (customer id, 备注) of the batch
         self.notes_added = 0
 
@@ -98,7 +101,10 @@ class CustomerImport(Importer):
         if values.get("owner") is not None and str(values["owner"]).strip():  # 王芳 → wangfang
             values["owner"] = self._owner(str(values["owner"]).strip()).handle
         standard, extra = fields.parse_customer(values, self.region, self.custom, self.memo)
-        sensitive.require_writable(self.clearance, [*standard, *extra])
+        written = (*standard, *extra)
+        if written not in self.writable:  # a file's rows name the same fields row after row
+            sensitive.require_writable(self.clearance, written)
+            self.writable.add(written)
         owner = self._owner(standard["owner"]) if standard.get("owner") else None
         keys = [("id", customer_id)] if customer_id else []
         keys += [(kind, standard[kind]) for kind in ("phone", "email") if standard.get(kind)]
