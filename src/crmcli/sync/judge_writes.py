@@ -394,10 +394,12 @@ def _push_function() -> str:
     return f"""
 CREATE FUNCTION crm_push(
     head bigint, events jsonb, writes jsonb, entries jsonb, digests text[], contents bytea[]
-) RETURNS bigint
+) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET lock_timeout = '30s' AS $$
 DECLARE
     who crm_who := crm_actor();
+    sent jsonb := writes;  -- as the pusher sent them (`crm_sent`)
+    since bigint;
     what text := 'the push';
     item jsonb;
     adding jsonb;
@@ -410,7 +412,8 @@ BEGIN
     END IF;
     PERFORM crm_break_idle_lock();
     PERFORM pg_advisory_xact_lock(hashtext('crmcli:' || current_schema()));
-    IF head IS NOT NULL AND crm_head() <> head THEN
+    since := crm_head();
+    IF head IS NOT NULL AND since <> head THEN
         RAISE EXCEPTION 'the shared database changed while this push was prepared'
             USING ERRCODE = '40001';
     END IF;
@@ -450,10 +453,13 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM,
             HINT = coalesce(nullif(hint, ''), what);
     END;
-    RETURN crm_head();
+    RETURN crm_sent(sent, since);  -- `judge_sent.py`
 END $$;
 """
 
+
+
+PUSH_BEFORE_7 = "DROP FUNCTION IF EXISTS crm_push(bigint, jsonb, jsonb, jsonb, text[], bytea[]);\n"
 
 
 def write_functions() -> str:
@@ -465,5 +471,7 @@ def write_functions() -> str:
 
 def rewritten_functions() -> str:
     """The same, replacing those a team database already has: how a later schema version
-    brings a rule mended since to a database made by an earlier one."""
-    return write_functions().replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+    brings a rule mended since to a database made by an earlier one. `crm_push` is
+    dropped first: before schema version 7 it returned the change numbering's head, a
+    type no CREATE OR REPLACE may change."""
+    return PUSH_BEFORE_7 + write_functions().replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")

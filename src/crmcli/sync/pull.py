@@ -21,7 +21,9 @@ stamp, and the parents of anything it brings are there (read before in this pull
 earlier one). The last transaction stores the masks of every customer when what the
 member may read could have changed (a first pull, a moved view, readers or users that
 changed: `masks.py`; otherwise each page of customers brings theirs) and moves the
-cursor to the newest stamp.
+cursor to the newest stamp. Rows the push of the same sync stored exactly as this
+replica holds them are left out (`sent.Unchanged`): each table is read in the stamp
+ranges around theirs.
 
 A pull that finds the view epoch moved compares what the replica holds with what the
 member may see (`pull_view`): it reads and writes everything in one local transaction
@@ -38,7 +40,7 @@ from sqlmodel import Session
 from crmcli import config, indexes
 from crmcli.db import Database, session_scope
 from crmcli.repo import search
-from crmcli.sync import masks, pull_apply, pull_view, shared, state
+from crmcli.sync import masks, pull_apply, pull_view, sent, shared, state
 from crmcli.sync.ahead import read_ahead
 from crmcli.sync.schema import ServerState
 from crmcli.sync.tables import EVENTS, RECORDS, Synced
@@ -54,8 +56,10 @@ def page_size() -> int:
     return config.count_setting(PAGE_VARIABLE, PAGE)
 
 
-def pull(conn: Any, database: Database, server: ServerState) -> int:
-    """Bring what changed into the replica (see above); returns how many events arrived."""
+def pull(conn: Any, database: Database, server: ServerState,
+         unchanged: sent.Unchanged | None = None) -> int:
+    """Bring what changed into the replica (see above), but the rows `unchanged`; returns
+    how many events arrived."""
     import orjson
     import psycopg
     from psycopg.types.json import set_json_loads
@@ -70,7 +74,8 @@ def pull(conn: Any, database: Database, server: ServerState) -> int:
             epoch, newest = shared.head(conn, (*RECORDS, EVENTS))
             narrowed = known.epoch is not None and epoch != known.epoch
             if newest > known.cursor or narrowed or known.pulling is not None:
-                return _stream(conn, database, known, server, epoch, newest, narrowed)
+                return _stream(conn, database, known, server, epoch, newest, narrowed,
+                               unchanged or sent.Unchanged())
     finally:
         conn.isolation_level = None
         conn.read_only = None
@@ -81,7 +86,7 @@ def pull(conn: Any, database: Database, server: ServerState) -> int:
 
 
 def _stream(conn: Any, database: Database, known: state.SyncState, server: ServerState,
-            epoch: int, newest: int, narrowed: bool) -> int:
+            epoch: int, newest: int, narrowed: bool, unchanged: sent.Unchanged) -> int:
     page = page_size()
     progress = known.pulling or state.Progress()
     progress.all_masks = progress.all_masks or known.cursor == 0 or narrowed
@@ -101,7 +106,8 @@ def _stream(conn: Any, database: Database, known: state.SyncState, server: Serve
         indexes.defer(s.connection())
     arrived = 0
     for synced in (*RECORDS, EVENTS):
-        changed = shared.changed_between(conn, synced, start[synced.entity], newest, page)
+        changed = shared.changed_within(
+            conn, synced, unchanged.spans(synced.entity, start[synced.entity], newest), page)
         with closing(read_ahead(changed)) as pages:
             for rows in pages:
                 with session_scope(database) as s:

@@ -28,7 +28,8 @@ of the records they touched. Under the writer lock the shared database:
    elsewhere goes to whoever the deactivation named, as it would have (`handover.py`);
 4. writes every touched record back (even if nothing was taken, so it gets a new
    `server_seq` and the pull that follows brings the shared version back to the replica),
-   stores the events themselves, and the contents of new attachments.
+   stores the events themselves, and the contents of new attachments; and says which rows
+   it stored exactly as sent, which the pull may leave out (`sent.py`).
 
 The replica marks the batch's events synced only after this transaction committed.
 """
@@ -53,6 +54,7 @@ from crmcli.sync import (
     resolutions,
     rights,
     roles,
+    sent,
     shared,
 )
 from crmcli.sync.connection import first_line
@@ -75,6 +77,10 @@ class Pushed:
     # (entity, id) of records made here that the shared database did not take (`resolutions`,
     # a refused merge's note)
     unmade: list[tuple[str, str]] = field(default_factory=list)
+    # entity -> id -> stamp of the rows the shared database holds as this replica does
+    # (`sent.picked`), and the push's time, their `updated_at` there
+    kept: dict[str, dict[str, int]] = field(default_factory=dict)
+    now: Any = None
 
 
 def _event_row(event: AuditEvent, entity_id: str | None) -> dict:
@@ -191,29 +197,30 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
     # nothing the shared database took (only admins write users), so they leave the replica.
     dropped = [e.id for e in fresh if (e.entity == "user" and not plan.may_write("user"))
                or (e.entity, e.entity_id) in unmade]
-    events = [
-        _event_row(e, plan.remapped.get((e.entity, e.entity_id or ""), e.entity_id))
-        for e in fresh if e.id not in dropped
-    ]
+    mine = [e for e in fresh if e.id not in dropped]
+    events = [_event_row(e, plan.remapped.get((e.entity, e.entity_id or ""), e.entity_id))
+              for e in mine]
     handed_over = handover.settle(conn, plan, events)
     secrets, withheld = rights.sendable_secrets(
         conn, who, resolutions.taken_secrets(outbox.secrets, fresh, overruled_events),
         outbox.bases, plan.writes["customer"], plan.standing)
-    send(conn, plan, events, outbox.files, head, secrets)
+    answer, now = send(conn, plan, events, outbox.files, head, secrets)
     return Pushed(
         [event.id for event in outbox.events], len(events), len(plan.conflicts), handed_over,
         outbox.secrets, withheld, dropped, resolutions.created(overruled, fresh) + sorted(unmade),
+        sent.picked(answer, outbox, plan, list(zip(events, mine, strict=True))), now,
     )
 
 
 def send(
     conn: Any, plan: Plan, events: list[dict], files: dict[str, Path], head: int | None,
     secrets: dict[str, dict[str, Any]] | None = None,
-) -> None:
+) -> tuple[dict[str, Any], Any]:
     """Hand the plan to `crm_push`, which checks every record against the pusher's rights,
     stamps it and writes it (`judge_writes.py`); `head` None skips its check that nothing
     arrived since the plan was prepared. `secrets` are sensitive values to set on
-    customers the plan writes."""
+    customers the plan writes. Returns what `crm_push` stored as sent (`judge_sent.py`;
+    no record if a value had to change on the way: a NUL, see `_dumps`) and its time."""
     writes = {
         synced.entity: [_jsonable(synced, row) for row in plan.writes[synced.entity].values()]
         for synced in RECORDS if plan.writes[synced.entity]
@@ -222,28 +229,33 @@ def send(
         row.update((secrets or {}).get(row["id"], {}))
     new_files = {row["sha256"] for row in plan.writes["attachment"].values()}
     blobs = {sha: path.read_bytes() for sha, path in files.items() if sha in new_files}
+    text = _json(writes)
+    sendable = _sendable(text)
     with conn.transaction():  # a client that dies before the commit leaves nothing behind
-        _call_push(conn, plan, events, writes, blobs, head)
+        answer, now = _call_push(conn, plan, events, sendable, blobs, head)
+    if sendable is not text:
+        answer["records"] = {}
+    return answer, now
 
 
-def _call_push(conn: Any, plan: Plan, events: list[dict], writes: dict, blobs: dict,
-               head: int | None) -> None:
+def _call_push(conn: Any, plan: Plan, events: list[dict], writes: bytes, blobs: dict,
+               head: int | None) -> tuple[dict[str, Any], Any]:
     from psycopg.types.json import Jsonb
 
     entries = BY_ENTITY["conflict"]
-    conn.execute(
-        "SELECT crm_push(%s, %s, %s, %s, %s, %s)",
+    return conn.execute(
+        "SELECT crm_push(%s, %s, %s, %s, %s, %s), now()",
         (
             head,
             Jsonb([_jsonable(EVENTS, row) for row in events + plan.events()], dumps=_dumps),
-            Jsonb(writes, dumps=_dumps),
+            Jsonb(None, dumps=lambda _value: writes),  # (the JSON text made by `send`)
             Jsonb([
                 _jsonable(entries, {name: getattr(e, name) for name in entries.columns})
                 for e in plan.conflicts
             ], dumps=_dumps),
             list(blobs), list(blobs.values()),
         ),
-    )
+    ).fetchone()
 
 
 def _jsonable(synced: Synced, row: dict) -> dict:
@@ -261,9 +273,17 @@ def _dumps(value: Any) -> bytes:
     decimal text (orjson, several times faster than the standard library), and every
     NUL character replaced as `tables.sendable` does, in the JSON text at once (a push
     carries hundreds of thousands of values; almost none holds one)."""
+    return _sendable(_json(value))
+
+
+def _json(value: Any) -> bytes:
     import orjson
 
-    data = orjson.dumps(value, default=_exact)
+    return orjson.dumps(value, default=_exact)
+
+
+def _sendable(data: bytes) -> bytes:
+    """JSON text with every escaped NUL replaced; the same object if it holds none."""
     if b"\\u0000" not in data:
         return data
     return _ESCAPED_NUL.sub(rb"\1\\ufffd", data)  # U+FFFD, `tables.REPLACEMENT`

@@ -12,6 +12,9 @@ consistent:
   database skips them (it holds them already);
 - during the pull: the replica keeps the pages it committed (a page cut off rolls back
   whole), and the next sync pulls the rest from where it stopped.
+The pull leaves out the rows the push stored exactly as this replica holds them
+(`sent.py`); known only to this sync, they are pulled by the next one if it is cut off
+before its pull: nothing is lost, some rows are read again.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from crmcli.db import Database, session_scope
 from crmcli.errors import PermissionDenied, Unavailable, UsageError
 from crmcli.repo import conflicts, users
-from crmcli.sync import connection, local, outbox, pull, push, schema, state
+from crmcli.sync import connection, local, outbox, pull, push, schema, sent, state
 from crmcli.sync.schema import Who
 
 
@@ -79,8 +82,8 @@ def sync(database: Database, handle: str | None) -> Report:
                 "this replica belongs to another shared database (its history cannot be "
                 "merged into this one); link it back, or make a fresh replica with `crm init`"
             )
-        sent = push_batches(database, conn, server.who)
-        arrived = pull.pull(conn, database, server)
+        pushed = push_batches(database, conn, server.who)
+        arrived = pull.pull(conn, database, server, pushed.unchanged)
         with session_scope(database, write=False) as s:
             now = users.get(s, member.handle)
             open_count = conflicts.count_open(s)
@@ -95,9 +98,9 @@ def sync(database: Database, handle: str | None) -> Report:
         conn.close()
     joined = "recognised" if known.server_id is None else None
     return Report(
-        pushed=sent.new, pulled=arrived, conflicts=sent.conflicts,
-        handed_over=sent.handed_over, open_conflicts=open_count, member=now.handle,
-        role=now.role, joined=joined, withheld=sent.withheld,
+        pushed=pushed.new, pulled=arrived, conflicts=pushed.conflicts,
+        handed_over=pushed.handed_over, open_conflicts=open_count, member=now.handle,
+        role=now.role, joined=joined, withheld=pushed.withheld,
     )
 
 
@@ -109,29 +112,31 @@ class Sent:
     conflicts: int = 0
     handed_over: int = 0
     withheld: list[str] = field(default_factory=list)
+    unchanged: sent.Unchanged = field(default_factory=sent.Unchanged)  # the pull leaves out
 
 
 def push_batches(database: Database, conn, who: Who) -> Sent:
     """Push the outbox batch by batch (`outbox.py`): each batch is read, pushed in a shared
     transaction of its own and, once that committed, marked synced here, so memory holds
     one batch and a cut-off loses only the batch under way."""
-    sent, after, size = Sent(), 0, outbox.batch_size()
+    total, after, size = Sent(), 0, outbox.batch_size()
     while True:
         with session_scope(database, write=False) as s:
             batch = outbox.next_batch(s, database.attachments_dir, after, size)
         if not batch.events:
-            return sent
+            return total
         pushed = push.push(conn, batch, who)
         with session_scope(database) as s:
             local.mark_synced(s, pushed.sent)
             local.drop_events(s, pushed.dropped)
             local.remove_unmade(s, pushed.unmade)
-            sent.withheld += [f"{name} of {local.customer_name(s, customer_id)} ({why})"
-                              for customer_id, name, why in pushed.withheld]
+            total.withheld += [f"{name} of {local.customer_name(s, customer_id)} ({why})"
+                               for customer_id, name, why in pushed.withheld]
             local.forget_sent(s, pushed.secrets, pushed.sent)
-        sent.new += pushed.new
-        sent.conflicts += pushed.conflicts
-        sent.handed_over += pushed.handed_over
+            total.unchanged.add(sent.settle(s, pushed.kept, pushed.now))
+        total.new += pushed.new
+        total.conflicts += pushed.conflicts
+        total.handed_over += pushed.handed_over
         after = batch.last
 
 

@@ -37,6 +37,7 @@ from crmcli.sync import (
     judge_notes,
     judge_phones,
     judge_resolutions,
+    judge_sent,
     judge_values,
     judge_writes,
     security,
@@ -243,8 +244,10 @@ V5 = (judge_phones.PHONE_EXTENSIONS + judge_resolutions.RESOLUTION_ENTRIES
 # Version 6: issue 13's changes (pushes in batches: a new record's check skips what only
 # a change to a stored one needs; new records written set-based, `judge_fresh`).
 V6 = judge_fresh.functions() + judge_writes.rewritten_functions() + judge.CHAIN_PLAN
-# Version 7: the lock breaker leaves superusers' sessions alone (`judge_lock`).
-V7 = judge_lock.LOCK_BREAKER
+# Version 7: the lock breaker leaves superusers' sessions alone (`judge_lock`); a push
+# says which rows it stored exactly as sent (`judge_sent`: the pull that follows leaves
+# them out).
+V7 = judge_lock.LOCK_BREAKER + judge_sent.functions() + judge_writes.rewritten_functions()
 MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5, V6, V7)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"

@@ -108,6 +108,13 @@ def changed_between(conn: Any, synced: Synced, after: int, upto: int, page: int)
     return pages(conn, query, (after, upto), page)
 
 
+def changed_within(conn: Any, synced: Synced, spans: Iterable[tuple[int, int]],
+                   page: int) -> Iterator[list[dict]]:
+    """`changed_between` of each stamp range (after, upto] in turn, in one stream of pages."""
+    for after, upto in spans:
+        yield from changed_between(conn, synced, after, upto, page)
+
+
 def ids(conn: Any, synced: Synced, page: int) -> Iterator[list[str]]:
     """Every id of the table the connected role can see, in pages."""
     from psycopg import sql
