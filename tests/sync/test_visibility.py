@@ -123,3 +123,12 @@ def test_a_role_given_on_a_customer_out_of_sight_brings_it_with_its_story(own):
     assert names(bob) == ["Acme Trading", "Globex"]
     shown = json.loads(bob.ok("customer", "show", "Globex", "--format", "json"))
     assert [note["body"] for note in shown["notes"]] == ["secret plans"]
+
+
+@pytest.mark.parametrize("table", ["customer", "note", "assignment", "audit_event"])
+def test_a_members_read_asks_the_visibility_setting_once_not_for_every_row(own, postgres, table):
+    with as_member(postgres, "bob") as conn:
+        plan = [row[0] for row in conn.execute(
+            f"EXPLAIN SELECT id FROM {table} WHERE server_seq > 0 ORDER BY server_seq")]
+    assert any("InitPlan" in step for step in plan), plan
+    assert not any("crm_visibility_own()" in step for step in plan if "Filter" in step), plan

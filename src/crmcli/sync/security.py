@@ -44,16 +44,20 @@ TABLES = (
 # What a member reads of each table (their read policy): everything, unless the team set
 # `visibility = own` (`crm server set visibility own`): then the customers they own or
 # hold a role on (`crm_sees`; managers and admins see all) and what belongs to them.
+# The setting is read once per query, `(SELECT crm_visibility_own())`: called bare, the
+# function (not inlined: it carries its own search_path) ran for every row a pull reads,
+# 1.6 s of the 2.5 s PostgreSQL spent sending a fresh replica 196,000 events.
 _OF_CUSTOMERS_SEEN = "customer_id IN (SELECT id FROM customer)"
+_ALL = "NOT (SELECT crm_visibility_own())"
 VISIBLE = {
-    "customer": "NOT crm_visibility_own() OR crm_sees(id, owner)",
-    "note": f"NOT crm_visibility_own() OR {_OF_CUSTOMERS_SEEN}",
-    "task": f"NOT crm_visibility_own() OR {_OF_CUSTOMERS_SEEN}",
-    "assignment": f"NOT crm_visibility_own() OR {_OF_CUSTOMERS_SEEN}",
-    "attachment": "NOT crm_visibility_own() OR note_id IN (SELECT id FROM note)",
-    "attachment_blob": "NOT crm_visibility_own() OR sha256 IN (SELECT sha256 FROM attachment)",
-    "conflict": f"NOT crm_visibility_own() OR customer_id IS NULL OR {_OF_CUSTOMERS_SEEN}",
-    "audit_event": f"NOT crm_visibility_own() OR customer_id IS NULL OR {_OF_CUSTOMERS_SEEN}",
+    "customer": f"{_ALL} OR crm_sees(id, owner)",
+    "note": f"{_ALL} OR {_OF_CUSTOMERS_SEEN}",
+    "task": f"{_ALL} OR {_OF_CUSTOMERS_SEEN}",
+    "assignment": f"{_ALL} OR {_OF_CUSTOMERS_SEEN}",
+    "attachment": f"{_ALL} OR note_id IN (SELECT id FROM note)",
+    "attachment_blob": f"{_ALL} OR sha256 IN (SELECT sha256 FROM attachment)",
+    "conflict": f"{_ALL} OR customer_id IS NULL OR {_OF_CUSTOMERS_SEEN}",
+    "audit_event": f"{_ALL} OR customer_id IS NULL OR {_OF_CUSTOMERS_SEEN}",
 }
 SETTINGS = {  # what `crm server set` changes, and what each accepts
     "visibility": ("all", "own"),
