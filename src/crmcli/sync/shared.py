@@ -7,6 +7,7 @@ go through the shared database's own `crm_push` (`push.send`, `judge_writes.py`)
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from itertools import count
 from typing import Any
 
@@ -98,14 +99,29 @@ _cursors = count()
 def changed_between(conn: Any, synced: Synced, after: int, upto: int, page: int) -> Iterator[list[dict]]:
     """Rows stamped in (after, upto], oldest first, in pages; each with its `server_seq`.
     Bounded on both sides, the condition is an index range scan for the planner even
-    before it has statistics."""
+    before it has statistics.
+
+    JSON values come as text and are parsed here by orjson itself: through psycopg's
+    loader (even given orjson), the 392,000 of a first sync's 196,000 events cost 3.5 s
+    of CPU, against 0.4 s."""
+    import orjson
     from psycopg import sql
 
+    json = synced.json_columns
+    columns = sql.SQL(", ").join(
+        sql.SQL("{}::text AS {}").format(sql.Identifier(name), sql.Identifier(name))
+        if name in json else sql.Identifier(name) for name in synced.columns)
     query = sql.SQL(
         "SELECT {}, server_seq FROM {} WHERE server_seq > %s AND server_seq <= %s "
         "ORDER BY server_seq"
-    ).format(_names(synced.columns), sql.Identifier(synced.name))
-    return pages(conn, query, (after, upto), page)
+    ).format(columns, sql.Identifier(synced.name))
+    with closing(pages(conn, query, (after, upto), page)) as read:
+        for rows in read:
+            for row in rows:
+                for name in json:
+                    if row[name] is not None:
+                        row[name] = orjson.loads(row[name])
+            yield rows
 
 
 def changed_within(conn: Any, synced: Synced, spans: Iterable[tuple[int, int]],
