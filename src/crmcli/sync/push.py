@@ -40,6 +40,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,11 @@ class Pushed:
     now: Any = None
 
 
+_EVENT_VALUES = attrgetter(*EVENTS.columns)
+
+
 def _event_row(event: AuditEvent, entity_id: str | None) -> dict:
-    row = {name: getattr(event, name) for name in EVENTS.columns}
+    row = dict(zip(EVENTS.columns, _EVENT_VALUES(event), strict=True))
     row["entity_id"] = entity_id
     return row
 
