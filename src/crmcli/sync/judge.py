@@ -445,6 +445,24 @@ CREATE TRIGGER users_login_follows_active AFTER UPDATE OF active ON users
     "'DEFAULT_READERS'", "'" + _json_object(
     {name: list(readers) for name, readers in DEFAULT_READERS.items()}) + "'")
 
+# Schema version 7: a customer's event is scrubbed (`crm_scrub`, a call with queries of its
+# own) only if its changes name a sensitive field or `extra`: a push of imported customers
+# brings hundreds of thousands of events that hold none.
+EVENTS_SCRUBBED = """
+CREATE OR REPLACE FUNCTION crm_insert_events(events jsonb) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO audit_event (id, at, actor, action, entity, entity_id, customer_id, changes, detail)
+    SELECT e.id, e.at, e.actor, e.action, e.entity, e.entity_id, e.customer_id,
+           CASE WHEN e.entity = 'customer' AND (e.changes ?| s.names OR e.changes ? 'extra')
+                THEN crm_scrub(e.changes) ELSE e.changes END,
+           coalesce(e.detail, '{}')
+    FROM (SELECT crm_sensitive_fields() AS names) s,
+         jsonb_array_elements(events) WITH ORDINALITY AS a(x, n),
+         LATERAL jsonb_populate_record(NULL::audit_event, a.x) AS e
+    ORDER BY a.n
+    ON CONFLICT (id) DO NOTHING
+$$;
+"""
+
 # Schema version 6: each event's chain asks for the hash of the latest one. Its plan is
 # made once per session, from the statistics of the moment: a team's first push found
 # the trail nearly empty, planned a scan of the whole table, and kept scanning it for

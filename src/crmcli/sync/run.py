@@ -137,7 +137,7 @@ def push_batches(database: Database, conn, who: Who) -> Sent:
             total.withheld += [f"{name} of {local.customer_name(s, customer_id)} ({why})"
                                for customer_id, name, why in pushed.withheld]
             local.forget_sent(s, pushed.secrets, pushed.sent)
-            total.unchanged.add(sent.settle(s, pushed.kept, pushed.now))
+            sent.settle(s, pushed.kept, pushed.now, total.unchanged)
         total.new += pushed.new
         total.conflicts += pushed.conflicts
         total.handed_over += pushed.handed_over

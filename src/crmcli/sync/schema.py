@@ -246,8 +246,9 @@ V5 = (judge_phones.PHONE_EXTENSIONS + judge_resolutions.RESOLUTION_ENTRIES
 V6 = judge_fresh.functions() + judge_writes.rewritten_functions() + judge.CHAIN_PLAN
 # Version 7: the lock breaker leaves superusers' sessions alone (`judge_lock`); a push
 # says which rows it stored exactly as sent (`judge_sent`: the pull that follows leaves
-# them out).
-V7 = judge_lock.LOCK_BREAKER + judge_sent.functions() + judge_writes.rewritten_functions()
+# them out), and scrubs only the events that may need it.
+V7 = (judge_lock.LOCK_BREAKER + judge_sent.functions() + judge_writes.rewritten_functions()
+      + judge.EVENTS_SCRUBBED)
 MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5, V6, V7)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"

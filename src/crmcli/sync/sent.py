@@ -26,9 +26,8 @@ next time, which is always right.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,22 +41,29 @@ from crmcli.sync.tables import BY_ENTITY, EVENTS
 
 @dataclass
 class Unchanged:
-    """The stamps the pull leaves out, by entity (EVENTS' for events)."""
+    """The stamps the pull leaves out, by entity (EVENTS' for events), as ranges [first,
+    last] of consecutive ones (a batch's new records are stamped one after the other), so
+    memory stays flat however many a push leaves out."""
 
-    stamps: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    ranges: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
 
-    def add(self, other: Unchanged) -> None:
-        for entity, stamps in other.stamps.items():
-            self.stamps[entity] += stamps
+    def add(self, entity: str, stamps: Iterable[int]) -> None:
+        ranges = self.ranges[entity]
+        for stamp in sorted(stamps):
+            if ranges and ranges[-1][1] + 1 == stamp:
+                ranges[-1] = (ranges[-1][0], stamp)
+            else:
+                ranges.append((stamp, stamp))
+        ranges.sort()
 
     def spans(self, entity: str, after: int, upto: int) -> Iterator[tuple[int, int]]:
         """The stamp ranges (after, upto] of `entity` to read, around the ones left out."""
-        left_out = sorted(self.stamps.get(entity, ()))
-        start = bisect_right(left_out, after)
-        for stamp in left_out[start:bisect_right(left_out, upto)]:
-            if stamp - 1 > after:
-                yield after, stamp - 1
-            after = stamp
+        for first, last in self.ranges.get(entity, ()):
+            if last <= after or first > upto:
+                continue
+            if first - 1 > after:
+                yield after, first - 1
+            after = last
         if upto > after:
             yield after, upto
 
@@ -81,14 +87,12 @@ def picked(answer: dict[str, Any], outbox: Any, plan: Any, events: list[Any]) ->
     return kept
 
 
-def settle(s: Session, kept: dict[str, dict], now: datetime) -> Unchanged:
+def settle(s: Session, kept: dict[str, dict], now: datetime, unchanged: Unchanged) -> None:
     """Give the records kept the push's time as the shared database did, in the caller's
-    transaction; returns their stamps (and the events') for the pull to leave out."""
-    unchanged = Unchanged()
+    transaction, and add their stamps (and the events') to those the pull leaves out."""
     for entity, stamped in kept.items():
         if entity != EVENTS.entity and stamped:
             table = BY_ENTITY[entity].table
             s.connection().execute(table.update().where(
                 table.c.id.in_(select(listed(stamped).c.value))).values(updated_at=now))
-        unchanged.stamps[entity] += stamped.values()
-    return unchanged
+        unchanged.add(entity, stamped.values())
