@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import bindparam, delete, false, func, select
 from sqlmodel import Session
 
 from crmcli.documents import RESTRICTED
 from crmcli.models import AuditEvent, Customer, SensitiveMask
+from crmcli.repo.audit import in_column_order
 from crmcli.repo.bulk import insert_rows, listed
 from crmcli.repo.sensitive import custom_sensitive
-from crmcli.sync.tables import BY_ENTITY, SENSITIVE, Synced
+from crmcli.sync.tables import BY_ENTITY, EVENTS, SENSITIVE, Synced
 
 CHUNK = 500
 T = TypeVar("T")
@@ -73,8 +75,35 @@ def remove(s: Session, synced: Synced, record_ids: Iterable[str]) -> None:
 def event_records(s: Session, event_ids: Sequence[str]) -> dict[str, str | None]:
     """Which of these events this replica holds, and the record each names."""
     table = AuditEvent.__table__
-    query = select(table.c.id, table.c.entity_id).where(table.c.id.in_(event_ids))
+    query = select(table.c.id, table.c.entity_id).where(
+        table.c.id.in_(select(listed(event_ids).c.value)))
     return {event_id: entity_id for event_id, entity_id in s.connection().execute(query)}
+
+
+# What a pulled event brings (a column added to the table without a value below would
+# make the row one value short: refused by SQLite), and that it is synced.
+_EVENT_COLUMNS = (*EVENTS.columns, "synced")
+_INSERT_EVENT = (f"INSERT INTO audit_event ({', '.join(_EVENT_COLUMNS)}) "
+                 f"VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})")
+
+
+def insert_events(s: Session, events: list[dict]) -> None:
+    """Insert pulled events, synced, whose JSON values are the shared database's text
+    (`shared._as_text`): each parsed, its changes put in column order (as the author
+    stored them, `audit.in_column_order`) and written as the JSON columns write them
+    (`db._dumps`), in one pass rather than through a page of parsed values; the time
+    through the column's own conversion, as `insert` would."""
+    if not events:
+        return
+    connection = s.connection()
+    moment = AuditEvent.__table__.c.at.type._cached_bind_processor(connection.dialect)
+    loads, dumps = orjson.loads, orjson.dumps
+    connection.exec_driver_sql(_INSERT_EVENT, [
+        (e["id"], moment(e["at"]), e["actor"], e["action"], e["entity"], e["entity_id"],
+         e["customer_id"], dumps(in_column_order(e["entity"], loads(e["changes"]))).decode(),
+         "{}" if e["detail"] == "{}" else dumps(loads(e["detail"])).decode(), 1)
+        for e in events
+    ])
 
 
 def unsynced(s: Session) -> list[AuditEvent]:

@@ -8,7 +8,8 @@ module writes one page, in the caller's transaction:
 - a user or custom field that exists here under another id (made here independently) is
   re-keyed to the shared id, its events with it;
 - audit events arrive as synced, their changes in column order (as the author stored
-  them, `audit.in_column_order`).
+  them, `audit.in_column_order`); their JSON comes as text (`shared._as_text`) and is
+  parsed, ordered and written again at once (`local.insert_events`).
 Anything read from the shared database is untrusted: an attachment's digest becomes a
 file path only once checked, and a content is stored only under the digest it hashes to.
 """
@@ -26,7 +27,7 @@ from sqlmodel import Session
 from crmcli.errors import Invalid
 from crmcli.ids import short
 from crmcli.models import AuditEvent, Conflict
-from crmcli.repo import audit, entities
+from crmcli.repo import entities
 from crmcli.repo.customers import derived
 from crmcli.repo.notes import is_digest, stored_path
 from crmcli.sync import local, merge, shared
@@ -145,10 +146,7 @@ def apply_events(s: Session, events: list[dict]) -> int:
     arrived = 0
     for chunk in local.chunks(events):
         held = local.event_records(s, [event["id"] for event in chunk])
-        local.insert(s, EVENTS, [
-            {**e, "changes": audit.in_column_order(e["entity"], e["changes"]), "synced": True}
-            for e in chunk if e["id"] not in held
-        ])
+        local.insert_events(s, [e for e in chunk if e["id"] not in held])
         local.update(s, EVENTS, [
             {"id": e["id"], "entity_id": e["entity_id"], "synced": True}
             for e in chunk if e["id"] in held and held[e["id"]] != e["entity_id"]

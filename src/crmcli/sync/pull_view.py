@@ -47,10 +47,10 @@ def bring_lacking(conn: Any, s: Session, synced: Synced, unpushed: dict, page: i
     stamp; returns how many events arrived."""
     arrived = 0
     for ids in _lacking(s, synced, page):
-        rows = sorted(shared.rows_by(conn, synced, "id", ids).values(), key=lambda r: r["id"])
         if synced is EVENTS:
-            arrived += pull_apply.apply_events(s, rows)
+            arrived += pull_apply.apply_events(s, shared.events_by_id(conn, ids))
             continue
+        rows = sorted(shared.rows_by(conn, synced, "id", ids).values(), key=lambda r: r["id"])
         if synced.entity == "attachment":
             pull_apply.check_digests(rows)
             pull_apply.store_blobs(conn, rows, attachments_dir)
