@@ -53,3 +53,51 @@ def test_a_forked_process_makes_ids_of_its_own():
     os.close(reading)
     ours = {short(new_id()) for _ in range(100)}
     assert len(theirs) == 100 and not theirs & ours
+
+
+def _millisecond(record_id: str) -> int:
+    return int(record_id.replace("-", "")[:12], 16)
+
+
+def test_ids_made_ahead_for_a_bulk_write_are_unique_and_keep_creation_order():
+    from crmcli.ids import ahead
+
+    before = new_id()
+    with ahead(1_000):
+        inside = [new_id() for _ in range(1_500)]  # more than were made ahead
+    after = new_id()
+    made = [before, *inside, after]
+    assert made == sorted(made) and len(set(made)) == len(made)
+    assert {uuid.UUID(made_id).version for made_id in made} == {7}
+
+
+def test_ids_made_ahead_and_not_used_are_never_handed_out_later():
+    """An id left over from a bulk write would carry the time of the write, not its own."""
+    import time
+
+    from crmcli.ids import ahead
+
+    with ahead(1_000):
+        first = new_id()
+    time.sleep(0.005)
+    later = new_id()
+    assert _millisecond(later) - _millisecond(first) >= 4
+
+
+def test_a_process_forked_during_a_bulk_write_does_not_reuse_its_ids_made_ahead():
+    import os
+
+    from crmcli.ids import ahead
+
+    with ahead(200):
+        reading, writing = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.write(writing, " ".join(new_id() for _ in range(100)).encode())
+            os._exit(0)
+        os.close(writing)
+        os.waitpid(child, 0)
+        theirs = set(os.read(reading, 100_000).decode().split())
+        os.close(reading)
+        ours = {new_id() for _ in range(100)}
+    assert len(theirs) == 100 and not theirs & ours
