@@ -721,3 +721,20 @@ def test_a_managers_deletion_keeps_the_edit_it_never_saw_in_its_editors_name(tea
         with pytest.raises(psycopg.errors.InsufficientPrivilege,
                            match="carol may not keep a change by bob in a conflict entry"):
             push_as(conn, entries=[forged])
+
+
+def test_a_member_who_sets_the_sensitive_fields_setting_still_may_not_write_one(team, postgres):
+    """`crm_sensitive_fields` keeps its answer for the transaction in a setting any session
+    may set itself; a push clears it first, so a member who is no reader of
+    contract_amount cannot make the shared database forget that it is sensitive."""
+    from crmcli.ids import new_id
+
+    new = {"id": new_id(), "name": "Forged", "stage": "lead", "tags": [], "extra": {},
+           "owner": "bob", "contract_amount": "123456", "created_at": "2026-01-01T00:00:00Z",
+           "updated_at": "2026-01-01T00:00:00Z", "version": 1}
+    with as_member(postgres, "bob") as conn:
+        conn.execute("SET crm.sensitive_fields = '{}'")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege,
+                           match="bob may not write contract_amount"):
+            push_as(conn, writes={"customer": [new]})
+    assert postgres.value("SELECT count(*) FROM customer WHERE name = 'Forged'") == 0

@@ -410,6 +410,9 @@ BEGIN
         RAISE EXCEPTION '% is deactivated in the shared database', who.handle
             USING ERRCODE = '42501';
     END IF;
+    -- The sensitive fields are kept for the transaction in a setting (`crm_sensitive_fields`)
+    -- that any session may set itself: what it holds before the push is not this database's.
+    PERFORM set_config('crm.sensitive_fields', '', true);
     PERFORM crm_break_idle_lock();
     PERFORM pg_advisory_xact_lock(hashtext('crmcli:' || current_schema()));
     since := crm_head();
