@@ -2,9 +2,8 @@
 
 The pull that follows a push read back every record the push wrote (each got a new
 `server_seq`) and every event it stored: at 100,000 imported customers, 40 % of the
-client's time went to rows it already held. So `crm_push` returns, beside nothing else
-it did, the stamp of each pushed record the shared database now holds with the values
-it was sent (every column but its stamp, `server_seq`, and `updated_at`, which must be
+client's time went to rows it already held. So `crm_push` returns the stamp of each
+pushed record the shared database now holds with the values it was sent (every column but its stamp, `server_seq`, and `updated_at`, which must be
 the push's own time), and of each event it stored; the replica may leave those out of
 its pull (`sent.py`). Whatever the shared database changed in a row (a field it kept, a
 stamp or author it set, a role it ended) makes it unequal, and so it is pulled.
