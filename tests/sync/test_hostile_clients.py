@@ -738,3 +738,28 @@ def test_a_member_who_sets_the_sensitive_fields_setting_still_may_not_write_one(
                            match="bob may not write contract_amount"):
             push_as(conn, writes={"customer": [new]})
     assert postgres.value("SELECT count(*) FROM customer WHERE name = 'Forged'") == 0
+
+
+@pytest.mark.parametrize("pusher", ["alice", "bob"])  # a reader of both fields, and not
+def test_sensitive_values_in_a_pushed_event_are_stored_restricted(team, acme, postgres, pusher):
+    """Schema v7 scrubs only the events whose changes name a sensitive field or `extra`
+    (`judge.EVENTS_SCRUBBED`): a hand-made event carrying one, pushed through a member's
+    own login, still keeps no value; one naming neither is stored as sent."""
+    team["alice"].ok("field", "add", "salary", "--type", "int", "--sensitive")
+    team["alice"].sync()
+    customer_id = postgres.value("SELECT id FROM customer")
+    about = {"action": "customer.update", "entity": "customer", "entity_id": customer_id,
+             "customer_id": customer_id}
+    amount = event(pusher, **about, changes={"contract_amount": [None, "777001"],
+                                             "city": ["Shanghai", "Hangzhou"]})
+    salary = event(pusher, **about, changes={"extra": [{}, {"salary": 777002}]})
+    plain = event(pusher, **about, changes={"city": ["Hangzhou", "Suzhou"]})
+    with as_member(postgres, pusher) as conn:
+        push_as(conn, events=[amount, salary, plain])
+    stored = dict(postgres.rows("SELECT id, changes FROM audit_event WHERE id = ANY(%s)",
+                                [amount["id"], salary["id"], plain["id"]]))
+    assert stored[amount["id"]] == {"contract_amount": [None, "restricted"],
+                                    "city": ["Shanghai", "Hangzhou"]}
+    assert stored[salary["id"]] == {"extra": [{}, {"salary": "restricted"}]}
+    assert stored[plain["id"]] == plain["changes"]
+    assert "77700" not in json.dumps(postgres.rows("SELECT changes FROM audit_event"))
