@@ -19,14 +19,12 @@ before its pull: nothing is lost, some rows are read again.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 from crmcli.db import Database, session_scope
 from crmcli.errors import PermissionDenied, Unavailable, UsageError
 from crmcli.repo import conflicts, users
+from crmcli.repo.bulk import cyclic_gc_paused
 from crmcli.sync import connection, local, outbox, pull, push, schema, sent, state
 from crmcli.sync.schema import Who
 
@@ -124,11 +122,13 @@ def push_batches(database: Database, conn, who: Who) -> Sent:
     one batch and a cut-off loses only the batch under way."""
     total, after, size = Sent(), 0, outbox.batch_size()
     while True:
-        with session_scope(database, write=False) as s, collector_paused():
+        # (a batch makes hundreds of thousands of objects at once: left alone, the cycle
+        # collector walked them again and again, a fifth of a push's CPU)
+        with session_scope(database, write=False) as s, cyclic_gc_paused():
             batch = outbox.next_batch(s, database.attachments_dir, after, size)
         if not batch.events:
             return total
-        with collector_paused():
+        with cyclic_gc_paused():
             pushed = push.push(conn, batch, who)
         with session_scope(database) as s:
             local.mark_synced(s, pushed.sent)
@@ -142,22 +142,6 @@ def push_batches(database: Database, conn, who: Who) -> Sent:
         total.conflicts += pushed.conflicts
         total.handed_over += pushed.handed_over
         after = batch.last
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cycle collector paused while a batch is read or pushed: a batch makes
-    hundreds of thousands of objects at once (events, rows, the plan, their JSON), and
-    the collector, triggered by their number, walked every one of them again and again
-    (a fifth of a push's CPU). Freed by their counts as before; cycles among them wait
-    for the next collection, after the batch."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 NO_LOGIN = "is not permitted to log in"
