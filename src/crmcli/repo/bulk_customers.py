@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from crmcli import clock, fields, ids
+from crmcli import clock, fields
 from crmcli.db import region
 from crmcli.errors import CrmError, Duplicate, Invalid, PermissionDenied
 from crmcli.models import Assignment, AuditEvent, Customer, User
@@ -39,7 +39,6 @@ from crmcli.repo.bulk import Importer, Row, insert_rows, listed, parse_id, remem
 from crmcli.repo.bulk_identity import Entry, Group, grouped
 
 ON_NAME_MISMATCH = ("error", "create")
-IDS_PER_CUSTOMER = 4  # a new customer's, its owner assignment's and their two events'
 
 KEY_COLUMNS = {
     "id": Customer.id,
@@ -125,12 +124,11 @@ class CustomerImport(Importer):
             self.refuse(entry.row.where, [Invalid(clash.reason(entry), clash.kind)])
         new: list[customers.NewCustomer] = []
         updates: list[tuple[Any, Group]] = []
-        with ids.ahead(IDS_PER_CUSTOMER * sum(group.match is None for group in groups)):
-            for group in groups:
-                if group.match is None:
-                    self._new_group(group, new)
-                else:
-                    self._duplicate(group, updates)
+        for group in groups:
+            if group.match is None:
+                self._new_group(group, new)
+            else:
+                self._duplicate(group, updates)
         self._insert(new)
         self._update(updates)
         self._add_remarks()
