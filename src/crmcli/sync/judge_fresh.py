@@ -24,10 +24,10 @@ from crmcli.sync import judge_writes  # (which imports this: names read when cal
 # Each implies that the rules of `judge_writes.RULES` (and `SENT`) let a new record pass.
 PASSES = {
     # sends no sensitive value (standard or custom, beside the record or in `extra`): no
-    # readers to ask, no secret to keep apart
-    "customer": """NOT (ARRAY(SELECT jsonb_object_keys(x)) || ARRAY(
-            SELECT jsonb_object_keys(CASE WHEN jsonb_typeof(x -> 'extra') = 'object'
-                                          THEN x -> 'extra' ELSE '{}' END))) && sensitive""",
+    # readers to ask, no secret to keep apart (asked of the keys in place: until schema
+    # version 8, of two arrays made of them for each customer, 0.4 s of 20,000)
+    "customer": """NOT (x ?| sensitive)
+         AND NOT (jsonb_typeof(x -> 'extra') = 'object' AND x -> 'extra' ?| sensitive)""",
     # acknowledged by nobody, by its holder or by an admin; on a customer the push creates,
     # ended on arrival, or pushed by an admin (who may change every customer)
     "assignment": """(x ->> 'acknowledged_at' IS NULL OR x ->> 'user' = who.handle

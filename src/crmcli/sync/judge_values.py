@@ -126,3 +126,14 @@ CREATE TRIGGER customer_sensitive_values_valid
     BEFORE INSERT OR UPDATE OF id_number, bank_account ON customer
     FOR EACH ROW EXECUTE FUNCTION crm_sensitive_values_valid();
 """.replace("MAX_DURATION_MINUTES", str(MAX_DURATION_MINUTES))
+
+# Schema version 8: a customer written with neither an id number nor a bank account has
+# nothing to check, and the trigger is not even called (a push of 100,000 imported
+# customers spent 1.5 s in it so).
+SENSITIVE_VALUES_CALLED = """
+DROP TRIGGER customer_sensitive_values_valid ON customer;
+CREATE TRIGGER customer_sensitive_values_valid
+    BEFORE INSERT OR UPDATE OF id_number, bank_account ON customer
+    FOR EACH ROW WHEN (NEW.id_number IS NOT NULL OR NEW.bank_account IS NOT NULL)
+    EXECUTE FUNCTION crm_sensitive_values_valid();
+"""

@@ -29,6 +29,7 @@ from crmcli.errors import PermissionDenied, UsageError
 from crmcli.ids import new_id
 from crmcli.sync import (
     judge,
+    judge_chain,
     judge_custom,
     judge_fields,
     judge_fresh,
@@ -249,7 +250,11 @@ V6 = judge_fresh.functions() + judge_writes.rewritten_functions() + judge.CHAIN_
 # them out), and scrubs only the events that may need it.
 V7 = (judge_lock.LOCK_BREAKER + judge_sent.functions() + judge_writes.rewritten_functions()
       + judge.EVENTS_SCRUBBED)
-MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5, V6, V7)
+# Version 8: issue 13's push of 100,000 customers: events stamped and chained in one
+# statement (`judge_chain`), row triggers not called where they have nothing to do.
+V8 = (judge_chain.CHAIN + judge_values.SENSITIVE_VALUES_CALLED + judge.rewritten_functions()
+      + judge_fresh.functions())
+MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5, V6, V7, V8)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crmcli.sync.judge import UTC_TEXT
+from crmcli.sync.judge_chain import HASHED
 from crmcli.sync.judge_writes import shared_columns
 from crmcli.sync.tables import SENSITIVE
 
@@ -144,13 +144,14 @@ def secure(conn: Any) -> tuple[str, str]:
         run(sql.SQL("REVOKE ALL ON {} {} FROM PUBLIC").format(what, sql.Identifier(name)))
     run(sql.SQL("ALTER TYPE crm_who OWNER TO {}").format(o))
     functions = run(
-        "SELECT p.oid::regprocedure::text FROM pg_proc p "
+        "SELECT p.oid::regprocedure::text, p.prokind = 'a' FROM pg_proc p "
         "WHERE p.pronamespace = %s::regnamespace AND p.proname LIKE 'crm\\_%%'", (schema,)
     ).fetchall()
-    for (signature,) in functions:
+    for signature, aggregate in functions:
         function = sql.SQL(signature)  # regprocedure text: already quoted as needed
         run(sql.SQL("ALTER FUNCTION {} OWNER TO {}").format(function, o))
-        run(sql.SQL("ALTER FUNCTION {} SET search_path = {}, pg_temp").format(function, s))
+        if not aggregate:  # (an aggregate runs its step function, which has its own)
+            run(sql.SQL("ALTER FUNCTION {} SET search_path = {}, pg_temp").format(function, s))
         run(sql.SQL("REVOKE ALL ON FUNCTION {} FROM PUBLIC").format(function))
     for signature in FUNCTIONS:
         run(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(signature), m))
@@ -183,8 +184,7 @@ def secure(conn: Any) -> tuple[str, str]:
 # The same hash `crm_event_hash` stores, written out here so that replacing that function
 # cannot make a changed trail look intact.
 _EXPECTED = f"""encode(sha256(convert_to(jsonb_build_array(
-    prev_hash, id, {UTC_TEXT.format("at")}, actor, action, entity, entity_id, customer_id,
-    changes, detail, {UTC_TEXT.format("server_at")}, login, server_seq)::text, 'UTF8')), 'hex')"""
+    prev_hash, {", ".join(HASHED)})::text, 'UTF8')), 'hex')"""
 
 
 @dataclass(frozen=True)
