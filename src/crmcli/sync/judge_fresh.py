@@ -25,7 +25,7 @@ from crmcli.sync import judge_writes  # (which imports this: names read when cal
 PASSES = {
     # sends no sensitive value (standard or custom, beside the record or in `extra`): no
     # readers to ask, no secret to keep apart (asked of the keys in place: until schema
-    # version 8, of two arrays made of them for each customer, 0.4 s of 20,000)
+    # version 8, of two arrays made of them, 4 µs of CPU a customer)
     "customer": """NOT (x ?| sensitive)
          AND NOT (jsonb_typeof(x -> 'extra') = 'object' AND x -> 'extra' ?| sensitive)""",
     # acknowledged by nobody, by its holder or by an admin; on a customer the push creates,
