@@ -163,3 +163,49 @@ def test_a_bad_batch_or_page_size_stops_the_sync_before_it_starts(team, postgres
     assert f"{variable} must be a positive whole number, not {given!r}" in result.output
     assert alice.sync_state() == before
     assert postgres.value("SELECT count(*) FROM customer WHERE name = 'Initech'") == 0
+
+
+def test_the_batch_read_while_one_is_pushed_passes_by_the_edits_it_brought_forward(team, postgres):
+    """The next batch is read while the shared database takes one, before its events are
+    marked synced. alice's first customer is edited amid the making of her second and
+    again at the very end: both edits come forward into the first batch, so the second
+    batch is the second customer's alone. Were the first edit read again with it, the
+    second batch would run on to the last edit, past the refused note, and fail whole."""
+    alice, bob = team["alice"], team["bob"]
+    refs: list[str] = []
+    for number in range(5):
+        refs.append(alice.ok("customer", "add", f"Customer {number}", "--city", "Shanghai"))
+        if number == 1:
+            alice.ok("customer", "edit", refs[0], "--city", "Suzhou")
+        alice.ok("note", "add", refs[-1], "poison" if number == 3 else f"called {number}")
+    alice.ok("customer", "edit", refs[0], "--level", "B")
+    events = alice.sync_state()["unpushed"]
+    postgres.run("""
+        CREATE FUNCTION fail_at_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.body = 'poison' THEN RAISE EXCEPTION 'the disk is full'; END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER fail_at_poison BEFORE INSERT ON note
+            FOR EACH ROW EXECUTE FUNCTION fail_at_poison();
+    """)
+    assert alice("sync", env=BATCH).exit_code == 1
+    assert postgres.rows("SELECT name, city, level FROM customer ORDER BY name") == [
+        ("Customer 0", "Suzhou", "B"), ("Customer 1", "Shanghai", None),
+        ("Customer 2", "Shanghai", None)]
+    unpushed = alice.sync_state()["unpushed"]
+    held = {row[0] for row in postgres.rows("SELECT id FROM audit_event WHERE id = ANY(%s)", events)}
+    assert held == set(events) - set(unpushed)
+
+    postgres.run("DROP TRIGGER fail_at_poison ON note; DROP FUNCTION fail_at_poison()")
+    report = alice.sync(env={"CRM_SYNC_BATCH": "1"})  # (a batch per customer from here)
+    assert (report["pushed"], report["conflicts"]) == (len(unpushed), 0)
+    assert alice.sync_state()["unpushed"] == []
+    after = shared_state(postgres)
+    assert sorted(row[0] for row in after["events"] if row[0] in set(events)) == sorted(events)
+    assert len(after["customers"]) == 5 and len(after["notes"]) == 5
+    assert sorted(row[:4] for row in after["customers"]) == local_customers(alice)
+    bob.sync()
+    assert local_customers(bob) == local_customers(alice)
+    assert alice.sync(env=BATCH)["pushed"] == 0
+    assert shared_state(postgres) == after

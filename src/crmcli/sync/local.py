@@ -7,7 +7,7 @@ one ORM object per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -106,33 +106,52 @@ def count_unsynced(s: Session) -> int:
     return s.connection().execute(query).scalar_one()
 
 
+def _pending(after: int, passing: Collection[int]) -> list[Any]:
+    """The condition for unpushed events after local seq `after`, leaving out the events
+    whose seqs are `passing`: those of a batch under way, not marked synced yet while the
+    next one is read (`run.push_batches`)."""
+    seq = AuditEvent.__table__.c.seq
+    condition = [UNPUSHED, seq > after]
+    if passing:
+        condition.append(seq.not_in(select(listed(passing).c.value)))
+    return condition
+
+
 def unsynced_after(
-    s: Session, after: int, *, limit: int | None = None, upto: int | None = None
+    s: Session, after: int, *, limit: int | None = None, upto: int | None = None,
+    passing: Collection[int] = (),
 ) -> list[Any]:
-    """Unpushed events after local seq `after` (up to `upto`, at most `limit`), oldest
-    first, as rows (columns as attributes: lighter than the ORM's objects)."""
+    """Unpushed events after local seq `after` (up to `upto`, at most `limit`) but those
+    `passing` (`_pending`), oldest first, as rows (columns as attributes: lighter than
+    the ORM's objects)."""
     table = AuditEvent.__table__
-    query = select(table).where(UNPUSHED, table.c.seq > after)
+    query = select(table).where(*_pending(after, passing))
     if upto is not None:
         query = query.where(table.c.seq <= upto)
     query = query.order_by(table.c.seq).limit(limit)
     return list(s.connection().execute(query))
 
 
-def unsynced_about(s: Session, record_ids: Iterable[str], after: int) -> list[Any]:
-    """The unpushed events after local seq `after` about these records, oldest first."""
+def unsynced_about(
+    s: Session, record_ids: Iterable[str], after: int, passing: Collection[int] = ()
+) -> list[Any]:
+    """The unpushed events after local seq `after` about these records, but those
+    `passing` (`_pending`), oldest first."""
     table = AuditEvent.__table__
     query = select(table).where(
-        UNPUSHED, table.c.seq > after,
+        *_pending(after, passing),
         table.c.entity_id.in_(select(listed(record_ids).c.value))).order_by(table.c.seq)
     return list(s.connection().execute(query))
 
 
-def last_change(s: Session, record_ids: Iterable[str], after: int) -> int | None:
-    """The local seq of the last unpushed event after `after` about one of these records."""
+def last_change(
+    s: Session, record_ids: Iterable[str], after: int, passing: Collection[int] = ()
+) -> int | None:
+    """The local seq of the last unpushed event after `after` about one of these records,
+    but those `passing` (`_pending`)."""
     table = AuditEvent.__table__
     query = select(func.max(table.c.seq)).where(
-        UNPUSHED, table.c.seq > after,
+        *_pending(after, passing),
         table.c.entity_id.in_(select(listed(record_ids).c.value)))
     return s.connection().execute(query).scalar()
 

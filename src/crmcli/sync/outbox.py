@@ -25,7 +25,7 @@ next batch passes them by.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,32 +60,43 @@ class Outbox:
     bases: dict[tuple[str, str], str] = field(default_factory=dict)
     last: int = 0  # the local seq the next batch starts after
 
+    def brought(self) -> list[int]:
+        """The seqs of the events that came forward past `last` (`_forward`): the next
+        batch passes them by, read before they are marked synced (`run.push_batches`)."""
+        return [event.seq for event in self.events if event.seq > self.last]
 
-def next_batch(s: Session, attachments_dir: Path, after: int, size: int) -> Outbox:
-    """The batch of unpushed events that follows local seq `after` (see the module doc)."""
-    events, last = stretch(s, after, size)
+
+def next_batch(
+    s: Session, attachments_dir: Path, after: int, size: int, passing: Collection[int] = ()
+) -> Outbox:
+    """The batch of unpushed events that follows local seq `after` (see the module doc),
+    leaving out the events `passing` (the batch before's `brought`, not marked synced yet)."""
+    events, last = stretch(s, after, size, passing)
     return read(s, attachments_dir, events, last)
 
 
-def stretch(s: Session, after: int, size: int) -> tuple[list[Any], int]:
+def stretch(
+    s: Session, after: int, size: int, passing: Collection[int] = ()
+) -> tuple[list[Any], int]:
     """The events of the next batch, in local order, and the seq the next batch starts
-    after: `size` unpushed events after `after`, run on to the last change of every record
-    they touch and past events about the customer of the last; later plain edits of a
-    customer created among them come forward instead (`_forward`)."""
-    events = local.unsynced_after(s, after, limit=size)
+    after: `size` unpushed events after `after` (but those `passing`), run on to the last
+    change of every record they touch and past events about the customer of the last;
+    later plain edits of a customer created among them come forward instead (`_forward`)."""
+    events = local.unsynced_after(s, after, limit=size, passing=passing)
     ahead: dict[str, Any] = {}
     checked = 0
     while events:
         end = events[-1].seq
-        brought = _forward(s, events[checked:], end)
+        brought = _forward(s, events[checked:], end, passing)
         ahead.update((event.id, event) for event in brought)
         records = _records(events[checked:]) - {event.entity_id for event in brought}
-        later = local.last_change(s, records, end)
+        later = local.last_change(s, records, end, passing)
         checked = len(events)
         if later is not None:
-            events += local.unsynced_after(s, end, upto=later)
+            events += local.unsynced_after(s, end, upto=later, passing=passing)
             continue
-        run = _same_customer_run(events[-1], local.unsynced_after(s, end, limit=LOOKAHEAD))
+        following = local.unsynced_after(s, end, limit=LOOKAHEAD, passing=passing)
+        run = _same_customer_run(events[-1], following)
         if not run:
             break
         events += run
@@ -100,7 +111,7 @@ def stretch(s: Session, after: int, size: int) -> tuple[list[Any], int]:
 RIGHTS = frozenset({"owner", "deleted_at", "merged_into"})
 
 
-def _forward(s: Session, events: Sequence[Any], end: int) -> list[Any]:
+def _forward(s: Session, events: Sequence[Any], end: int, passing: Collection[int]) -> list[Any]:
     """The unpushed events after `end` of the customers created among `events`, when every
     one of a customer's is a plain edit: the shared database takes such a customer as new,
     with the values it has after them (as if they were pushed together), so they need not
@@ -109,7 +120,7 @@ def _forward(s: Session, events: Sequence[Any], end: int) -> list[Any]:
     one batch). An edit that touches RIGHTS, or is part of a merge, runs the batch on."""
     created = {event.entity_id for event in events if event.action == "customer.create"}
     by_customer: dict[str, list[Any]] = defaultdict(list)
-    for event in local.unsynced_about(s, created, end):
+    for event in local.unsynced_about(s, created, end, passing):
         by_customer[event.entity_id].append(event)
     return [
         event for edits in by_customer.values() if all(map(_plain_edit, edits))

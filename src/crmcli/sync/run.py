@@ -19,6 +19,8 @@ before its pull: nothing is lost, some rows are read again.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from crmcli.db import Database, session_scope
@@ -117,31 +119,51 @@ class Sent:
 
 
 def push_batches(database: Database, conn, who: Who) -> Sent:
-    """Push the outbox batch by batch (`outbox.py`): each batch is read, pushed in a shared
-    transaction of its own and, once that committed, marked synced here, so memory holds
-    one batch and a cut-off loses only the batch under way."""
-    total, after, size = Sent(), 0, outbox.batch_size()
-    while True:
-        # (a batch makes hundreds of thousands of objects at once: left alone, the cycle
-        # collector walked them again and again, a fifth of a push's CPU)
-        with session_scope(database, write=False) as s, cyclic_gc_paused():
-            batch = outbox.next_batch(s, database.attachments_dir, after, size)
-        if not batch.events:
-            return total
-        with cyclic_gc_paused():
+    """Push the outbox batch by batch (`outbox.py`): each batch is pushed in a shared
+    transaction of its own and, once that committed, marked synced here, so a cut-off
+    loses only the batch under way. While the shared database takes one batch, a thread
+    reads the next from the outbox (its own read transaction: SQLite's WAL lets it read
+    beside the commits here), so memory holds two batches and the reading, a third of the
+    client's work, overlaps the server's. Only the reading: the plan depends on what the
+    shared database holds, so it follows the commit before (`push.push`).
+
+    Read early, the next batch is the same as after the mark: a batch holds every later
+    change of the records it touches, so the next one is about others (their rows do
+    not change when this one is marked), and it passes by the events this one brought
+    forward (`Outbox.brought`), not marked synced yet. Cut off, nothing was written by
+    the reading: the next sync starts again at the first batch not marked."""
+    total, size = Sent(), outbox.batch_size()
+    # (a batch makes hundreds of thousands of objects at once: left alone, the cycle
+    # collector walked them again and again, a fifth of a push's CPU)
+    with cyclic_gc_paused() as collect_cycles, ThreadPoolExecutor(1) as reader:
+        batch = _read_batch(database, 0, (), size)
+        while batch.events:
+            following = reader.submit(_read_batch, database, batch.last, batch.brought(), size)
             pushed = push.push(conn, batch, who)
-        with session_scope(database) as s:
-            local.mark_synced(s, pushed.sent)
-            local.drop_events(s, pushed.dropped)
-            local.remove_unmade(s, pushed.unmade)
-            total.withheld += [f"{name} of {local.customer_name(s, customer_id)} ({why})"
-                               for customer_id, name, why in pushed.withheld]
-            local.forget_sent(s, pushed.secrets, pushed.sent)
-            sent.settle(s, pushed.kept, pushed.now, total.unchanged)
-        total.new += pushed.new
-        total.conflicts += pushed.conflicts
-        total.handed_over += pushed.handed_over
-        after = batch.last
+            with session_scope(database) as s:
+                local.mark_synced(s, pushed.sent)
+                local.drop_events(s, pushed.dropped)
+                local.remove_unmade(s, pushed.unmade)
+                total.withheld += [
+                    f"{name} of {local.customer_name(s, customer_id)} ({why})"
+                    for customer_id, name, why in pushed.withheld]
+                local.forget_sent(s, pushed.secrets, pushed.sent)
+                sent.settle(s, pushed.kept, pushed.now, total.unchanged)
+            total.new += pushed.new
+            total.conflicts += pushed.conflicts
+            total.handed_over += pushed.handed_over
+            del batch, pushed  # (two batches at most: this one goes before the next comes)
+            collect_cycles()
+            batch = following.result()
+    return total
+
+
+def _read_batch(
+    database: Database, after: int, passing: Collection[int], size: int
+) -> outbox.Outbox:
+    """The outbox's next batch after local seq `after`, in a read transaction of its own."""
+    with session_scope(database, write=False) as s:
+        return outbox.next_batch(s, database.attachments_dir, after, size, passing)
 
 
 NO_LOGIN = "is not permitted to log in"
