@@ -37,7 +37,7 @@ from crmcli.repo.notes import stored_path
 from crmcli.sync import local, masks, merges
 from crmcli.sync.tables import BY_ENTITY
 
-BATCH_EVENTS = 5_000  # a few MB of events, rows and plan: memory stays flat, round trips few
+BATCH_EVENTS = 4_000  # a few MB of events, rows and plan (two at once, `run.push_batches`)
 BATCH_VARIABLE = "CRM_SYNC_BATCH"  # events per batch (tests push many small batches)
 
 
