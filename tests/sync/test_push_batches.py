@@ -31,6 +31,19 @@ def fill(alice) -> list[str]:
     return refs
 
 
+def fail_at_poison(postgres, failure: str) -> None:
+    """The server owner's trigger that fails (`FAILURES`) the note with the body 'poison'."""
+    postgres.run(f"""
+        CREATE FUNCTION fail_at_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.body = 'poison' THEN {failure}; END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER fail_at_poison BEFORE INSERT ON note
+            FOR EACH ROW EXECUTE FUNCTION fail_at_poison();
+    """)
+
+
 def shared_state(postgres) -> dict:
     return {
         "customers": postgres.rows(
@@ -54,15 +67,7 @@ def test_a_push_cut_off_between_batches_resumes_where_it_stopped(team, postgres,
     alice, bob = team["alice"], team["bob"]
     fill(alice)
     events = alice.sync_state()["unpushed"]
-    postgres.run(f"""
-        CREATE FUNCTION fail_at_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF NEW.body = 'poison' THEN {FAILURES[failure]}; END IF;
-            RETURN NEW;
-        END $$;
-        CREATE TRIGGER fail_at_poison BEFORE INSERT ON note
-            FOR EACH ROW EXECUTE FUNCTION fail_at_poison();
-    """)
+    fail_at_poison(postgres, FAILURES[failure])
 
     result = alice("sync", env=BATCH)
     assert result.exit_code == 1
@@ -126,15 +131,7 @@ def test_a_customer_created_early_and_edited_late_leaves_the_batches_bounded(tea
     alice, bob = team["alice"], team["bob"]
     refs = fill(alice)
     alice.ok("customer", "edit", refs[0], "--city", "Suzhou", "--level", "B")
-    postgres.run("""
-        CREATE FUNCTION fail_at_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF NEW.body = 'poison' THEN RAISE EXCEPTION 'the disk is full'; END IF;
-            RETURN NEW;
-        END $$;
-        CREATE TRIGGER fail_at_poison BEFORE INSERT ON note
-            FOR EACH ROW EXECUTE FUNCTION fail_at_poison();
-    """)
+    fail_at_poison(postgres, FAILURES["refused"])
     assert alice("sync", env=BATCH).exit_code == 1
     assert postgres.rows("SELECT name, city, level FROM customer ORDER BY name") == [
         ("Customer 0", "Suzhou", "B"), ("Customer 1", "Shanghai", None)]
@@ -180,15 +177,7 @@ def test_the_batch_read_while_one_is_pushed_passes_by_the_edits_it_brought_forwa
         alice.ok("note", "add", refs[-1], "poison" if number == 3 else f"called {number}")
     alice.ok("customer", "edit", refs[0], "--level", "B")
     events = alice.sync_state()["unpushed"]
-    postgres.run("""
-        CREATE FUNCTION fail_at_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF NEW.body = 'poison' THEN RAISE EXCEPTION 'the disk is full'; END IF;
-            RETURN NEW;
-        END $$;
-        CREATE TRIGGER fail_at_poison BEFORE INSERT ON note
-            FOR EACH ROW EXECUTE FUNCTION fail_at_poison();
-    """)
+    fail_at_poison(postgres, FAILURES["refused"])
     assert alice("sync", env=BATCH).exit_code == 1
     assert postgres.rows("SELECT name, city, level FROM customer ORDER BY name") == [
         ("Customer 0", "Suzhou", "B"), ("Customer 1", "Shanghai", None),

@@ -131,7 +131,8 @@ def push_batches(database: Database, conn, who: Who) -> Sent:
     change of the records it touches, so the next one is about others (their rows do
     not change when this one is marked), and it passes by the events this one brought
     forward (`Outbox.brought`), not marked synced yet. Cut off, nothing was written by
-    the reading: the next sync starts again at the first batch not marked."""
+    the reading: the next sync starts again at the first batch not marked. (Not the
+    pull's `ahead.read_ahead`: it reads on past the next one, before this one is marked.)"""
     total, size = Sent(), outbox.batch_size()
     # (a batch makes hundreds of thousands of objects at once: left alone, the cycle
     # collector walked them again and again, a fifth of a push's CPU)
