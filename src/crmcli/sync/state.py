@@ -89,12 +89,15 @@ def set_remote(s: Session, url: str, member: str | None = None) -> None:
 def pulled_page(s: Session, *, server_id: str, epoch: int, member: str,
                 progress: Progress) -> None:
     """Record a page of a pull (in the transaction that wrote it). A replica that never
-    compared its records with the view holds this snapshot's now: its epoch."""
-    _put(s, "member", member)
-    _put(s, "server_id", server_id)
-    _put(s, "pulling", progress.dumps())
-    if s.get(Meta, PREFIX + "epoch") is None:
-        _put(s, "epoch", str(epoch))
+    compared its records with the view holds this snapshot's now: its epoch. Written in
+    two statements, not through the session's objects (`_put`), whose reads and flushes
+    on every page cost 0.7 s of CPU in a first sync of 100,000 customers."""
+    run = s.connection().exec_driver_sql
+    run("INSERT INTO meta (key, value) VALUES (?, ?), (?, ?), (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (PREFIX + "member", member, PREFIX + "server_id", server_id,
+         PREFIX + "pulling", progress.dumps()))
+    run("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (PREFIX + "epoch", str(epoch)))
 
 
 def synced(s: Session, *, server_id: str, cursor: int, epoch: int, member: str) -> None:
