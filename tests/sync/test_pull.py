@@ -28,6 +28,29 @@ def test_a_pull_never_overwrites_a_field_changed_here_and_not_pushed_yet(team):
     assert (entry["theirs"], entry["mine"]) == ("Beijing", "Hangzhou")
 
 
+def test_a_name_kept_by_a_pull_is_found_by_its_own_spellings_not_the_shared_ones(team):
+    """A pull derives a customer's search spellings while it reads the pages; a name this
+    replica changed and has not pushed stays, and so must the spellings made from it."""
+    alice, bob = team["alice"], team["bob"]
+    wang = alice.ok("customer", "add", "王伟", "--city", "Shanghai")
+    alice.ok("assign", wang, "--to", "bob", "--role", "service")  # so bob may change it
+    alice.sync()
+    bob.sync()
+    bob.ok("customer", "edit", wang, "--name", "张三")  # not pushed
+    alice.ok("customer", "edit", wang, "--name", "李四", "--city", "Beijing")
+    alice.sync()
+
+    bob.pull_only()
+    record = json.loads(bob.ok("customer", "show", wang, "--format", "json"))
+    assert (record["name"], record["city"]) == ("张三", "Beijing")
+
+    def found(text: str) -> list[str]:
+        return [c["name"] for c in json.loads(bob.ok("customer", "find", text, "--format", "json"))]
+
+    assert found("zs") == ["张三"] and found("zhangsan") == ["张三"]
+    assert found("ls") == [] and found("lisi") == []
+
+
 def test_a_record_removed_from_the_shared_database_leaves_every_replica(team, postgres):
     alice, bob = team["alice"], team["bob"]
     acme = alice.ok("customer", "add", "Acme Trading")

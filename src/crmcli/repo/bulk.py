@@ -213,6 +213,24 @@ def page_cache(s: Session, kib: int) -> Iterator[None]:
         connection.exec_driver_sql(f"PRAGMA cache_size = {int(was)}")
 
 
+class JsonText:
+    """A JSON column's value already serialized as the column stores it (`json_text`):
+    `insert_rows` writes its text as it is. A pull prepares its events' values so in the
+    thread that reads them (`sync.local.prepared`), while the writer is inside SQLite.
+    (A holder, not a subclass of str: sqlite3 binds a subclass through its adapter
+    lookup, which cost more than the serializing saved.)"""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def json_text(value: Any) -> JsonText:
+    """`value` serialized as a JSON column's conversion does it (`db._dumps`)."""
+    return JsonText(orjson.dumps(value).decode())
+
+
 def insert_rows(s: Session, model: type, rows: list[dict[str, Any]]) -> None:
     """Insert new rows (dicts of every column, as `machine.new_row` builds them) at once.
 
@@ -221,7 +239,8 @@ def insert_rows(s: Session, model: type, rows: list[dict[str, Any]]) -> None:
     does; what is skipped is Core's per-parameter bookkeeping, which costs more than
     SQLite's own work at bulk sizes. The values are converted a column at a time (the rows
     transposed and back, in C): a column empty in every row is left as it is, a timestamp
-    (one `now` per batch) or an empty JSON value is converted once for all its rows.
+    (one `now` per batch) or an empty JSON value is converted once for all its rows, and a
+    JSON value given as `JsonText` is not converted again.
     """
     if not rows:
         return
@@ -238,7 +257,8 @@ def insert_rows(s: Session, model: type, rows: list[dict[str, Any]]) -> None:
                               else converted.setdefault(value, process(value)) for value in values]
         elif kind is JSON:  # unhashable, and mostly empty: {} and [] converted once each
             empty = {dict: process({}), list: process([]), type(None): None}
-            columns[place] = [process(value) if value or type(value) not in empty
+            columns[place] = [value.text if type(value) is JsonText
+                              else process(value) if value or type(value) not in empty
                               else empty[type(value)] for value in values]
         else:
             columns[place] = [None if value is None else process(value) for value in values]

@@ -17,7 +17,8 @@ from sqlmodel import Session
 from crmcli.documents import RESTRICTED
 from crmcli.models import AuditEvent, Customer, SensitiveMask
 from crmcli.repo.audit import in_column_order
-from crmcli.repo.bulk import insert_rows, listed
+from crmcli.repo.bulk import insert_rows, json_text, listed
+from crmcli.repo.customers import derived
 from crmcli.repo.sensitive import custom_sensitive
 from crmcli.sync.tables import BY_ENTITY, EVENTS, SENSITIVE, Synced
 
@@ -80,17 +81,33 @@ def event_records(s: Session, event_ids: Sequence[str]) -> dict[str, str | None]
     return {event_id: entity_id for event_id, entity_id in s.connection().execute(query)}
 
 
+def prepared(synced: Synced, rows: list[dict]) -> list[dict]:
+    """Pulled rows made ready to be written, in place, as far as that needs nothing of the
+    replica. A pull does it in the thread that reads the pages (`ahead.py`) while the
+    writer is inside SQLite, which leaves the writer little else than SQLite's work.
+
+    A customer gets the columns derived from its name and company (`customers.derived`;
+    `pull_apply.apply_rows` derives them again for one that keeps a local value). An
+    event's JSON values come as the shared database's text (`shared._as_text`: psycopg's
+    loader cost nine times as much): they are parsed, the changes put in column order
+    (as the author stored them, `audit.in_column_order`) and serialized again as this
+    replica stores them (`bulk.JsonText`)."""
+    if synced.entity == "customer":
+        for row in rows:
+            row.update(derived(row["name"], row["company"]))
+    elif synced is EVENTS:
+        loads = orjson.loads
+        for event in rows:
+            event["changes"] = json_text(in_column_order(event["entity"], loads(event["changes"])))
+            event["detail"] = json_text(loads(event["detail"]))
+    return rows
+
+
 def insert_events(s: Session, events: list[dict]) -> None:
-    """Insert pulled events, synced. Their JSON values come as the shared database's text
-    (`shared._as_text`: psycopg's loader cost nine times as much), parsed here just before
-    they are written, the changes put in column order (as the author stored them,
-    `audit.in_column_order`)."""
-    loads = orjson.loads
-    insert(s, EVENTS, [
-        {**e, "changes": in_column_order(e["entity"], loads(e["changes"])),
-         "detail": loads(e["detail"]), "synced": True}
-        for e in events
-    ])
+    """Insert pulled events (`prepared`), synced (the dicts are filled in place)."""
+    for event in events:
+        event["synced"] = True
+    insert(s, EVENTS, events)
 
 
 def unsynced(s: Session) -> list[AuditEvent]:

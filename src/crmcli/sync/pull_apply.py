@@ -7,9 +7,10 @@ module writes one page, in the caller's transaction:
   keeps all of them (the push compares what the deleter had seen);
 - a user or custom field that exists here under another id (made here independently) is
   re-keyed to the shared id, its events with it;
-- audit events arrive as synced, their changes in column order (as the author stored
-  them, `audit.in_column_order`); their JSON comes as text (`shared._as_text`) and is
-  parsed, ordered and written again at once (`local.insert_events`).
+- what needs nothing of the replica is made ready where the pages are read
+  (`local.prepared`): a customer's derived columns (derived again here if it keeps a
+  value of its own), an audit event's JSON, its changes in column order (as the author
+  stored them, `audit.in_column_order`); events arrive as synced.
 Anything read from the shared database is untrusted: an attachment's digest becomes a
 file path only once checked, and a content is stored only under the digest it hashes to.
 """
@@ -121,9 +122,11 @@ def apply_rows(s: Session, synced: Synced, rows: list[dict], unpushed: dict) -> 
             mine = held.get(row["id"])
             if mine and _deleted_here(mine, unpushed.get((synced.entity, row["id"]), ())):
                 continue
-            for path in unpushed.get((synced.entity, row["id"]), ()) if mine else ():
+            kept = unpushed.get((synced.entity, row["id"]), ()) if mine else ()
+            for path in kept:
                 entities.put(values, path, entities.get(mine, path))
-            if synced.entity == "customer":
+            # (rows read by a pull's pages have them already: `local.prepared`)
+            if synced.entity == "customer" and (kept or "spelled" not in values):
                 values.update(derived(values["name"], values["company"]))
             (updates if mine else inserts).append(values)
         local.insert(s, synced, inserts)

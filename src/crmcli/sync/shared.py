@@ -11,6 +11,7 @@ from contextlib import closing
 from itertools import count
 from typing import Any
 
+from crmcli.sync import local
 from crmcli.sync.tables import EVENTS, Synced
 
 
@@ -44,14 +45,14 @@ def rows_by(
 
 
 def events_by_id(conn: Any, event_ids: Iterable[str]) -> list[dict]:
-    """The shared events of these ids, by id, as a pull reads them (`_as_text`)."""
+    """The shared events of these ids, by id, as a pull reads them (`_parsed`)."""
     from psycopg import sql
     from psycopg.rows import dict_row
 
     query = sql.SQL("SELECT {} FROM audit_event WHERE id = ANY(%s) ORDER BY id").format(
         _as_text(EVENTS, EVENTS.columns))
     with conn.cursor(row_factory=dict_row) as cursor:
-        return cursor.execute(query, (list(event_ids),)).fetchall()
+        return _parsed(EVENTS, cursor.execute(query, (list(event_ids),)).fetchall())
 
 
 def rows_where(conn: Any, synced: Synced, condition: str, params: tuple) -> list[dict]:
@@ -123,11 +124,9 @@ def changed_between(conn: Any, synced: Synced, after: int, upto: int, page: int)
 
 
 def _as_text(synced: Synced, names: Iterable[str]) -> Any:
-    """The columns a pull reads, JSON values as their text: a record's are parsed by
-    orjson itself (`_parsed`), an event's are left as text for `pull_apply.apply_events`,
-    which parses, orders and writes them at once. Through psycopg's loader (even given
-    orjson), the 392,000 of a first sync's 196,000 events cost 3.5 s of CPU, against 0.4 s
-    (and an event's parsed values were kept alive a page long only to be written again)."""
+    """The columns a pull reads, JSON values as their text, parsed by orjson itself
+    (`_parsed`): through psycopg's loader (even given orjson), the 392,000 of a first
+    sync's 196,000 events cost 3.5 s of CPU, against 0.4 s."""
     from psycopg import sql
 
     return sql.SQL(", ").join(
@@ -136,7 +135,8 @@ def _as_text(synced: Synced, names: Iterable[str]) -> Any:
 
 
 def _parsed(synced: Synced, rows: list[dict]) -> list[dict]:
-    """The rows read through `_as_text`, a record's JSON values parsed (in place)."""
+    """The rows read through `_as_text`, in place: a record's JSON values parsed (an
+    event's by `local.prepared`), then made ready to be written (`local.prepared`)."""
     import orjson
 
     if synced is not EVENTS:
@@ -144,7 +144,7 @@ def _parsed(synced: Synced, rows: list[dict]) -> list[dict]:
             for name in synced.json_columns:
                 if row[name] is not None:
                     row[name] = orjson.loads(row[name])
-    return rows
+    return local.prepared(synced, rows)
 
 
 def changed_within(conn: Any, synced: Synced, spans: Iterable[tuple[int, int]],
