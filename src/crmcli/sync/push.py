@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import itemgetter
@@ -144,17 +145,21 @@ def deactivated(handle: str) -> PermissionDenied:
 ATTEMPTS = 5  # pushes prepared while others committed are prepared again, this many times
 
 
-def push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
+def push(
+    conn: Any, outbox: Outbox, who: Who, meanwhile: Callable[[], object] = lambda: None
+) -> Pushed:
     """Push the outbox through the shared database's `crm_push` (one transaction, committed
     when this returns). The plan is prepared from what the shared database holds at one
-    stamp; if anything arrived since, `crm_push` refuses it and it is prepared again."""
+    stamp; if anything arrived since, `crm_push` refuses it and it is prepared again.
+    `meanwhile` is called as the plan goes to `crm_push` (each time): the caller's work
+    that can overlap the shared database's (`run.push_batches` reads its next batch)."""
     import psycopg
 
     if not outbox.events:
         return Pushed([], 0, 0, 0)
     for _attempt in range(ATTEMPTS):
         try:
-            return _push(conn, outbox, who)
+            return _push(conn, outbox, who, meanwhile)
         except psycopg.errors.SerializationFailure:
             continue
         except (psycopg.DataError, psycopg.IntegrityError) as error:
@@ -164,7 +169,7 @@ def push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
     )
 
 
-def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
+def _push(conn: Any, outbox: Outbox, who: Who, meanwhile: Callable[[], object]) -> Pushed:
     head, now = conn.execute("SELECT crm_head(), now()").fetchone()
     held = shared.held(conn, EVENTS, [event.id for event in outbox.events])
     fresh = [event for event in outbox.events if event.id not in held]
@@ -211,6 +216,7 @@ def _push(conn: Any, outbox: Outbox, who: Who) -> Pushed:
     secrets, withheld = rights.sendable_secrets(
         conn, who, resolutions.taken_secrets(outbox.secrets, fresh, overruled_events),
         outbox.bases, plan.writes["customer"], plan.standing)
+    meanwhile()
     answer, now = send(conn, plan, events, outbox.files, head, secrets)
     return Pushed(
         [event.id for event in outbox.events], len(events), len(plan.conflicts), handed_over,

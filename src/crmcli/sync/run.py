@@ -19,9 +19,10 @@ before its pull: nothing is lost, some rows are read again.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 from crmcli.db import Database, session_scope
 from crmcli.errors import PermissionDenied, Unavailable, UsageError
@@ -122,10 +123,10 @@ def push_batches(database: Database, conn, who: Who) -> Sent:
     """Push the outbox batch by batch (`outbox.py`): each batch is pushed in a shared
     transaction of its own and, once that committed, marked synced here, so a cut-off
     loses only the batch under way. While the shared database takes one batch, a thread
-    reads the next from the outbox (its own read transaction: SQLite's WAL lets it read
-    beside the commits here), so memory holds two batches and the reading, a third of the
-    client's work, overlaps the server's. Only the reading: the plan depends on what the
-    shared database holds, so it follows the commit before (`push.push`).
+    reads the next from the outbox (`_Following`; its own read transaction: SQLite's WAL
+    lets it read beside the commits here), so memory holds two batches and the reading, a
+    third of the client's work, overlaps the server's. Only the reading: the plan depends
+    on what the shared database holds, so it follows the commit before (`push.push`).
 
     Read early, the next batch is the same as after the mark: a batch holds every later
     change of the records it touches, so the next one is about others (their rows do
@@ -139,8 +140,9 @@ def push_batches(database: Database, conn, who: Who) -> Sent:
     with cyclic_gc_paused() as collect_cycles, ThreadPoolExecutor(1) as reader:
         batch = _read_batch(database, 0, (), size)
         while batch.events:
-            following = reader.submit(_read_batch, database, batch.last, batch.brought(), size)
-            pushed = push.push(conn, batch, who)
+            following = _Following(reader, partial(
+                _read_batch, database, batch.last, batch.brought(), size))
+            pushed = push.push(conn, batch, who, meanwhile=following.start)
             with session_scope(database) as s:
                 local.mark_synced(s, pushed.sent)
                 local.drop_events(s, pushed.dropped)
@@ -157,6 +159,24 @@ def push_batches(database: Database, conn, who: Who) -> Sent:
             collect_cycles()
             batch = following.result()
     return total
+
+
+class _Following:
+    """The next batch, read by a thread from when the push hands its plan to the shared
+    database: then the main thread waits (psycopg releases the GIL), where while it plans
+    the two would take turns at the GIL and the plan would wait as long as the reading."""
+
+    def __init__(self, reader: ThreadPoolExecutor, read: Callable[[], outbox.Outbox]):
+        self._reader, self._read = reader, read
+        self._future: Future | None = None
+
+    def start(self) -> Future:
+        if self._future is None:  # (a push prepared again starts it once)
+            self._future = self._reader.submit(self._read)
+        return self._future
+
+    def result(self) -> outbox.Outbox:
+        return self.start().result()
 
 
 def _read_batch(
