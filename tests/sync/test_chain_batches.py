@@ -11,7 +11,7 @@ import pytest
 from test_hostile_clients import as_member, event, push_as
 
 from crmcli.ids import new_id
-from crmcli.sync import schema
+from crmcli.sync import schema, security
 
 
 def verified(crm, url: str) -> dict:
@@ -101,3 +101,19 @@ def test_a_value_in_a_pushed_event_is_held_to_max_text(team, acme, postgres, tex
             push_as(bob, events=[sent])
     assert postgres.value("SELECT count(*) FROM audit_event WHERE id = %s", sent["id"]) == (
         0 if refused else 1)
+
+
+def test_a_member_may_call_only_the_functions_members_use(team, postgres):
+    """The chain's pieces (`crm_insert_events`, the aggregate `crm_chained`) and every other
+    `crm_` function run inside `crm_push`, not on their own: a member's login may execute
+    security.FUNCTIONS and nothing else of the team's schema."""
+    with as_member(postgres, "bob") as bob:
+        callable_by_bob = {row[0] for row in bob.execute(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p "
+            "WHERE p.pronamespace = current_schema()::regnamespace "
+            "AND p.proname LIKE 'crm\\_%' AND has_function_privilege(p.oid, 'EXECUTE')")}
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied for function crm_insert_events"):
+            bob.execute("SELECT crm_insert_events('[]'::jsonb)")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied for function crm_chained"):
+            bob.execute("SELECT crm_chained(NULL, 'x') OVER () FROM (VALUES (1)) v")
+    assert callable_by_bob == {f.replace(", ", ",") for f in security.FUNCTIONS}  # (as pg prints)

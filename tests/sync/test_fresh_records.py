@@ -60,11 +60,13 @@ def test_one_refused_value_among_new_customers_is_named_and_nothing_is_written(t
 @pytest.mark.parametrize(("unfresh", "match"), [
     ("acknowledged", "acknowledge carol's assignment"),
     ("sensitive", "write contract_amount"),
+    ("sensitive in extra", "write salary"),  # a custom field: asked of `extra`'s keys
     ("elsewhere", "bob may not change customer"),
 ])
 def test_a_new_record_its_rules_refuse_is_refused_among_fresh_ones(team, postgres, unfresh, match):
     alice = team["alice"]
     alice.ok("customer", "add", "Globex", "--city", "Shanghai")  # alice's: bob holds no role
+    alice.ok("field", "add", "salary", "--type", "int", "--sensitive")  # finance and admins
     alice.sync()
     globex = postgres.value("SELECT id FROM customer WHERE name = 'Globex'")
     customers = [new_customer("Fresh"), new_customer("Also fresh")]
@@ -73,6 +75,8 @@ def test_a_new_record_its_rules_refuse_is_refused_among_fresh_ones(team, postgre
         roles.append(new_role(customers[0]["id"], "carol", acknowledged_at="2020-01-02T00:00:00Z"))
     elif unfresh == "sensitive":
         customers.append(new_customer("Secret", contract_amount="100.00"))
+    elif unfresh == "sensitive in extra":
+        customers.append(new_customer("Secret", extra={"salary": 100}))
     else:
         roles.append(new_role(globex, "bob"))
     with as_member(postgres, "bob") as bob:
@@ -89,3 +93,18 @@ def test_a_new_id_sent_twice_is_written_once_as_the_one_by_one_path_does(team, p
         push_as(bob, writes={"customer": [first, again, new_customer("Other")]})
     assert postgres.rows("SELECT name, created_by FROM customer WHERE id = %s", first["id"]) == [
         ("Again", "bob")]
+
+
+@pytest.mark.parametrize(("column", "value", "rule"), [
+    ("id_number", "11010519491231002Y", "ends in a digit or X"),
+    ("bank_account", "6222020200112233445", "Luhn"),
+])
+def test_a_readers_new_customer_with_an_invalid_sensitive_value_is_refused(
+        team, postgres, column, value, rule):
+    """The check of id numbers and bank accounts (a trigger called only for a customer
+    holding one, schema version 8) still runs on a new customer pushed by a reader."""
+    customers = [new_customer("Fresh"), new_customer("Secret", **{column: value})]
+    with as_member(postgres, "alice") as alice:  # an admin: reads and writes them
+        with pytest.raises(psycopg.errors.CheckViolation, match=f"{column} refused: .*{rule}"):
+            push_as(alice, writes={"customer": customers})
+    assert stored(postgres, "customer", [c["id"] for c in customers]) == 0
