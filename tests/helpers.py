@@ -4,6 +4,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
+
 
 def add_customer(crm, name: str, *options: str) -> str:
     """Add a customer through the CLI and return its short id."""
@@ -80,3 +82,16 @@ def as_login(url: str, login: str) -> str:
     """The test server's URL, connecting as `login` instead of the owner."""
     scheme, rest = url.split("://", 1)
     return f"{scheme}://{login}@{rest.split('@', 1)[1]}"
+
+
+@contextmanager
+def schema_version(version: int) -> Iterator[pytest.MonkeyPatch]:
+    """Within the block, crmcli makes and upgrades shared databases as the crmcli of shared
+    schema `version` did (the later migrations left out); yields the patch context, for
+    anything else that was different then."""
+    from crmcli.sync import schema
+
+    with pytest.MonkeyPatch.context() as earlier:
+        earlier.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:version])
+        earlier.setattr(schema, "LATEST", version)
+        yield earlier

@@ -12,6 +12,7 @@ from test_hostile_clients import as_member, event, push_as
 
 from crmcli.ids import new_id
 from crmcli.sync import schema, security
+from helpers import schema_version
 
 
 def verified(crm, url: str) -> dict:
@@ -37,10 +38,8 @@ def owners_event(postgres) -> str:
 
 
 def test_a_version_7_team_database_upgrades_and_its_chain_runs_on(
-        crm, blank_shared, postgres, monkeypatch):
-    with monkeypatch.context() as earlier:  # what the crmcli of schema version 7 made
-        earlier.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:7])
-        earlier.setattr(schema, "LATEST", 7)
+        crm, blank_shared, postgres):
+    with schema_version(7):  # what the crmcli of schema version 7 made
         assert crm("server", "init", "--url", blank_shared).exit_code == 0
     before = [event("@postgres") for _ in range(3)]
     push_as(postgres.conn, events=before)  # chained by version 7's row triggers

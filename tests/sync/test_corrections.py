@@ -16,6 +16,7 @@ from test_hostile_clients import (  # noqa: F401  (globex is a fixture)
 )
 
 from crmcli.ids import new_id
+from helpers import schema_version
 
 
 def shown(member, *args) -> list[dict]:
@@ -160,12 +161,9 @@ def test_the_shared_database_refuses_a_members_field_edit(team, postgres):
 
 
 def test_upgrading_a_version_4_team_database_gives_custom_fields_their_label(
-        crm, blank_shared, postgres, monkeypatch):
-    from crmcli.sync import schema
+        crm, blank_shared, postgres):
 
-    with monkeypatch.context() as earlier:  # what the crmcli of schema version 4 made
-        earlier.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
-        earlier.setattr(schema, "LATEST", 4)
+    with schema_version(4):  # what the crmcli of schema version 4 made
         assert crm("server", "init", "--url", blank_shared).exit_code == 0
     column = ("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
               "current_schema() AND table_name = 'field_def' AND column_name = 'label'")

@@ -11,6 +11,7 @@ import pytest
 from test_hostile_clients import NOW, as_member, push_as, pushable, refused
 
 from crmcli.ids import new_id
+from helpers import schema_version
 
 # The note check of schema version 4, as it stood before issue 10.
 VERSION_4_RULE = """IF old ->> 'author' = who.handle THEN RETURN; END IF;
@@ -22,9 +23,7 @@ def shared(crm, blank_shared: str, postgres) -> str:
     """A shared database made at schema version 4, then upgraded to the latest."""
     from crmcli.sync import judge_writes, schema
 
-    with pytest.MonkeyPatch.context() as earlier:  # what the crmcli of version 4 made
-        earlier.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
-        earlier.setattr(schema, "LATEST", 4)
+    with schema_version(4):  # what the crmcli of version 4 made
         assert crm("server", "init", "--url", blank_shared).exit_code == 0
     check = judge_writes._check_function("note").replace(
         "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")

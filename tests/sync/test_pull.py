@@ -9,17 +9,26 @@ import pytest
 from crmcli.repo import customers, notes, users
 
 
-def test_a_pull_never_overwrites_a_field_changed_here_and_not_pushed_yet(team):
+def changed_on_both(team, added: tuple, bob_edit: tuple, alice_edit: tuple) -> str:
+    """A customer alice adds (`added`: the options of `customer add`) and bob serves, edited
+    by bob (`bob_edit`, not pushed) and by alice (`alice_edit`, synced), then pulled alone by
+    bob, as if his edit was made during a sync; returns its reference."""
     alice, bob = team["alice"], team["bob"]
-    acme = alice.ok("customer", "add", "Acme Trading", "--city", "Shanghai", "--level", "C")
-    alice.ok("assign", acme, "--to", "bob", "--role", "service")  # so bob may change it
+    ref = alice.ok("customer", "add", *added)
+    alice.ok("assign", ref, "--to", "bob", "--role", "service")  # so bob may change it
     alice.sync()
     bob.sync()
-    bob.ok("customer", "edit", acme, "--city", "Hangzhou")  # not pushed
-    alice.ok("customer", "edit", acme, "--city", "Beijing", "--level", "A")
+    bob.ok("customer", "edit", ref, *bob_edit)
+    alice.ok("customer", "edit", ref, *alice_edit)
     alice.sync()
+    bob.pull_only()
+    return ref
 
-    bob.pull_only()  # as if bob's edit was made during a sync
+
+def test_a_pull_never_overwrites_a_field_changed_here_and_not_pushed_yet(team):
+    bob = team["bob"]
+    acme = changed_on_both(team, ("Acme Trading", "--city", "Shanghai", "--level", "C"),
+                           ("--city", "Hangzhou"), ("--city", "Beijing", "--level", "A"))
     record = json.loads(bob.ok("customer", "show", acme, "--format", "json"))
     assert (record["city"], record["level"]) == ("Hangzhou", "A")
 
@@ -31,16 +40,9 @@ def test_a_pull_never_overwrites_a_field_changed_here_and_not_pushed_yet(team):
 def test_a_name_kept_by_a_pull_is_found_by_its_own_spellings_not_the_shared_ones(team):
     """A pull derives a customer's search spellings while it reads the pages; a name this
     replica changed and has not pushed stays, and so must the spellings made from it."""
-    alice, bob = team["alice"], team["bob"]
-    wang = alice.ok("customer", "add", "王伟", "--city", "Shanghai")
-    alice.ok("assign", wang, "--to", "bob", "--role", "service")  # so bob may change it
-    alice.sync()
-    bob.sync()
-    bob.ok("customer", "edit", wang, "--name", "张三")  # not pushed
-    alice.ok("customer", "edit", wang, "--name", "李四", "--city", "Beijing")
-    alice.sync()
-
-    bob.pull_only()
+    bob = team["bob"]
+    wang = changed_on_both(team, ("王伟", "--city", "Shanghai"), ("--name", "张三"),
+                           ("--name", "李四", "--city", "Beijing"))
     record = json.loads(bob.ok("customer", "show", wang, "--format", "json"))
     assert (record["name"], record["city"]) == ("张三", "Beijing")
 

@@ -10,6 +10,7 @@ from test_merging import conflicts as entries
 from test_merging import current_holders, customer
 
 from crmcli.ids import new_id
+from helpers import schema_version
 
 
 def stage_conflict(team, acme) -> str:
@@ -229,12 +230,10 @@ def test_the_shared_database_refuses_an_entry_between_resolutions_that_is_not_tr
 
 
 def test_upgrading_a_version_4_team_database_brings_the_check_of_entries_between_resolutions(
-        crm, blank_shared, postgres, monkeypatch):
+        crm, blank_shared, postgres):
     from crmcli.sync import schema
 
-    with monkeypatch.context() as earlier:  # what the crmcli of schema version 4 made
-        earlier.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
-        earlier.setattr(schema, "LATEST", 4)
+    with schema_version(4):  # what the crmcli of schema version 4 made
         assert crm("server", "init", "--url", blank_shared).exit_code == 0
     postgres.run(  # as version 4 left it: a new entry was checked for its author alone
         "CREATE OR REPLACE FUNCTION crm_check_entry(who crm_who, item jsonb, writes jsonb, "

@@ -4,6 +4,7 @@ import json
 
 from crmcli.sync import schema
 from crmcli.sync.tables import EVENTS, RECORDS
+from helpers import schema_version
 
 
 def test_server_init_prepares_an_empty_database_and_running_it_again_changes_nothing(
@@ -88,13 +89,11 @@ def test_the_shared_schema_has_the_columns_of_the_models(postgres, crm, blank_sh
 
 
 def test_upgrading_a_version_3_team_database_rewrites_its_checks(
-    crm, blank_shared, postgres, monkeypatch
+    crm, blank_shared, postgres
 ):
     from crmcli.sync import security
 
-    with monkeypatch.context() as earlier:  # what the crmcli of schema version 3 made
-        earlier.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
-        earlier.setattr(schema, "LATEST", 3)
+    with schema_version(3) as earlier:  # what the crmcli of schema version 3 made
         earlier.setattr(security, "FUNCTIONS", tuple(
             f for f in security.FUNCTIONS if not f.startswith(("crm_masks", "crm_unreadable"))))
         assert crm("server", "init", "--url", blank_shared).exit_code == 0
@@ -111,11 +110,9 @@ def test_upgrading_a_version_3_team_database_rewrites_its_checks(
 
 
 def test_upgrading_a_version_4_team_database_lets_phones_keep_their_extensions(
-    crm, blank_shared, postgres, monkeypatch
+    crm, blank_shared, postgres
 ):
-    with monkeypatch.context() as earlier:  # what the crmcli of schema version 4 made
-        earlier.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
-        earlier.setattr(schema, "LATEST", 4)
+    with schema_version(4):  # what the crmcli of schema version 4 made
         assert crm("server", "init", "--url", blank_shared).exit_code == 0
     rule = ("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conname = 'customer_phone_is_e164' AND connamespace = current_schema()::regnamespace")
