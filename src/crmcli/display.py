@@ -257,7 +257,35 @@ def describe_event(
         return "restored"
     if action == "customer.merge":
         return _merged(changes, detail or {}, labels)
+    if action == HANDOFF:
+        return describe_handoff(detail or {})
     return describe_changes(changes, labels)
+
+
+HANDOFF = "customer.handoff"  # `repo/handoffs.py`'s event
+
+
+def _names(value: Any) -> str:
+    return ", ".join(str(item) for item in value) if isinstance(value, list) else ""
+
+
+def describe_handoff(detail: dict[str, Any], *, quote: bool = True) -> str:
+    """A hand-over (`crm handoff`) as one line: to whom, from whom, what the checklist
+    checked, when the first contact is due, the note, and (`quote`) the customer's words
+    it carried: `handed over to carol as service (from bob); checked requirement, sla;
+    contact due 2026-12-04 18:00; note: angry about the invoice; customer said: “…”`."""
+    head = f"handed over to {detail.get('to')} as {detail.get('role')}"
+    if previous := _names(detail.get("from")):
+        head += f" (from {previous})"
+    checked = _names(detail.get("checked"))
+    parts = [head, f"checked {checked}" if checked else "no checklist"]
+    if detail.get("due"):
+        parts.append(f"contact due {show_time(detail['due'])}")
+    if detail.get("note"):
+        parts.append(f"note: {detail['note']}")
+    if quote and detail.get("quote"):
+        parts.append(f"customer said: “{detail['quote']}”")
+    return "; ".join(parts)
 
 
 def what_changed(changes: dict[str, list[Any]]) -> str:
@@ -318,5 +346,10 @@ def timeline_line(entry: Any, files: list[Any] = (), labels: Labels = None) -> T
         else:
             aside = "" if record.acknowledged_at else "waiting for acknowledgement"
         return TimelineLine(when, "assignment", record.assigned_by, text, aside=aside)
+    if record.action == HANDOFF:  # the customer's words it carried, as a note's are shown
+        detail = record.detail if isinstance(record.detail, dict) else {}
+        quote = detail.get("quote")
+        return TimelineLine(when, "hand-over", record.actor, describe_handoff(detail, quote=False),
+                            quote=quote if isinstance(quote, str) else "")
     return TimelineLine(when, record.action, record.actor, describe_event(
         record.action, record.changes, record.detail, record.entity_id, labels))

@@ -16,6 +16,7 @@ from crmcli.cli import (
     customer,
     exporting,
     field,
+    handoff,
     history,
     importing,
     init,
@@ -111,6 +112,7 @@ def root(
 app.command("init")(init.init)
 app.command("assign")(responsibility.assign)
 app.command("ack")(responsibility.ack)
+app.command("handoff")(handoff.handoff)
 app.command("history")(history.history)
 app.command("tui")(tui.tui)
 app.add_typer(customer.app, name="customer")

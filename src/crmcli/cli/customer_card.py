@@ -23,7 +23,7 @@ class CardData:
 
 def detail_dict(shown: CardData) -> dict[str, Any]:
     """The record with its notes, tasks, assignments and history, for json output."""
-    from crmcli.repo import assignments, audit, customers, notes, sensitive, tasks
+    from crmcli.repo import assignments, audit, customers, handoffs, notes, sensitive, tasks
 
     detail, attachments = shown.detail, shown.attachments
     record = sensitive.customer_view(
@@ -32,6 +32,8 @@ def detail_dict(shown: CardData) -> dict[str, Any]:
     record["tasks"] = [tasks.as_dict(t) for t in detail.tasks]
     record["assignments"] = [assignments.as_dict(a) for a in detail.assignments]
     record["history"] = [audit.as_dict(e) for e in detail.history]
+    record["handovers"] = [handoffs.as_dict(h)
+                           for h in handoffs.pending(detail.assignments, detail.history)]
     return record
 
 
@@ -113,6 +115,15 @@ def _timeline(detail: Any, attachments: dict, labels: dict | None):
     return grid
 
 
+def _handovers(detail: Any) -> list:
+    """The hand-overs waiting for acknowledgement, first thing on the card: what their
+    receiver reads before anything else (the note, the customer's words)."""
+    from crmcli.cli.handoff import handover_text
+    from crmcli.repo import handoffs
+
+    return [handover_text(h) for h in handoffs.pending(detail.assignments, detail.history)]
+
+
 def card(shown: CardData):
     from rich.console import Group
     from rich.text import Text
@@ -120,7 +131,7 @@ def card(shown: CardData):
     detail, attachments = shown.detail, shown.attachments
     customer = detail.customer
     title = Text.assemble(safe(customer.name, style="bold"), "  ", (short(customer.id), "dim"))
-    parts: list[Any] = [title, _fields_grid(shown)]
+    parts: list[Any] = [title, *_handovers(detail), _fields_grid(shown)]
     if detail.assignments:
         parts += [_section("Responsibilities"), _assignments_table(detail.assignments)]
     if detail.tasks:

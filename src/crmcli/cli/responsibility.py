@@ -37,13 +37,18 @@ def assign(
 
 @data_command
 def ack(ref: CustomerRef) -> None:
-    """Acknowledge the responsibilities you were given for a customer."""
-    from crmcli.repo import assignments, customers
+    """Acknowledge the responsibilities you were given for a customer.
+
+    A hand-over (`crm handoff`) is shown first: its note and the customer's own words."""
+    from crmcli.cli.handoff import show_handovers
+    from crmcli.repo import assignments, customers, handoffs
 
     with context.session() as s:
         customer = customers.resolve(s, ref)
         me = context.actor(s)
         accepted = assignments.acknowledge(s, customer, by=me)
+        handed = handoffs.of(s, [row.id for row in accepted])
+    show_handovers([handed[row.id] for row in accepted if row.id in handed])
     if accepted:
         roles = ", ".join(row.role for row in accepted)
         say("acknowledged ", roles, " of ", customers.describe(customer))

@@ -180,6 +180,15 @@ def for_customer(s: Session, customer_id: str) -> list[Note]:
     return list(s.exec(query.order_by(col(Note.at).desc(), col(Note.id).desc())).all())
 
 
+def latest_quote(s: Session, customer_id: str) -> Note | None:
+    """The customer's newest live note that keeps their own words (`quote`), or None."""
+    query = select(Note).where(
+        Note.customer_id == customer_id, col(Note.deleted_at).is_(None),
+        col(Note.quote).is_not(None), Note.quote != "",
+    )
+    return s.exec(query.order_by(col(Note.at).desc(), col(Note.id).desc()).limit(1)).first()
+
+
 def attachments_of(s: Session, note_ids: list[str]) -> dict[str, list[Attachment]]:
     found: dict[str, list[Attachment]] = defaultdict(list)
     if note_ids:

@@ -51,8 +51,11 @@ def _title(text: str) -> str:
     return title
 
 
-def _due(text: str | None) -> datetime | None:
-    """A due time as people type it (`dates.parse_when`); empty or None: no due date."""
+def _due(text: str | datetime | None) -> datetime | None:
+    """A due time as people type it (`dates.parse_when`), or one computed already (a
+    datetime); empty or None: no due date."""
+    if isinstance(text, datetime):
+        return text
     return dates.parse_when(text, clock.now()) if text and text.strip() else None
 
 
@@ -63,7 +66,7 @@ def add(
     *,
     by: Actor,
     assignee: str | None = None,
-    due: str | None = None,
+    due: str | datetime | None = None,
     priority: str = "normal",
     status: str = "open",
     task_id: str | None = None,
