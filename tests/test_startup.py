@@ -10,7 +10,7 @@ try:
     app(sys.argv[1:])
 except SystemExit:
     pass
-heavy = ("sqlmodel", "sqlalchemy", "textual", "openpyxl", "psycopg")
+heavy = ("sqlmodel", "sqlalchemy", "textual", "openpyxl", "psycopg", "httpx")
 found = sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in heavy})
 print("LOADED:" + ",".join(found), file=sys.stderr)
 """
@@ -23,16 +23,16 @@ def loaded(*args: str) -> set[str]:
     return set(filter(None, marker.removeprefix("LOADED:").split(",")))
 
 
-def test_help_imports_no_database_tui_excel_or_postgres_code(alice):
+def test_help_imports_no_database_tui_excel_postgres_or_http_code(alice):
     assert loaded("--help") == set()
     assert loaded("customer", "--help") == set()
 
 
-def test_customer_show_imports_no_tui_excel_or_postgres_code(crm, alice):
+def test_customer_show_imports_no_tui_excel_postgres_or_http_code(crm, alice):
     crm("customer", "add", "Acme")
     modules = loaded("customer", "show", "Acme")
     assert "sqlmodel" in modules  # it did read the database
-    assert not modules & {"textual", "openpyxl", "psycopg"}
+    assert not modules & {"textual", "openpyxl", "psycopg", "httpx"}
 
 
 GC_PROBE = """

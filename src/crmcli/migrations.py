@@ -307,10 +307,60 @@ def m008_short_search(conn: Connection) -> None:
     conn.exec_driver_sql(INDEX_ALL)
 
 
+def m009_notifications(conn: Connection) -> None:
+    """The outbox of notifications, the channels they go to and each delivery's state,
+    and users' ids on the chat platforms (`models.Notification`…): local, never synced."""
+    statements = [
+        """CREATE TABLE notification (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    "key" VARCHAR NOT NULL UNIQUE,
+    kind VARCHAR NOT NULL,
+    recipient VARCHAR NOT NULL,
+    customer_id VARCHAR,
+    title VARCHAR NOT NULL,
+    body VARCHAR NOT NULL,
+    due DATETIME,
+    created_at DATETIME NOT NULL,
+    routed BOOLEAN NOT NULL DEFAULT 0,
+    read_at DATETIME)""",
+        "CREATE INDEX ix_notification_inbox ON notification (recipient, created_at)",
+        "CREATE INDEX ix_notification_unrouted ON notification (id) WHERE routed = 0",
+        """CREATE TABLE channel (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    url VARCHAR NOT NULL,
+    secret VARCHAR,
+    department VARCHAR,
+    user VARCHAR,
+    created_at DATETIME NOT NULL)""",
+        """CREATE TABLE delivery (
+    id INTEGER NOT NULL PRIMARY KEY,
+    notification_id VARCHAR NOT NULL REFERENCES notification (id) ON DELETE CASCADE,
+    channel_id VARCHAR NOT NULL REFERENCES channel (id) ON DELETE CASCADE,
+    state VARCHAR NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at DATETIME NOT NULL,
+    lease_owner VARCHAR,
+    lease_until DATETIME,
+    last_error VARCHAR,
+    sent_at DATETIME,
+    UNIQUE (notification_id, channel_id))""",
+        "CREATE INDEX ix_delivery_due ON delivery (next_attempt_at) WHERE state != 'sent'",
+        "CREATE INDEX ix_delivery_channel ON delivery (channel_id)",
+        """CREATE TABLE platform_id (
+    handle VARCHAR NOT NULL,
+    platform VARCHAR NOT NULL,
+    ident VARCHAR NOT NULL,
+    PRIMARY KEY (handle, platform))""",
+    ]
+    for statement in statements:
+        conn.exec_driver_sql(statement)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial, m002_sync, m003_field_readers, m004_sensitive_masks, m005_field_labels,
     m006_dedupe_keys_fold_names,
-    m007_search_follows_writes, m008_short_search,
+    m007_search_follows_writes, m008_short_search, m009_notifications,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -297,3 +297,72 @@ class Conflict(Record, table=True):
     resolution: str | None = None  # mine | theirs | value
     resolved_by: str | None = None
     resolved_at: datetime | None = _utc_field(default=None)
+
+
+class Notification(Base, table=True):
+    """One notification in this replica's outbox (`repo/notifications.py`): local, never
+    synced. `key` says what it is about ("task.overdue:<task id>:<due>"), so collecting
+    twice records it once; `routed` is whether the channels have been given their
+    deliveries of it (`repo/deliveries.py`); `read_at` is when its recipient read it in
+    the dashboard's inbox."""
+
+    __tablename__ = "notification"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    key: str = Field(unique=True)
+    kind: str
+    recipient: str
+    customer_id: str | None = None
+    title: str
+    body: str
+    due: datetime | None = _utc_field(default=None)
+    created_at: datetime = _utc_field(default_factory=clock.now)
+    routed: bool = False
+    read_at: datetime | None = _utc_field(default=None)
+
+
+class Channel(Base, table=True):
+    """Where notifications are delivered (`crm notify add`): a group robot of 企业微信,
+    飞书 or 钉钉, or a JSON webhook, for everyone's notifications or one department's or
+    one user's. Local to the replica that delivers (its secret stays on that machine)."""
+
+    __tablename__ = "channel"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    kind: str  # wecom | feishu | dingtalk | webhook
+    url: str
+    secret: str | None = None
+    department: str | None = None
+    user: str | None = None
+    created_at: datetime = _utc_field(default_factory=clock.now)
+
+
+class Delivery(Base, table=True):
+    """One notification on its way to one channel. `state`: waiting (not tried yet),
+    failed (tried, tried again at `next_attempt_at`), sent. A `notify run` holds the rows
+    it is sending by a lease (`lease_owner` until `lease_until`), so another run at the
+    same time leaves them alone."""
+
+    __tablename__ = "delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: str = Field(foreign_key="notification.id")
+    channel_id: str = Field(foreign_key="channel.id")
+    state: str = "waiting"
+    attempts: int = 0
+    next_attempt_at: datetime = _utc_field(default_factory=clock.now)
+    lease_owner: str | None = None
+    lease_until: datetime | None = _utc_field(default=None)
+    last_error: str | None = None
+    sent_at: datetime | None = _utc_field(default=None)
+
+
+class PlatformId(Base, table=True):
+    """Who a user is on a chat platform (`crm notify id`): the id a robot's message
+    mentions them by (企业微信 userid, 飞书 open_id, 钉钉 userId or mobile). Local."""
+
+    __tablename__ = "platform_id"
+
+    handle: str = Field(primary_key=True)
+    platform: str = Field(primary_key=True)
+    ident: str

@@ -21,6 +21,7 @@ from crmcli.cli import (
     importing,
     init,
     note,
+    notify,
     remote,
     responsibility,
     server,
@@ -128,6 +129,8 @@ app.add_typer(remote.app, name="remote")
 app.add_typer(server.app, name="server")
 app.add_typer(conflicts.app, name="conflicts")
 app.add_typer(audit.app, name="audit")
+app.add_typer(notify.app, name="notify")
+app.command("remind")(notify.remind)
 
 
 def main() -> None:

@@ -1,0 +1,101 @@
+"""One `crm notify run`: collect, route, then deliver what waits, batch by batch.
+
+Like `crm sync` it owns its transactions, each short: one collects the notices and gives
+the new notifications their deliveries; then, for each batch, one claims it (BEGIN
+IMMEDIATE, with a lease: a second run at the same time claims other rows or none), the
+batch is sent with no transaction open (one keep-alive HTTP client, a few requests at a
+time), and one records the outcomes. A delivery that failed waits for its next try
+(`deliveries.backoff`); the run only takes deliveries due when it started, so a
+failure is not tried again within the same run.
+
+A platform that refuses or cannot be reached is no error of the run: the delivery waits
+and `crm notify status` says why. What ends the run with an error is the machinery's
+(the local database failing).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING
+
+from crmcli import clock
+from crmcli.db import Database, session_scope
+from crmcli.notify import payloads
+from crmcli.repo import deliveries, notifications
+from crmcli.repo.deliveries import Job, Outcome
+
+if TYPE_CHECKING:
+    import httpx
+
+BATCH = 500
+WORKERS = 8  # requests in flight at once (a platform's robot takes ~20 a minute anyway)
+TIMEOUT = 10.0  # seconds for one request; the lease (5 minutes) outlasts a batch
+
+
+@dataclass
+class Report:
+    collected: int = 0  # new notifications
+    routed: int = 0  # deliveries made for them
+    sent: int = 0
+    failed: int = 0  # tried and failed this run: waiting for their next try
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def collect(database: Database, now: datetime | None = None) -> tuple[int, int]:
+    """Record the new notifications and give them their deliveries (one transaction)."""
+    now = now or clock.now()
+    with session_scope(database) as s:
+        return notifications.collect(s, now), deliveries.route(s, now)
+
+
+def send(client: httpx.Client, job: Job, *, now: datetime) -> Outcome:
+    """Deliver one claimed job; its outcome (an error: why it did not arrive)."""
+    import httpx
+
+    channel = job.channel
+    record = notifications.as_dict(job.notification)
+    request = payloads.request_for(channel.kind, channel.url, channel.secret, record,
+                                   job.mention, now)
+    try:
+        answer = client.post(request.url, content=request.body, headers=request.headers)
+    except httpx.HTTPError as error:
+        return Outcome(job.delivery_id, job.attempts, f"{type(error).__name__}: {error}"[:500])
+    return Outcome(job.delivery_id, job.attempts,
+                   payloads.refusal(channel.kind, answer.status_code, answer.text))
+
+
+def run(database: Database, *, batch: int = BATCH, workers: int = WORKERS,
+        progress: Callable[[Report], None] | None = None) -> Report:
+    """Collect and deliver; see the module doc."""
+    import httpx
+
+    started = clock.now()
+    report = Report()
+    report.collected, report.routed = collect(database, started)
+    owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+    with httpx.Client(timeout=TIMEOUT, limits=limits) as client, \
+            ThreadPoolExecutor(max_workers=workers) as pool:
+        while True:
+            with session_scope(database) as s:
+                jobs = deliveries.claim(s, owner, clock.now(), due_by=started, limit=batch)
+            if not jobs:
+                break
+            now = clock.now()
+            outcomes = list(pool.map(partial(send, client, now=now), jobs))
+            with session_scope(database) as s:
+                deliveries.record(s, owner, outcomes, clock.now())
+            failed = sum(outcome.error is not None for outcome in outcomes)
+            report.sent += len(outcomes) - failed
+            report.failed += failed
+            if progress:
+                progress(report)
+    return report
