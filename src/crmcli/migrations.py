@@ -357,10 +357,18 @@ def m009_notifications(conn: Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
+def m010_team_settings(conn: Connection) -> None:
+    """The team settings, a synced record (`models.Setting`)."""
+    conn.exec_driver_sql(f"""CREATE TABLE setting (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    key VARCHAR NOT NULL UNIQUE,
+    value JSON,{_SYNCED})""")
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial, m002_sync, m003_field_readers, m004_sensitive_masks, m005_field_labels,
     m006_dedupe_keys_fold_names,
-    m007_search_follows_writes, m008_short_search, m009_notifications,
+    m007_search_follows_writes, m008_short_search, m009_notifications, m010_team_settings,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -118,6 +118,19 @@ class FieldReader(Record, table=True):
     granted: bool = True
 
 
+class Setting(Record, table=True):
+    """One team setting (`crm setting set`, `repo/settings.py`): synced to every replica,
+    written by admins only (the shared database judges it), so the whole team routes
+    leads, counts working hours and gates hand-overs by the same rules. `key` identifies
+    it across replicas; `value` is JSON (a text, a number, a list, a rule's object)."""
+
+    __tablename__ = "setting"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    key: str = Field(unique=True)
+    value: Any = Field(default=None, sa_type=JSON, nullable=True)
+
+
 class Customer(Record, table=True):
     """The one shared customer record.
 

@@ -25,6 +25,7 @@ from crmcli.cli import (
     remote,
     responsibility,
     server,
+    setting,
     sync,
     task,
     tui,
@@ -122,6 +123,7 @@ app.add_typer(attachment.app, name="attachment")
 app.add_typer(task.app, name="task")
 app.add_typer(user.app, name="user")
 app.add_typer(field.app, name="field")
+app.add_typer(setting.app, name="setting")
 app.add_typer(importing.app, name="import")
 app.add_typer(exporting.app, name="export")
 app.command("sync")(sync.sync)

@@ -19,6 +19,7 @@ from crmcli.models import (
     FieldDef,
     FieldReader,
     Note,
+    Setting,
     Task,
     User,
 )
@@ -26,7 +27,8 @@ from crmcli.models import (
 MODELS: dict[str, Any] = {
     "user": User,
     "field_def": FieldDef,
-    "field_reader": FieldReader,  # not synced yet (`sync/tables.py`), made to travel
+    "field_reader": FieldReader,
+    "setting": Setting,
     "customer": Customer,
     "note": Note,
     "attachment": Attachment,
@@ -42,6 +44,7 @@ _ENTITIES = {model: entity for entity, model in MODELS.items()}
 # and so does a push (`sync/plan.py`), so no other path writes what those commands refuse.
 WRITERS: dict[str, tuple[str, ...]] = {
     "user": ("admin",), "field_def": ("admin", "manager"), "field_reader": ("admin",),
+    "setting": ("admin",),
 }
 
 

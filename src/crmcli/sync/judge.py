@@ -478,7 +478,7 @@ ALTER FUNCTION crm_chain() SET enable_seqscan = off;
 
 def migration() -> str:
     """Schema version 3: everything above, in one script."""
-    return V3 + V3_FUNCTIONS + write_functions()
+    return V3 + V3_FUNCTIONS + write_functions(3)
 
 
 def rewritten_functions() -> str:

@@ -45,16 +45,17 @@ $$;
 """
 
 
-def functions() -> str:
-    """The SQL that creates `crm_sent_*`, one per kind of record, and `crm_sent`."""
+def functions(version: int) -> str:
+    """The SQL that creates `crm_sent_*`, one per kind of record schema `version` holds,
+    and `crm_sent`."""
     kinds = "".join(
         f"""
     IF jsonb_typeof(writes -> '{entity}') = 'array' THEN
         found := found || jsonb_build_object('{entity}', crm_sent_{entity}(writes -> '{entity}', since));
     END IF;"""
-        for entity in judge_writes.ORDER
+        for entity in judge_writes.kinds(version)
     )
-    return "".join(_sent_function(entity) for entity in judge_writes.ORDER) + f"""
+    return "".join(_sent_function(entity) for entity in judge_writes.kinds(version)) + f"""
 -- What a push stamped after `since` (the stamp when it took the writer lock: every later
 -- one is its own) exactly as sent: {{"records": {{entity: {{id: stamp}}}}, "events": {{id:
 -- stamp}}}}, the events all those it stored (the replica knows which are its own).

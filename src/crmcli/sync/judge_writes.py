@@ -14,11 +14,20 @@ from crmcli.sync.tables import LOCAL_ONLY, SENSITIVE
 
 TABLE_OF = {
     "user": "users", "field_def": "field_def", "field_reader": "field_reader",
+    "setting": "setting",
     "customer": "customer", "note": "note",
     "attachment": "attachment", "task": "task", "assignment": "assignment",
     "conflict": "conflict",
 }
 ORDER = tuple(TABLE_OF)  # a record's parent first
+# The schema version that brought each kind of record added after version 3: the
+# functions an earlier version's script makes know only the kinds its tables hold.
+SINCE = {"setting": 9}
+
+
+def kinds(version: int) -> tuple[str, ...]:
+    """The kinds of record the shared database holds at schema `version`, parents first."""
+    return tuple(entity for entity in ORDER if SINCE.get(entity, 3) <= version)
 BOOKKEEPING = "ARRAY['version', 'updated_at', 'updated_by', 'created_at', 'server_seq']"
 
 # A note, task or role moves to another customer only in a merge: it takes the right to
@@ -48,6 +57,10 @@ RULES = {
         IF who.role <> 'admin' THEN
             PERFORM crm_refuse(who, 'change who reads sensitive fields', 'only an admin does');
         END IF;  -- a rule on a custom field makes it sensitive (`judge_custom.py`)""",
+    "setting": """
+        IF who.role <> 'admin' THEN
+            PERFORM crm_refuse(who, 'change the team settings', 'only an admin does');
+        END IF;""",
     "customer": """
         IF old IS NULL THEN RETURN; END IF;  -- its sensitive values are checked above
         IF changed && ARRAY['deleted_at', 'merged_into'] THEN
@@ -174,14 +187,14 @@ DECLARE
     customer_id text;
     what text := format('resolve conflict entry %s', right(entry ->> 'id', 8));
 BEGIN
-    IF entry ->> 'entity' IN ('user', 'field_reader', 'field_def') THEN
+    IF entry ->> 'entity' IN ('user', 'field_reader', 'field_def', 'setting') THEN
         IF resolution = 'theirs' OR who.role = 'admin'
            OR (entry ->> 'entity' = 'field_def' AND who.role = 'manager') THEN
             RETURN;
         END IF;
         PERFORM crm_refuse(who, what, CASE WHEN entry ->> 'entity' = 'field_def'
             THEN 'only an admin or a manager changes custom fields'
-            ELSE 'only an admin changes users and who reads sensitive fields' END);
+            ELSE 'only an admin changes users, who reads sensitive fields and team settings' END);
     END IF;
     IF resolution = 'theirs' AND entry ->> 'actor' = who.handle THEN
         RETURN;  -- giving up one's own change
@@ -375,13 +388,13 @@ END $$;
 """
 
 
-def _push_function() -> str:
+def _push_function(version: int) -> str:
     checks = "\n".join(
         f"""        FOR item IN SELECT x FROM jsonb_array_elements(coalesce(writes -> '{entity}', '[]')) x{judge_fresh.one_by_one(entity)} LOOP
             what := '{entity} ' || (item ->> 'id');
             PERFORM crm_check_{entity}(who, item, adding, max_text);
         END LOOP;"""
-        for entity in ORDER
+        for entity in kinds(version)
     )
     writes = "\n".join(
         judge_fresh.written(entity) + f"""
@@ -389,7 +402,7 @@ def _push_function() -> str:
             what := '{entity} ' || (item ->> 'id');
             PERFORM crm_write_{entity}(who, item);
         END LOOP;"""
-        for entity in ORDER
+        for entity in kinds(version)
     )
     return f"""
 CREATE FUNCTION crm_push(
@@ -465,16 +478,18 @@ END $$;
 PUSH_BEFORE_7 = "DROP FUNCTION IF EXISTS crm_push(bigint, jsonb, jsonb, jsonb, text[], bytea[]);\n"
 
 
-def write_functions() -> str:
-    """The SQL that creates every check and write function and `crm_push`."""
+def write_functions(version: int) -> str:
+    """The SQL that creates every check and write function and `crm_push`, for the kinds
+    of record schema `version` holds."""
     return ENTRIES + "".join(
-        _check_function(entity) + _write_function(entity) for entity in ORDER
-    ) + _push_function()
+        _check_function(entity) + _write_function(entity) for entity in kinds(version)
+    ) + _push_function(version)
 
 
-def rewritten_functions() -> str:
+def rewritten_functions(version: int) -> str:
     """The same, replacing those a team database already has: how a later schema version
     brings a rule mended since to a database made by an earlier one. `crm_push` is
     dropped first: before schema version 7 it returned the change numbering's head, a
     type no CREATE OR REPLACE may change."""
-    return PUSH_BEFORE_7 + write_functions().replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+    return PUSH_BEFORE_7 + write_functions(version).replace(
+        "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")

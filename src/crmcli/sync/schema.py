@@ -39,17 +39,14 @@ from crmcli.sync import (
     judge_phones,
     judge_resolutions,
     judge_sent,
+    judge_settings,
+    judge_tables,
     judge_values,
     judge_writes,
     security,
 )
 
-_RECORD = """
-    created_at timestamptz NOT NULL,
-    updated_at timestamptz NOT NULL,
-    version integer NOT NULL,
-    deleted_at timestamptz,
-    server_seq bigint NOT NULL"""
+_RECORD = judge_tables.RECORD_COLUMNS
 
 
 def _parent(table: str) -> str:
@@ -205,15 +202,7 @@ CREATE TABLE attachment_blob (
     content bytea NOT NULL
 );
 """ + "".join(
-    f"""
-CREATE UNIQUE INDEX {table}_server_seq ON {table} (server_seq);
-CREATE TRIGGER {table}_lock BEFORE INSERT OR UPDATE ON {table}
-    FOR EACH STATEMENT EXECUTE FUNCTION crm_lock();
-CREATE TRIGGER {table}_stamp BEFORE INSERT OR UPDATE ON {table}
-    FOR EACH ROW EXECUTE FUNCTION crm_stamp();
-CREATE TRIGGER {table}_narrow AFTER DELETE ON {table}
-    FOR EACH STATEMENT EXECUTE FUNCTION crm_narrow_view();
-"""
+    judge_tables.triggers(table)
     for table in (
         "users", "field_def", "customer", "note", "attachment", "task", "assignment",
         "conflict", "audit_event",
@@ -237,24 +226,28 @@ ALTER TABLE attachment_blob ADD CONSTRAINT attachment_blob_content_matches_its_d
 # long as a whole, each value short enough, was refused as too long).
 V4 = (judge_values.V4 + judge_custom.CUSTOM_SECRETS + judge_masks.MASKS
       + judge_lock.LOCK_BREAKER
-      + judge.rewritten_functions() + judge_writes.rewritten_functions())
+      + judge.rewritten_functions() + judge_writes.rewritten_functions(4))
 # Version 5: issue 10's changes, one module per topic.
 V5 = (judge_phones.PHONE_EXTENSIONS + judge_resolutions.RESOLUTION_ENTRIES
       + judge_fields.FIELD_LABELS + judge_notes.NOTE_RULE
-      + judge.rewritten_functions() + judge_writes.rewritten_functions())
+      + judge.rewritten_functions() + judge_writes.rewritten_functions(5))
 # Version 6: issue 13's changes (pushes in batches: a new record's check skips what only
 # a change to a stored one needs; new records written set-based, `judge_fresh`).
-V6 = judge_fresh.functions() + judge_writes.rewritten_functions() + judge.CHAIN_PLAN
+V6 = judge_fresh.functions() + judge_writes.rewritten_functions(6) + judge.CHAIN_PLAN
 # Version 7: the lock breaker leaves superusers' sessions alone (`judge_lock`); a push
 # says which rows it stored exactly as sent (`judge_sent`: the pull that follows leaves
 # them out), and scrubs only the events that may need it.
-V7 = (judge_lock.LOCK_BREAKER + judge_sent.functions() + judge_writes.rewritten_functions()
+V7 = (judge_lock.LOCK_BREAKER + judge_sent.functions(7) + judge_writes.rewritten_functions(7)
       + judge.EVENTS_SCRUBBED)
 # Version 8: issue 13's push of 100,000 customers: events stamped and chained in one
 # statement (`judge_chain`), row triggers not called where they have nothing to do.
 V8 = (judge_chain.CHAIN + judge_values.SENSITIVE_VALUES_CALLED + judge.rewritten_functions()
       + judge_fresh.functions())
-MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5, V6, V7, V8)
+# Version 9: issue 11's timeliness: the team settings (`judge_settings`); the checks and
+# writes made again, as they now know the new kinds of record.
+V9 = (judge_settings.SETTINGS_TABLE
+      + judge_writes.rewritten_functions(9) + judge_sent.functions(9))
+MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5, V6, V7, V8, V9)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
 

@@ -71,6 +71,7 @@ RECORDS: tuple[Synced, ...] = (
     Synced("user", natural_key="handle"),
     Synced("field_def", natural_key="name"),
     Synced("field_reader"),
+    Synced("setting", natural_key="key"),
     Synced("customer"),
     Synced("note", parent=("customer_id", "customer")),
     Synced("attachment", parent=("note_id", "note")),
