@@ -186,3 +186,33 @@ def test_a_sensitive_field_is_checked_only_for_its_readers(crm, team, database):
     reader = crm("handoff", ref, "--to", "carol", "--role", "finance",
                  "--require", "contract_amount,id_number")
     assert reader.exit_code == 4 and "id_number is empty" in reader.stderr
+
+
+def test_the_team_setting_is_the_default_checklist_of_a_role_and_require_replaces_it(
+    crm, team, database
+):
+    set_ = crm("setting", "set", "handoff.require.service", "需求, phone")
+    assert set_.exit_code == 0, set_.output
+    assert "handoff.require.service = requirement, phone" in set_.stderr
+    ref = add_customer(crm, "Acme", "--phone", "13800138000")
+    before = counts(database)
+    refused = crm("handoff", ref, "--to", "bob", "--role", "service")
+    assert refused.exit_code == 4
+    assert refused.stderr.strip() == (
+        "error: cannot hand Acme over to bob as service: requirement is empty")
+    assert counts(database) == before
+    # other roles have no default; --require replaces the role's (the history says so)
+    assert crm("handoff", ref, "--to", "bob", "--role", "sales").exit_code == 0
+    assert crm("handoff", ref, "--to", "carol", "--role", "service",
+               "--require", "phone").exit_code == 0
+    checked = {e["detail"]["role"]: e["detail"]["checked"] for e in handovers(crm, ref)}
+    assert checked == {"sales": [], "service": ["phone"]}
+
+
+def test_a_default_checklist_naming_no_field_is_refused_when_used(crm, team):
+    assert crm("setting", "set", "handoff.require.finance", "budjet").exit_code == 0
+    ref = add_customer(crm, "Acme")
+    result = crm("handoff", ref, "--to", "bob", "--role", "finance")
+    assert result.exit_code == 4
+    assert "team setting handoff.require.finance: 'budjet' is not a field" in result.stderr
+    assert "handoff.require.NAME" in crm("setting", "keys").stdout

@@ -306,6 +306,30 @@ def _merged(changes: dict[str, list[Any]], detail: dict[str, Any], labels: Label
     return "; ".join(parts)
 
 
+def handover_text(handover: Any) -> Any:
+    """A hand-over waiting for acknowledgement (`repo.handoffs.Handover`) as its receiver
+    reads it first, a few lines of rich Text (user data literal, cleaned): who handed
+    which role to whom and when, the note, the customer's own words, when contact is due.
+    The card, `crm ack` and the dashboard's customer screen all show it so."""
+    from rich.text import Text
+
+    def said(value: Any, style: str = "") -> Text:
+        return Text(clean(str(value)), style=style)
+
+    text = Text.assemble(("Hand-over: ", "bold"), said(handover.by), " handed ",
+                         said(handover.role), " to ", said(handover.to), " on ",
+                         show_time(handover.at))
+    if handover.note:
+        text.append_text(Text.assemble("\n  note: ", said(handover.note)))
+    if handover.quote:
+        when = f" ({show_time(handover.quote_at)})" if handover.quote_at else ""
+        text.append_text(Text.assemble(f"\n  customer said{when}: ",
+                                       said(f"“{handover.quote}”", "italic cyan")))
+    if handover.due:
+        text.append(f"\n  contact due {show_time(handover.due)}")
+    return text
+
+
 # --- a customer's timeline -----------------------------------------------------------------
 
 

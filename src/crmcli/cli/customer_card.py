@@ -5,7 +5,7 @@ from typing import Any
 
 from crmcli import clock
 from crmcli.cli.output import safe
-from crmcli.display import timeline_line
+from crmcli.display import handover_text, timeline_line
 from crmcli.ids import short
 
 
@@ -118,7 +118,6 @@ def _timeline(detail: Any, attachments: dict, labels: dict | None):
 def _handovers(detail: Any) -> list:
     """The hand-overs waiting for acknowledgement, first thing on the card: what their
     receiver reads before anything else (the note, the customer's words)."""
-    from crmcli.cli.handoff import handover_text
     from crmcli.repo import handoffs
 
     return [handover_text(h) for h in handoffs.pending(detail.assignments, detail.history)]

@@ -1,7 +1,7 @@
 """`crm handoff`: hand a role over once the record is complete (`repo/handoffs.py`), and
 what the receiver reads first (`crm ack`, the customer card)."""
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -9,7 +9,8 @@ from crmcli import clock, fields
 from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import CustomerRef
-from crmcli.cli.output import safe, say
+from crmcli.cli.output import say
+from crmcli.display import handover_text
 
 
 @data_command
@@ -21,7 +22,7 @@ def handoff(
     require: Annotated[Optional[str], typer.Option(
         "--require", metavar="FIELDS",
         help="Fields that must not be empty, comma-separated (requirement,sla,phone; custom "
-             "fields too).",
+             "fields too); default: the team's setting handoff.require.ROLE; '' checks none.",
     )] = None,
     note: Annotated[Optional[str], typer.Option(
         "--note", metavar="TEXT", help="What the receiver should know (they read it first).")
@@ -55,22 +56,3 @@ def show_handovers(handovers: list) -> None:
     console = Console(highlight=False, soft_wrap=True)
     for handover in handovers:
         console.print(handover_text(handover))
-
-
-def handover_text(handover: Any):
-    """One hand-over as a few lines of rich Text (user data literal)."""
-    from rich.text import Text
-
-    text = Text.assemble(
-        ("Hand-over: ", "bold"), safe(handover.by), " handed ", safe(handover.role),
-        " to ", safe(handover.to), " on ", clock.show(handover.at))
-    if handover.note:
-        text.append_text(Text.assemble("\n  note: ", safe(handover.note)))
-    if handover.quote:
-        said = f" ({clock.show(handover.quote_at)})" if handover.quote_at else ""
-        text.append_text(Text.assemble(
-            f"\n  customer said{said}: ", ("“", "italic cyan"),
-            safe(handover.quote, style="italic cyan"), ("”", "italic cyan")))
-    if handover.due:
-        text.append(f"\n  contact due {clock.show(handover.due)}")
-    return text

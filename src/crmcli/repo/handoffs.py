@@ -1,7 +1,8 @@
 """Checklist-gated hand-overs (`crm handoff`, the dashboard's "Hand over").
 
 A role passes to a colleague only once the customer's record holds what the receiver
-needs: the fields of the checklist (`--require`) must not be empty, or nothing is written and
+needs: the fields of the checklist (`--require`, else the team's default for the role,
+setting `handoff.require.ROLE`, else none) must not be empty, or nothing is written and
 the refusal lists the empty ones. Then, in the caller's one transaction:
 
 - the role is assigned to the receiver as `crm assign` does it (`assignments.assign`:
@@ -41,6 +42,7 @@ from crmcli.repo import (
     notes,
     permissions,
     sensitive,
+    settings,
     tasks,
     users,
 )
@@ -49,6 +51,7 @@ from crmcli.repo.users import Actor
 ACTION = "customer.handoff"
 ENTITY = "handoff"
 TASK_TITLE = "contact within sla"
+SETTING = "handoff.require."  # + a role: the team's default checklist for that role
 
 
 class Incomplete(Invalid):
@@ -93,10 +96,27 @@ def parse_checklist(text: str | Iterable[str]) -> list[str]:
     return [fields.canonical_field(name) or name for name in split_names(text)]
 
 
+def _show_checklist(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) and value else "(none)"
+
+
+settings.register(settings.Known(
+    SETTING, "fields a hand-over of role NAME checks by default (crm handoff), e.g. "
+    "handoff.require.service requirement,sla,phone", parse_checklist, _show_checklist))
+
+
 def checklist(s: Session, role: str, require: str | Iterable[str] | None) -> list[str]:
-    """The fields a hand-over of `role` checks: `require`; each the canonical name of a
-    standard field or of a declared custom field (Invalid otherwise)."""
-    wanted, where = require or [], "require"
+    """The fields a hand-over of `role` checks: `require` if given (even empty: none),
+    else the team's default for the role, else none; each the canonical name of a
+    standard field or of a declared custom field (Invalid otherwise, naming where the
+    name came from)."""
+    if require is None:
+        wanted, where = settings.get(s, SETTING + role) or [], f"team setting {SETTING}{role}"
+    else:
+        wanted, where = require, "require"
+    listed = isinstance(wanted, (list, tuple)) and all(isinstance(n, str) for n in wanted)
+    if not (isinstance(wanted, str) or listed):  # a value made by hand elsewhere
+        raise Invalid("is not a list of field names", where)
     declared = {fields.fold(name): name for name in custom_fields.declared(s)}
     names = []
     for typed in split_names(wanted):

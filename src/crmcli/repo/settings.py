@@ -50,7 +50,7 @@ class Known:
 
 
 KNOWN: dict[str, Known] = {}
-TOPICS: tuple[str, ...] = ()  # the modules that register settings
+TOPICS: tuple[str, ...] = ("crmcli.repo.handoffs",)  # the modules that register settings
 
 
 def register(known: Known) -> Known:
