@@ -88,7 +88,7 @@ async def test_acknowledging_from_my_work_empties_the_waiting_list(demo, app, da
         await press(pilot, "f2")
         waiting = dashboard.screen.query_one("#awaiting")
         assert column(waiting, 0) == ["刘洋"]
-        assert column(waiting, 2) == ["carol"]
+        assert column(waiting, 3) == ["carol"]
         await press(pilot, "k")
         assert waiting.row_count == 0
         assert "Waiting for my acknowledgement: 0" in screen_text(dashboard)

@@ -6,7 +6,7 @@ lookups, however big the database is).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, literal, or_, type_coerce
@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from crmcli import clock
 from crmcli.models import Assignment, AuditEvent, Customer, Meta, Note, Task, UTCDateTime
-from crmcli.repo import tasks
+from crmcli.repo import handoffs, tasks
 
 # --- changes by anyone -------------------------------------------------------------------
 
@@ -62,15 +62,19 @@ class MyWork:
     upcoming: list[tuple[Task, Customer]]
     sla_breaches: list[SlaBreach]
     awaiting: list[tuple[Assignment, Customer]]
+    # the hand-overs (`crm handoff`) among `awaiting`, by assignment id: note and quote
+    handovers: dict[str, handoffs.Handover] = field(default_factory=dict)
 
 
 def my_work(s: Session, handle: str) -> MyWork:
     """`handle`'s open tasks (overdue, due today, later or undated), the customers they own
     whose response-time limit has passed, and the assignments waiting for their
-    acknowledgement."""
+    acknowledgement (with what their hand-overs carried)."""
     now = clock.now()
     today = clock.local(now).date()
-    work = MyWork([], [], [], sla_breaches(s, handle, now), awaiting(s, handle))
+    waiting = awaiting(s, handle)
+    work = MyWork([], [], [], sla_breaches(s, handle, now), waiting,
+                  handoffs.of(s, [row.id for row, _ in waiting]))
     for task, customer in tasks.list_(s, tasks.TaskQuery(assignee=handle, status="open")):
         if task.due is not None and task.due < now:
             work.overdue.append((task, customer))

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Header, Label, Static
 
-from crmcli.display import clean
+from crmcli.display import clean, handover_text
 from crmcli.errors import CrmError
 from crmcli.ids import short
 from crmcli.models import Assignment, Attachment, Customer
@@ -21,6 +21,7 @@ from crmcli.repo import (
     custom_fields,
     customer_story,
     customers,
+    handoffs,
     notes,
     sensitive,
     users,
@@ -35,6 +36,7 @@ from crmcli.tui.screens.attachment_form import AttachmentFormScreen
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.confirm import ConfirmScreen
 from crmcli.tui.screens.customer_form import CustomerFormScreen
+from crmcli.tui.screens.handoff_form import HandoffFormScreen
 from crmcli.tui.screens.handover_form import HandoverFormScreen
 from crmcli.tui.screens.merge_form import MergeFormScreen
 from crmcli.tui.screens.note_form import NoteFormScreen
@@ -101,6 +103,7 @@ class CustomerScreen(DataScreen):
         # no room left in the footer at 80 columns: the palette lists it (and the key)
         Binding("v", "reveal", "Reveal", show=False),
         Binding("m", "merge", "Merge a duplicate in", show=False),
+        Binding("h", "handoff", "Hand over", show=False),
     ]
 
     class Loaded(Message):
@@ -112,8 +115,10 @@ class CustomerScreen(DataScreen):
             fate: str | None,
             sections: list,
             labels: dict[str, str],
+            handovers: list[handoffs.Handover],
         ) -> None:
             super().__init__()
+            self.handovers = handovers  # waiting for acknowledgement: shown first
             self.detail, self.files, self.current = detail, files, current
             self.labels = labels  # the custom fields' (`custom_fields.labels`)
             self.fate = fate  # `customers.gone`: None while the customer is live
@@ -144,6 +149,7 @@ class CustomerScreen(DataScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="title")
+        yield Static(id="handovers")
         with Horizontal(id="panes"):
             yield CustomerFields(id="fields")
             with Vertical(id="story"):
@@ -168,7 +174,9 @@ class CustomerScreen(DataScreen):
             fate = customers.gone(s, customer)
             labels = custom_fields.labels(s)
             sections = sensitive.field_sections(seen, customer, reveal=revealing, labels=labels)
-            post_if_current(self, self.Loaded(detail, files, current, fate, sections, labels))
+            waiting = handoffs.pending(current, detail.history)
+            post_if_current(self, self.Loaded(detail, files, current, fate, sections, labels,
+                                              waiting))
 
     async def on_customer_screen_loaded(self, message: Loaded) -> None:
         detail = message.detail
@@ -185,6 +193,9 @@ class CustomerScreen(DataScreen):
         self._shown = shown
         self.sub_title = clean(customer.name)
         self.query_one("#title", Static).update(_title(customer, message.fate))
+        banner = self.query_one("#handovers", Static)
+        banner.update(Text("\n").join(handover_text(h) for h in message.handovers))
+        banner.display = bool(message.handovers)
         await self.query_one(CustomerFields).show(message.sections, message.current)
         open_first = sorted(detail.tasks, key=lambda task: task.status != "open")
         self.tasks.show_tasks([TaskLine(task, customer) for task in open_first])
@@ -196,7 +207,8 @@ class CustomerScreen(DataScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The customer's actions are disabled (shown dimmed, None) until it is read, and
         again once it is deleted or merged away (the title says so)."""
-        if action in ("edit", "note", "add_task", "assign", "acknowledge", "reveal", "merge"):
+        if action in ("edit", "note", "add_task", "assign", "acknowledge", "reveal", "merge",
+                      "handoff"):
             live = self.customer is not None and self.customer.deleted_at is None
             return True if live else None
         if action == "task":
@@ -214,6 +226,9 @@ class CustomerScreen(DataScreen):
 
     def action_assign(self) -> None:
         self.open_form(HandoverFormScreen(customer=self.customer))
+
+    def action_handoff(self) -> None:
+        self.open_form(HandoffFormScreen(self.customer))
 
     def action_merge(self) -> None:
         self.open_form(MergeFormScreen(self.customer))

@@ -30,13 +30,19 @@ class HandoverFormScreen(FormScreen):
         self.target_customer, self.target_task = customer, task
 
     def compose_fields(self) -> ComposeResult:
+        if self.target_task is not None:
+            yield self.field("user", "to", Select([], prompt="who takes over", compact=True))
+            return
+        yield from self.receiver_and_role()
+        yield self.field("reason", "reason", Input(placeholder="why (kept in the history)",
+                                                   compact=True))
+
+    def receiver_and_role(self) -> ComposeResult:
+        """Who takes over and in which role (the hand-over form asks the same)."""
         yield self.field("user", "to", Select([], prompt="who takes over", compact=True))
-        if self.target_task is None:
-            roles = [(Text(role), role) for role in fields.ROLES]
-            yield self.field("role", "role", Select(roles, value="owner", allow_blank=False,
-                                                    compact=True))
-            yield self.field("reason", "reason", Input(placeholder="why (kept in the history)",
-                                                       compact=True))
+        roles = [(Text(role), role) for role in fields.ROLES]
+        yield self.field("role", "role", Select(roles, value="owner", allow_blank=False,
+                                                compact=True))
 
     def read(self, s: Session) -> list[User]:
         return users.list_(s, include_inactive=False)
@@ -45,11 +51,15 @@ class HandoverFormScreen(FormScreen):
         self.fields["user"].control.set_options(user_options(data))
         self.fields["user"].control.focus()
 
-    def change(self) -> Change | None:
+    def receiver(self) -> str:
+        """The handle chosen in "to" (Invalid, shown under it, if none is)."""
         chosen = self.fields["user"].control.value
         if chosen == Select.NULL:
             raise Invalid("choose who takes over", "user")
-        handle = str(chosen)
+        return str(chosen)
+
+    def change(self) -> Change | None:
+        handle = self.receiver()
         if self.target_task is not None:
             return self._reassign(self.target_task.id, handle)
         role = str(self.fields["role"].control.value)

@@ -1,5 +1,6 @@
 """My work: my open tasks (overdue, today, upcoming), my customers whose response-time
-limit has passed since we last spoke to them, and hand-overs waiting for my acknowledgement."""
+limit has passed since we last spoke to them, and hand-overs waiting for my acknowledgement
+(the customer's words a `crm handoff` carried right after the customer's name)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.customer import CustomerScreen, acknowledge
 from crmcli.tui.widgets.record_table import RecordTable
 from crmcli.tui.widgets.task_table import TaskLine, TaskTable
+
+
+def _quoted(quote: str | None):
+    """The customer's words a hand-over carried, as a note shows them (none: empty)."""
+    return cell(f"“{quote}”", "italic cyan") if quote else cell("")
 
 
 class MyWorkScreen(DataScreen):
@@ -52,8 +58,8 @@ class MyWorkScreen(DataScreen):
         yield RecordTable([("Customer", 16), ("Company", 18), ("SLA", 5),
                            ("Last contact", 16), ("Reply was due", 16)], id="sla")
         yield Label("Waiting for my acknowledgement", id="awaiting-title", classes="section")
-        yield RecordTable([("Customer", 16), ("Role", 9), ("From", 8), ("Since", 16),
-                           ("Reason", 24)], id="awaiting")
+        yield RecordTable([("Customer", 16), ("Customer said", 24), ("Role", 9), ("From", 8),
+                           ("Since", 16), ("Reason", 24)], id="awaiting")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -86,9 +92,10 @@ class MyWorkScreen(DataScreen):
         self.query_one("#sla-title", Label).update(
             f"Response limit passed: {len(found.sla_breaches)}")
         self.customer_of.update({row.id: customer.id for row, customer in found.awaiting})
+        said = {key: handover.quote for key, handover in found.handovers.items()}
         self.awaiting.fill(
-            (row.id, [cell(customer.name), cell(row.role), cell(row.assigned_by),
-                      cell(clock.show(row.since)), cell(row.reason)])
+            (row.id, [cell(customer.name), _quoted(said.get(row.id)), cell(row.role),
+                      cell(row.assigned_by), cell(clock.show(row.since)), cell(row.reason)])
             for row, customer in found.awaiting
         )
         self.query_one("#awaiting-title", Label).update(
