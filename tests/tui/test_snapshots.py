@@ -117,3 +117,8 @@ def test_the_merge_form_side_by_side(snap_compare, demo, app):
         await name_the_duplicate(pilot, duplicate[-8:])
 
     assert snap_compare(app(), terminal_size=(100, 30), run_before=steps(then=compare))
+
+
+def test_the_inbox_a_day_later(snap_compare, demo, app, frozen):
+    frozen(NEXT_DAY)
+    assert snap_compare(app(), terminal_size=(100, 24), run_before=steps("f4"))

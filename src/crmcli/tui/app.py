@@ -1,7 +1,7 @@
-"""The dashboard app: three views (customers, my work, what changed), the first-run screen,
-the watch that brings in changes made by other processes, and the crash handler: an
-unexpected error ends the app with a report file (`crash.py`), never a traceback of local
-variables on the terminal.
+"""The dashboard app: four views (customers, my work, what changed, the inbox), the
+first-run screen, the watch that brings in changes made by other processes, and the
+crash handler: an unexpected error ends the app with a report file (`crash.py`), never a
+traceback of local variables on the terminal.
 
 `make_app` is the one way to build it: `crm tui`, the tests and the snapshot tests all
 use it, so they all see the same app.
@@ -28,6 +28,7 @@ from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.changes import ChangesScreen
 from crmcli.tui.screens.customers import CustomersScreen
 from crmcli.tui.screens.first_run import FirstRunScreen
+from crmcli.tui.screens.inbox import InboxScreen
 from crmcli.tui.screens.my_work import MyWorkScreen
 
 WATCH_EVERY = 1.0  # seconds between looks for changes made elsewhere (target: seen within 3 s)
@@ -42,13 +43,16 @@ class CrmApp(App[None]):
     CSS_PATH = [
         "app.tcss",
         *(f"screens/{name}.tcss" for name in ("first_run", "customers", "customer", "my_work",
-                                              "changes", "forms")),
+                                              "changes", "inbox", "forms")),
     ]
-    MODES = {"customers": CustomersScreen, "work": MyWorkScreen, "changes": ChangesScreen}
+    MODES = {"customers": CustomersScreen, "work": MyWorkScreen, "changes": ChangesScreen,
+             "inbox": InboxScreen}
     BINDINGS = [
         Binding("f1", "switch_mode('customers')", "Customers", key_display="F1", group=VIEWS),
         Binding("f2", "switch_mode('work')", "My work", key_display="F2", group=VIEWS),
         Binding("f3", "switch_mode('changes')", "What changed", key_display="F3", group=VIEWS),
+        # not in the footer, which has no room for it at 80 columns; in the palette
+        Binding("f4", "switch_mode('inbox')", "Inbox", key_display="F4", show=False),
         Binding("ctrl+t", "toggle_theme", "Light/dark", show=False),
     ]
 
