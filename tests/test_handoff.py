@@ -128,15 +128,16 @@ def test_custom_fields_can_be_required_and_unknown_fields_are_refused(crm, team,
     assert crm("field", "add", "budget", "--type", "decimal").exit_code == 0
     ref = add_customer(crm, "Acme")
     before = counts(database)
-    missing = crm("handoff", ref, "--to", "bob", "--role", "sales", "--require", "Budget,city")
+    missing = crm("handoff", ref, "--to", "bob", "--role", "sales",
+                  "--require", "Budget,city,标签")
     assert missing.exit_code == 4
-    assert "budget, city are empty" in missing.stderr
+    assert "budget, city, tags are empty" in missing.stderr  # no tags: an empty list
     unknown = crm("handoff", ref, "--to", "bob", "--role", "sales", "--require", "budjet")
     assert unknown.exit_code == 4 and "'budjet' is not a field" in unknown.stderr
     assert counts(database) == before
-    crm("customer", "edit", ref, "--set", "budget=5万", "--city", "上海")
+    crm("customer", "edit", ref, "--set", "budget=5万", "--city", "上海", "--tag", "vip")
     assert crm("handoff", ref, "--to", "bob", "--role", "sales",
-               "--require", "budget,city").exit_code == 0
+               "--require", "budget,city,tags").exit_code == 0
 
 
 def test_who_may_not_assign_the_role_may_not_hand_it_over(crm, team, database):

@@ -36,3 +36,19 @@ def test_a_hand_over_made_on_one_replica_reaches_its_receiver_with_its_words(tea
     record = json.loads(bob.ok("customer", "show", ref, "--format", "json"))
     [service] = [a for a in record["assignments"] if a["role"] == "service"]
     assert service["user"] == "carol" and service["acknowledged_at"] is not None
+
+
+def test_on_a_team_a_reader_s_replica_checks_a_sensitive_field_by_its_mask(team):
+    alice, bob = team["alice"], team["bob"]
+    ref = alice.ok("customer", "add", "Acme", "--owner", "bob")
+    alice.ok("customer", "edit", ref, "--set", "contract_amount=50万")
+    alice.sync()
+    bob.sync()
+    with alice.session() as s:  # the replica holds no value, only the mask of one
+        from crmcli.repo import customers
+
+        assert customers.resolve(s, ref).contract_amount is None
+    hidden = bob("handoff", ref, "--to", "carol", "--role", "finance",
+                 "--require", "contract_amount")
+    assert hidden.exit_code == 6 and "only its readers" in hidden.stderr
+    alice.ok("handoff", ref, "--to", "carol", "--role", "finance", "--require", "contract_amount")
