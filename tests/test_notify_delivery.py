@@ -188,3 +188,13 @@ def test_two_runs_at_once_send_each_notification_exactly_once(
     assert len(set(keys)) == 100
     delivered = [int(re.search(r"(\d+) delivered", output).group(1)) for output in outputs]
     assert sum(delivered) == 100
+
+
+def test_status_says_when_a_limit_left_deliveries_out(crm, overdue):
+    crm("task", "add", "王芳", "second", "--assignee", "bob", "--due", "2026-03-01")
+    crm("notify", "add", "webhook", "--url", "http://127.0.0.1:9/nothing-listens")
+    crm("notify", "run")
+    result = crm("notify", "status", "--limit", "1", "--format", "ndjson")
+    assert len(result.stdout.splitlines()) == 1
+    assert "showing 1 of 2" in result.stderr
+    assert "0 waiting, 2 failed (to be tried again), 0 sent" in result.stderr

@@ -7,8 +7,8 @@ import typer
 
 from crmcli.cli import context
 from crmcli.cli.context import data_command
-from crmcli.cli.options import FormatOption
-from crmcli.cli.output import Column, Format, emit, local_time, say, short_id
+from crmcli.cli.options import FormatOption, LimitOption
+from crmcli.cli.output import Column, Format, emit, local_time, say, say_cut, short_id
 
 app = typer.Typer(
     help="Notifications: channels (企业微信, 飞书, 钉钉, webhook), delivery, status, inbox.",
@@ -163,19 +163,19 @@ STATUS_COLUMNS = [
 
 @app.command("status")
 @data_command
-def status(format: FormatOption = Format.table) -> None:
+def status(limit: LimitOption = None, format: FormatOption = Format.table) -> None:
     """What waits to be delivered: tries so far, the last error, the next try."""
     from crmcli import clock
     from crmcli.repo import deliveries
 
     with context.session(write=False) as s:
-        rows = [{"delivery": d.id, "state": d.state, "channel": c.id, "channel_kind": c.kind,
-                 "key": n.key, "recipient": n.recipient, "title": n.title,
-                 "attempts": d.attempts, "next_attempt_at": clock.iso(d.next_attempt_at),
-                 "last_error": d.last_error}
-                for d, n, c in deliveries.waiting(s)]
+        rows = [{"delivery": row.id, "state": row.state, "channel": row.channel_id,
+                 "channel_kind": row.kind, "key": row.key, "recipient": row.recipient,
+                 "title": row.title, "attempts": row.attempts,
+                 "next_attempt_at": clock.iso(row.next_attempt_at), "last_error": row.last_error}
+                for row in deliveries.waiting(s, limit)]
         counts = deliveries.counts(s)
-    emit(rows, format, STATUS_COLUMNS)
+    say_cut(emit(rows, format, STATUS_COLUMNS), counts["waiting"] + counts["failed"])
     say(f"{counts['waiting']} waiting, {counts['failed']} failed (to be tried again), "
         f"{counts['sent']} sent" + (f", {counts['unrouted']} not routed yet"
                                     if counts["unrouted"] else ""))

@@ -61,8 +61,7 @@ def send(client: httpx.Client, job: Job, *, now: datetime) -> Outcome:
     import httpx
 
     channel = job.channel
-    record = notifications.as_dict(job.notification)
-    request = payloads.request_for(channel.kind, channel.url, channel.secret, record,
+    request = payloads.request_for(channel.kind, channel.url, channel.secret, job.record,
                                    job.mention, now)
     try:
         answer = client.post(request.url, content=request.body, headers=request.headers)

@@ -18,14 +18,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, literal, or_, update
+from sqlalchemy import and_, bindparam, delete, func, insert, literal, or_, update
 from sqlmodel import Session, col, select
 
 from crmcli import clock, fields
 from crmcli.errors import Invalid, UsageError
 from crmcli.models import Channel, Delivery, Notification, PlatformId, User, UTCDateTime
-from crmcli.repo import users
+from crmcli.repo import notifications, users
 from crmcli.repo.notifications import by_prefix
 
 KINDS = ("wecom", "feishu", "dingtalk", "webhook")
@@ -144,7 +145,7 @@ class Job:
 
     delivery_id: int
     attempts: int
-    notification: Notification
+    record: dict[str, Any]  # the notification's machine form (`notifications.as_dict`)
     channel: Channel
     mention: dict[str, str]  # the recipient's platform ids
 
@@ -153,8 +154,9 @@ def claim(s: Session, owner: str, now: datetime, *, due_by: datetime | None = No
           limit: int = 500, lease: timedelta = LEASE) -> list[Job]:
     """Claim up to `limit` deliveries due by `due_by` (default now) that nobody holds,
     for `owner` until now + `lease`. Call in a write transaction of its own: it is what
-    keeps two runs from sending the same delivery."""
-    d = Delivery.__table__
+    keeps two runs from sending the same delivery. (Rows are read as columns, not
+    records: a run claims thousands, bench/notify.py.)"""
+    d, n = Delivery.__table__, Notification.__table__
     free = or_(d.c.lease_until.is_(None), d.c.lease_until <= literal(now, UTCDateTime))
     ids = [row[0] for row in s.connection().execute(
         select(d.c.id).where(d.c.state != "sent",
@@ -164,17 +166,17 @@ def claim(s: Session, owner: str, now: datetime, *, due_by: datetime | None = No
         return []
     s.connection().execute(update(d).where(d.c.id.in_(ids)).values(
         lease_owner=owner, lease_until=now + lease))
-    rows = s.exec(
-        select(Delivery, Notification, Channel)
-        .join(Notification, Notification.id == Delivery.notification_id)
-        .join(Channel, Channel.id == Delivery.channel_id)
-        .where(col(Delivery.id).in_(ids))
-        .order_by(Delivery.next_attempt_at, Delivery.id)
+    rows = s.connection().execute(
+        select(d.c.id.label("delivery_id"), d.c.attempts, d.c.channel_id, *n.c)
+        .join(n, n.c.id == d.c.notification_id)
+        .where(d.c.id.in_(ids))
+        .order_by(d.c.next_attempt_at, d.c.id)
     ).all()
-    ids_of = platform_ids(s, {notification.recipient for _, notification, _ in rows})
-    return [Job(delivery.id, delivery.attempts, notification, channel,
-                ids_of.get(notification.recipient, {}))
-            for delivery, notification, channel in rows]
+    by_id = {channel.id: channel for channel in channels(s)}
+    ids_of = platform_ids(s, {row.recipient for row in rows})
+    return [Job(row.delivery_id, row.attempts, notifications.as_dict(row),
+                by_id[row.channel_id], ids_of.get(row.recipient, {}))
+            for row in rows]
 
 
 @dataclass(frozen=True)
@@ -184,36 +186,51 @@ class Outcome:
     error: str | None = None  # None: sent
 
 
+_HELD = (Delivery.__table__.c.id == bindparam("b_id")) & (
+    Delivery.__table__.c.lease_owner == bindparam("b_owner"))
+_SENT = update(Delivery.__table__).where(_HELD).values(
+    state="sent", sent_at=bindparam("b_at"), last_error=None, attempts=bindparam("b_tried"),
+    lease_owner=None, lease_until=None)
+_FAILED = update(Delivery.__table__).where(_HELD).values(
+    state="failed", last_error=bindparam("b_error"), next_attempt_at=bindparam("b_next"),
+    attempts=bindparam("b_tried"), lease_owner=None, lease_until=None)
+
+
 def record(s: Session, owner: str, outcomes: Iterable[Outcome], now: datetime | None = None
            ) -> None:
-    """Write what became of claimed deliveries, where `owner` still holds them."""
+    """Write what became of claimed deliveries, where `owner` still holds them (two
+    statements for a batch, each run over its rows)."""
     now = now or clock.now()
-    d = Delivery.__table__
+    sent, failed = [], []
     for outcome in outcomes:
-        held = and_(d.c.id == outcome.delivery_id, d.c.lease_owner == owner)
         tried = outcome.attempts + 1
+        row = {"b_id": outcome.delivery_id, "b_owner": owner, "b_tried": tried}
         if outcome.error is None:
-            values = {"state": "sent", "sent_at": now, "last_error": None}
+            sent.append({**row, "b_at": now})
         else:
-            values = {"state": "failed", "last_error": outcome.error[:500],
-                      "next_attempt_at": now + backoff(tried)}
-        s.connection().execute(update(d).where(held).values(
-            attempts=tried, lease_owner=None, lease_until=None, **values))
+            failed.append({**row, "b_error": outcome.error[:500],
+                           "b_next": now + backoff(tried)})
+    for statement, rows in ((_SENT, sent), (_FAILED, failed)):
+        if rows:
+            s.connection().execute(statement, rows)
 
 
 # --- what waits --------------------------------------------------------------------------
 
 
-def waiting(s: Session) -> list[tuple[Delivery, Notification, Channel]]:
-    """Deliveries not sent yet, the next to be tried first."""
+def waiting(s: Session, limit: int | None = None) -> list[Any]:
+    """Deliveries not sent yet, the next to be tried first: rows of the delivery's
+    columns with the notification's `key`, `recipient`, `title` and the channel's `kind`."""
+    d, n, c = Delivery.__table__, Notification.__table__, Channel.__table__
     query = (
-        select(Delivery, Notification, Channel)
-        .join(Notification, Notification.id == Delivery.notification_id)
-        .join(Channel, Channel.id == Delivery.channel_id)
-        .where(Delivery.state != "sent")
-        .order_by(Delivery.next_attempt_at, Delivery.id)
+        select(*d.c, n.c.key, n.c.recipient, n.c.title, c.c.kind)
+        .join(n, n.c.id == d.c.notification_id)
+        .join(c, c.c.id == d.c.channel_id)
+        .where(d.c.state != "sent")
+        .order_by(d.c.next_attempt_at, d.c.id)
+        .limit(limit)
     )
-    return list(s.exec(query).all())
+    return list(s.connection().execute(query).all())
 
 
 def counts(s: Session) -> dict[str, int]:
