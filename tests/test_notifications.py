@@ -130,3 +130,23 @@ def test_collecting_twice_records_each_notification_once(crm, now, database):
     with database(write=True) as s:
         assert notifications.collect(s) == 1
         assert notifications.collect(s) == 0
+
+
+def test_the_team_says_how_soon_before_its_due_time_a_task_is_told(crm, now, database):
+    add_customer(crm, "Acme")
+    crm("task", "add", "Acme", "in ten hours", "--assignee", "bob", "--due", "2026-03-02 19:00")
+    crm("task", "add", "Acme", "in two hours", "--assignee", "bob", "--due", "2026-03-02 11:00")
+    result = crm("setting", "set", "notify.due_soon", "4小时")
+    assert result.exit_code == 0, result.output
+    assert [n["title"] for n in inbox(crm, "bob")] == ["Due soon: in two hours"]
+    assert crm("setting", "set", "notify.due_soon", "soon").exit_code == 4
+
+
+def test_a_due_soon_setting_that_is_no_duration_counts_as_unset(crm, now, database):
+    from crmcli.repo import settings, users
+
+    add_customer(crm, "Acme")
+    crm("task", "add", "Acme", "in ten hours", "--assignee", "bob", "--due", "2026-03-02 19:00")
+    with database(write=True) as s:
+        settings.put(s, "notify.due_soon", "a day", by=users.acting(s, "alice"))
+    assert [n["title"] for n in inbox(crm, "bob")] == ["Due soon: in ten hours"]

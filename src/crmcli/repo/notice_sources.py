@@ -15,13 +15,20 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from crmcli import clock
+from crmcli import clock, fields
+from crmcli.display import show_duration
 from crmcli.models import Assignment, Customer, Note, Task, User
+from crmcli.repo import settings
 
 if TYPE_CHECKING:
     from crmcli.repo.notifications import Notice
 
-DUE_SOON = timedelta(hours=24)  # a task due within this is told "due soon"
+DUE_SOON = timedelta(hours=24)  # a task due within this is told "due soon" (by default)
+DUE_SOON_KEY = "notify.due_soon"
+settings.register(settings.Known(
+    DUE_SOON_KEY, "how long before a task is due its assignee is told (a duration: 4h, 1d; "
+    "default 24h)", parse=lambda text: fields.parse_duration(text, DUE_SOON_KEY),
+    show=show_duration))
 MENTION_WINDOW = timedelta(days=30)  # notes older than this are not read for mentions
 BODY_LIMIT = 500  # characters of a note's summary a mention carries
 
@@ -53,14 +60,23 @@ def waiting_acknowledgements(s: Session, now: datetime) -> Iterator[Notice]:
         )
 
 
+def due_soon(s: Session) -> timedelta:
+    """The team's `notify.due_soon` (minutes), DUE_SOON when unset. A value from the shared
+    database is data to check, not trust: anything but a duration up to a year is unset."""
+    minutes = settings.get(s, DUE_SOON_KEY)
+    valid = type(minutes) is int and 0 < minutes <= fields.MAX_DURATION_MINUTES
+    return timedelta(minutes=minutes) if valid else DUE_SOON
+
+
 def tasks_due(s: Session, now: datetime) -> Iterator[Notice]:
-    """Open tasks due within DUE_SOON ("task.due") or past due ("task.overdue"), to the
+    """Open tasks due within `due_soon` ("task.due") or past due ("task.overdue"), to the
     assignee. The key holds the due time: a task moved to another day is told again."""
+    soon = due_soon(s)
     query = (
         select(Task.id, Task.title, Task.assignee, Task.due, Task.priority, Customer.id,
                Customer.name)
         .join(Customer, Customer.id == Task.customer_id)
-        .where(Task.status == "open", col(Task.due).is_not(None), col(Task.due) < now + DUE_SOON,
+        .where(Task.status == "open", col(Task.due).is_not(None), col(Task.due) < now + soon,
                col(Task.deleted_at).is_(None), col(Customer.deleted_at).is_(None))
     )
     # columns, not records: a collect reads every task due, told or not (10,000 task

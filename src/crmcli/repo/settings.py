@@ -50,7 +50,10 @@ class Known:
 
 
 KNOWN: dict[str, Known] = {}
-TOPICS: tuple[str, ...] = ("crmcli.repo.handoffs",)  # the modules that register settings
+TOPICS: tuple[str, ...] = (  # the modules that register settings
+    "crmcli.repo.handoffs",
+    "crmcli.repo.notice_sources",
+)
 
 
 def register(known: Known) -> Known:
