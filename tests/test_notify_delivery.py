@@ -198,3 +198,29 @@ def test_status_says_when_a_limit_left_deliveries_out(crm, overdue):
     assert len(result.stdout.splitlines()) == 1
     assert "showing 1 of 2" in result.stderr
     assert "0 waiting, 2 failed (to be tried again), 0 sent" in result.stderr
+
+
+def test_a_run_whose_lease_runs_short_sends_nothing_more_and_leaves_the_rest(
+        crm, overdue, database):
+    """No request begins once the lease is too short for it: another run could claim the
+    delivery by then. What was claimed and not sent is released, untried."""
+    from datetime import timedelta
+
+    from crmcli import config
+    from crmcli.db import Database
+    from crmcli.notify import run
+
+    with chat_server() as server:
+        crm("notify", "add", "webhook", "--url", f"{server.url}/h")
+        db = Database.open(config.resolve())
+        try:
+            report = run.run(db, lease=timedelta(seconds=run.TIMEOUT))
+        finally:
+            db.dispose()
+        assert (report.sent, report.left) == (0, 1)
+        assert server.received == []
+        [waiting] = __import__("json").loads(crm("notify", "status", "-f", "json").stdout)
+        assert (waiting["state"], waiting["attempts"]) == ("waiting", 0)
+        result = crm("notify", "run")
+        assert "1 delivered" in result.stderr
+    assert len(server.received) == 1

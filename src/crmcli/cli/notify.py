@@ -146,7 +146,8 @@ def run(
         emit_one(report.as_dict(), format, lambda: None)
         return
     say(f"{report.collected} new notifications, {report.sent} delivered",
-        f", {report.failed} failed (tried again later: crm notify status)" if report.failed else "")
+        f", {report.failed} failed (tried again later: crm notify status)" if report.failed else "",
+        f", {report.left} left for the next run" if report.left else "")
 
 
 STATUS_COLUMNS = [

@@ -16,11 +16,11 @@ and `crm notify status` says why. What ends the run with an error is the machine
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -44,6 +44,7 @@ class Report:
     routed: int = 0  # deliveries made for them
     sent: int = 0
     failed: int = 0  # tried and failed this run: waiting for their next try
+    left: int = 0  # claimed but not tried before the lease ran short: for the next run
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -56,10 +57,14 @@ def collect(database: Database, now: datetime | None = None) -> tuple[int, int]:
         return notifications.collect(s, now), deliveries.route(s, now)
 
 
-def send(client: httpx.Client, job: Job, *, now: datetime) -> Outcome:
-    """Deliver one claimed job; its outcome (an error: why it did not arrive)."""
+def send(client: httpx.Client, job: Job, *, now: datetime, deadline: float) -> Outcome:
+    """Deliver one claimed job; its outcome (an error: why it did not arrive). Past
+    `deadline` (time.monotonic) the lease is too short for another request: the job is
+    left untried, to be claimed again."""
     import httpx
 
+    if time.monotonic() > deadline:
+        return Outcome(job.delivery_id, job.attempts, tried=False)
     channel = job.channel
     request = payloads.request_for(channel.kind, channel.url, channel.secret, job.record,
                                    job.mention, now)
@@ -72,8 +77,10 @@ def send(client: httpx.Client, job: Job, *, now: datetime) -> Outcome:
 
 
 def run(database: Database, *, batch: int = BATCH, workers: int = WORKERS,
-        progress: Callable[[Report], None] | None = None) -> Report:
-    """Collect and deliver; see the module doc."""
+        lease: timedelta = deliveries.LEASE) -> Report:
+    """Collect and deliver; see the module doc. No request begins later than 2 × TIMEOUT
+    before the batch's lease runs out, so another run can only claim a delivery this one
+    no longer sends (the rest of the batch is released, and the run ends there)."""
     import httpx
 
     started = clock.now()
@@ -85,16 +92,20 @@ def run(database: Database, *, batch: int = BATCH, workers: int = WORKERS,
             ThreadPoolExecutor(max_workers=workers) as pool:
         while True:
             with session_scope(database) as s:
-                jobs = deliveries.claim(s, owner, clock.now(), due_by=started, limit=batch)
+                jobs = deliveries.claim(s, owner, clock.now(), due_by=started, limit=batch,
+                                        lease=lease)
             if not jobs:
                 break
-            now = clock.now()
-            outcomes = list(pool.map(partial(send, client, now=now), jobs))
+            deadline = time.monotonic() + lease.total_seconds() - 2 * TIMEOUT
+            outcomes = list(pool.map(
+                partial(send, client, now=clock.now(), deadline=deadline), jobs))
             with session_scope(database) as s:
                 deliveries.record(s, owner, outcomes, clock.now())
-            failed = sum(outcome.error is not None for outcome in outcomes)
-            report.sent += len(outcomes) - failed
+            tried = [outcome for outcome in outcomes if outcome.tried]
+            failed = sum(outcome.error is not None for outcome in tried)
+            report.sent += len(tried) - failed
             report.failed += failed
-            if progress:
-                progress(report)
+            report.left += len(outcomes) - len(tried)
+            if len(tried) < len(outcomes):
+                break
     return report

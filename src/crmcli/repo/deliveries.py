@@ -184,6 +184,7 @@ class Outcome:
     delivery_id: int
     attempts: int  # before this try
     error: str | None = None  # None: sent
+    tried: bool = True  # False: not sent at all (released for another run)
 
 
 _HELD = (Delivery.__table__.c.id == bindparam("b_id")) & (
@@ -194,23 +195,26 @@ _SENT = update(Delivery.__table__).where(_HELD).values(
 _FAILED = update(Delivery.__table__).where(_HELD).values(
     state="failed", last_error=bindparam("b_error"), next_attempt_at=bindparam("b_next"),
     attempts=bindparam("b_tried"), lease_owner=None, lease_until=None)
+_RELEASED = update(Delivery.__table__).where(_HELD).values(lease_owner=None, lease_until=None)
 
 
 def record(s: Session, owner: str, outcomes: Iterable[Outcome], now: datetime | None = None
            ) -> None:
-    """Write what became of claimed deliveries, where `owner` still holds them (two
-    statements for a batch, each run over its rows)."""
+    """Write what became of claimed deliveries, where `owner` still holds them (a
+    statement per outcome, each run over its rows); one not tried is only released."""
     now = now or clock.now()
-    sent, failed = [], []
+    sent, failed, released = [], [], []
     for outcome in outcomes:
         tried = outcome.attempts + 1
         row = {"b_id": outcome.delivery_id, "b_owner": owner, "b_tried": tried}
-        if outcome.error is None:
+        if not outcome.tried:
+            released.append({"b_id": outcome.delivery_id, "b_owner": owner})
+        elif outcome.error is None:
             sent.append({**row, "b_at": now})
         else:
             failed.append({**row, "b_error": outcome.error[:500],
                            "b_next": now + backoff(tried)})
-    for statement, rows in ((_SENT, sent), (_FAILED, failed)):
+    for statement, rows in ((_SENT, sent), (_FAILED, failed), (_RELEASED, released)):
         if rows:
             s.connection().execute(statement, rows)
 
