@@ -1,6 +1,6 @@
 """Each platform's request for one notification, as its documentation gives it, and how
-to read its answer. Pure functions: no database, no network (tests check them byte for
-byte against the documented formulas, `run.py` sends them).
+to read its answer. Pure functions: no database, no network (`run.py` sends them; the
+tests check what arrives against the documented formulas).
 
 - 企业微信 group robot: `{"msgtype": "markdown", "markdown": {"content": …}}`, a user
   mentioned in the content as `<@userid>`; the answer is `{"errcode": 0, …}`.
