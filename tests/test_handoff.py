@@ -217,3 +217,14 @@ def test_a_default_checklist_naming_no_field_is_refused_when_used(crm, team):
     assert result.exit_code == 4
     assert "team setting handoff.require.finance: 'budjet' is not a field" in result.stderr
     assert "handoff.require.NAME" in crm("setting", "keys").stdout
+
+
+def test_the_receiver_is_told_the_customer_s_words_where_they_read(crm, team):
+    ref = add_customer(crm, "Acme")
+    crm("note", "add", ref, "--kind", "call", "a call", "--quote", "下周一前要报价")
+    crm("handoff", ref, "--to", "bob", "--role", "service", "--note", "call first")
+    inbox = crm("notify", "inbox", "--as", "bob", "--format", "json")
+    assert inbox.exit_code == 0, inbox.output
+    [told] = json.loads(inbox.stdout)
+    assert told["kind"] == "ack.waiting"
+    assert "(call first). Customer said: “下周一前要报价”. Acknowledge with" in told["body"]

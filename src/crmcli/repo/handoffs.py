@@ -245,9 +245,10 @@ def _texts(value: Any) -> list[str]:
     return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
-def from_event(event: AuditEvent) -> Handover:
-    """A `customer.handoff` event as a Handover. Its detail came perhaps from another
-    replica: whatever is not of the expected kind is left out, never trusted."""
+def from_event(event: Any) -> Handover:
+    """A `customer.handoff` event (an AuditEvent, or a row of its columns) as a Handover.
+    Its detail came perhaps from another replica: whatever is not of the expected kind is
+    left out, never trusted."""
     detail = event.detail if isinstance(event.detail, dict) else {}
     return Handover(
         assignment_id=event.entity_id or "", customer_id=event.customer_id,
@@ -259,17 +260,22 @@ def from_event(event: AuditEvent) -> Handover:
     )
 
 
+CHUNK = 500  # assignment ids asked at once (SQLite bounds a statement's parameters)
+
+
 def of(s: Session, assignment_ids: Iterable[str]) -> dict[str, Handover]:
     """The hand-over that made each of these assignments, by assignment id (those made
-    by a plain `crm assign` have none)."""
-    ids = list(assignment_ids)
-    if not ids:
-        return {}
-    query = select(AuditEvent).where(col(AuditEvent.entity_id).in_(ids),
-                                     AuditEvent.action == ACTION)
+    by a plain `crm assign` have none). Reads the events' columns, not records: the
+    notifications ask for every assignment waiting (`notice_sources`)."""
+    ids = list(dict.fromkeys(assignment_ids))
+    columns = (AuditEvent.entity_id, AuditEvent.customer_id, AuditEvent.actor,
+               AuditEvent.at, AuditEvent.detail)
     found: dict[str, Handover] = {}
-    for event in s.exec(query.order_by(*audit.HISTORY_ORDER)):
-        found[event.entity_id] = from_event(event)
+    for start in range(0, len(ids), CHUNK):
+        query = select(*columns).where(col(AuditEvent.entity_id).in_(ids[start:start + CHUNK]),
+                                       AuditEvent.action == ACTION)
+        for event in s.exec(query.order_by(*audit.HISTORY_ORDER)):
+            found[event.entity_id] = from_event(event)
     return found
 
 

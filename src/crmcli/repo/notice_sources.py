@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from crmcli import clock, fields
 from crmcli.display import show_duration
 from crmcli.models import Assignment, Customer, Note, Task, User
-from crmcli.repo import settings
+from crmcli.repo import handoffs, settings
 
 if TYPE_CHECKING:
     from crmcli.repo.notifications import Notice
@@ -50,13 +50,17 @@ def waiting_acknowledgements(s: Session, now: datetime) -> Iterator[Notice]:
                col(Assignment.deleted_at).is_(None), col(Customer.deleted_at).is_(None),
                Assignment.user != Assignment.assigned_by)
     )
-    for row_id, user, role, assigned_by, reason, since, customer_id, name in s.exec(query):
+    found = list(s.exec(query))
+    handed = handoffs.of(s, [row[0] for row in found])  # `crm handoff`: the words it carried
+    for row_id, user, role, assigned_by, reason, since, customer_id, name in found:
         reason = f" ({reason})" if reason else ""
+        quote = handed[row_id].quote if row_id in handed else None
+        said = f" Customer said: “{quote[:BODY_LIMIT]}”." if quote else ""
         yield _notice(
             key=f"ack.waiting:{row_id}", kind="ack.waiting", recipient=user,
             customer_id=customer_id, title=f"Acknowledge: you are {role} of {name}",
-            body=f"{assigned_by} made you {role} of {name} on {clock.show(since)}{reason}. "
-                 f"Acknowledge with: crm ack {customer_id[-8:]}",
+            body=f"{assigned_by} made you {role} of {name} on {clock.show(since)}{reason}."
+                 f"{said} Acknowledge with: crm ack {customer_id[-8:]}",
         )
 
 
