@@ -122,3 +122,31 @@ def test_the_merge_form_side_by_side(snap_compare, demo, app):
 def test_the_inbox_a_day_later(snap_compare, demo, app, frozen):
     frozen(NEXT_DAY)
     assert snap_compare(app(), terminal_size=(100, 24), run_before=steps("f4"))
+
+
+def test_the_hand_over_form_refusing_an_incomplete_record(snap_compare, demo, app):
+    from crmcli.repo import settings
+
+    with another_session(demo, "alice") as (s, me):
+        settings.put(s, "handoff.require.service", ["wechat", "requirement"], by=me)
+
+    async def refuse(pilot):
+        form = pilot.app.screen
+        form.fields["user"].control.value = "carol"
+        form.fields["role"].control.value = "service"
+        form.fields["note"].control.value = "客户很着急，先打电话"
+        await press(pilot, "ctrl+s")
+
+    assert snap_compare(app(), terminal_size=(100, 30),
+                        run_before=steps("end", "up", "up", "enter", "h", then=refuse))
+
+
+def test_a_customer_with_a_hand_over_waiting_for_me(snap_compare, demo, app):
+    from crmcli.repo import handoffs
+
+    with another_session(demo, "bob") as (s, bob):
+        handoffs.hand_over(s, customers.resolve(s, "王芳"), "alice", "sales", by=bob,
+                           note="老板亲自跟进，周五前回电")
+
+    assert snap_compare(app(), terminal_size=(100, 30),
+                        run_before=steps("end", "up", "up", "enter"))
