@@ -224,3 +224,24 @@ def test_a_run_whose_lease_runs_short_sends_nothing_more_and_leaves_the_rest(
         result = crm("notify", "run")
         assert "1 delivered" in result.stderr
     assert len(server.received) == 1
+
+
+def test_a_robot_gets_no_more_than_its_platform_takes_a_minute(crm, overdue, database,
+                                                               monkeypatch):
+    """企业微信 and 钉钉 robots take 20 messages a minute: the rest waits for a later run."""
+    from crmcli.repo import customers, tasks, users
+
+    with database(write=True) as s:
+        wang = customers.resolve(s, "王芳")
+        for number in range(24):
+            tasks.add(s, wang, f"task {number}", by=users.acting(s, "alice"), assignee="bob",
+                      due="2026-03-01")
+    with chat_server() as server:
+        crm("notify", "add", "wecom", "--url", f"{server.url}/send?key=K")
+        crm("notify", "add", "webhook", "--url", f"{server.url}/hook")
+        assert "45 delivered" in crm("notify", "run").stderr  # 20 + all 25 to the webhook
+        assert "0 delivered" in crm("notify", "run").stderr
+        monkeypatch.setenv("CRM_NOW", "2026-03-02T09:01:01+00:00")
+        assert "5 delivered" in crm("notify", "run").stderr
+    paths = [got.path for got in server.received]
+    assert (paths.count("/send"), paths.count("/hook")) == (25, 25)

@@ -150,18 +150,53 @@ class Job:
     mention: dict[str, str]  # the recipient's platform ids
 
 
+# Messages a robot takes a minute, as the platforms document them (企业微信 and 钉钉: 20;
+# 飞书: 100). A run sends no more to one channel; the rest waits for the next run.
+PER_MINUTE = {"wecom": 20, "dingtalk": 20, "feishu": 100}
+
+
+def _budgets(s: Session, now: datetime) -> dict[str | None, int | None]:
+    """How many deliveries each rate-limited channel may still take this minute (what it
+    was sent within the last 60 seconds counts), by channel id; None: every channel
+    without a limit."""
+    d = Delivery.__table__
+    limited = [c for c in channels(s) if c.kind in PER_MINUTE]
+    if not limited:
+        return {None: None}
+    sent = dict(s.connection().execute(
+        select(d.c.channel_id, func.count())
+        .where(d.c.channel_id.in_([c.id for c in limited]),
+               d.c.sent_at > literal(now - timedelta(minutes=1), UTCDateTime))
+        .group_by(d.c.channel_id)).all())
+    budgets: dict[str | None, int | None] = {
+        c.id: max(0, PER_MINUTE[c.kind] - sent.get(c.id, 0)) for c in limited}
+    budgets[None] = None
+    return budgets
+
+
 def claim(s: Session, owner: str, now: datetime, *, due_by: datetime | None = None,
           limit: int = 500, lease: timedelta = LEASE) -> list[Job]:
     """Claim up to `limit` deliveries due by `due_by` (default now) that nobody holds,
-    for `owner` until now + `lease`. Call in a write transaction of its own: it is what
-    keeps two runs from sending the same delivery. (Rows are read as columns, not
-    records: a run claims thousands, bench/notify.py.)"""
+    for `owner` until now + `lease`, within each robot's messages a minute (PER_MINUTE).
+    Call in a write transaction of its own: it is what keeps two runs from sending the
+    same delivery. (Rows are read as columns, not records: a run claims thousands,
+    bench/notify.py.)"""
     d, n = Delivery.__table__, Notification.__table__
     free = or_(d.c.lease_until.is_(None), d.c.lease_until <= literal(now, UTCDateTime))
-    ids = [row[0] for row in s.connection().execute(
-        select(d.c.id).where(d.c.state != "sent",
-                             d.c.next_attempt_at <= literal(due_by or now, UTCDateTime), free)
-        .order_by(d.c.next_attempt_at, d.c.id).limit(limit))]
+    due = select(d.c.id, d.c.next_attempt_at).where(
+        d.c.state != "sent", d.c.next_attempt_at <= literal(due_by or now, UTCDateTime), free)
+    budgets = _budgets(s, now)
+    limited = [channel_id for channel_id in budgets if channel_id is not None]
+    found = []
+    for channel_id, budget in budgets.items():
+        if budget == 0:
+            continue
+        which = (d.c.channel_id == channel_id if channel_id is not None
+                 else d.c.channel_id.not_in(limited))
+        found += s.connection().execute(
+            due.where(which).order_by(d.c.next_attempt_at, d.c.id)
+            .limit(min(limit, budget) if budget is not None else limit)).all()
+    ids = [row.id for row in sorted(found, key=lambda row: (row.next_attempt_at, row.id))][:limit]
     if not ids:
         return []
     s.connection().execute(update(d).where(d.c.id.in_(ids)).values(
