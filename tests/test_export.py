@@ -186,7 +186,7 @@ def test_notes_and_tasks_export_and_import_back(crm, alice, tmp_path):
     assert crm("note", "add", short, "回访", "--quote", "下周再说", "--kind", "call").exit_code == 0
     assert crm("task", "add", short, "寄样品", "--due", "2026-03-01").exit_code == 0
     notes = crm("export", "notes").stdout
-    assert notes.splitlines()[0] == "id,customer,kind,body,quote,author,at"
+    assert notes.splitlines()[0] == "id,customer,kind,direction,body,quote,author,at"
     assert "回访,下周再说,alice" in notes
     tasks = crm("export", "tasks", "--headers", "zh").stdout
     assert tasks.splitlines()[0] == "\ufeffid,客户,任务,执行人,截止时间,优先级,状态"

@@ -200,3 +200,28 @@ def test_an_import_corrects_a_note_as_note_edit_does(crm, team, database, tmp_pa
                        .order_by(AuditEvent.id.desc())).first()
     assert (event.action, sorted(event.changes)) == ("note.update", ["kind", "quote"])
     assert "张三" in crm("customer", "find", "下周签约").stdout
+
+
+def test_notes_import_a_direction_in_english_or_chinese(crm, alice, database, tmp_path):
+    add_customer(crm, "张三")
+    path = write(tmp_path, "notes.csv", "客户,内容,类型,方向\n张三,来电问价,电话,呼入\n"
+                 "张三,回电报价,电话,回复\n张三,发了资料,email,out\n张三,内部讨论,,\n")
+    result = crm("import", "notes", path)
+    assert result.exit_code == 0, result.output
+    with database() as s:
+        found = {n.body: n.direction for n in s.exec(select(Note))}
+    assert found == {"来电问价": "in", "回电报价": "out", "发了资料": "out", "内部讨论": None}
+
+
+def test_a_note_row_with_an_unknown_direction_is_refused_naming_its_line(
+    crm, alice, database, tmp_path
+):
+    add_customer(crm, "张三")
+    path = write(tmp_path, "notes.csv", "customer,body,kind,direction\n张三,ok,call,in\n"
+                 "张三,odd,call,sideways\n张三,thought,internal,in\n")
+    result = crm("import", "notes", path)
+    assert result.exit_code == 4
+    assert "line 3: direction: 'sideways' is not one of in, out" in result.stderr
+    assert "line 4: direction: an internal note has no direction" in result.stderr
+    with database() as s:
+        assert s.exec(select(Note)).all() == []

@@ -164,3 +164,35 @@ def test_the_notes_of_a_deleted_customer_stay_as_they_were(crm, alice):
     crm("customer", "delete", ref)
     refused = crm("note", "delete", note)
     assert refused.exit_code == 3 and "Acme is deleted" in refused.stderr
+
+
+def test_a_note_goes_in_or_out_and_json_says_which(crm, alice):
+    ref = add_customer(crm, "Acme")
+    assert crm("note", "add", ref, "they called", "--kind", "call", "--in").exit_code == 0
+    assert crm("note", "add", ref, "we called back", "--kind", "call", "--out").exit_code == 0
+    assert crm("note", "add", ref, "a thought").exit_code == 0
+    assert {n["body"]: n["direction"] for n in notes_of(crm, ref)} == {
+        "they called": "in", "we called back": "out", "a thought": None}
+
+
+def test_an_internal_note_with_a_direction_is_refused_with_exit_4(crm, alice):
+    ref = add_customer(crm, "Acme")
+    result = crm("note", "add", ref, "a thought", "--in")
+    assert result.exit_code == 4
+    assert "an internal note has no direction" in result.stderr
+    assert crm("note", "add", ref, "x", "--kind", "call", "--in", "--out").exit_code == 2
+    assert notes_of(crm, ref) == []
+
+
+def test_a_notes_direction_is_corrected_and_an_internal_one_keeps_none(crm, alice, database):
+    from crmcli.models import Note
+
+    ref = add_customer(crm, "Acme")
+    note = crm("note", "add", ref, "they wrote", "--kind", "email", "--in").stdout.strip()
+    assert crm("note", "edit", note, "--out").exit_code == 0
+    assert notes_of(crm, ref)[0]["direction"] == "out"
+    assert crm("note", "edit", note, "--kind", "internal").exit_code == 4
+    assert crm("note", "edit", note, "--kind", "internal", "--no-direction").exit_code == 0
+    with database() as s:
+        stored = s.get(Note, notes_of(crm, ref)[0]["id"])
+        assert (stored.kind, stored.direction) == ("internal", None)

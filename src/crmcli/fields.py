@@ -39,6 +39,10 @@ NOTE_KIND_ALIASES = {
     "电话": "call", "拜访": "visit", "邮件": "email", "微信": "wechat", "会议": "meeting",
     "投诉": "complaint", "反馈": "feedback", "内部": "internal",
 }
+# A note's direction (the SLA clock, `repo/sla.py`): the customer reached us, or we answered.
+NOTE_DIRECTIONS = ("in", "out")
+DIRECTION_ALIASES = {"呼入": "in", "来电": "in", "来访": "in", "客户来访": "in", "来信": "in",
+                     "呼出": "out", "去电": "out", "回复": "out", "回访": "out", "答复": "out"}
 PRIORITIES = ("low", "normal", "high", "urgent")
 PRIORITY_ALIASES = {"低": "low", "普通": "normal", "中": "normal", "高": "high", "紧急": "urgent"}
 TASK_STATUSES = ("open", "done", "cancelled")
@@ -78,6 +82,7 @@ def choice(field: str, values: Iterable[str], aliases: dict[str, str] | None = N
 parse_stage = choice("stage", STAGES, STAGE_ALIASES)
 parse_level = choice("level", LEVELS, {f"{v}级": v for v in LEVELS})
 parse_note_kind = choice("kind", NOTE_KINDS, NOTE_KIND_ALIASES)
+parse_direction = choice("direction", NOTE_DIRECTIONS, DIRECTION_ALIASES)
 parse_priority = choice("priority", PRIORITIES, PRIORITY_ALIASES)
 parse_task_status = choice("status", TASK_STATUSES, TASK_STATUS_ALIASES)
 parse_role = choice("role", ROLES, ROLE_ALIASES)

@@ -371,11 +371,22 @@ def m011_delivery_sent_index(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_delivery_sent ON delivery (channel_id, sent_at)")
 
 
+def m012_note_direction(conn: Connection) -> None:
+    """A note says which way it went: "in" (the customer reached us), "out" (we answered),
+    or nothing (internal notes, and every note from before). The SLA clock (`repo/sla.py`)
+    asks a customer's newest answer and the oldest contact after it: one index answers both.
+    """
+    conn.exec_driver_sql("ALTER TABLE note ADD COLUMN direction VARCHAR")
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_note_direction ON note (customer_id, direction, at) "
+        "WHERE direction IS NOT NULL")
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial, m002_sync, m003_field_readers, m004_sensitive_masks, m005_field_labels,
     m006_dedupe_keys_fold_names,
     m007_search_follows_writes, m008_short_search, m009_notifications, m010_team_settings,
-    m011_delivery_sent_index,
+    m011_delivery_sent_index, m012_note_direction,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -183,6 +183,7 @@ class Note(Record, table=True):
     body: str
     quote: str | None = None
     author: str
+    direction: str | None = None  # "in" (the customer reached us), "out" (we answered)
     at: datetime = _utc_field(default_factory=clock.now)
 
 

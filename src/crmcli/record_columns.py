@@ -24,6 +24,7 @@ NOTE_COLUMNS = (
     RecordColumn("id", "id"),  # an export's: import matches the record by it
     RecordColumn("customer", "客户", ("客户名称", "联系人")),
     RecordColumn("kind", "类型", ("跟进方式",)),
+    RecordColumn("direction", "方向", ("呼叫方向", "来去")),  # in/out: the SLA clock's
     RecordColumn("body", "内容", ("跟进内容",)),
     RecordColumn("quote", "客户原话", ("原话",)),
     RecordColumn("author", "记录人", ()),

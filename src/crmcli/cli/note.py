@@ -20,11 +20,26 @@ COLUMNS = [
     Column("id", "ID", short_id),
     Column("at", "At", local_time),
     Column("kind", "Kind"),
+    Column("direction", "Dir"),
     Column("author", "Author"),
     Column("body", "Note", max_width=60),
     Column("quote", "Customer's words", max_width=40),
     Column("attachments", "Files", lambda files: ", ".join(f["filename"] for f in files or [])),
 ]
+
+
+InFlag = Annotated[bool, typer.Option(
+    "--in", help="The customer reached us (a call, visit, message, complaint): starts the "
+    "SLA clock if nothing is waiting yet.")]
+OutFlag = Annotated[bool, typer.Option(
+    "--out", help="We answered: stops the SLA clock when written by someone responsible.")]
+
+
+def direction_of(inbound: bool, outbound: bool) -> str | None:
+    """The direction --in/--out name (None: neither); both at once is a usage error."""
+    if inbound and outbound:
+        raise UsageError("a note goes --in or --out, not both")
+    return "in" if inbound else "out" if outbound else None
 
 
 def read_text_argument(text: str) -> str:
@@ -54,15 +69,19 @@ def add(
     attach: Annotated[Optional[list[Path]], typer.Option(
         help="A file to attach (repeatable); copied into the data dir.",
         exists=True, dir_okay=False, readable=True)] = None,
+    inbound: InFlag = False,
+    outbound: OutFlag = False,
 ) -> None:
-    """Add a note to a customer."""
+    """Add a note to a customer; --in or --out says which way it went (the SLA clock)."""
     from crmcli.repo import customers, notes
 
+    direction = direction_of(inbound, outbound)
     body = read_text_argument(text)
     with context.session() as s:
         customer = customers.resolve(s, ref)
         note = notes.add(
-            s, customer, body, by=context.actor(s), kind=kind, quote=quote, attach=attach or []
+            s, customer, body, by=context.actor(s), kind=kind, quote=quote, attach=attach or [],
+            direction=direction,
         )
     typer.echo(short_id(note.id))
     say("added ", note.kind, " note to ", customers.describe(customer))
@@ -95,17 +114,25 @@ def edit(
         help="The customer's own words, verbatim; '' removes them.")] = None,
     kind: Annotated[Optional[str], typer.Option(help=f"One of {', '.join(fields.NOTE_KINDS)}.")
                     ] = None,
+    inbound: InFlag = False,
+    outbound: OutFlag = False,
+    no_direction: Annotated[bool, typer.Option(
+        "--no-direction", help="Neither in nor out (as internal notes).")] = False,
 ) -> None:
     """Correct a note (its author, its customer's owner, a manager of the owner's department
     or an admin); the history keeps what it said before."""
     from crmcli.repo import notes
 
-    if (body, quote, kind) == (None, None, None):
-        raise UsageError("say what changes: --body, --quote or --kind")
+    direction = "" if no_direction else direction_of(inbound, outbound)
+    if no_direction and (inbound or outbound):
+        raise UsageError("--no-direction and --in/--out contradict each other")
+    if (body, quote, kind, direction) == (None, None, None, None):
+        raise UsageError("say what changes: --body, --quote, --kind, --in, --out or --no-direction")
     text = read_text_argument(body) if body is not None else None
     with context.session() as s:
         note = notes.resolve(s, note_id)
-        changed = notes.edit(s, note, by=context.actor(s), body=text, quote=quote, kind=kind)
+        changed = notes.edit(s, note, by=context.actor(s), body=text, quote=quote, kind=kind,
+                             direction=direction)
     say(what_changed(changed), ": ",
         notes.describe(note))
 

@@ -189,6 +189,9 @@ class NoteImport(FollowUpImport):
 
     def parse(self, row: Row, whole: bool = True) -> Entry:
         self.handle(row.values, "author", active=False)
+        if _text(row.values, "direction"):
+            notes.parse_direction(_text(row.values, "direction"),
+                                  fields.parse_note_kind(_text(row.values, "kind") or "internal"))
         return self.entry(row, whole, at=self.when(row.values, "at"))
 
     def same(self, entry: Entry) -> tuple[tuple, list[Any]]:
@@ -208,7 +211,7 @@ class NoteImport(FollowUpImport):
             self.s, entry.customer, _text(values, "body"), by=self.by,
             kind=_text(values, "kind") or "internal", quote=_text(values, "quote") or None,
             author=self.handle(values, "author", active=False), at=entry.at,
-            note_id=entry.record_id,
+            note_id=entry.record_id, direction=_text(values, "direction") or None,
         )
 
     def revise(self, note: Note, entry: Entry) -> bool:
@@ -216,7 +219,8 @@ class NoteImport(FollowUpImport):
         behind `crm note edit`: its history action and its right (a row changing nothing
         needs none). The text differs only in a row matched by id."""
         values = entry.row.values
-        body, quote, kind = (_text(values, name) for name in ("body", "quote", "kind"))
+        body, quote, kind, direction = (
+            _text(values, name) for name in ("body", "quote", "kind", "direction"))
         edits = {}
         if body and fields.parse_text(body, "body") != note.body:
             edits["body"] = body
@@ -224,6 +228,8 @@ class NoteImport(FollowUpImport):
             edits["quote"] = quote
         if kind and fields.parse_note_kind(kind) != note.kind:
             edits["kind"] = kind
+        if direction and fields.parse_direction(direction) != note.direction:
+            edits["direction"] = direction
         return bool(edits and notes.edit(self.s, note, by=self.by, **edits))
 
 

@@ -71,16 +71,20 @@ def add(
     at: datetime | None = None,
     note_id: str | None = None,
     detail: dict | None = None,
+    direction: str | None = None,
 ) -> Note:
     """Add a note by `by` (or, imported, written by `author` at `at`, keeping the id of the
     export it comes from: `note_id`). The search index follows by itself (triggers);
-    `detail` goes into the creation's event (a merge's note says which merge made it)."""
+    `detail` goes into the creation's event (a merge's note says which merge made it).
+    `direction` ("in", "out" or None) is what the SLA clock reads (`repo/sla.py`)."""
     body = fields.parse_text(body, "body")
     if not body:
         raise Invalid("is required (the summary in the team's words)", "body")
+    kind = fields.parse_note_kind(kind)
     note = Note(
         customer_id=customer.id,
-        kind=fields.parse_note_kind(kind),
+        kind=kind,
+        direction=parse_direction(direction, kind),
         body=body,
         quote=fields.parse_text(quote or "", "quote") or None,
         author=users.get(s, author).handle if author else by.handle,
@@ -106,6 +110,18 @@ def add(
         )
     s.flush()
     return note
+
+
+def parse_direction(text: str | None, kind: str) -> str | None:
+    """A note's direction ("in", "out", 呼入, 回复 …; None or empty: none). An internal note
+    went nowhere: one with a direction is refused."""
+    if not text:
+        return None
+    direction = fields.parse_direction(text)
+    if kind == "internal":
+        raise Invalid(f"an internal note has no direction (it is {direction!r}): "
+                      "give the note a kind (call, visit, email …) or no direction", "direction")
+    return direction
 
 
 def describe(note: Note) -> str:
@@ -143,9 +159,11 @@ def edit(
     body: str | None = None,
     quote: str | None = None,
     kind: str | None = None,
+    direction: str | None = None,
 ) -> dict[str, list]:
-    """Correct a note's summary, the customer's words (an empty `quote` removes them) or
-    its kind; None leaves a value alone. Returns what changed (one `note.update` event)."""
+    """Correct a note's summary, the customer's words (an empty `quote` removes them), its
+    kind or its direction ("" removes it); None leaves a value alone. Returns what changed
+    (one `note.update` event)."""
     values: dict = {}
     if body is not None:
         values["body"] = fields.parse_text(body, "body")
@@ -155,6 +173,9 @@ def edit(
         values["quote"] = fields.parse_text(quote, "quote") or None
     if kind is not None:
         values["kind"] = fields.parse_note_kind(kind)
+    if kind is not None or direction is not None:
+        values["direction"] = parse_direction(
+            note.direction if direction is None else direction, values.get("kind", note.kind))
     return _change(s, note, "update", values, by)
 
 
@@ -163,7 +184,7 @@ def delete(s: Session, note: Note, *, by: Actor) -> None:
     _change(s, note, "delete", {"deleted_at": clock.now()}, by)
 
 
-NOTE_FIELDS = ("customer", "kind", "body", "quote", "author", "at")
+NOTE_FIELDS = ("customer", "kind", "direction", "body", "quote", "author", "at")
 
 
 def as_dict(note: Note, attachments: list[Attachment]) -> dict:

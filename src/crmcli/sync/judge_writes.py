@@ -8,6 +8,9 @@ the shared state before the push, `crm_write_*` writes it with the server's stam
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from crmcli.repo.entities import MODELS
 from crmcli.sync import judge_fresh
 from crmcli.sync.tables import LOCAL_ONLY, SENSITIVE
@@ -272,10 +275,31 @@ AUTHORS = {
 }
 
 
+# Columns a later schema version adds to a shared table ("entity.column": version). The
+# functions an earlier version's script makes from the columns leave them out: that
+# script runs before the column exists (a LANGUAGE sql body is checked when created), and
+# it stays the script that shipped.
+ADDED_IN = {"note.direction": 9}
+_as_of: list[int] = []
+
+
+@contextmanager
+def as_of(version: int) -> Iterator[None]:
+    """Within: `shared_columns` as schema version `version` had them."""
+    _as_of.append(version)
+    try:
+        yield
+    finally:
+        _as_of.pop()
+
+
 def shared_columns(entity: str) -> tuple[str, ...]:
-    """The columns of the shared table (the sensitive ones included)."""
+    """The columns of the shared table (the sensitive ones included), as the schema
+    version being written has them (`as_of`; the latest outside)."""
+    version = _as_of[-1] if _as_of else None
     return tuple(
         c.name for c in MODELS[entity].__table__.columns if c.name not in LOCAL_ONLY
+        and (version is None or ADDED_IN.get(f"{entity}.{c.name}", 0) <= version)
     )
 
 

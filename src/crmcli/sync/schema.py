@@ -40,6 +40,7 @@ from crmcli.sync import (
     judge_resolutions,
     judge_sent,
     judge_settings,
+    judge_sla,
     judge_tables,
     judge_values,
     judge_writes,
@@ -220,34 +221,39 @@ ALTER TABLE attachment_blob ADD CONSTRAINT attachment_blob_content_matches_its_d
     CHECK (encode(sha256(content), 'hex') = sha256);
 """
 
-# Version 4 also rewrites version 3's checks and writes, mended since (a role holder could
-# acknowledge someone else's role, confirm a guessed sensitive value, move a note or task
-# to another customer or rewrite who wrote it; a reader could not clear a value; a record
-# long as a whole, each value short enough, was refused as too long).
-V4 = (judge_values.V4 + judge_custom.CUSTOM_SECRETS + judge_masks.MASKS
-      + judge_lock.LOCK_BREAKER
-      + judge.rewritten_functions() + judge_writes.rewritten_functions(4))
-# Version 5: issue 10's changes, one module per topic.
-V5 = (judge_phones.PHONE_EXTENSIONS + judge_resolutions.RESOLUTION_ENTRIES
-      + judge_fields.FIELD_LABELS + judge_notes.NOTE_RULE
-      + judge.rewritten_functions() + judge_writes.rewritten_functions(5))
-# Version 6: issue 13's changes (pushes in batches: a new record's check skips what only
-# a change to a stored one needs; new records written set-based, `judge_fresh`).
-V6 = judge_fresh.functions() + judge_writes.rewritten_functions(6) + judge.CHAIN_PLAN
-# Version 7: the lock breaker leaves superusers' sessions alone (`judge_lock`); a push
-# says which rows it stored exactly as sent (`judge_sent`: the pull that follows leaves
-# them out), and scrubs only the events that may need it.
-V7 = (judge_lock.LOCK_BREAKER + judge_sent.functions(7) + judge_writes.rewritten_functions(7)
-      + judge.EVENTS_SCRUBBED)
-# Version 8: issue 13's push of 100,000 customers: events stamped and chained in one
-# statement (`judge_chain`), row triggers not called where they have nothing to do.
-V8 = (judge_chain.CHAIN + judge_values.SENSITIVE_VALUES_CALLED + judge.rewritten_functions()
-      + judge_fresh.functions())
+# Versions 3 to 8 as they shipped: the functions they make from the tables' columns leave
+# out those a later version adds (`judge_writes.ADDED_IN`).
+with judge_writes.as_of(8):
+    V3 = judge.migration()
+    # Version 4 also rewrites version 3's checks and writes, mended since (a role holder could
+    # acknowledge someone else's role, confirm a guessed sensitive value, move a note or task
+    # to another customer or rewrite who wrote it; a reader could not clear a value; a record
+    # long as a whole, each value short enough, was refused as too long).
+    V4 = (judge_values.V4 + judge_custom.CUSTOM_SECRETS + judge_masks.MASKS
+          + judge_lock.LOCK_BREAKER
+          + judge.rewritten_functions() + judge_writes.rewritten_functions(4))
+    # Version 5: issue 10's changes, one module per topic.
+    V5 = (judge_phones.PHONE_EXTENSIONS + judge_resolutions.RESOLUTION_ENTRIES
+          + judge_fields.FIELD_LABELS + judge_notes.NOTE_RULE
+          + judge.rewritten_functions() + judge_writes.rewritten_functions(5))
+    # Version 6: issue 13's changes (pushes in batches: a new record's check skips what only
+    # a change to a stored one needs; new records written set-based, `judge_fresh`).
+    V6 = judge_fresh.functions() + judge_writes.rewritten_functions(6) + judge.CHAIN_PLAN
+    # Version 7: the lock breaker leaves superusers' sessions alone (`judge_lock`); a push
+    # says which rows it stored exactly as sent (`judge_sent`: the pull that follows leaves
+    # them out), and scrubs only the events that may need it.
+    V7 = (judge_lock.LOCK_BREAKER + judge_sent.functions(7) + judge_writes.rewritten_functions(7)
+          + judge.EVENTS_SCRUBBED)
+    # Version 8: issue 13's push of 100,000 customers: events stamped and chained in one
+    # statement (`judge_chain`), row triggers not called where they have nothing to do.
+    V8 = (judge_chain.CHAIN + judge_values.SENSITIVE_VALUES_CALLED + judge.rewritten_functions()
+          + judge_fresh.functions())
 # Version 9: issue 11's timeliness: the team settings (`judge_settings`); the checks and
 # writes made again, as they now know the new kinds of record.
-V9 = (judge_settings.SETTINGS_TABLE
+# A note's direction (`judge_sla`) comes before them: they write its column.
+V9 = (judge_settings.SETTINGS_TABLE + judge_sla.DIRECTION + judge_fresh.functions()
       + judge_writes.rewritten_functions(9) + judge_sent.functions(9))
-MIGRATIONS: tuple[str, ...] = (V1, V2, judge.migration(), V4, V5, V6, V7, V8, V9)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
 

@@ -32,6 +32,10 @@ class NoteFormScreen(FormScreen):
         kinds = [(Text(kind), kind) for kind in fields.NOTE_KINDS]
         yield self.field("kind", "kind", Select(kinds, value="call", allow_blank=False,
                                                 compact=True))
+        directions = [(Text("—"), ""), (Text("in: they reached us"), "in"),
+                      (Text("out: we answered"), "out")]
+        yield self.field("direction", "direction", Select(directions, value="", allow_blank=False,
+                                                          compact=True))
         yield self.field("body", "summary", TextArea(placeholder="跟进内容: what happened, "
                                                      "in the team's words", compact=True))
         yield self.field("quote", "their words", TextArea(placeholder="客户原话: what the "
@@ -42,14 +46,17 @@ class NoteFormScreen(FormScreen):
 
     async def fill(self, data: Note | None) -> None:
         if data is not None:
-            self.loaded = {"kind": data.kind, "body": data.body, "quote": data.quote or ""}
+            self.loaded = {"kind": data.kind, "direction": data.direction or "",
+                           "body": data.body, "quote": data.quote or ""}
             self.fields["kind"].control.value = data.kind
+            self.fields["direction"].control.value = data.direction or ""
             self.fields["body"].control.text = data.body
             self.fields["quote"].control.text = data.quote or ""
         self.fields["body"].control.focus()
 
     def change(self) -> Change | None:
         typed = {"kind": str(self.fields["kind"].control.value),
+                 "direction": str(self.fields["direction"].control.value),
                  "body": self.fields["body"].control.text,
                  "quote": self.fields["quote"].control.text}
         customer_id, note_id = self.customer_id, self.note_id
@@ -67,7 +74,7 @@ class NoteFormScreen(FormScreen):
         def add(s: Session, me: Actor) -> str:
             customer = customers.live(s, customer_id)
             note = notes.add(s, customer, typed["body"], by=me, kind=typed["kind"],
-                             quote=typed["quote"] or None)
+                             quote=typed["quote"] or None, direction=typed["direction"] or None)
             return f"added {note.kind} note to {customers.describe(customer)}"
 
         return add
