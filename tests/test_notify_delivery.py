@@ -245,3 +245,52 @@ def test_a_robot_gets_no_more_than_its_platform_takes_a_minute(crm, overdue, dat
         assert "5 delivered" in crm("notify", "run").stderr
     paths = [got.path for got in server.received]
     assert (paths.count("/send"), paths.count("/hook")) == (25, 25)
+
+
+def test_a_channel_is_tested_with_one_message_that_says_what_the_platform_answered(
+        crm, overdue):
+    with chat_server() as server:
+        crm("notify", "add", "feishu", "--url", f"{server.url}/hook", "--secret", "s")
+        channel = crm("notify", "list", "-f", "json").stdout.split('"id": "')[1][:36]
+        crm("notify", "id", "alice", "--feishu", "ou_alice")
+        result = crm("notify", "test", channel[-8:])
+        assert result.exit_code == 0, result.output
+        assert "took the test message" in result.stderr
+        server.answers = [(200, '{"code":19021,"msg":"sign match fail"}')]
+        result = crm("notify", "test", channel[-8:])
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith("did not take the message: code 19021: sign match fail")
+    assert server.received[0].json["content"]["text"].endswith('<at user_id="ou_alice">alice</at>')
+    assert crm("notify", "status", "-f", "json").stdout.strip() == "[]"  # nothing recorded
+
+
+def test_a_new_channel_gets_what_is_made_after_it_and_a_removed_one_drops_its_waiting(
+        crm, overdue, monkeypatch):
+    crm("notify", "inbox", "--as", "bob")  # bob's overdue task is collected: no channel yet
+    monkeypatch.setenv("CRM_NOW", "2026-03-02T09:00:01+00:00")
+    crm("notify", "add", "webhook", "--url", "http://127.0.0.1:9/nothing-listens")
+    assert "0 delivered" in crm("notify", "run").stderr
+    assert crm("notify", "status", "-f", "json").stdout.strip() == "[]"
+    crm("task", "add", "王芳", "later", "--assignee", "bob", "--due", "2026-03-01")
+    crm("notify", "run")
+    [waiting] = __import__("json").loads(crm("notify", "status", "-f", "json").stdout)
+    result = crm("notify", "remove", waiting["channel"][-8:])
+    assert result.exit_code == 0 and "1 waiting deliveries dropped" in result.stderr
+    assert crm("notify", "status", "-f", "json").stdout.strip() == "[]"
+
+
+def test_channels_and_platform_ids_stay_out_of_the_audit_trail(crm, overdue, database):
+    """They are this machine's configuration, with secrets: nothing a sync would push."""
+    from sqlmodel import func, select
+
+    from crmcli.models import AuditEvent
+
+    def events() -> int:
+        with database() as s:
+            return s.exec(select(func.count()).select_from(AuditEvent)).one()
+
+    before = events()
+    crm("notify", "add", "dingtalk", "--url", "http://127.0.0.1:9/x", "--secret", "SEC")
+    crm("notify", "id", "carol", "--dingtalk", "carol1")
+    crm("notify", "run")
+    assert events() == before

@@ -94,6 +94,27 @@ def remove(channel_id: Annotated[str, typer.Argument(
         f" ({dropped} waiting deliveries dropped)" if dropped else "")
 
 
+@app.command("test")
+@data_command
+def check(channel_id: Annotated[str, typer.Argument(
+        metavar="ID", help="Channel: a unique id prefix (`crm notify list`).")]) -> None:
+    """Send a test message through a channel now (mentioning you), to check its URL and
+    secret: exit 0 when the platform took it, 1 with its answer when not."""
+    from crmcli.errors import Unavailable
+    from crmcli.notify import run as runner
+    from crmcli.repo import deliveries
+
+    with context.session(write=False) as s:
+        me = context.actor(s)
+        channel = deliveries.resolve_channel(s, channel_id)
+        mention = deliveries.platform_ids(s, [me.handle]).get(me.handle, {})
+    refused = runner.try_channel(channel, me.handle, mention)
+    if refused:
+        raise Unavailable(f"the {channel.kind} channel {short_id(channel.id)} did not take "
+                          f"the message: {refused}")
+    say(f"the {channel.kind} channel {short_id(channel.id)} took the test message")
+
+
 @app.command("id")
 @data_command
 def platform_id(

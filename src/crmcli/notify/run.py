@@ -22,10 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crmcli import clock
 from crmcli.db import Database, session_scope
+from crmcli.models import Channel
 from crmcli.notify import payloads
 from crmcli.repo import deliveries, notifications
 from crmcli.repo.deliveries import Job, Outcome
@@ -57,23 +58,42 @@ def collect(database: Database, now: datetime | None = None) -> tuple[int, int]:
         return notifications.collect(s, now), deliveries.route(s, now)
 
 
+def post(client: httpx.Client, channel: Channel, record: dict[str, Any],
+         mention: dict[str, str], now: datetime) -> str | None:
+    """Post the notification `record` through `channel`; why it did not arrive, or None."""
+    import httpx
+
+    request = payloads.request_for(channel.kind, channel.url, channel.secret, record,
+                                   mention, now)
+    try:
+        answer = client.post(request.url, content=request.body, headers=request.headers)
+    except httpx.HTTPError as error:
+        return f"{type(error).__name__}: {error}"[:500]
+    return payloads.refusal(channel.kind, answer.status_code, answer.text)
+
+
 def send(client: httpx.Client, job: Job, *, now: datetime, deadline: float) -> Outcome:
     """Deliver one claimed job; its outcome (an error: why it did not arrive). Past
     `deadline` (time.monotonic) the lease is too short for another request: the job is
     left untried, to be claimed again."""
-    import httpx
-
     if time.monotonic() > deadline:
         return Outcome(job.delivery_id, job.attempts, tried=False)
-    channel = job.channel
-    request = payloads.request_for(channel.kind, channel.url, channel.secret, job.record,
-                                   job.mention, now)
-    try:
-        answer = client.post(request.url, content=request.body, headers=request.headers)
-    except httpx.HTTPError as error:
-        return Outcome(job.delivery_id, job.attempts, f"{type(error).__name__}: {error}"[:500])
     return Outcome(job.delivery_id, job.attempts,
-                   payloads.refusal(channel.kind, answer.status_code, answer.text))
+                   post(client, job.channel, job.record, job.mention, now))
+
+
+def try_channel(channel: Channel, handle: str, mention: dict[str, str]) -> str | None:
+    """Send a test message through `channel` now, mentioning `handle`; why it did not
+    arrive, or None. Nothing is recorded: it checks a channel's URL and secret."""
+    import httpx
+
+    now = clock.now()
+    record = {"id": None, "key": f"test:{clock.iso(now)}", "kind": "test", "recipient": handle,
+              "customer": None, "title": "crm: test message",
+              "body": f"{handle} checked this channel; notifications will arrive here.",
+              "due": None, "created_at": clock.iso(now), "read_at": None}
+    with httpx.Client(timeout=TIMEOUT) as client:
+        return post(client, channel, record, mention, now)
 
 
 def run(database: Database, *, batch: int = BATCH, workers: int = WORKERS,
