@@ -64,6 +64,24 @@ def show_duration(minutes: int | None) -> str:
     return "".join(out) or "0m"
 
 
+def show_left(minutes: int) -> str:
+    """Time left on an SLA clock: `2h30m left`, or `overdue 1d2h` (negative minutes)."""
+    return f"{show_duration(minutes)} left" if minutes >= 0 else f"overdue {show_duration(-minutes)}"
+
+
+def sla_line(c: Any) -> str:
+    """A customer's SLA clock (`repo.sla.Clock`) in one line that fits 80 columns: `SLA
+    4h · waiting since 09:00 · reply due 2026-03-02 13:00 · 30m left · due soon` (the
+    wait's day given when it is not the due day)."""
+    from crmcli import clock
+
+    since, due = clock.show(c.since), clock.show(c.due)
+    if since[:10] == due[:10]:
+        since = since[11:]
+    return (f"SLA {show_duration(c.sla)} · waiting since {since} · reply due {due} · "
+            f"{show_left(c.left_minutes)} · {c.state}")
+
+
 def show_money(value: Any) -> str:
     """An amount as money: `¥1,234,567.50` (whole yuan: `¥500,000`). Anything that is not
     a number (a mask such as `≥100,000`, `restricted`) is shown as it is."""

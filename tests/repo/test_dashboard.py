@@ -6,7 +6,7 @@ from itertools import pairwise
 
 from sqlmodel import Session
 
-from crmcli import clock, config
+from crmcli import config
 from crmcli.db import Database
 from crmcli.repo import customers, dashboard, notes
 from crmcli.repo.users import Actor
@@ -47,7 +47,7 @@ def test_the_change_marker_moves_with_every_commit_even_one_that_records_no_even
     watched.dispose()
 
 
-def test_only_contact_with_the_customer_restarts_the_response_limit(
+def test_my_work_shows_the_sla_clock_and_only_an_answer_stops_it(
     alice, database, monkeypatch
 ):
     monkeypatch.setenv("CRM_NOW", "2026-03-02T09:00:00+00:00")
@@ -57,15 +57,17 @@ def test_only_contact_with_the_customer_restarts_the_response_limit(
     monkeypatch.setenv("CRM_NOW", "2026-03-02T10:30:00+00:00")
     with database(write=True) as s:
         notes.add(s, customer, "Checked the contract", by=ALICE, kind="internal")
+        notes.add(s, customer, "Visited her, no direction", by=ALICE, kind="visit")
     monkeypatch.setenv("CRM_NOW", "2026-03-02T11:01:00+00:00")
     with database() as s:
-        [breach] = dashboard.sla_breaches(s, "alice", clock.now())
-        assert breach.customer.name == "王芳"
-        assert breach.due.isoformat() == "2026-03-02T11:00:00+00:00"
+        [waiting] = dashboard.my_work(s, "alice").sla
+        assert (waiting.name, waiting.state) == ("王芳", "breached")
+        assert waiting.due.isoformat() == "2026-03-02T11:00:00+00:00"
     with database(write=True) as s:
-        notes.add(s, customers.resolve(s, "王芳"), "Called her", by=ALICE, kind="call")
+        notes.add(s, customers.resolve(s, "王芳"), "Called her", by=ALICE, kind="call",
+                  direction="out")
     with database() as s:
-        assert dashboard.sla_breaches(s, "alice", clock.now()) == []
+        assert dashboard.my_work(s, "alice").sla == []
 
 
 def test_the_last_look_is_remembered_per_user_and_never_moves_back(alice, database):

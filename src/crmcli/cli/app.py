@@ -26,6 +26,7 @@ from crmcli.cli import (
     responsibility,
     server,
     setting,
+    sla,
     sync,
     task,
     tui,
@@ -132,6 +133,7 @@ app.add_typer(server.app, name="server")
 app.add_typer(conflicts.app, name="conflicts")
 app.add_typer(audit.app, name="audit")
 app.add_typer(notify.app, name="notify")
+app.add_typer(sla.app, name="sla")
 app.command("remind")(notify.remind)
 
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, literal, or_, type_coerce
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from crmcli import clock
-from crmcli.models import Assignment, AuditEvent, Customer, Meta, Note, Task, UTCDateTime
-from crmcli.repo import handoffs, tasks
+from crmcli.models import Assignment, AuditEvent, Customer, Meta, Task
+from crmcli.repo import handoffs, sla, tasks
+from crmcli.repo.sla import Clock
 
 # --- changes by anyone -------------------------------------------------------------------
 
@@ -44,36 +45,25 @@ def newest_seq(s: Session) -> int:
 
 
 @dataclass
-class SlaBreach:
-    """A customer whose response-time limit ran out: last contact + sla is in the past."""
-
-    customer: Customer
-    last_contact: datetime
-
-    @property
-    def due(self) -> datetime:
-        return self.last_contact + timedelta(minutes=self.customer.sla or 0)
-
-
-@dataclass
 class MyWork:
     overdue: list[tuple[Task, Customer]]
     today: list[tuple[Task, Customer]]
     upcoming: list[tuple[Task, Customer]]
-    sla_breaches: list[SlaBreach]
+    sla: list[Clock]  # the SLA clocks I see (`repo/sla.py`), soonest due first
     awaiting: list[tuple[Assignment, Customer]]
     # the hand-overs (`crm handoff`) among `awaiting`, by assignment id: note and quote
     handovers: dict[str, handoffs.Handover] = field(default_factory=dict)
 
 
 def my_work(s: Session, handle: str) -> MyWork:
-    """`handle`'s open tasks (overdue, due today, later or undated), the customers they own
-    whose response-time limit has passed, and the assignments waiting for their
+    """`handle`'s open tasks (overdue, due today, later or undated), the SLA clocks of
+    the customers they own or hold a role on (and the escalated ones of the departments
+    they manage), and the assignments waiting for their
     acknowledgement (with what their hand-overs carried)."""
     now = clock.now()
     today = clock.local(now).date()
     waiting = awaiting(s, handle)
-    work = MyWork([], [], [], sla_breaches(s, handle, now), waiting,
+    work = MyWork([], [], [], sla.clocks(s, now, sla.Scope(mine=handle)), waiting,
                   handoffs.of(s, [row.id for row, _ in waiting]))
     for task, customer in tasks.list_(s, tasks.TaskQuery(assignee=handle, status="open")):
         if task.due is not None and task.due < now:
@@ -83,30 +73,6 @@ def my_work(s: Session, handle: str) -> MyWork:
         else:
             work.upcoming.append((task, customer))
     return work
-
-
-def sla_breaches(s: Session, handle: str, now: datetime) -> list[SlaBreach]:
-    """Live customers owned by `handle` with an sla, not contacted within it.
-
-    The last contact is the newest note that is not internal (a call, a visit, a mail…);
-    a customer never contacted counts from when it was created. Longest overdue first.
-    """
-    last_note = (
-        select(func.max(Note.at))
-        .where(Note.customer_id == Customer.id, col(Note.deleted_at).is_(None),
-               Note.kind != "internal")
-        .scalar_subquery()
-    )
-    last_contact = type_coerce(func.coalesce(last_note, Customer.created_at), UTCDateTime)
-    now_value = literal(now, UTCDateTime)
-    late = func.julianday(now_value) - func.julianday(last_contact) > Customer.sla / 1440.0
-    query = (
-        select(Customer, last_contact)
-        .where(Customer.owner == handle, col(Customer.deleted_at).is_(None),
-               col(Customer.sla).is_not(None), late)
-    )
-    found = [SlaBreach(customer, contact) for customer, contact in s.exec(query).all()]
-    return sorted(found, key=lambda breach: (breach.due, breach.customer.name))
 
 
 def awaiting(s: Session, handle: str) -> list[tuple[Assignment, Customer]]:

@@ -53,6 +53,7 @@ KNOWN: dict[str, Known] = {}
 TOPICS: tuple[str, ...] = (  # the modules that register settings
     "crmcli.repo.handoffs",
     "crmcli.repo.notice_sources",
+    "crmcli.repo.sla",
 )
 
 

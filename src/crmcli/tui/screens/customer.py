@@ -12,7 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Header, Label, Static
 
-from crmcli.display import clean, handover_text
+from crmcli.clock import now
+from crmcli.display import clean, handover_text, sla_line
 from crmcli.errors import CrmError
 from crmcli.ids import short
 from crmcli.models import Assignment, Attachment, Customer
@@ -24,6 +25,7 @@ from crmcli.repo import (
     handoffs,
     notes,
     sensitive,
+    sla,
     users,
 )
 from crmcli.repo.customer_story import CustomerDetail
@@ -45,6 +47,7 @@ from crmcli.tui.widgets.customer_fields import CustomerFields
 from crmcli.tui.widgets.task_table import TaskLine, TaskTable
 from crmcli.tui.widgets.timeline import NoteEntry, Timeline
 
+SLA_STYLE = {"due soon": "yellow", "breached": "red", "escalated": "bold red"}
 
 def _title(customer: Customer, fate: str | None) -> Text:
     """Name, company, id, stage, level and owner; then, for a customer deleted or merged
@@ -116,8 +119,10 @@ class CustomerScreen(DataScreen):
             sections: list,
             labels: dict[str, str],
             handovers: list[handoffs.Handover],
+            clock: sla.Clock | None = None,
         ) -> None:
             super().__init__()
+            self.clock = clock  # the SLA clock, while the customer waits for an answer
             self.handovers = handovers  # waiting for acknowledgement: shown first
             self.detail, self.files, self.current = detail, files, current
             self.labels = labels  # the custom fields' (`custom_fields.labels`)
@@ -150,6 +155,7 @@ class CustomerScreen(DataScreen):
         yield Header()
         yield Static(id="title")
         yield Static(id="handovers")
+        yield Static(id="sla")
         with Horizontal(id="panes"):
             yield CustomerFields(id="fields")
             with Vertical(id="story"):
@@ -175,8 +181,9 @@ class CustomerScreen(DataScreen):
             labels = custom_fields.labels(s)
             sections = sensitive.field_sections(seen, customer, reveal=revealing, labels=labels)
             waiting = handoffs.pending(current, detail.history)
+            waits = sla.of_customer(s, self.customer_id, now())
             post_if_current(self, self.Loaded(detail, files, current, fate, sections, labels,
-                                              waiting))
+                                              waiting, waits))
 
     async def on_customer_screen_loaded(self, message: Loaded) -> None:
         detail = message.detail
@@ -185,6 +192,10 @@ class CustomerScreen(DataScreen):
         customer = self.customer = detail.customer
         self.refresh_bindings()  # the actions are enabled while there is a live customer
         self.tasks.read_only = customer.deleted_at is not None
+        line = self.query_one("#sla", Static)
+        if message.clock is not None:
+            line.update(Text(sla_line(message.clock), SLA_STYLE.get(message.clock.state, "")))
+        line.display = message.clock is not None
         # Every value of the record (a pull may rewrite it keeping its version, with no
         # event of its own) and the newest event about it.
         shown = (customer.model_dump(), detail.newest_seq, self.revealing)

@@ -11,12 +11,13 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Label
 
 from crmcli import clock, fields
+from crmcli.display import show_left
 from crmcli.repo import dashboard
 from crmcli.repo.dashboard import MyWork
 from crmcli.tui.data import post_if_current, reading_for
 from crmcli.tui.literal import cell
 from crmcli.tui.screens.base import DataScreen
-from crmcli.tui.screens.customer import CustomerScreen, acknowledge
+from crmcli.tui.screens.customer import SLA_STYLE, CustomerScreen, acknowledge
 from crmcli.tui.widgets.record_table import RecordTable
 from crmcli.tui.widgets.task_table import TaskLine, TaskTable
 
@@ -54,9 +55,9 @@ class MyWorkScreen(DataScreen):
         yield Header()
         yield Label("My open tasks", id="tasks-title", classes="section")
         yield TaskTable(self.workspace, across_customers=True)
-        yield Label("Response limit passed", id="sla-title", classes="section")
-        yield RecordTable([("Customer", 16), ("Company", 18), ("SLA", 5),
-                           ("Last contact", 16), ("Reply was due", 16)], id="sla")
+        yield Label("SLA clock", id="sla-title", classes="section")
+        yield RecordTable([("Customer", 16), ("Owner", 8), ("SLA", 5), ("Waiting since", 16),
+                           ("Reply due", 16), ("Left", 14), ("State", 9)], id="sla")
         yield Label("Waiting for my acknowledgement", id="awaiting-title", classes="section")
         yield RecordTable([("Customer", 16), ("Customer said", 24), ("Role", 9), ("From", 8),
                            ("Since", 16), ("Reason", 24)], id="awaiting")
@@ -82,15 +83,17 @@ class MyWorkScreen(DataScreen):
             f"My open tasks: {len(found.overdue)} overdue, {len(found.today)} today, "
             f"{len(found.upcoming)} upcoming"
         )
-        self.customer_of.update({b.customer.id: b.customer.id for b in found.sla_breaches})
+        self.customer_of.update({c.customer_id: c.customer_id for c in found.sla})
         self.breaches.fill(
-            (b.customer.id, [cell(b.customer.name), cell(b.customer.company),
-                             cell(fields.show_duration(b.customer.sla)),
-                             cell(clock.show(b.last_contact)), cell(clock.show(b.due), "red")])
-            for b in found.sla_breaches
+            (c.customer_id, [cell(c.name), cell(c.owner), cell(fields.show_duration(c.sla)),
+                             cell(clock.show(c.since)), cell(clock.show(c.due)),
+                             cell(show_left(c.left_minutes), SLA_STYLE.get(c.state, "")),
+                             cell(c.state, SLA_STYLE.get(c.state, ""))])
+            for c in found.sla
         )
+        late = sum(1 for c in found.sla if c.late)
         self.query_one("#sla-title", Label).update(
-            f"Response limit passed: {len(found.sla_breaches)}")
+            f"SLA clock: {len(found.sla)} waiting for an answer, {late} past due")
         self.customer_of.update({row.id: customer.id for row, customer in found.awaiting})
         said = {key: handover.quote for key, handover in found.handovers.items()}
         self.awaiting.fill(
