@@ -228,3 +228,12 @@ def test_the_receiver_is_told_the_customer_s_words_where_they_read(crm, team):
     [told] = json.loads(inbox.stdout)
     assert told["kind"] == "ack.waiting"
     assert "(call first). Customer said: “下周一前要报价”. Acknowledge with" in told["body"]
+
+
+def test_with_working_hours_the_task_is_due_in_working_minutes(crm, team, utc, monkeypatch):
+    assert crm("setting", "set", "work_hours", "09:00-18:00").exit_code == 0
+    monkeypatch.setenv("CRM_NOW", "2026-03-06T17:00:00+00:00")  # a Friday, one hour left
+    ref = add_customer(crm, "Acme", "--sla", "4h")
+    assert crm("handoff", ref, "--to", "bob", "--role", "service").exit_code == 0
+    [task] = show(crm, ref)["tasks"]
+    assert task["due"] == "2026-03-09T12:00:00Z"  # 1h on Friday, 3h on Monday

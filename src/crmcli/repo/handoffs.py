@@ -9,7 +9,8 @@ the refusal lists the empty ones. Then, in the caller's one transaction:
   the previous holder's assignment ends, the new one waits for `crm ack`), with the
   hand-over note as its reason;
 - the receiver gets the task "contact within sla", due the customer's response-time
-  limit from now (no sla: no due date);
+  limit from now, in working minutes when the team set `work_hours` (as the SLA clock
+  counts, `repo/sla.py`; no sla: no due date);
 - one `customer.handoff` event (entity "handoff", its id the new assignment's) records
   the hand-over and carries what the receiver reads first: the note of whoever handed
   over and the customer's latest verbatim words (the newest note's quote), as they were
@@ -27,12 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from crmcli import clock, fields
+from crmcli import clock, fields, workhours
 from crmcli.errors import Invalid, PermissionDenied
 from crmcli.models import Assignment, AuditEvent, Customer, Task
 from crmcli.repo import (
@@ -43,6 +44,7 @@ from crmcli.repo import (
     permissions,
     sensitive,
     settings,
+    sla,
     tasks,
     users,
 )
@@ -164,11 +166,13 @@ def refusal(customer: Customer, to: str, role: str, missing: list[str]) -> Incom
 # --- the hand-over ---------------------------------------------------------------------
 
 
-def due_for(customer: Customer, now: datetime) -> datetime | None:
-    """When the receiver's first contact is due: the customer's sla from now."""
+def due_for(s: Session, customer: Customer, now: datetime) -> datetime | None:
+    """When the receiver's first contact is due: the customer's sla from now, counted as
+    its SLA clock counts it (working minutes when the team set `work_hours`,
+    `repo/sla.py`); None without an sla."""
     if not customer.sla:
         return None
-    return now + timedelta(minutes=customer.sla)
+    return workhours.add(now, customer.sla, workhours.work_hours(settings.get(s, sla.WORK_HOURS)))
 
 
 def hand_over(
@@ -203,7 +207,7 @@ def hand_over(
         raise refusal(customer, receiver.handle, role, missing)
 
     row, _ = assignments.assign(s, customer, receiver.handle, role, by=by, reason=note)
-    due = due_for(customer, clock.now())
+    due = due_for(s, customer, clock.now())
     task = tasks.add(s, customer, _task_title(customer), by=by, assignee=receiver.handle,
                      due=due)
     said = notes.latest_quote(s, customer.id)
