@@ -294,3 +294,13 @@ def test_channels_and_platform_ids_stay_out_of_the_audit_trail(crm, overdue, dat
     crm("notify", "id", "carol", "--dingtalk", "carol1")
     crm("notify", "run")
     assert events() == before
+
+
+def test_the_wait_between_tries_doubles_up_to_six_hours_and_stays_there():
+    from datetime import timedelta
+
+    from crmcli.repo.deliveries import backoff
+
+    assert [backoff(n) for n in (1, 2, 3, 4)] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert backoff(9) == timedelta(minutes=256)
+    assert backoff(10) == backoff(1000) == timedelta(hours=6)
