@@ -44,6 +44,7 @@ def clean(text: str) -> str:
 TIME_FIELDS = frozenset({
     "acknowledged_at", "at", "created_at", "deleted_at", "done_at", "due", "made_at",
     "resolved_at", "since", "until", "updated_at",
+    "read_at", "next_attempt_at", "lease_until", "sent_at",  # the outbox's (local) times
 })
 MONEY_FIELDS = frozenset({"contract_amount"})
 DURATION_FIELDS = frozenset({"sla"})  # minutes
