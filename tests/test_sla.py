@@ -136,3 +136,17 @@ def test_no_customer_waiting_says_so_on_stderr(crm, alice):
     result = crm("sla", "list")
     assert result.exit_code == 0 and result.stdout == ""
     assert "no customer is waiting for an answer" in result.stderr
+
+
+def test_each_customers_clock_reads_its_own_notes_only(crm, alice, beijing, at):
+    at("2026-03-02 09:00")
+    acme = add_customer(crm, "Acme", "--sla", "4h")
+    beta = add_customer(crm, "Beta", "--sla", "4h")
+    at("2026-03-02 10:00")
+    crm("note", "add", beta, "they called", "--kind", "call", "--in")
+    crm("note", "add", acme, "we wrote first", "--kind", "email", "--out")
+    at("2026-03-02 11:00")
+    crm("note", "add", acme, "they wrote back", "--kind", "email", "--in")
+    crm("note", "add", beta, "called back", "--kind", "call", "--out")
+    assert {name: row["since"] for name, row in clocks(crm).items()} == {
+        "Acme": "2026-03-02T03:00:00Z"}

@@ -80,29 +80,31 @@ def _utc(value):
     return type_coerce(value, UTCDateTime)
 
 
-def _waiting_since():
-    """SQL for when a customer (`Customer` in the outer query) began waiting, or NULL."""
-    responsible = or_(
-        Note.author == Customer.owner,
-        select(Assignment.id).where(
-            Assignment.customer_id == Customer.id, Assignment.user == Note.author,
-            col(Assignment.until).is_(None), col(Assignment.deleted_at).is_(None)).exists())
-    answered = (
-        select(func.max(Note.at))
-        .where(Note.customer_id == Customer.id, Note.direction == "out",
-               col(Note.deleted_at).is_(None), responsible)
-        .scalar_subquery())
-    inbound = aliased(Note)
-    first_in = (
-        select(func.min(inbound.at))
-        .where(inbound.customer_id == Customer.id, inbound.direction == "in",
-               col(inbound.deleted_at).is_(None),
-               or_(answered.is_(None), inbound.at > answered))
-        .scalar_subquery())
-    return case(
-        (answered.is_(None), func.min(Customer.created_at, func.coalesce(first_in,
-                                                                         Customer.created_at))),
-        else_=first_in)
+def _current_role(customer_id, handle):
+    """SQL: `handle` (a value or a column) holds a current role on the customer."""
+    return select(Assignment.id).where(
+        Assignment.customer_id == customer_id, Assignment.user == handle,
+        col(Assignment.until).is_(None), col(Assignment.deleted_at).is_(None)).exists()
+
+
+def _answered():
+    """SQL: the newest answer (--out) to a customer (`Customer`) by its owner or a current
+    role holder, or NULL."""
+    responsible = or_(Note.author == Customer.owner,
+                      _current_role(Customer.id, Note.author).correlate(Customer, Note))
+    return (select(func.max(Note.at))
+            .where(Note.customer_id == Customer.id, Note.direction == "out",
+                   col(Note.deleted_at).is_(None), responsible)
+            .correlate(Customer).scalar_subquery())
+
+
+def _first_in(rows):
+    """SQL: the oldest contact --in to the customer of `rows` after its answer, or NULL."""
+    return (select(func.min(Note.at))
+            .where(Note.customer_id == rows.c.id, Note.direction == "in",
+                   col(Note.deleted_at).is_(None),
+                   or_(rows.c.answered.is_(None), Note.at > rows.c.answered))
+            .correlate(rows).scalar_subquery())
 
 
 @dataclass(frozen=True)
@@ -121,49 +123,60 @@ def managed_departments(s: Session, handle: str) -> list[str]:
     return [row[1]] if row and row[0] == "manager" and row[1] else []
 
 
-def _current_role(customer_id, handle: str):
-    return select(Assignment.id).where(
-        Assignment.customer_id == customer_id, Assignment.user == handle,
-        col(Assignment.until).is_(None), col(Assignment.deleted_at).is_(None)).exists()
+def _waiting(s: Session, scope: Scope, customer_id: str | None = None):
+    """Live customers with an sla in `scope` that wait: id, name, owner, department, sla,
+    since, and whether `scope.mine` is responsible for them (owner or current role).
 
-
-def _base(mine: str | None = None):
-    """Live customers with an sla: id, name, owner, department, sla, since, and whether
-    `mine` is responsible for them (owner or current role)."""
+    Built in levels, each fenced with OFFSET 0 so that SQLite does not flatten it into
+    the next and evaluate a correlated subquery once per mention: the newest answer
+    first, then the first contact after it, then when the wait began."""
     owner = aliased(User)
     department = func.coalesce(owner.department, Customer.department)
-    responsible = (or_(Customer.owner == mine, _current_role(Customer.id, mine)) if mine
+    mine = scope.mine
+    held = (select(Assignment.customer_id)  # asked once, not per customer
+            .where(Assignment.user == mine, col(Assignment.until).is_(None),
+                   col(Assignment.deleted_at).is_(None)))
+    responsible = (or_(Customer.owner == mine, col(Customer.id).in_(held)) if mine
                    else literal(True))
-    query = (
+    first = (
         select(Customer.id, Customer.name, Customer.owner, department.label("department"),
-               Customer.sla, _waiting_since().label("since"), responsible.label("responsible"))
+               Customer.sla, Customer.created_at, _answered().label("answered"),
+               responsible.label("responsible"))
         .outerjoin(owner, owner.handle == Customer.owner)
         .where(col(Customer.deleted_at).is_(None), col(Customer.sla).is_not(None),
                col(Customer.merged_into).is_(None)))
-    return query, owner, department
+    if customer_id:
+        first = first.where(Customer.id == customer_id)
+    if mine:
+        reach = [Customer.owner == mine, col(Customer.id).in_(held)]
+        managed = managed_departments(s, mine)
+        if managed:
+            reach.append(col(owner.department).in_(managed))
+        first = first.where(or_(*reach))
+    if scope.dept:
+        first = first.where(department == scope.dept)
+    first = first.offset(0).subquery()
+    second = select(*first.c, _first_in(first).label("first_in")).offset(0).subquery()
+    since = case(
+        (second.c.answered.is_(None),
+         func.min(second.c.created_at, func.coalesce(second.c.first_in, second.c.created_at))),
+        else_=second.c.first_in).label("since")
+    third = select(second.c.id, second.c.name, second.c.owner, second.c.department,
+                   second.c.sla, since, second.c.responsible).offset(0).subquery()
+    return select(*third.c).where(third.c.since.is_not(None)), third
 
 
 def clocks(s: Session, now: datetime, scope: Scope = Scope()) -> list[Clock]:
     """The SLA clocks of live customers with an sla that are waiting, most urgent first."""
     hours = workhours.work_hours(settings.get(s, WORK_HOURS))
-    inner, owner, department = _base(scope.mine)
-    managed = managed_departments(s, scope.mine) if scope.mine else []
-    if scope.mine:
-        reach = [Customer.owner == scope.mine, _current_role(Customer.id, scope.mine)]
-        if managed:
-            reach.append(col(owner.department).in_(managed))
-        inner = inner.where(or_(*reach))
-    if scope.dept:
-        inner = inner.where(department == scope.dept)
-    rows = inner.subquery()
+    query, rows = _waiting(s, scope)
     # Minutes waited in clock time: working time is never more, so these prefilters only
     # spare Python the customers that cannot be breached (escalated) yet.
     waited = 1440.0 * (func.julianday(literal(now, UTCDateTime))
                        - func.julianday(_utc(rows.c.since)))
-    query = select(*rows.c).where(rows.c.since.is_not(None))
     if scope.breached:
         query = query.where(waited >= rows.c.sla)
-    if managed:  # a customer of a managed department I am not responsible for: escalated
+    if scope.mine:  # a customer of a managed department I am not responsible for: escalated
         query = query.where(or_(rows.c.responsible, waited >= ESCALATE_AFTER * rows.c.sla))
     found = []
     for customer_id, name, owned_by, dept, sla, began, responsible in s.exec(query):
@@ -179,11 +192,9 @@ def clocks(s: Session, now: datetime, scope: Scope = Scope()) -> list[Clock]:
 def of_customer(s: Session, customer_id: str, now: datetime) -> Clock | None:
     """One customer's clock (None: no sla, or not waiting)."""
     hours = workhours.work_hours(settings.get(s, WORK_HOURS))
-    query, _, _ = _base()
-    row = s.exec(query.where(Customer.id == customer_id)).first()
-    if row is None or row[5] is None:
-        return None
-    return _clock(*row[:6], now, hours)
+    query, _ = _waiting(s, Scope(), customer_id)
+    row = s.exec(query).first()
+    return None if row is None else _clock(*row[:6], now, hours)
 
 
 def _clock(customer_id, name, owner, dept, sla, since, now, hours) -> Clock:
