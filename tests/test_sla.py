@@ -150,3 +150,30 @@ def test_each_customers_clock_reads_its_own_notes_only(crm, alice, beijing, at):
     crm("note", "add", beta, "called back", "--kind", "call", "--out")
     assert {name: row["since"] for name, row in clocks(crm).items()} == {
         "Acme": "2026-03-02T03:00:00Z"}
+
+
+def inbox(crm, handle: str) -> list[tuple[str, str]]:
+    result = crm("notify", "inbox", "--format", "json", env={"CRM_USER": handle})
+    assert result.exit_code == 0, result.output
+    return sorted((row["kind"], row["title"]) for row in json.loads(result.stdout)
+                  if row["kind"].startswith("sla."))
+
+
+def test_due_soon_and_breached_reach_those_responsible_and_escalated_the_managers(
+    crm, team, beijing, at
+):
+    assert crm("user", "add", "dave", "--name", "Dave", "--dept", "sales",
+               "--role", "manager").exit_code == 0
+    at("2026-03-02 09:00")
+    acme = add_customer(crm, "Acme", "--sla", "1h")
+    crm("assign", acme, "--to", "bob", "--role", "service")
+    at("2026-03-02 09:50")
+    assert inbox(crm, "bob") == [("sla.due_soon", "Answer due soon: Acme")]
+    at("2026-03-02 10:01")
+    for handle in ("alice", "bob"):
+        assert ("sla.breached", "Answer overdue: Acme") in inbox(crm, handle)
+    assert inbox(crm, "dave") == []
+    at("2026-03-02 11:00")
+    assert inbox(crm, "dave") == [("sla.escalated", "Escalated: answer overdue: Acme")]
+    assert inbox(crm, "carol") == []  # manages marketing
+    assert len(inbox(crm, "alice")) == 2  # told once per state, however often collected

@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from crmcli import clock
 from crmcli.models import Notification, User
-from crmcli.repo import notice_sources
+from crmcli.repo import notice_sources, sla_notices
 from crmcli.repo.machine import new_row, to_dict
 
 
@@ -54,6 +54,7 @@ SOURCES: dict[str, Source] = {
     "acknowledgements": notice_sources.waiting_acknowledgements,
     "tasks": notice_sources.tasks_due,
     "mentions": notice_sources.mentions,
+    "sla": sla_notices.notices,
 }
 
 
