@@ -304,3 +304,12 @@ def test_the_wait_between_tries_doubles_up_to_six_hours_and_stays_there():
     assert [backoff(n) for n in (1, 2, 3, 4)] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
     assert backoff(9) == timedelta(minutes=256)
     assert backoff(10) == backoff(1000) == timedelta(hours=6)
+
+
+def test_a_run_reports_its_counts_as_json_for_scripts(crm, overdue):
+    with chat_server() as server:
+        crm("notify", "add", "webhook", "--url", f"{server.url}/h")
+        result = crm("notify", "run", "--format", "json")
+    assert result.exit_code == 0
+    assert __import__("json").loads(result.stdout) == {
+        "collected": 1, "routed": 1, "sent": 1, "failed": 0, "left": 0}
