@@ -42,11 +42,11 @@ def clean(text: str) -> str:
 # The columns that hold a UTC time (stored as ISO text with a Z in events); a test checks
 # this against the models' UTCDateTime columns.
 TIME_FIELDS = frozenset({
-    "acknowledged_at", "at", "created_at", "deleted_at", "done_at", "due", "made_at",
+    "acknowledged_at", "at", "created_at", "decided_at", "deleted_at", "done_at", "due", "made_at",
     "resolved_at", "since", "until", "updated_at",
     "read_at", "next_attempt_at", "lease_until", "sent_at",  # the outbox's (local) times
 })
-MONEY_FIELDS = frozenset({"contract_amount"})
+MONEY_FIELDS = frozenset({"contract_amount", "amount"})
 DURATION_FIELDS = frozenset({"sla"})  # minutes
 EMPTY = "(empty)"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -278,6 +278,8 @@ def describe_event(
         return _merged(changes, detail or {}, labels)
     if action == HANDOFF:
         return describe_handoff(detail or {})
+    if action in APPROVAL_STEPS:
+        return said_approval(action, changes, detail or {})
     return describe_changes(changes, labels)
 
 
@@ -305,6 +307,26 @@ def describe_handoff(detail: dict[str, Any], *, quote: bool = True) -> str:
     if quote and detail.get("quote"):
         parts.append(f"customer said: “{detail['quote']}”")
     return "; ".join(parts)
+
+
+APPROVAL_STEPS = {  # an approval's audit actions, as its history says them
+    "approval.create": "asked", "approval.approve": "approved",
+    "approval.reject": "rejected", "approval.withdraw": "withdrew",
+}
+
+
+def said_approval(action: str, changes: dict[str, list[Any]], detail: dict[str, Any]) -> str:
+    """`asked role:manager for contract approval of ¥500,000: big deal`, `approved
+    contract approval of ¥500,000: ok`."""
+    made = _made(changes)
+    what = f"{detail.get('kind') or made.get('kind') or ''} approval".strip()
+    if detail.get("amount"):
+        what += f" of {show_money(detail['amount'])}"
+    if action == "approval.create":
+        line, reason = f"asked {made.get('target') or ''} for {what}", made.get("reason")
+    else:
+        line, reason = f"{APPROVAL_STEPS[action]} {what}", made.get("decision_reason")
+    return f"{line}: {reason}" if reason else line
 
 
 def what_changed(changes: dict[str, list[Any]]) -> str:

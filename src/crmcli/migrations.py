@@ -382,11 +382,28 @@ def m012_note_direction(conn: Connection) -> None:
         "WHERE direction IS NOT NULL")
 
 
+def m013_approvals(conn: Connection) -> None:
+    """Approvals, a synced record (`models.Approval`)."""
+    conn.exec_driver_sql(f"""CREATE TABLE approval (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    customer_id VARCHAR NOT NULL REFERENCES customer (id),
+    kind VARCHAR NOT NULL,
+    amount VARCHAR,
+    target VARCHAR NOT NULL,
+    reason VARCHAR,
+    requested_by VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    decided_by VARCHAR,
+    decided_at DATETIME,
+    decision_reason VARCHAR,{_SYNCED})""")
+    conn.exec_driver_sql("CREATE INDEX ix_approval_customer ON approval (customer_id)")
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial, m002_sync, m003_field_readers, m004_sensitive_masks, m005_field_labels,
     m006_dedupe_keys_fold_names,
     m007_search_follows_writes, m008_short_search, m009_notifications, m010_team_settings,
-    m011_delivery_sent_index, m012_note_direction,
+    m011_delivery_sent_index, m012_note_direction, m013_approvals,
 ]
 LATEST = len(MIGRATIONS)
 

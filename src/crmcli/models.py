@@ -229,6 +229,28 @@ class Assignment(Record, table=True):
     acknowledged_at: datetime | None = _utc_field(default=None)
 
 
+class Approval(Record, table=True):
+    """A request for someone's yes before a step (`crm approval`, `repo/approvals.py`): a
+    contract, a discount… for one customer, with an amount (Decimal, never float), whom it
+    waits for (`target`: role:manager, role:admin, dept:DEPT or user:HANDLE) and why. Its
+    decision (`status` approved, rejected, or withdrawn by its requester) is written once,
+    with who decided, when and why; nothing else of it changes after it is made."""
+
+    __tablename__ = "approval"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id")
+    kind: str
+    amount: Decimal | None = Field(default=None, sa_type=DecimalText)
+    target: str
+    reason: str | None = None
+    requested_by: str
+    status: str = "open"
+    decided_by: str | None = None
+    decided_at: datetime | None = _utc_field(default=None)
+    decision_reason: str | None = None
+
+
 class AuditEvent(Base, table=True):
     """One change (or, later, one view or export): who, when, what, and the fields before/after.
 

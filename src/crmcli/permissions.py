@@ -210,3 +210,47 @@ def act_as_refusal(handle: str, remembered: str) -> str:
         f"{remembered} may not act as {handle} on this database: acting as another user "
         f"(--as, CRM_USER) is for an active admin remembered by `crm init` ({remembered} is not)"
     )
+
+
+# --- approvals -------------------------------------------------------------------------------
+# An approval names whom it waits for (`target`): `role:manager` (a manager of the
+# customer's department: its `department`, else its owner's; of a customer with neither,
+# any manager), `role:admin`, `dept:DEPT` (a manager of DEPT) or `user:HANDLE`. Admins
+# decide any; nobody decides their own request. The shared database's
+# `crm_may_decide` (`sync/judge_approvals.py`) is this rule in SQL.
+
+
+def may_decide_approval(
+    who: Who, target: str, requested_by: str | None, department: str | None
+) -> bool:
+    """Approving or rejecting a request (or writing its decision in a conflict's
+    resolution) made by `requested_by` for a customer of `department`."""
+    if who.handle == requested_by:
+        return False
+    if is_admin(who):
+        return True
+    kind, _, name = target.partition(":")
+    if kind == "role":
+        return name == "manager" and who.role == "manager" and (
+            department is None or who.department == department)
+    if kind == "dept":
+        return manages(who, name)
+    return kind == "user" and who.handle == name
+
+
+def approvers_rule(target: str, department: str | None) -> str:
+    """Who decides an approval with this target, said of it."""
+    kind, _, name = target.partition(":")
+    if kind == "role" and name == "manager":
+        whom = f"managers of {department}" if department else "managers"
+    elif kind == "dept":
+        whom = f"managers of {name}"
+    elif kind == "user":
+        whom = name
+    else:
+        whom = ""
+    return f"it is decided by {whom + ' or ' if whom else ''}admins, never by its requester"
+
+
+def decide_refusal(who: Who, approval: str, target: str, department: str | None) -> str:
+    return refusal(who, f"decide approval {approval}", approvers_rule(target, department))

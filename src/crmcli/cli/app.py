@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from crmcli import __version__
 from crmcli.cli import (
+    approval,
     attachment,
     audit,
     conflicts,
@@ -122,6 +123,7 @@ app.add_typer(customer.app, name="customer")
 app.add_typer(note.app, name="note")
 app.add_typer(attachment.app, name="attachment")
 app.add_typer(task.app, name="task")
+app.add_typer(approval.app, name="approval")
 app.add_typer(user.app, name="user")
 app.add_typer(field.app, name="field")
 app.add_typer(setting.app, name="setting")

@@ -24,6 +24,7 @@ from crmcli.ids import short
 from crmcli.models import Assignment, AuditEvent, Customer, User
 from crmcli.names import name_key, same_name
 from crmcli.repo import (
+    approvals,
     assignments,
     audit,
     custom_fields,
@@ -342,6 +343,8 @@ def change(
         raise Invalid("is required", "name")
     if "stage" in standard and standard["stage"] is None:
         raise Invalid("cannot be empty", "stage")
+    if "stage" in standard:  # the team may make `won` wait for an approval
+        approvals.require_for_stage(s, customer, standard["stage"])
     new_owner = standard.pop("owner", None)
     if new_owner and new_owner != customer.owner:
         users.owner(s, new_owner)  # refused before anything is set

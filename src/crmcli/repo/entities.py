@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from crmcli.models import (
+    Approval,
     Assignment,
     Attachment,
     Conflict,
@@ -34,6 +35,7 @@ MODELS: dict[str, Any] = {
     "attachment": Attachment,
     "task": Task,
     "assignment": Assignment,
+    "approval": Approval,
     "conflict": Conflict,
 }
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from crmcli import permissions
 from crmcli.errors import PermissionDenied
-from crmcli.models import Assignment, Attachment, Customer, Note, Task, User
+from crmcli.models import Approval, Assignment, Attachment, Customer, Note, Task, User
 from crmcli.permissions import Who
 
 
@@ -135,3 +135,7 @@ def require_record_change(s: Session, record: object, by: Who) -> None:
         require_note_change(s, s.exec(select(Note).where(Note.id == record.note_id)).one(), by)
     elif isinstance(record, Assignment):
         require_change(s, _customer(s, record.customer_id), by)
+    elif isinstance(record, Approval):  # writing its decision: someone it names
+        from crmcli.repo import approvals
+
+        approvals.require_decider(s, record, by)

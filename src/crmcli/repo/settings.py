@@ -51,6 +51,7 @@ class Known:
 
 KNOWN: dict[str, Known] = {}
 TOPICS: tuple[str, ...] = (  # the modules that register settings
+    "crmcli.repo.approvals",
     "crmcli.repo.handoffs",
     "crmcli.repo.notice_sources",
     "crmcli.repo.sla",

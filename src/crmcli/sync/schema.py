@@ -29,6 +29,7 @@ from crmcli.errors import PermissionDenied, UsageError
 from crmcli.ids import new_id
 from crmcli.sync import (
     judge,
+    judge_approvals,
     judge_chain,
     judge_custom,
     judge_fields,
@@ -248,10 +249,12 @@ with judge_writes.as_of(8):
     # statement (`judge_chain`), row triggers not called where they have nothing to do.
     V8 = (judge_chain.CHAIN + judge_values.SENSITIVE_VALUES_CALLED + judge.rewritten_functions()
           + judge_fresh.functions())
-# Version 9: issue 11's timeliness: the team settings (`judge_settings`); the checks and
-# writes made again, as they now know the new kinds of record.
+# Version 9: issue 11's timeliness: the team settings (`judge_settings`), approvals
+# (`judge_approvals`); the checks and writes made again, as they now know the new kinds
+# of record.
 # A note's direction (`judge_sla`) comes before them: they write its column.
-V9 = (judge_settings.SETTINGS_TABLE + judge_sla.DIRECTION + judge_fresh.functions()
+V9 = (judge_settings.SETTINGS_TABLE + judge_sla.DIRECTION + judge_approvals.V9
+      + judge_fresh.functions()
       + judge_writes.rewritten_functions(9) + judge_sent.functions(9))
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9)
 LATEST = len(MIGRATIONS)

@@ -80,6 +80,7 @@ RECORDS: tuple[Synced, ...] = (
         "assignment", parent=("customer_id", "customer"),
         stamps={"until": None, "acknowledged_at": None},
     ),
+    Synced("approval", parent=("customer_id", "customer"), stamps={"decided_at": "status"}),
     Synced("conflict"),
 )
 BY_ENTITY = {synced.entity: synced for synced in RECORDS}
