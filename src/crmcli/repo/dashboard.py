@@ -13,8 +13,8 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from crmcli import clock
-from crmcli.models import Assignment, AuditEvent, Customer, Meta, Task
-from crmcli.repo import handoffs, sla, tasks
+from crmcli.models import Approval, Assignment, AuditEvent, Customer, Meta, Task
+from crmcli.repo import approvals, handoffs, sla, tasks, users
 from crmcli.repo.sla import Clock
 
 # --- changes by anyone -------------------------------------------------------------------
@@ -53,6 +53,7 @@ class MyWork:
     awaiting: list[tuple[Assignment, Customer]]
     # the hand-overs (`crm handoff`) among `awaiting`, by assignment id: note and quote
     handovers: dict[str, handoffs.Handover] = field(default_factory=dict)
+    approvals: list[tuple[Approval, Customer]] = field(default_factory=list)
 
 
 def my_work(s: Session, handle: str) -> MyWork:
@@ -64,7 +65,8 @@ def my_work(s: Session, handle: str) -> MyWork:
     today = clock.local(now).date()
     waiting = awaiting(s, handle)
     work = MyWork([], [], [], sla.clocks(s, now, sla.Scope(mine=handle)), waiting,
-                  handoffs.of(s, [row.id for row, _ in waiting]))
+                  handoffs.of(s, [row.id for row, _ in waiting]),
+                  my_approvals(s, handle, now))
     for task, customer in tasks.list_(s, tasks.TaskQuery(assignee=handle, status="open")):
         if task.due is not None and task.due < now:
             work.overdue.append((task, customer))
@@ -86,6 +88,21 @@ def awaiting(s: Session, handle: str) -> list[tuple[Assignment, Customer]]:
         .order_by(Assignment.since, Assignment.id)
     )
     return list(s.exec(query).all())
+
+
+DECIDED_DAYS = 7  # before a first look at the changes: decisions of the last week
+
+
+def my_approvals(s: Session, handle: str, now: datetime) -> list[tuple[Approval, Customer]]:
+    """The open requests waiting for `handle`'s decision, then `handle`'s own requests
+    decided by others since they last looked at what changed (`last_look`)."""
+    user = users.get(s, handle)
+    me = users.Actor(user.handle, user.role, user.department)
+    waiting = approvals.list_(s, approvals.ApprovalQuery(waiting_for=me))
+    since = last_look(s, handle).at or now - timedelta(days=DECIDED_DAYS)
+    decided = approvals.list_(s, approvals.ApprovalQuery(
+        requested_by=handle, status=approvals.DECISIONS, decided_since=since))
+    return waiting + decided
 
 
 # --- what changed since I last looked ----------------------------------------------------

@@ -18,6 +18,7 @@ from crmcli.errors import CrmError
 from crmcli.ids import short
 from crmcli.models import Assignment, Attachment, Customer
 from crmcli.repo import (
+    approvals,
     assignments,
     custom_fields,
     customer_story,
@@ -34,6 +35,7 @@ from crmcli.sync import state
 from crmcli.tui.data import Change, post_if_current, reading_for
 from crmcli.tui.literal import joined, literal
 from crmcli.tui.messages import Refused
+from crmcli.tui.screens.approval_form import ApprovalFormScreen
 from crmcli.tui.screens.attachment_form import AttachmentFormScreen
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.confirm import ConfirmScreen
@@ -107,6 +109,7 @@ class CustomerScreen(DataScreen):
         Binding("v", "reveal", "Reveal", show=False),
         Binding("m", "merge", "Merge a duplicate in", show=False),
         Binding("h", "handoff", "Hand over", show=False),
+        Binding("p", "request_approval", "Ask for approval", show=False),
     ]
 
     class Loaded(Message):
@@ -120,10 +123,12 @@ class CustomerScreen(DataScreen):
             labels: dict[str, str],
             handovers: list[handoffs.Handover],
             clock: sla.Clock | None = None,
+            approvals_line: str = "",
         ) -> None:
             super().__init__()
             self.clock = clock  # the SLA clock, while the customer waits for an answer
             self.handovers = handovers  # waiting for acknowledgement: shown first
+            self.approvals_line = approvals_line  # the open approvals, said in one line
             self.detail, self.files, self.current = detail, files, current
             self.labels = labels  # the custom fields' (`custom_fields.labels`)
             self.fate = fate  # `customers.gone`: None while the customer is live
@@ -159,6 +164,7 @@ class CustomerScreen(DataScreen):
         with Horizontal(id="panes"):
             yield CustomerFields(id="fields")
             with Vertical(id="story"):
+                yield Label(id="approvals", classes="section")
                 yield Label("Tasks", classes="section")
                 yield TaskTable(self.workspace, across_customers=False)
                 yield Label("Timeline", classes="section")
@@ -183,7 +189,8 @@ class CustomerScreen(DataScreen):
             waiting = handoffs.pending(current, detail.history)
             waits = sla.of_customer(s, self.customer_id, now())
             post_if_current(self, self.Loaded(detail, files, current, fate, sections, labels,
-                                              waiting, waits))
+                                              waiting, waits,
+                                              approvals.open_line(s, self.customer_id)))
 
     async def on_customer_screen_loaded(self, message: Loaded) -> None:
         detail = message.detail
@@ -198,6 +205,9 @@ class CustomerScreen(DataScreen):
         line.display = message.clock is not None
         # Every value of the record (a pull may rewrite it keeping its version, with no
         # event of its own) and the newest event about it.
+        approvals_label = self.query_one("#approvals", Label)
+        approvals_label.update(literal(message.approvals_line))
+        approvals_label.display = bool(message.approvals_line)
         shown = (customer.model_dump(), detail.newest_seq, self.revealing)
         if self._shown == shown:
             return  # nothing about this customer changed; keep the reader's place
@@ -219,7 +229,7 @@ class CustomerScreen(DataScreen):
         """The customer's actions are disabled (shown dimmed, None) until it is read, and
         again once it is deleted or merged away (the title says so)."""
         if action in ("edit", "note", "add_task", "assign", "acknowledge", "reveal", "merge",
-                      "handoff"):
+                      "handoff", "request_approval"):
             live = self.customer is not None and self.customer.deleted_at is None
             return True if live else None
         if action == "task":
@@ -234,6 +244,9 @@ class CustomerScreen(DataScreen):
 
     def action_add_task(self) -> None:
         self.open_form(TaskFormScreen(self.customer_id, self.customer.name))
+
+    def action_request_approval(self) -> None:
+        self.open_form(ApprovalFormScreen(self.customer_id, self.customer.name))
 
     def action_assign(self) -> None:
         self.open_form(HandoverFormScreen(customer=self.customer))

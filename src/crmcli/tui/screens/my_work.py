@@ -1,6 +1,7 @@
 """My work: my open tasks (overdue, today, upcoming), my customers whose response-time
-limit has passed since we last spoke to them, and hand-overs waiting for my acknowledgement
-(the customer's words a `crm handoff` carried right after the customer's name)."""
+limit has passed since we last spoke to them, hand-overs waiting for my acknowledgement
+(the customer's words a `crm handoff` carried right after the customer's name), and
+approvals: those waiting for my decision, and mine decided since I last looked."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Label
 
-from crmcli import clock, fields
+from crmcli import clock, display, fields
 from crmcli.display import show_left
 from crmcli.repo import dashboard
 from crmcli.repo.dashboard import MyWork
 from crmcli.tui.data import post_if_current, reading_for
 from crmcli.tui.literal import cell
+from crmcli.tui.screens.approval_form import DecisionFormScreen
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.customer import SLA_STYLE, CustomerScreen, acknowledge
 from crmcli.tui.widgets.record_table import RecordTable
@@ -28,7 +30,11 @@ def _quoted(quote: str | None):
 
 
 class MyWorkScreen(DataScreen):
-    BINDINGS = [Binding("k", "acknowledge", "Ack")]
+    BINDINGS = [
+        Binding("k", "acknowledge", "Ack"),
+        Binding("y", "decide('approved')", "Approve"),
+        Binding("x", "decide('rejected')", "Reject"),
+    ]
 
     class Loaded(Message):
         def __init__(self, work: MyWork) -> None:
@@ -38,6 +44,7 @@ class MyWorkScreen(DataScreen):
     def __init__(self) -> None:
         super().__init__()
         self.customer_of: dict[str, str] = {}  # row key → customer id, for every table
+        self.waiting: dict[str, str] = {}  # an approval waiting for me → how it is said
 
     @property
     def tasks(self) -> TaskTable:
@@ -51,6 +58,10 @@ class MyWorkScreen(DataScreen):
     def awaiting(self) -> RecordTable:
         return self.query_one("#awaiting", RecordTable)
 
+    @property
+    def approvals(self) -> RecordTable:
+        return self.query_one("#approvals", RecordTable)
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label("My open tasks", id="tasks-title", classes="section")
@@ -61,6 +72,9 @@ class MyWorkScreen(DataScreen):
         yield Label("Waiting for my acknowledgement", id="awaiting-title", classes="section")
         yield RecordTable([("Customer", 16), ("Customer said", 24), ("Role", 9), ("From", 8),
                            ("Since", 16), ("Reason", 24)], id="awaiting")
+        yield Label("Approvals", id="approvals-title", classes="section")
+        yield RecordTable([("Customer", 16), ("Kind", 9), ("Amount", 12), ("Status", 9),
+                           ("By", 8), ("Reason", 24)], id="approvals")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -103,7 +117,26 @@ class MyWorkScreen(DataScreen):
         )
         self.query_one("#awaiting-title", Label).update(
             f"Waiting for my acknowledgement: {len(found.awaiting)}")
-        self.refresh_bindings()  # Ack needs something waiting
+        self.show_approvals(found)
+        self.refresh_bindings()  # Ack needs something waiting, Approve a request
+
+    def show_approvals(self, found: MyWork) -> None:
+        me = self.workspace.handle
+        self.waiting = {row.id: f"{row.kind} for {customer.name}" for row, customer
+                        in found.approvals if row.status == "open" and row.requested_by != me}
+        self.customer_of.update({row.id: customer.id for row, customer in found.approvals})
+        self.approvals.fill(
+            (row.id, [cell(customer.name), cell(row.kind),
+                      cell(display.show_money(row.amount)),
+                      cell("waiting" if row.id in self.waiting else row.status,
+                           "bold" if row.id in self.waiting else ""),
+                      cell(row.requested_by if row.id in self.waiting else row.decided_by),
+                      cell(row.reason if row.id in self.waiting else row.decision_reason)])
+            for row, customer in found.approvals
+        )
+        self.query_one("#approvals-title", Label).update(
+            f"Approvals: {len(self.waiting)} waiting for me, "
+            f"{len(found.approvals) - len(self.waiting)} of mine decided")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         customer_id = self.customer_of.get(event.row_key.value)
@@ -113,9 +146,20 @@ class MyWorkScreen(DataScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "acknowledge":
             return True if self.awaiting.row_count else None
+        if action == "decide":
+            return True if self.waiting else None
         return True
 
     def action_acknowledge(self) -> None:
         key = self.awaiting.selected_key
         if key is not None:
             self.write(acknowledge(self.customer_of[key]))
+
+    def action_decide(self, decision: str) -> None:
+        """Approve or reject the request under the approvals' cursor (the first waiting
+        one when the cursor is on one of mine)."""
+        key = self.approvals.selected_key
+        if key not in self.waiting:
+            key = next(iter(self.waiting), None)
+        if key is not None:
+            self.open_form(DecisionFormScreen(key, decision, self.waiting[key]))
