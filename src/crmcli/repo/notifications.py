@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from crmcli import clock
 from crmcli.models import Notification, User
-from crmcli.repo import notice_sources, sla_notices
+from crmcli.repo import approvals, notice_sources, sla_notices
 from crmcli.repo.machine import new_row, to_dict
 
 
@@ -55,6 +55,8 @@ SOURCES: dict[str, Source] = {
     "tasks": notice_sources.tasks_due,
     "mentions": notice_sources.mentions,
     "sla": sla_notices.notices,
+    "approvals waiting": approvals.waiting_notices,
+    "approvals decided": approvals.decided_notices,
 }
 
 
