@@ -179,3 +179,11 @@ def test_a_request_is_told_to_whom_may_decide_it_and_the_decision_to_its_request
         "approval.decided", "Approval rejected: contract 500000 for Acme Trading",
         "dan rejected it: no")
     assert len(inbox(crm, "erin")) == 1  # told once
+
+
+def test_a_customer_won_already_or_made_won_is_not_held(crm, acme, people):
+    assert crm("customer", "edit", acme, "--stage", "won").exit_code == 0
+    assert crm("setting", "set", "won_requires_approval", "contract").exit_code == 0
+    assert crm("customer", "edit", acme, "--city", "Hangzhou", "--stage", "won").exit_code == 0
+    made = crm("customer", "add", "Globex", "--stage", "won")  # no approval before it exists
+    assert made.exit_code == 0, made.output
