@@ -262,7 +262,8 @@ def describe_event(
     """A history or timeline line for an audit event (`record_id`: its `entity_id`): its
     changes as `describe_changes` says them; a reveal (which changes nothing) says what it
     revealed, a deletion or a restore just that, a merge whom it took in and what it kept,
-    a conflict entry and its resolution are sentences. Both front ends use this."""
+    a conflict entry and its resolution are sentences, and so is an owner a routing rule
+    chose. Both front ends use this."""
     if action.endswith(".reveal"):
         fields = (detail or {}).get("fields")
         return f"revealed {show_value('fields', fields) if fields else 'nothing'}"
@@ -280,6 +281,10 @@ def describe_event(
         return describe_handoff(detail or {})
     if action in APPROVAL_STEPS:
         return said_approval(action, changes, detail or {})
+    if action == "assignment.create" and (detail or {}).get("rule"):
+        made = _made(changes)
+        return (f"routed to {made.get('user')} as {made.get('role')} by rule "
+                f"{detail['rule']}")
     return describe_changes(changes, labels)
 
 

@@ -25,6 +25,7 @@ from crmcli.cli import (
     notify,
     remote,
     responsibility,
+    rule,
     server,
     setting,
     sla,
@@ -127,6 +128,7 @@ app.add_typer(approval.app, name="approval")
 app.add_typer(user.app, name="user")
 app.add_typer(field.app, name="field")
 app.add_typer(setting.app, name="setting")
+app.add_typer(rule.app, name="rule")
 app.add_typer(importing.app, name="import")
 app.add_typer(exporting.app, name="export")
 app.command("sync")(sync.sync)

@@ -166,3 +166,19 @@ def clearance(s: Any):
 
     return sensitive.clearance(s, actor(s))
 
+
+
+@contextmanager
+def router(s: Any, *, shared: bool = True) -> Iterator[Any]:
+    """The routing rules with this database's turns (the shared database's on a team
+    replica: `sync.route_turns`); what routing had to say goes to stderr. `shared=False`
+    (a dry run) takes no turn that outlives the command."""
+    from crmcli.cli.output import say
+    from crmcli.repo import routing
+    from crmcli.sync import route_turns
+
+    with route_turns.turns_for(s, say, shared=shared) as turns:
+        found = routing.Router(s, turns)
+        yield found
+    for warning in found.warnings:
+        say(warning)

@@ -89,16 +89,27 @@ def add(
     """Add a customer; prints its short id (or the record with --format)."""
     from crmcli.repo import customers, sensitive
 
-    with context.session() as s:
+    with context.session() as s, context.router(s) as router:
         customer = customers.create(
-            s, {"name": name, **values}, by=context.actor(s), allow_duplicate=allow_duplicate
+            s, {"name": name, **values}, by=context.actor(s), allow_duplicate=allow_duplicate,
+            router=router,
         )
         seen = context.clearance(s)
     if format is Format.table:
         typer.echo(short_id(customer.id))
-        say("added customer ", customers.describe(customer))
+        say("added customer ", customers.describe(customer), *_routed(customer, router))
     else:
         emit_one(sensitive.customer_view(seen, customers.as_dict(customer)), format, lambda: None)
+
+
+def _routed(customer: Any, router: Any) -> tuple[str, ...]:
+    """What `customer add` says of a routed owner: who, by which rule, and that they ack."""
+    routed = router.last
+    if routed is None or routed.owner.handle != customer.owner:
+        return ()
+    waiting = ("" if customer.owner == customer.created_by
+               else f", waiting for {customer.owner} to acknowledge (crm ack)")
+    return (f"; routed to {customer.owner} by rule {routed.rule}{waiting}",)
 
 
 def as_seen(s: Any, rows: list) -> list[dict]:

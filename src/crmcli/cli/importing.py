@@ -113,7 +113,7 @@ def tasks(file: FileArgument, options: dict, format: FormatOption = Format.table
     _run("tasks", file, options, format)
 
 
-def _run(kind: str, file: str, options: dict, format: Format, **kind_options: str) -> None:
+def _run(kind: str, file: str, options: dict, format: Format, **kind_options: Any) -> None:
     context.long_running()
     from crmcli.io.columns import Columns, read_map
     from crmcli.io.encoding import check_encoding
@@ -125,7 +125,10 @@ def _run(kind: str, file: str, options: dict, format: Format, **kind_options: st
     if str(options["errors_file"]) == "-" and format is not Format.table:
         raise UsageError("--errors - and --format both want standard output; give --errors FILE")
     encoding = check_encoding(options["encoding"]) if options["encoding"] else None
-    with context.session() as s, _problem_writer(options["errors_file"], options["bom"]) as tell:
+    with context.session() as s, _problem_writer(options["errors_file"], options["bom"]) as tell, \
+            context.router(s, shared=not options["dry_run"]) as router:
+        if kind == "customers":
+            kind_options["router"] = router
         vocabulary = imports.vocabulary(s, kind)
         mapping = read_map(options["map_file"], vocabulary) if options["map_file"] else {}
         columns = Columns(vocabulary, mapping, options["ignore_unknown"])

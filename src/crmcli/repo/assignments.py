@@ -71,10 +71,12 @@ def opening_rows(
     by: Actor,
     reason: str | None,
     now: datetime | None = None,
+    rule: str | None = None,
 ) -> tuple[dict, dict]:
     """A new assignment's columns and its audit event's (`open_assignment`, bulk imports).
 
-    An assignment the acting user makes to themselves is acknowledged at once.
+    An assignment the acting user makes to themselves is acknowledged at once. One a
+    routing `rule` made says so: reason "rule NAME", and the rule in the event's detail.
     """
     now = now or clock.now()
     row = new_row(Assignment, {
@@ -85,6 +87,7 @@ def opening_rows(
     event = audit.event_row(
         by=by.handle, action="assignment.create", entity="assignment", entity_id=row["id"],
         customer_id=customer_id, changes=audit.snapshot_values(row), at=now,
+        detail={"rule": rule} if rule else None,
     )
     return row, event
 

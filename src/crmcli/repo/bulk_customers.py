@@ -34,7 +34,7 @@ from crmcli import clock, fields
 from crmcli.db import region
 from crmcli.errors import CrmError, Duplicate, Invalid, PermissionDenied
 from crmcli.models import Assignment, AuditEvent, Customer, User
-from crmcli.repo import bulk_remarks, custom_fields, customers, sensitive, users
+from crmcli.repo import bulk_remarks, custom_fields, customers, routing, sensitive, users
 from crmcli.repo.bulk import Importer, Row, insert_rows, listed, parse_id, remembered
 from crmcli.repo.bulk_identity import Entry, Group, grouped
 
@@ -79,8 +79,10 @@ def folded(group: Group) -> tuple[Entry, list[bool]]:
 class CustomerImport(Importer):
     kind = "customers"
 
-    def __init__(self, s, *, on_name_mismatch: str = "error", **options):
+    def __init__(self, s, *, on_name_mismatch: str = "error",
+                 router: routing.Router | None = None, **options):
         super().__init__(s, **options)
+        self.router = router or routing.Router(s)  # owners for rows that name none
         if on_name_mismatch not in ON_NAME_MISMATCH:
             raise Invalid(f"{on_name_mismatch!r} is not one of {', '.join(ON_NAME_MISMATCH)}",
                           "on-name-mismatch")
@@ -124,9 +126,10 @@ class CustomerImport(Importer):
             self.refuse(entry.row.where, [Invalid(clash.reason(entry), clash.kind)])
         new: list[customers.NewCustomer] = []
         updates: list[tuple[Any, Group]] = []
+        routed = self._route([group for group in groups if group.match is None])
         for group in groups:
             if group.match is None:
-                self._new_group(group, new)
+                self._new_group(group, new, routed.get(id(group)))
             else:
                 self._duplicate(group, updates)
         self._insert(new)
@@ -178,24 +181,43 @@ class CustomerImport(Importer):
         else:
             updates.append((match.pk, group))
 
-    def _new_group(self, group: Group, new: list[customers.NewCustomer]) -> None:
+    def _route(self, fresh: list[Group]) -> dict[int, routing.Routed]:
+        """The batch's new customers that name no owner, routed by the rules at once (one
+        turn-taking per rule and batch, not per row): {id(group): routed}."""
+        made = [(group, self._made_of(group)) for group in fresh]
+        unowned = [(group, entry) for group, entry in made
+                   if entry.owner is None and entry.standard.get("name")]
+        if not unowned:
+            return {}
+        chosen = self.router.route([(entry.standard, entry.extra) for _, entry in unowned])
+        return {id(group): routed for (group, _), routed in zip(unowned, chosen, strict=True)
+                if routed is not None}
+
+    def _made_of(self, group: Group) -> Entry:
+        """The entry a new group's customer is made of (`_new_group`)."""
+        return folded(group)[0] if self.on_duplicate == "update" else group.first
+
+    def _new_group(self, group: Group, new: list[customers.NewCustomer],
+                   routed: routing.Routed | None) -> None:
         """A group no stored customer matches: one new customer, from the folded rows
         (update) or from the first row, the others skipped or refused (skip, error)."""
         if self.on_duplicate != "update":
-            self._create(group.first, [group.first], new)
+            self._create(group.first, [group.first], new, routed)
             self._repeats(group)
             return
         entry, changed = folded(group)
-        if self._create(entry, group.rows, new):
+        if self._create(entry, group.rows, new, routed):
             self._count_later(changed, record_changed=True)
 
-    def _create(self, entry: Entry, rows: list[Entry], new: list) -> bool:
+    def _create(self, entry: Entry, rows: list[Entry], new: list,
+                routed: routing.Routed | None) -> bool:
         """Add the new customer `entry` says to `new`; if refused, each of `rows` is."""
         try:
-            owner = entry.owner or self._owner(self.by.handle)
+            owner = entry.owner or (routed.owner if routed else self._owner(self.by.handle))
             new.append(customers.new_rows(
                 entry.standard, entry.extra, owner=owner, by=self.by,
                 customer_id=entry.customer_id, now=self.now,
+                rule=routed.rule if routed and not entry.owner else None,
             ))
         except Invalid as problem:
             self.refuse_all(rows, problem)

@@ -30,6 +30,7 @@ from crmcli.repo import (
     custom_fields,
     permissions,
     refs,
+    routing,
     sensitive,
     users,
 )
@@ -190,9 +191,12 @@ def parse(s: Session, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
 
 
 def create(
-    s: Session, raw: dict[str, Any], *, by: Actor, allow_duplicate: bool = False
+    s: Session, raw: dict[str, Any], *, by: Actor, allow_duplicate: bool = False,
+    router: routing.Router | None = None,
 ) -> Customer:
-    """Add a customer; the owner (the acting user unless given) gets an owner assignment."""
+    """Add a customer; the owner gets an owner assignment. The owner is the one given,
+    else the one the first matching routing rule chooses (`router`: the front end's, with
+    the turns of its database), else the acting user."""
     standard, extra = parse(s, raw)
     sensitive.check_write(s, by, [*standard, *extra])  # only their readers write them
     owner = users.owner(s, standard.get("owner") or by.handle)
@@ -200,6 +204,12 @@ def create(
     customer = Customer(**rows.customer)
     if not allow_duplicate:
         guard_duplicates(s, customer)
+    if not standard.get("owner"):  # routed once refusals are behind: a turn is not wasted
+        (routed,) = (router or routing.Router(s)).route([(standard, extra)])
+        if routed:
+            rows = new_rows(standard, extra, owner=routed.owner, by=by, rule=routed.rule,
+                            customer_id=customer.id)
+            customer = Customer(**rows.customer)
     s.add(customer)
     s.flush()
     created, assigned = rows.events
@@ -224,10 +234,12 @@ def new_rows(
     by: Actor,
     customer_id: str | None = None,
     now: datetime | None = None,
+    rule: str | None = None,
 ) -> NewCustomer:
     """A new customer from parsed values: the defaults (stage, the owner's department), the
     owner assignment, and the audit events, all stamped `now`. `create` and bulk imports
-    both build with it; an import of an export keeps the exported `customer_id`."""
+    both build with it; an import of an export keeps the exported `customer_id`. An owner a
+    routing `rule` chose is assigned for that reason (and waits for acknowledgement)."""
     if not standard.get("name"):
         raise Invalid("is required", "name")
     now = now or clock.now()
@@ -250,7 +262,8 @@ def new_rows(
         customer_id=row["id"], changes=audit.snapshot_values(row), at=now,
     )
     assignment, assigned = assignments.opening_rows(
-        row["id"], owner.handle, "owner", by=by, reason="created", now=now
+        row["id"], owner.handle, "owner", by=by, now=now,
+        reason=f"rule {rule}" if rule else "created", rule=rule,
     )
     return NewCustomer(row, assignment, [created, assigned])
 

@@ -39,6 +39,7 @@ from crmcli.sync import (
     judge_notes,
     judge_phones,
     judge_resolutions,
+    judge_route,
     judge_sent,
     judge_settings,
     judge_sla,
@@ -252,10 +253,12 @@ with judge_writes.as_of(8):
 # Version 9: issue 11's timeliness: the team settings (`judge_settings`), approvals
 # (`judge_approvals`); the checks and writes made again, as they now know the new kinds
 # of record.
-# A note's direction (`judge_sla`) comes before them: they write its column.
+# A note's direction (`judge_sla`) comes before them: they write its column. Round-robin
+# turns shared by the replicas (`judge_route`).
 V9 = (judge_settings.SETTINGS_TABLE + judge_sla.DIRECTION + judge_approvals.V9
       + judge_fresh.functions()
-      + judge_writes.rewritten_functions(9) + judge_sent.functions(9))
+      + judge_writes.rewritten_functions(9) + judge_sent.functions(9)
+      + judge_route.ROUTE_TURNS)
 MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
