@@ -130,8 +130,7 @@ class CustomerFormScreen(FormScreen):
 
         def save(s: Session, me: Actor) -> str:
             if customer_id is None:
-                customer = customers.create(s, raw, by=me, allow_duplicate=allow_duplicate)
-                return f"added {customers.describe(customer)}"
+                return added(s, raw, me, allow_duplicate)
             customer = customers.live(s, customer_id)
             changed = customers.update(s, customer, raw, by=me, allow_duplicate=allow_duplicate,
                                        expected=shown)
@@ -139,3 +138,20 @@ class CustomerFormScreen(FormScreen):
 
         return save
 
+
+def added(s: Session, raw: dict[str, str], me: Actor, allow_duplicate: bool) -> str:
+    """Add the customer the form holds, routed by the team's rules when it names no owner
+    (with the shared database's turns on a team replica, as `crm customer add`); says
+    who owns it, and anything routing had to say."""
+    from crmcli.repo import routing
+    from crmcli.sync import route_turns
+
+    said: list[str] = []
+    with route_turns.turns_for(s, said.append) as turns:
+        router = routing.Router(s, turns)
+        customer = customers.create(s, raw, by=me, allow_duplicate=allow_duplicate,
+                                    router=router)
+    routed = router.last
+    if routed is not None and routed.owner.handle == customer.owner:
+        said.insert(0, f"routed to {customer.owner} by rule {routed.rule}")
+    return "; ".join([f"added {customers.describe(customer)}", *said, *router.warnings])
