@@ -11,7 +11,7 @@ import typer
 from crmcli.cli import context
 from crmcli.cli.context import data_command
 from crmcli.cli.options import FormatOption
-from crmcli.cli.output import Column, Format, emit, emit_one, say
+from crmcli.cli.output import Column, Format, emit, emit_one, local_time, say, short_id
 from crmcli.errors import UsageError
 
 app = typer.Typer(
@@ -27,6 +27,16 @@ COLUMNS = [
     Column("when", "When", max_width=40),
     Column("to", "To"),
     Column("how", "How"),
+]
+PENDING_COLUMNS = [
+    Column("customer", "ID", short_id),
+    Column("name", "Customer", max_width=24),
+    Column("owner", "Owner"),
+    Column("rule", "Rule"),
+    Column("assigned_by", "By"),
+    Column("since", "Since", local_time),
+    Column("due", "Ack due", local_time),
+    Column("overdue", "Overdue", lambda value: "overdue" if value else ""),
 ]
 
 
@@ -108,3 +118,24 @@ def _card(verdict: dict):
         return Text(verdict["why"])
     return Text(f"rule {verdict['rule']} ({verdict['how']}, to {verdict['to']}): "
                 f"{verdict['owner'] or 'nobody'} — {verdict['why']}")
+
+
+@app.command("pending")
+@data_command
+def pending(
+    everyone: Annotated[bool, typer.Option(
+        "--all", help="Every routed customer waiting, not only those you created.")] = False,
+    overdue: Annotated[bool, typer.Option(
+        "--overdue", help="Only those waiting longer than route.ack_within.")] = False,
+    format: FormatOption = Format.table,
+) -> None:
+    """Routed customers whose new owner has not acknowledged them yet (`crm ack`)."""
+    from crmcli.repo import route_acks
+
+    with context.session(write=False) as s:
+        me = context.actor(s)
+        found = route_acks.waiting(s, assigner=None if everyone else me.handle,
+                                   overdue_only=overdue)
+    shown = emit((row.as_dict() for row in found), format, PENDING_COLUMNS)
+    if format is Format.table and not shown:
+        say("no routed customer waits for acknowledgement")

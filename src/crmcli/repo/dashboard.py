@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from crmcli import clock
 from crmcli.models import Approval, Assignment, AuditEvent, Customer, Meta, Task
-from crmcli.repo import approvals, handoffs, sla, tasks, users
+from crmcli.repo import approvals, handoffs, route_acks, sla, tasks, users
 from crmcli.repo.sla import Clock
 
 # --- changes by anyone -------------------------------------------------------------------
@@ -54,19 +54,24 @@ class MyWork:
     # the hand-overs (`crm handoff`) among `awaiting`, by assignment id: note and quote
     handovers: dict[str, handoffs.Handover] = field(default_factory=dict)
     approvals: list[tuple[Approval, Customer]] = field(default_factory=list)
+    # customers `handle` created that a rule routed to someone who has not acknowledged
+    # within `route.ack_within`
+    unacknowledged: list[route_acks.Waiting] = field(default_factory=list)
 
 
 def my_work(s: Session, handle: str) -> MyWork:
     """`handle`'s open tasks (overdue, due today, later or undated), the SLA clocks of
     the customers they own or hold a role on (and the escalated ones of the departments
-    they manage), and the assignments waiting for their
-    acknowledgement (with what their hand-overs carried)."""
+    they manage), the assignments waiting for their acknowledgement (with what their
+    hand-overs carried), their approvals, and the routed customers they created whose new
+    owner is overdue to acknowledge."""
     now = clock.now()
     today = clock.local(now).date()
     waiting = awaiting(s, handle)
     work = MyWork([], [], [], sla.clocks(s, now, sla.Scope(mine=handle)), waiting,
                   handoffs.of(s, [row.id for row, _ in waiting]),
-                  my_approvals(s, handle, now))
+                  my_approvals(s, handle, now),
+                  route_acks.waiting(s, assigner=handle, overdue_only=True, now=now))
     for task, customer in tasks.list_(s, tasks.TaskQuery(assignee=handle, status="open")):
         if task.due is not None and task.due < now:
             work.overdue.append((task, customer))

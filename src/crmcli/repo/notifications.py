@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from crmcli import clock
 from crmcli.models import Notification, User
-from crmcli.repo import approvals, notice_sources, sla_notices
+from crmcli.repo import approvals, notice_sources, route_acks, sla_notices
 from crmcli.repo.machine import new_row, to_dict
 
 
@@ -57,6 +57,7 @@ SOURCES: dict[str, Source] = {
     "sla": sla_notices.notices,
     "approvals waiting": approvals.waiting_notices,
     "approvals decided": approvals.decided_notices,
+    "routing": route_acks.overdue_notices,  # routing acknowledgement overdue, to the assigner
 }
 
 

@@ -1,7 +1,9 @@
 """My work: my open tasks (overdue, today, upcoming), my customers whose response-time
 limit has passed since we last spoke to them, hand-overs waiting for my acknowledgement
-(the customer's words a `crm handoff` carried right after the customer's name), and
-approvals: those waiting for my decision, and mine decided since I last looked."""
+(the customer's words a `crm handoff` carried right after the customer's name),
+approvals (those waiting for my decision, and mine decided since I last looked), and the
+customers I added that a routing rule gave to someone who has not acknowledged them in
+time (`route.ack_within`)."""
 
 from __future__ import annotations
 
@@ -75,6 +77,10 @@ class MyWorkScreen(DataScreen):
         yield Label("Approvals", id="approvals-title", classes="section")
         yield RecordTable([("Customer", 16), ("Kind", 9), ("Amount", 12), ("Status", 9),
                            ("By", 8), ("Reason", 24)], id="approvals")
+        yield Label("Routed by me, not acknowledged in time", id="routed-title",
+                    classes="section")
+        yield RecordTable([("Customer", 16), ("Owner", 9), ("Rule", 12), ("Since", 16),
+                           ("Ack was due", 16)], id="routed")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -117,6 +123,14 @@ class MyWorkScreen(DataScreen):
         )
         self.query_one("#awaiting-title", Label).update(
             f"Waiting for my acknowledgement: {len(found.awaiting)}")
+        self.customer_of.update({w.assignment.id: w.customer.id for w in found.unacknowledged})
+        self.query_one("#routed", RecordTable).fill(
+            (w.assignment.id, [cell(w.customer.name), cell(w.assignment.user), cell(w.rule),
+                               cell(clock.show(w.assignment.since)), cell(clock.show(w.due), "red")])
+            for w in found.unacknowledged
+        )
+        self.query_one("#routed-title", Label).update(
+            f"Routed by me, not acknowledged in time: {len(found.unacknowledged)}")
         self.show_approvals(found)
         self.refresh_bindings()  # Ack needs something waiting, Approve a request
 
