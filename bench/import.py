@@ -11,7 +11,10 @@ repeated leads), then measures in one run, each as a fresh process on the same C
   no dedup: the reference the targets are set against);
 - a raw sqlite3 executemany of the parsed CSV rows in one transaction (the ceiling).
 
-With --memory N it also imports N rows and prints the import's peak RSS.
+With --memory N it also imports N rows and prints the import's peak RSS. With --routed it
+also imports into an empty database with routing rules (round-robin for 展会 leads, least-
+open for 官网 ones, among five members of sales): the rows name no owner, so those two
+sources' rows are routed.
 Data goes to bench/.data/ (git-ignored).
 """
 
@@ -119,6 +122,18 @@ def fresh_home(name: str) -> Path:
     return home
 
 
+def add_rules(home: Path) -> None:
+    """Five members of sales and two routing rules (`--routed`)."""
+    crm = [sys.executable, "-m", "crmcli"]
+    for number in range(5):
+        subprocess.run([*crm, "user", "add", f"rep{number}", "--name", f"Rep {number}",
+                        "--dept", "sales"], env=crm_env(home), check=True, capture_output=True)
+    for rule in (["expo", "--when", "来源=展会", "--to", "dept:sales"],
+                 ["web", "--when", "来源=官网", "--to", "dept:sales", "--how", "least-open"]):
+        subprocess.run([*crm, "rule", "add", *rule], env=crm_env(home), check=True,
+                       capture_output=True)
+
+
 def our_import(home: Path, csv_path: Path) -> tuple[float, int, float]:
     return run([sys.executable, "-m", "crmcli", "import", "customers", str(csv_path)],
                crm_env(home))
@@ -146,6 +161,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--memory", type=int, default=0, metavar="N",
                         help="also import N rows and print the peak RSS")
+    parser.add_argument("--routed", action="store_true",
+                        help="also import into an empty database with routing rules")
     args = parser.parse_args()
     DATA.mkdir(exist_ok=True)
     rows = args.rows
@@ -180,6 +197,12 @@ def main() -> None:
     print(line("raw executemany, one transaction (ceiling)", ceiling))
     print(f"  targets: empty >= 1.00 x ({reference / ours_empty:.2f}), "
           f"100k >= 0.70 x ({reference / ours_full:.2f}); peak RSS {rss_empty} MiB")
+
+    if args.routed:
+        routed = fresh_home("routed")
+        add_rules(routed)
+        seconds, _, cpu = our_import(routed, sample)
+        print(line("crm import customers, empty, routing rules", seconds, cpu))
 
     if args.memory:
         big = DATA / f"customers-{args.memory}.csv"

@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import func
@@ -66,14 +67,18 @@ class Rule:
                 "to": show_to(self.to), "how": self.how}
 
 
+# An import asks about the same few values (a source, a city) row after row.
+_fold = lru_cache(maxsize=4096)(fields.fold)
+
+
 def _same(value: Any, wanted: Any) -> bool:
     if value is None:
         return False
     if isinstance(wanted, list):  # tags: the customer carries every one the rule names
-        have = {fields.fold(str(tag)) for tag in value or []}
-        return all(fields.fold(str(tag)) in have for tag in wanted)
+        have = {_fold(str(tag)) for tag in value or []}
+        return all(_fold(str(tag)) in have for tag in wanted)
     if isinstance(wanted, str) and isinstance(value, str):
-        return fields.fold(value) == fields.fold(wanted)
+        return value == wanted or _fold(value) == _fold(wanted)
     return value == wanted
 
 
@@ -225,7 +230,7 @@ def verdict(s: Session, standard: dict[str, Any], extra: dict[str, Any]) -> dict
                 "why": "no rule matches: the creator owns it"}
     team = members(s, rule.to) if rule.how in HOWS else [rule.how]
     if rule.how == "least-open" and team:
-        owner = least_open(s, team, 1)[0]
+        owner = least_open(open_counts(s, team), 1)[0]
     elif rule.how == "round-robin" and team:
         turn = s.get(Meta, _turn_key(rule.name))
         owner = next_turns(team, json.loads(turn.value) if turn else None, 1)[0]
@@ -307,6 +312,7 @@ class Router:
     last: Routed | None = None  # the last customer routed, for a front end to tell
     _rules: list[Rule] | None = None
     _users: dict[str, User] = field(default_factory=dict)
+    _open: dict[str, dict[str, int]] = field(default_factory=dict)  # least-open counts
 
     @property
     def rules(self) -> list[Rule]:
@@ -352,7 +358,9 @@ class Router:
                                  "the new customer stays yours")
             return []
         if rule.how == "least-open":
-            return least_open(self.s, team, n)
+            if rule.name not in self._open:  # counted once, then kept up to date here
+                self._open[rule.name] = open_counts(self.s, team)
+            return least_open(self._open[rule.name], n)
         return (self.turns or LocalTurns(self.s)).take(rule.name, team, n)
 
     def _user(self, handle: str) -> User:
@@ -376,13 +384,13 @@ def open_counts(s: Session, handles: list[str]) -> dict[str, int]:
     return counts
 
 
-def least_open(s: Session, team: list[str], n: int) -> list[str]:
-    """`n` owners, each the member with the fewest open customers at that moment (counting
-    those given before it), ties by handle: one count for the whole batch."""
-    counts = open_counts(s, team)
+def least_open(counts: dict[str, int], n: int) -> list[str]:
+    """`n` owners, each the member with the fewest open customers at that moment, ties by
+    handle; `counts` (`open_counts`) goes up with each one given, so a router counts
+    once for a whole import."""
     given = []
     for _ in range(n):
-        handle = min(team, key=lambda member: (counts[member], member))
+        handle = min(counts, key=lambda member: (counts[member], member))
         counts[handle] += 1
         given.append(handle)
     return given
