@@ -106,8 +106,8 @@ def test_a_first_sync_whose_connection_is_ended_resumes_where_it_stopped(
 ):
     alice = replica("alice", "Alice Wang", "sales")
     bob = replica("bob", "Bob Li", "sales")
-    fill(alice, 12, tmp_path)
-    total = postgres.value("SELECT count(*) FROM audit_event")
+    fill(alice, 40, tmp_path)  # pages enough that the cut comes before the sync ends,
+    total = postgres.value("SELECT count(*) FROM audit_event")  # on a loaded machine too
 
     process = subprocess.Popen(
         [sys.executable, "-m", "crmcli", "--db", str(bob.path), "--as", "bob", "sync"],
