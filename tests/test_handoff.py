@@ -219,6 +219,21 @@ def test_a_default_checklist_naming_no_field_is_refused_when_used(crm, team):
     assert "handoff.require.NAME" in crm("setting", "keys").stdout
 
 
+def test_a_default_checklist_is_set_for_a_role_there_is_by_its_canonical_name(crm, team):
+    refused = crm("setting", "set", "handoff.require.janitor", "phone")
+    assert refused.exit_code == 4 and "'janitor' is not one of" in refused.stderr
+    assert "handoff.require" not in crm("setting", "list").stdout
+    alias = crm("setting", "set", "handoff.require.客服", "phone")
+    assert alias.exit_code == 0, alias.output
+    assert "handoff.require.service = phone" in alias.stderr
+    ref = add_customer(crm, "Acme")
+    result = crm("handoff", ref, "--to", "bob", "--role", "service")
+    assert result.exit_code == 4 and "phone is empty" in result.stderr
+    assert "removed handoff.require.service" in crm(
+        "setting", "unset", "handoff.require.客服").stderr
+    assert crm("handoff", ref, "--to", "bob", "--role", "service").exit_code == 0
+
+
 def test_the_receiver_is_told_the_customer_s_words_where_they_read(crm, team):
     ref = add_customer(crm, "Acme")
     crm("note", "add", ref, "--kind", "call", "a call", "--quote", "下周一前要报价")

@@ -39,7 +39,7 @@ def set_(
     from crmcli.repo import settings
 
     with context.session() as s:
-        stored = settings.set_text(s, key, value, by=context.actor(s))
+        key, stored = settings.set_text(s, key, value, by=context.actor(s))
     say(key, " = ", settings.shown(key, stored))
 
 
@@ -50,6 +50,7 @@ def unset(key: Key) -> None:
     from crmcli.repo import settings
 
     with context.session() as s:
+        key = settings.canonical(key)
         settings.remove(s, key, by=context.actor(s))
     say("removed ", key)
 

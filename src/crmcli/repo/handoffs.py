@@ -104,7 +104,8 @@ def _show_checklist(value: Any) -> str:
 
 settings.register(settings.Known(
     SETTING, "fields a hand-over of role NAME checks by default (crm handoff), e.g. "
-    "handoff.require.service requirement,sla,phone", parse_checklist, _show_checklist))
+    "handoff.require.service requirement,sla,phone", parse_checklist, _show_checklist,
+    member=fields.parse_role))
 
 
 def checklist(s: Session, role: str, require: str | Iterable[str] | None) -> list[str]:

@@ -35,13 +35,15 @@ from crmcli.repo.users import Actor, require_role
 @dataclass(frozen=True)
 class Known:
     """A setting people set by name: `key` (or a family's prefix, ending in "."), one line
-    of `help`, `parse` (text → the value stored; raises `Invalid`) and `show` (value →
-    text)."""
+    of `help`, `parse` (text → the value stored; raises `Invalid`), `show` (value →
+    text) and, for a family, `member` (checks the NAME after the prefix: raises `Invalid`,
+    so a misspelt member is refused rather than stored to be never read)."""
 
     key: str
     help: str
     parse: Callable[[str], Any]
     show: Callable[[Any], str] = str
+    member: Callable[[str], Any] | None = None
 
     def matches(self, key: str) -> bool:
         if self.key.endswith("."):
@@ -142,12 +144,22 @@ def remove(s: Session, key: str, *, by: Actor) -> None:
                  changes=changes, detail={"key": key})
 
 
-def set_text(s: Session, key: str, text: str, *, by: Actor) -> Any:
+def set_text(s: Session, key: str, text: str, *, by: Actor) -> tuple[str, Any]:
     """`crm setting set KEY VALUE`: parse the text as the setting says, store the value
-    and return it."""
+    and return the key as stored and the value."""
+    key = canonical(key)
     value = known(key).parse(text)
     put(s, key, value, by=by)
-    return value
+    return key, value
+
+
+def canonical(key: str) -> str:
+    """`key` as it is stored: a family member by its canonical name (handoff.require.客服
+    is handoff.require.service); `Invalid` for a member the family has not."""
+    entry = _entry(key)
+    if entry is None or entry.member is None:
+        return key
+    return entry.key + entry.member(key.removeprefix(entry.key))
 
 
 def shown(key: str, value: Any) -> str:
