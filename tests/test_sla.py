@@ -132,6 +132,23 @@ def test_working_hours_that_make_no_sense_are_refused_with_exit_4(crm, alice):
     assert "09:00-18:00" in crm("setting", "list").stdout
 
 
+@pytest.mark.parametrize("stored", ["9-18", "18:00-09:00", 930, ["09:00", "18:00"]])
+def test_working_hours_stored_malformed_count_as_unset(crm, alice, beijing, at, database,
+                                                        stored):
+    """A value no `crm setting set` makes (by hand, or from a client that checked less)
+    leaves the clock running around the clock instead of breaking every list."""
+    from sqlmodel import select
+
+    from crmcli.models import Setting
+
+    crm("setting", "set", "work_hours", HOURS)
+    with database(write=True) as s:
+        s.exec(select(Setting).where(Setting.key == "work_hours")).one().value = stored
+    at("2026-03-06 17:00")  # a Friday evening: with the hours, due on Monday
+    add_customer(crm, "Acme", "--sla", "2h")
+    assert clocks(crm)["Acme"]["due"] == _utc("2026-03-06 19:00")
+
+
 def test_no_customer_waiting_says_so_on_stderr(crm, alice):
     result = crm("sla", "list")
     assert result.exit_code == 0 and result.stdout == ""

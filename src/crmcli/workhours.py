@@ -55,10 +55,16 @@ def parse_work_hours(text: str) -> str:
 
 
 def work_hours(value: object) -> WorkHours | None:
-    """The stored setting as hours (None: unset, the clock runs around the clock)."""
-    if not value:
+    """The stored setting as hours (None: unset, the clock runs around the clock). A value
+    that is not hours (stored by hand, or by a client that checked less) counts as unset:
+    every list and reminder must still work, and `crm setting list` shows what is there."""
+    try:
+        text = parse_work_hours(str(value)) if value else None
+    except Invalid:
         return None
-    h1, m1, h2, m2 = map(int, _HOURS.match(str(value)).groups())
+    if text is None:
+        return None
+    h1, m1, h2, m2 = map(int, _HOURS.match(text).groups())
     return WorkHours(h1 * 60 + m1, h2 * 60 + m2)
 
 
