@@ -54,6 +54,28 @@ def test_the_first_rule_in_order_wins_and_an_explicit_owner_is_never_routed(crm,
     assert [(rule["name"], rule["order"]) for rule in listed] == [("shanghai", 10), ("everyone", 20)]
 
 
+@pytest.mark.parametrize("stored", [
+    "bob", {"when": ["city"], "how": "bob"}, {"when": {}, "how": "round-robin"},
+    {"when": {}, "to": "dept:sales", "how": "least-open", "order": "first"},
+])
+def test_a_rule_stored_malformed_is_skipped_and_the_next_one_applies(crm, sales, database,
+                                                                     stored):
+    """A value no `crm rule add` makes (by hand, or from a client that checked less) must
+    not stop customers being created: it is skipped, as if it were not there."""
+    from sqlmodel import select
+
+    from crmcli.models import Setting
+
+    ok(crm, "rule", "add", "broken", "--how", "carol", "--order", "10")
+    ok(crm, "rule", "add", "fallback", "--how", "dan", "--order", "20")
+    with database(write=True) as s:
+        s.exec(select(Setting).where(Setting.key == "rule.broken")).one().value = stored
+    assert owner_of(crm, add_customer(crm, "沪客", "--city", "上海")) == "dan"
+    assert [rule["name"] for rule in json.loads(ok(crm, "rule", "list", "--format", "json"))] \
+        == ["fallback"]
+    ok(crm, "rule", "remove", "broken")
+    assert "rule.broken" not in ok(crm, "setting", "list")
+
 def test_chinese_values_are_stored_as_the_data_dictionary_reads_them(crm, sales):
     ok(crm, "rule", "add", "fresh", "--when", "阶段=线索,等级=a级", "--how", "bob")
     [rule] = json.loads(ok(crm, "rule", "list", "--format", "json"))

@@ -95,20 +95,37 @@ def show_to(to: str | list[str]) -> str:
 
 def rules(s: Session) -> list[Rule]:
     """Every rule, in the order they are tried (order, then name)."""
-    found = []
-    for key, value in settings.values(s, PREFIX).items():
-        if isinstance(value, dict):
-            found.append(Rule(key.removeprefix(PREFIX), dict(value.get("when") or {}),
-                              value.get("to") or "", str(value.get("how") or ""),
-                              int(value.get("order") or 0)))
-    return sorted(found, key=lambda rule: (rule.order, rule.name))
+    found = (_stored(key.removeprefix(PREFIX), value)
+             for key, value in settings.values(s, PREFIX).items())
+    return sorted(filter(None, found), key=lambda rule: (rule.order, rule.name))
+
+
+def _stored(name: str, value: Any) -> Rule | None:
+    """The rule a stored value holds; None for one no `crm rule add` makes (stored by hand,
+    or by a client that checked less): skipped, so customers are still created and owned
+    by their creator rather than refused."""
+    if not isinstance(value, dict):
+        return None
+    when, to, how, order = (value.get("when"), value.get("to") or "", value.get("how"),
+                            value.get("order", 0))
+    targets = to if isinstance(to, list) else [to]
+    if not (isinstance(when, dict) and all(isinstance(k, str) for k in when)
+            and all(isinstance(target, str) for target in targets)
+            and isinstance(how, str) and how and isinstance(order, int)
+            and (how not in HOWS or all(targets))):
+        return None
+    return Rule(name, dict(when), to, how, order)
 
 
 def get(s: Session, name: str) -> Rule:
     for rule in rules(s):
         if rule.name == name:
             return rule
-    raise NotFound(f"no rule named {name!r} (see `crm rule list`)")
+    raise _no_rule(name)
+
+
+def _no_rule(name: str) -> NotFound:
+    return NotFound(f"no rule named {name!r} (see `crm rule list`)")
 
 
 def parse_name(text: str) -> str:
@@ -205,7 +222,8 @@ def add(s: Session, name: str, *, when: str, to: str | None, how: str,
 
 def remove(s: Session, name: str, *, by: Actor) -> None:
     """Remove rule `name` (admins only) and this database's turn of it."""
-    get(s, name)  # NotFound names the rule, not the key
+    if settings.get(s, PREFIX + name) is None:  # (a malformed one is removed too)
+        raise _no_rule(name)
     settings.remove(s, PREFIX + name, by=by)
     turn = s.get(Meta, _turn_key(name))
     if turn is not None:
