@@ -19,12 +19,12 @@ the checks, `crm_require_won_approved` asks again once the push's records are wr
 
 from __future__ import annotations
 
+from crmcli.sync.judge_tables import record_table
+
 KINDS = ("contract", "discount", "quote", "refund", "payment", "other")  # `approvals.KINDS`
 _KINDS = ", ".join(f"'{kind}'" for kind in KINDS)
 
-TABLE = f"""
-CREATE TABLE approval (
-    id text PRIMARY KEY,
+TABLE = record_table("approval", f"""
     customer_id text NOT NULL REFERENCES customer (id) ON DELETE CASCADE
         DEFERRABLE INITIALLY DEFERRED,
     kind text NOT NULL CHECK (kind IN ({_KINDS})),
@@ -35,22 +35,7 @@ CREATE TABLE approval (
     status text NOT NULL CHECK (status IN ('open', 'approved', 'rejected', 'withdrawn')),
     decided_by text,
     decided_at timestamptz,
-    decision_reason text,
-    created_at timestamptz NOT NULL,
-    updated_at timestamptz NOT NULL,
-    version integer NOT NULL,
-    deleted_at timestamptz,
-    server_seq bigint NOT NULL
-);
-CREATE INDEX approval_customer ON approval (customer_id);
-CREATE UNIQUE INDEX approval_server_seq ON approval (server_seq);
-CREATE TRIGGER approval_lock BEFORE INSERT OR UPDATE ON approval
-    FOR EACH STATEMENT EXECUTE FUNCTION crm_lock();
-CREATE TRIGGER approval_stamp BEFORE INSERT OR UPDATE ON approval
-    FOR EACH ROW EXECUTE FUNCTION crm_stamp();
-CREATE TRIGGER approval_narrow AFTER DELETE ON approval
-    FOR EACH STATEMENT EXECUTE FUNCTION crm_narrow_view();
-"""
+    decision_reason text,""") + "CREATE INDEX approval_customer ON approval (customer_id);\n"
 
 FUNCTIONS = """
 -- Whether `who` decides this request: never its requester; admins any; role:manager, a

@@ -24,14 +24,18 @@ TABLE_OF = {
     "approval": "approval", "conflict": "conflict",
 }
 ORDER = tuple(TABLE_OF)  # a record's parent first
-# The schema version that brought each kind of record added after version 3: the
-# functions an earlier version's script makes know only the kinds its tables hold.
-SINCE = {"setting": 9, "approval": 9}
+# The schema version that brought each kind of record after version 3 ("setting") and each
+# column added to a shared table ("note.direction"): an earlier version's script makes
+# functions that know only the tables and columns it made (a LANGUAGE sql body is checked
+# when created), and it stays the script that shipped.
+ADDED_IN = {"setting": 9, "approval": 9, "note.direction": 9}
 
 
 def kinds(version: int) -> tuple[str, ...]:
     """The kinds of record the shared database holds at schema `version`, parents first."""
-    return tuple(entity for entity in ORDER if SINCE.get(entity, 3) <= version)
+    return tuple(entity for entity in ORDER if ADDED_IN.get(entity, 3) <= version)
+
+
 BOOKKEEPING = "ARRAY['version', 'updated_at', 'updated_by', 'created_at', 'server_seq']"
 
 # A note, task or role moves to another customer only in a merge: it takes the right to
@@ -153,12 +157,6 @@ AUTHORS = {
     "assignment": ("assigned_by",), "approval": ("requested_by",),
 }
 
-
-# Columns a later schema version adds to a shared table ("entity.column": version). The
-# functions an earlier version's script makes from the columns leave them out: that
-# script runs before the column exists (a LANGUAGE sql body is checked when created), and
-# it stays the script that shipped.
-ADDED_IN = {"note.direction": 9}
 _as_of: list[int] = []
 
 
