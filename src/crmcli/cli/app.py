@@ -24,6 +24,7 @@ from crmcli.cli import (
     note,
     notify,
     remote,
+    report,
     responsibility,
     rule,
     server,
@@ -138,6 +139,7 @@ app.add_typer(conflicts.app, name="conflicts")
 app.add_typer(audit.app, name="audit")
 app.add_typer(notify.app, name="notify")
 app.add_typer(sla.app, name="sla")
+app.add_typer(report.app, name="report")
 app.command("remind")(notify.remind)
 
 

@@ -81,7 +81,7 @@ def short_id(value: str | None) -> str:
     return short(value)
 
 
-def _stdout_console():
+def stdout_console():
     from rich.console import Console
 
     width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
@@ -127,7 +127,7 @@ def emit(rows: Iterable[dict[str, Any]], fmt: Format, columns: Sequence[Column])
         for row in counted():
             table.add_row(*(safe(column.text(row)) for column in columns))
         if count:
-            _stdout_console().print(table)
+            stdout_console().print(table)
     return count
 
 
@@ -151,7 +151,7 @@ def emit_one(record: dict[str, Any], fmt: Format, card: Callable[[], Any]) -> No
     elif fmt is Format.csv:
         _write_csv([{k: v for k, v in record.items() if not isinstance(v, list) or k == "tags"}])
     else:
-        _stdout_console().print(card())
+        stdout_console().print(card())
 
 
 def key_value_card(pairs: Iterable[tuple[str, Any]]):

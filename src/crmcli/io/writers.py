@@ -95,14 +95,14 @@ def write_xlsx(
         worksheet.append([typed_cell(value, kind) if kind else text_cell(value)
                           for value, kind in zip(values, kinds, strict=True)])
         count += 1
-    _save_reproducibly(workbook, out)
+    save_reproducibly(workbook, out)
     return count
 
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
 
 
-def _save_reproducibly(workbook: Any, out: IO[bytes]) -> None:
+def save_reproducibly(workbook: Any, out: IO[bytes]) -> None:
     """Save `workbook` so that the same cells give the same bytes: openpyxl stamps the
     document properties and every zip entry with the time of saving, which would make
     each export differ. The properties get the zip epoch instead, and the archive is

@@ -1,0 +1,12 @@
+"""`crm report ...`: what managers look at, from the shared record and its history.
+
+Each report is a command in its own module (cli/report_NAME.py) over a repo/reports/
+module; they share their options (report_options.py) and their rendering
+(report_output.py): a Rich table and a terminal chart for people, json/ndjson/csv for
+scripts, `-o FILE.xlsx` for a deck.
+"""
+
+import typer
+
+app = typer.Typer(help="Reports: funnel, attribution, workload, data quality.",
+                  no_args_is_help=True)
