@@ -86,6 +86,19 @@ class Period:
         return f"{clock.show(self.since) or 'the start'} to {clock.show(self.until) or 'now'}"
 
 
+@dataclass(frozen=True)
+class Options:
+    """What every report is asked with (each reads what applies to it and says in its
+    help which): the period, the filters on customers (any of the values given), and
+    `by` week or month for a trend. The CLI and the dashboard's Reports view build it."""
+
+    period: Period = Period()
+    owner: tuple[str, ...] = ()
+    dept: tuple[str, ...] = ()
+    source: tuple[str, ...] = ()
+    by: str | None = None
+
+
 def parse_by(text: str | None) -> str | None:
     """`--by week|month`: a trend per period instead of one figure for the whole period."""
     if text is None:
