@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from crmcli.cli.output import Format, safe, say, stdout_console
-from crmcli.display import clean, show_duration, show_money
+from crmcli.display import clean
 from crmcli.errors import Invalid
 from crmcli.io import writers
-from crmcli.repo.reports.table import RESTRICTED, Measure, Report, Section
+from crmcli.repo.reports.table import Report, Section, shown
 
 BAR = "█"
 EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -76,25 +76,6 @@ def _csv_cell(value: Any) -> str:
         return ""
     if isinstance(value, list):
         return ",".join(map(str, value))
-    return str(value)
-
-
-def shown(value: Any, measure: Measure) -> str:
-    """A value as people read it in a table cell."""
-    if value is None:
-        return ""
-    if value == RESTRICTED:
-        return RESTRICTED
-    if measure.kind == "count":
-        return f"{value:,}"
-    if measure.kind == "ratio":
-        return f"{value * 100:.1f}%"
-    if measure.kind == "seconds":
-        return show_duration(round(value / 60))
-    if measure.kind == "money":
-        return show_money(value)
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
     return str(value)
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from crmcli import clock, dates
+from crmcli.display import show_duration, show_money
 from crmcli.errors import Invalid
 
 Kind = Literal["text", "count", "ratio", "seconds", "money", "date"]
@@ -37,6 +38,27 @@ class Chart:
     kind: Literal["bar", "line"]
     label: str
     values: tuple[str, ...]
+
+
+def shown(value: Any, measure: Measure) -> str:
+    """A value as people read it (a table cell, a bar's figure): a count with thousands
+    separators, a ratio as a percentage, seconds as `1d2h`, money as `¥1,234.50`. Here,
+    not in a front end, so the CLI's table and the dashboard's show the same figure."""
+    if value is None:
+        return ""
+    if value == RESTRICTED:
+        return RESTRICTED
+    if measure.kind == "count":
+        return f"{value:,}"
+    if measure.kind == "ratio":
+        return f"{value * 100:.1f}%"
+    if measure.kind == "seconds":
+        return show_duration(round(value / 60))
+    if measure.kind == "money":
+        return show_money(value)
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
 
 
 @dataclass
