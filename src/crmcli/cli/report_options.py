@@ -20,3 +20,22 @@ OutputOption = Annotated[Optional[Path], typer.Option(
 SectionOption = Annotated[Optional[str], typer.Option(
     "--section", metavar="NAME",
     help="Only this part of the report (csv writes one part: the first unless named).")]
+OwnerOption = Annotated[Optional[list[str]], typer.Option(
+    "--owner", metavar="HANDLE", help="Only customers this user owns (repeat: any of them).")]
+DeptOption = Annotated[Optional[list[str]], typer.Option(
+    "--dept", metavar="DEPT",
+    help="Only customers of this department, the customer's own (repeat: any of them).")]
+SourceOption = Annotated[Optional[list[str]], typer.Option(
+    "--source", metavar="SOURCE",
+    help="Only customers from this source: exhibition, website... (repeat: any of them).")]
+
+
+def options(since: Optional[str] = None, until: Optional[str] = None, *,
+            owner: Optional[list[str]] = None, dept: Optional[list[str]] = None,
+            source: Optional[list[str]] = None, by: Optional[str] = None):
+    """The `reports.table.Options` a command's options ask for (the period and `--by`
+    checked: exit 4 for a bad one)."""
+    from crmcli.repo.reports.table import Options, Period, parse_by
+
+    return Options(Period.parse(since, until), tuple(owner or ()), tuple(dept or ()),
+                   tuple(source or ()), parse_by(by))

@@ -26,7 +26,7 @@ SORTABLE = (
 )
 
 
-def _same_text(column: Any, typed: Values) -> ColumnElement[bool]:
+def same_text(column: Any, typed: Values) -> ColumnElement[bool]:
     """Free text typed as a filter matches ignoring case (`--city shanghai` finds Shanghai);
     any of several values."""
     return or_(*(func.lower(column) == func.lower(value.strip()) for value in typed))
@@ -61,13 +61,13 @@ class CustomerQuery:
         if self.owner:
             where.append(Customer.owner.in_([fields.normal_handle(o) for o in self.owner]))
         if self.department:
-            where.append(_same_text(Customer.department, self.department))
+            where.append(same_text(Customer.department, self.department))
         if self.stage:
             where.append(Customer.stage.in_([fields.parse_stage(s) for s in self.stage]))
         if self.level:
             where.append(Customer.level.in_([fields.parse_level(v) for v in self.level]))
         if self.city:
-            where.append(_same_text(Customer.city, self.city))
+            where.append(same_text(Customer.city, self.city))
         for tag in self.tag:
             tagged = func.json_each(Customer.tags).table_valued("value")
             where.append(select(tagged.c.value).where(tagged.c.value == tag).exists())

@@ -1,0 +1,34 @@
+"""The customers a report counts: the filters of `reports.table.Options`, as SQL.
+
+Every report narrows its customers the same way, so `--owner`, `--dept` and `--source`
+read alike in each: the live customers (not deleted, not merged into another), owned by
+any of the handles given, of any of the departments given (the customer's own, ignoring
+case, as `crm customer list --department`), from any of the sources given (ignoring case).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement
+
+from crmcli.models import Customer
+from crmcli.repo.customer_lists import CustomerQuery, same_text
+from crmcli.repo.listing import values
+from crmcli.repo.reports.table import Options
+
+
+def conditions(options: Options) -> list[ColumnElement[bool]]:
+    """The WHERE terms that keep the customers `options` asks about."""
+    query = CustomerQuery(owner=options.owner, department=options.dept)
+    where = [*query.conditions(), Customer.merged_into.is_(None)]
+    if sources := values(options.source):
+        where.append(same_text(Customer.source, sources))
+    return where
+
+
+def described(options: Options) -> str:
+    """The filters in words for a report's notes ("" for none): `owner alice or bob ·
+    department sales · source expo`."""
+    said = [f"{name} {' or '.join(chosen)}" for name, chosen in (
+        ("owner", values(options.owner)), ("department", values(options.dept)),
+        ("source", values(options.source))) if chosen]
+    return " · ".join(said)
