@@ -15,14 +15,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from crmcli import charts
 from crmcli.cli.output import Format, safe, say, stdout_console
-from crmcli.display import clean
 from crmcli.errors import Invalid
 from crmcli.io import writers
 from crmcli.repo.reports.table import Report, Section, shown
 
-BAR = "█"
-EIGHTHS = " ▏▎▍▌▋▊▉"
 MOST_WIDTH = 100  # a chart wider than this reads no better
 
 
@@ -109,60 +107,15 @@ def chart(section: Section, width: int) -> Any:
     width = min(width, MOST_WIDTH)
     if section.chart.kind == "line":
         return _lines(section, width)
-    return _bars(section, width)
-
-
-def _bars(section: Section, width: int) -> Any:
-    from rich.cells import cell_len
-    from rich.text import Text
-
-    spec = section.chart
-    labels = [clean(str(row.get(spec.label) or "")) for row in section.rows]
-    label_width = min(max(map(cell_len, labels), default=0), width // 3)
-    several = len(spec.values) > 1
-    legend_width = max(cell_len(section.measure(k).header) for k in spec.values) + 1 \
-        if several else 0
-    out = Text()
-    styles = ("cyan", "magenta", "green", "yellow")
-    for key, style in zip(spec.values, styles * 4, strict=False):
-        measure = section.measure(key)
-        numbers = [v if isinstance(v, int | float | Decimal) else 0
-                   for v in (row.get(key) for row in section.rows)]
-        top = max(numbers, default=0) or 1
-        room = max(width - label_width - legend_width - 14, 10)
-        for label, row, number in zip(labels, section.rows, numbers, strict=True):
-            out.append(_fit(label, label_width) + " ")
-            if several:
-                out.append(_fit(measure.header, legend_width - 1) + " ", style="dim")
-            out.append(_bar(float(number) / float(top) * room), style=style)
-            out.append(" " + shown(row.get(key), measure) + "\n")
-    return out
-
-
-def _fit(text: str, width: int) -> str:
-    from rich.cells import cell_len, set_cell_size
-
-    return set_cell_size(text, width) if cell_len(text) != width else text
-
-
-def _bar(cells: float) -> str:
-    whole, part = divmod(round(cells * 8), 8)
-    return BAR * whole + (EIGHTHS[part] if part else "")
+    return charts.bars(section, width)
 
 
 def _lines(section: Section, width: int) -> Any:
     import plotext
     from rich.text import Text
 
-    spec = section.chart
     plotext.clear_figure()
     plotext.theme("clear")
     plotext.plotsize(max(width, 40), 15)
-    labels = [clean(str(row.get(spec.label) or "")) for row in section.rows]
-    for key in spec.values:
-        numbers = [float(v) if isinstance(v, int | float | Decimal) else 0.0
-                   for v in (row.get(key) for row in section.rows)]
-        plotext.plot(list(range(len(labels))), numbers, label=clean(section.measure(key).header))
-    step = max(1, len(labels) // 8)
-    plotext.xticks(list(range(0, len(labels), step)), labels[::step])
+    charts.plot_trend(plotext, section)
     return Text.from_ansi(plotext.build())
