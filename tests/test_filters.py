@@ -165,3 +165,24 @@ def test_notes_history_and_the_audit_trail_say_what_their_limit_left_out(crm, al
         assert result.exit_code == 0, result.output
         assert result.stderr.strip() == f"showing 2 of {every} (--limit)", command
         assert crm(*command, "--limit", str(every), "--format", fmt).stderr == ""
+
+
+def test_a_list_among_given_ids_keeps_only_them_and_filters_within_them(crm, mixed, database):
+    """The customers behind a report's row: any number of ids (more than SQLite binds in
+    one statement), combined with the other filters."""
+    import uuid
+
+    from crmcli.repo import customer_lists
+    from crmcli.repo.customer_lists import CustomerQuery
+
+    with database() as s:
+        everyone = {c.name: c.id for c in customer_lists.list_(s, CustomerQuery())}
+        unknown = tuple(str(uuid.UUID(int=n)) for n in range(40_000))
+        among = (everyone["Acme Lead"], everyone["Acme Won"], *unknown)
+
+        def listed(**filters) -> list[str]:
+            return [c.name for c in customer_lists.list_(s, CustomerQuery(among=among, **filters))]
+
+        assert listed() == ["Acme Lead", "Acme Won"]
+        assert listed(owner="alice") == ["Acme Won"]
+        assert customer_lists.count(s, CustomerQuery(among=())) == 0
