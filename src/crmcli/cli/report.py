@@ -10,3 +10,7 @@ import typer
 
 app = typer.Typer(help="Reports: funnel, attribution, workload, data quality.",
                   no_args_is_help=True)
+
+from crmcli.cli import report_attribution  # noqa: E402  (each report adds its line)
+
+app.command("attribution")(report_attribution.attribution)

@@ -56,6 +56,7 @@ TOPICS: tuple[str, ...] = (  # the modules that register settings
     "crmcli.repo.approvals",
     "crmcli.repo.handoffs",
     "crmcli.repo.notice_sources",
+    "crmcli.repo.reports.credit",
     "crmcli.repo.route_acks",
     "crmcli.repo.sla",
 )
