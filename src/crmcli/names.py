@@ -83,7 +83,7 @@ def _toneless(syllable: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _unaccented(text: str) -> str:
+def unaccented(text: str) -> str:
     """`joão` → `joao`: accents do not move a name in a list (Chinese is left as it is)."""
     if text.isascii():
         return text
@@ -101,7 +101,7 @@ def spelled(name: str | None) -> tuple[str, str]:
     traditional script), its pinyin run together and its initials (`張三` → `张三 |
     zhangsan | zs`); none for a name without Chinese characters.
     """
-    text = _unaccented(unicodedata.normalize("NFKC", name or "").casefold().strip())
+    text = unaccented(unicodedata.normalize("NFKC", name or "").casefold().strip())
     if text.isascii():
         return " ".join(text.split()), ""
     readings = _readings()
