@@ -185,6 +185,9 @@ def test_a_customer_taken_back_from_won_is_not_counted_and_a_second_win_counts(
     # carol created and closed it now; bob's note, erin's task and dave's role follow
     assert (acme["customer"], acme["closer"], acme["followers"]) == (
         "Acme", "carol (marketing)", ["bob (service)", "dave (sales)", "erin (service)"])
+    before = report(crm, *SINCE, "--until", "2026-03-08")["customers"][0]
+    assert (before["customer"], before["closer"]) == ("Acme", "dave (sales)")  # its win then
+    assert report(crm, "--since", "2026-03-08", "--until", "2026-03-09")["customers"] == []
 
 
 def test_a_churned_customer_still_counts_as_won(crm, history, at):

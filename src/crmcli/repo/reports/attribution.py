@@ -37,7 +37,15 @@ from crmcli import clock
 from crmcli.models import Assignment, AuditEvent, Customer, Note, Task, User
 from crmcli.repo import sensitive
 from crmcli.repo.reports import credit, filters
-from crmcli.repo.reports.table import RESTRICTED, Chart, Measure, Options, Report, Section
+from crmcli.repo.reports.table import (
+    RESTRICTED,
+    Chart,
+    Measure,
+    Options,
+    Period,
+    Report,
+    Section,
+)
 from crmcli.repo.users import Actor
 
 WON = "won"
@@ -66,7 +74,7 @@ class Won:
 def won(s: Session, seen: sensitive.Clearance, options: Options) -> list[Won]:
     """The won customers of the period under `options`' filters, by the time they were won
     (see the module's docstring), with the amount as the reader (`seen`) may see it."""
-    wins = _wins(options.period.until).subquery()
+    wins = _wins(options.period).subquery()
     created = select(AuditEvent.actor).where(
         AuditEvent.entity_id == Customer.id, AuditEvent.action == "customer.create",
     ).order_by(AuditEvent.at).limit(1).scalar_subquery()
@@ -79,19 +87,18 @@ def won(s: Session, seen: sensitive.Clearance, options: Options) -> list[Won]:
         .where(wins.c.latest == 1, col(Customer.stage).in_(STILL_WON),
                *filters.conditions(options))
     )
-    if options.period.since is not None:
-        base = base.where(wins.c.at >= options.period.since)
     found = [Won(id_, name, source, made_by, closer, at, _amount(seen, id_, amount))
              for id_, name, source, made_by, closer, at, amount
              in s.exec(base.order_by(wins.c.at, Customer.name, Customer.id))]
-    followers = _followers(s, base.subquery())
+    followers = _followers(s, base)
     for one in found:
         one.followers = followers.get(one.id, [])
     return found
 
 
-def _wins(until: datetime | None) -> Any:
-    """Each customer's changes to stage won before `until`, the latest numbered 1."""
+def _wins(period: Period) -> Any:
+    """Each customer's changes to stage won in the period, the latest numbered 1 (the
+    latest before the period's end is in the period exactly when one in it is)."""
     latest = func.row_number().over(
         partition_by=AuditEvent.customer_id,
         order_by=(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()))
@@ -100,8 +107,10 @@ def _wins(until: datetime | None) -> Any:
         col(AuditEvent.action).in_(("customer.update", "customer.create")),
         AuditEvent.entity == "customer",
         AuditEvent.changes[("stage", 1)].as_string() == WON)
-    if until is not None:
-        query = query.where(AuditEvent.at < until)
+    if period.since is not None:
+        query = query.where(AuditEvent.at >= period.since)
+    if period.until is not None:
+        query = query.where(AuditEvent.at < period.until)
     return query
 
 
@@ -114,26 +123,29 @@ def _amount(seen: sensitive.Clearance, customer_id: str, stored: Decimal | None)
     return value.text if isinstance(value, sensitive.HeldMask) else value
 
 
-def _followers(s: Session, wins: Any) -> dict[str, list[str]]:
+def _followers(s: Session, base: Any) -> dict[str, list[str]]:
     """Won customer id -> the members who followed it up to its win (see the module's
-    docstring), by handle; one grouped query over the won customers only."""
-    customer, at = wins.c.id, wins.c.won_at
-    noted = select(Note.customer_id.label("customer_id"), Note.author.label("member")).join(
-        wins, customer == Note.customer_id).where(col(Note.deleted_at).is_(None), Note.at <= at)
-    done = select(Task.customer_id, Task.assignee).join(wins, customer == Task.customer_id).where(
-        col(Task.deleted_at).is_(None), Task.status == "done", col(Task.done_at) <= at)
-    held = select(Assignment.customer_id, Assignment.user).join(
-        wins, customer == Assignment.customer_id).where(
-        col(Assignment.deleted_at).is_(None), Assignment.since <= at)
-    worked = union_all(noted, done, held).subquery()
-    query = (
-        select(worked.c.customer_id, worked.c.member)
-        .join(wins, customer == worked.c.customer_id)
-        .where(worked.c.member != wins.c.closer,
-               or_(wins.c.creator.is_(None), worked.c.member != wins.c.creator))
-        .group_by(worked.c.customer_id, worked.c.member)
-        .order_by(worked.c.customer_id, worked.c.member)
-    )
+    docstring), by handle: one query, the won customers computed once (a materialized
+    CTE) and each kind of work read through its customer index."""
+    wins = base.cte("won").prefix_with("MATERIALIZED")
+
+    def worked(member: Any, customer: Any, *where: Any) -> Any:
+        return select(customer.label("customer_id"), member.label("member")).join(
+            wins, wins.c.id == customer).where(
+            *where, member != wins.c.closer,
+            or_(wins.c.creator.is_(None), member != wins.c.creator))
+
+    every = union_all(
+        worked(Note.author, Note.customer_id, col(Note.deleted_at).is_(None),
+               Note.at <= wins.c.won_at),
+        worked(Task.assignee, Task.customer_id, col(Task.deleted_at).is_(None),
+               Task.status == "done", col(Task.done_at) <= wins.c.won_at),
+        worked(Assignment.user, Assignment.customer_id, col(Assignment.deleted_at).is_(None),
+               Assignment.since <= wins.c.won_at),
+    ).subquery()
+    query = (select(every.c.customer_id, every.c.member)
+             .group_by(every.c.customer_id, every.c.member)
+             .order_by(every.c.customer_id, every.c.member))
     found: dict[str, list[str]] = defaultdict(list)
     for customer_id, member in s.exec(query):
         found[customer_id].append(member)
