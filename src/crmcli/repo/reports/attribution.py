@@ -25,6 +25,7 @@ shared out in Python, since SQLite has no exact decimal sum.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -190,11 +191,13 @@ def build(s: Session, actor: Actor, options: Options) -> Report:
     depts = {handle: dept or NO_DEPARTMENT for handle, dept in departments(s).items()}
     members, teams = _tally(found, rule, depts)
     return Report("attribution", "Attribution: who brought, followed and closed the won deals", [
-        _customers(found, depts, cleared),
-        _section("members", "Per member", Measure("member", "Member", "text"), members,
-                 cleared, lambda handle: {"department": depts.get(handle, NO_DEPARTMENT)}),
-        _section("departments", "Per department", Measure("department", "Department", "text"),
-                 teams, cleared, lambda dept: {"members": len(teams[dept].members)}),
+        _customers(found, depts),
+        _section("members", "Per member", members, cleared, (
+            Measure("member", "Member", "text"), Measure("department", "Department", "text")),
+            lambda handle: {"department": depts.get(handle, NO_DEPARTMENT)}),
+        _section("departments", "Per department", teams, cleared, (
+            Measure("department", "Department", "text"), Measure("members", "Members")),
+            lambda dept: {"members": len(teams[dept].members)}),
     ], _notes(seen, options, rule, found))
 
 
@@ -229,7 +232,7 @@ def _who(handle: str | None, depts: dict[str, str]) -> str | None:
     return handle if dept == NO_DEPARTMENT else f"{handle} ({dept})"
 
 
-def _customers(found: list[Won], depts: dict[str, str], cleared: bool) -> Section:
+def _customers(found: list[Won], depts: dict[str, str]) -> Section:
     rows = [{
         "customer": one.name, "source": one.source, "creator": _who(one.creator, depts),
         "followers": [_who(m, depts) for m in one.followers],
@@ -241,24 +244,24 @@ def _customers(found: list[Won], depts: dict[str, str], cleared: bool) -> Sectio
         Measure("creator", "Creator", "text"), Measure("followers", "Followers", "text"),
         Measure("closer", "Closer", "text"), Measure("won_at", "Won", "date"),
         Measure("amount", "Amount", "money"),
-    ), rows, Chart("bar", "customer", ("amount",)) if cleared else None)
+    ), rows)  # no chart: the members' and departments' carry the picture
 
 
-def _section(name: str, title: str, label: Measure, tallies: dict[str, Tally],
-             cleared: bool, more: Any) -> Section:
-    """Per member or per department: counts and credit, the most credited first (then
-    the most closed, created, followed; then by name)."""
+def _section(name: str, title: str, tallies: dict[str, Tally], cleared: bool,
+             labels: tuple[Measure, Measure], more: Callable[[str], dict[str, Any]]
+             ) -> Section:
+    """Per member or per department: the key and what `more` says of it (`labels`), the
+    counts and the credit; the most credited first (for a cleared reader: no one else
+    learns an order of amounts), then the most closed, created, followed; then by name."""
     def rank(key: str) -> tuple:
         tally = tallies[key]
-        return (-tally.credit, *(-len(getattr(tally, role)) for role in ("closed", "created",
-                                                                          "followed")), key)
-    extra = (Measure("department", "Department", "text"),) if name == "members" else (
-        Measure("members", "Members"),)
-    rows = [{label.key: key, **more(key), **tallies[key].row(cleared)}
+        counts = (-len(getattr(tally, role)) for role in ("closed", "created", "followed"))
+        return (-tally.credit if cleared else 0, *counts, key)
+
+    rows = [{labels[0].key: key, **more(key), **tallies[key].row(cleared)}
             for key in sorted(tallies, key=rank)]
-    chart = ("credit",) if cleared else ROLES
-    return Section(name, title, (label, *extra, *COUNTS, Measure("credit", "Credit", "money")),
-                   rows, Chart("bar", label.key, chart))
+    return Section(name, title, (*labels, *COUNTS, Measure("credit", "Credit", "money")),
+                   rows, Chart("bar", labels[0].key, ("credit",) if cleared else ROLES))
 
 
 def _notes(seen: sensitive.Clearance, options: Options, rule: credit.Split,
