@@ -281,6 +281,11 @@ def describe_event(
         return describe_handoff(detail or {})
     if action in APPROVAL_STEPS:
         return said_approval(action, changes, detail or {})
+    if action in NOT_SAME_STEPS:
+        other = (detail or {}).get("other") or ""
+        reason = _made(changes).get("reason") if action.endswith(".create") else None
+        line = f"{NOT_SAME_STEPS[action]} not the same as {short_id(other)}"
+        return f"{line}: {reason}" if reason else line
     if action == "assignment.create" and (detail or {}).get("rule"):
         made = _made(changes)
         return (f"routed to {made.get('user')} as {made.get('role')} by rule "
@@ -317,6 +322,11 @@ def describe_handoff(detail: dict[str, Any], *, quote: bool = True) -> str:
 APPROVAL_STEPS = {  # an approval's audit actions, as its history says them
     "approval.create": "asked", "approval.approve": "approved",
     "approval.reject": "rejected", "approval.withdraw": "withdrew",
+}
+
+
+NOT_SAME_STEPS = {  # `repo/distinct_pairs.py`'s events (on the pair's first customer)
+    "distinct_pair.create": "marked", "distinct_pair.withdraw": "withdrew: marked",
 }
 
 

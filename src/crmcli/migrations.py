@@ -399,11 +399,23 @@ def m013_approvals(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_approval_customer ON approval (customer_id)")
 
 
+def m014_distinct_pairs(conn: Connection) -> None:
+    """Pairs of customers said to be not the same, a synced record (`models.DistinctPair`)."""
+    conn.exec_driver_sql(f"""CREATE TABLE distinct_pair (
+    id VARCHAR NOT NULL PRIMARY KEY,
+    first_id VARCHAR NOT NULL,
+    second_id VARCHAR NOT NULL,
+    marked_by VARCHAR NOT NULL,
+    reason VARCHAR,{_SYNCED})""")
+    conn.exec_driver_sql("CREATE INDEX ix_distinct_pair_first_id ON distinct_pair (first_id)")
+    conn.exec_driver_sql("CREATE INDEX ix_distinct_pair_second_id ON distinct_pair (second_id)")
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial, m002_sync, m003_field_readers, m004_sensitive_masks, m005_field_labels,
     m006_dedupe_keys_fold_names,
     m007_search_follows_writes, m008_short_search, m009_notifications, m010_team_settings,
-    m011_delivery_sent_index, m012_note_direction, m013_approvals,
+    m011_delivery_sent_index, m012_note_direction, m013_approvals, m014_distinct_pairs,
 ]
 LATEST = len(MIGRATIONS)
 

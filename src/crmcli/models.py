@@ -251,6 +251,25 @@ class Approval(Record, table=True):
     decision_reason: str | None = None
 
 
+class DistinctPair(Record, table=True):
+    """Two customers someone said are *not the same* (`crm dedupe`, `repo/distinct_pairs.py`),
+    so the duplicate finder stops proposing them. The two ids are kept in a canonical order
+    (`first_id` < `second_id`), with who said so (`marked_by`) and why; when is `created_at`
+    (on a team, the shared database's time of arrival). Nothing of it changes after it is
+    made: it is only withdrawn (`deleted_at`). It names customers by id without a foreign
+    key: a replica may drop a customer that leaves its view while a mark naming it waits to
+    be pushed. A customer merged away is followed to the one it was merged into when the
+    marks are read, so a mark never has to be rewritten."""
+
+    __tablename__ = "distinct_pair"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    first_id: str = Field(index=True)
+    second_id: str = Field(index=True)
+    marked_by: str
+    reason: str | None = None
+
+
 class AuditEvent(Base, table=True):
     """One change (or, later, one view or export): who, when, what, and the fields before/after.
 

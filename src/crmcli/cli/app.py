@@ -15,6 +15,7 @@ from crmcli.cli import (
     audit,
     conflicts,
     customer,
+    dedupe,
     exporting,
     field,
     handoff,
@@ -122,6 +123,7 @@ app.command("handoff")(handoff.handoff)
 app.command("history")(history.history)
 app.command("tui")(tui.tui)
 app.add_typer(customer.app, name="customer")
+app.add_typer(dedupe.app, name="dedupe")
 app.add_typer(note.app, name="note")
 app.add_typer(attachment.app, name="attachment")
 app.add_typer(task.app, name="task")

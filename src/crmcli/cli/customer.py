@@ -280,12 +280,19 @@ def merge(
 
     OTHER's values that differ from KEEP's (a second phone, another e-mail, custom fields)
     are kept in the merge's history event and an internal note on KEEP, and listed here."""
-    from crmcli.repo import customer_merges, customers, merge_plan
+    from crmcli.repo import customer_merges, customers
 
     with context.session() as s:
         kept = customers.resolve(s, keep)
         gone = customers.resolve(s, other)
         result = customer_merges.merge(s, kept, gone, by=context.actor(s))
+    say_merged(kept, gone, result)
+
+
+def say_merged(kept: Any, gone: Any, result: dict[str, Any]) -> None:
+    """What a merge did, on stderr (`crm customer merge`, a merge in `crm dedupe`)."""
+    from crmcli.repo import customers, merge_plan
+
     say(merge_plan.summary(customers.describe(kept), customers.describe(gone), result))
     if result["kept"]:
         say("kept in a note on ", customers.describe(kept), " (they differ from its own):")

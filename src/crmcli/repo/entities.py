@@ -17,6 +17,7 @@ from crmcli.models import (
     Attachment,
     Conflict,
     Customer,
+    DistinctPair,
     FieldDef,
     FieldReader,
     Note,
@@ -36,6 +37,7 @@ MODELS: dict[str, Any] = {
     "task": Task,
     "assignment": Assignment,
     "approval": Approval,
+    "distinct_pair": DistinctPair,
     "conflict": Conflict,
 }
 

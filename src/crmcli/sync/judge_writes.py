@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from crmcli.repo.entities import MODELS
-from crmcli.sync import judge_approvals, judge_fresh
+from crmcli.sync import judge_approvals, judge_distinct, judge_fresh
 from crmcli.sync.judge_entries import ENTRIES
 from crmcli.sync.tables import LOCAL_ONLY, SENSITIVE
 
@@ -21,14 +21,14 @@ TABLE_OF = {
     "setting": "setting",
     "customer": "customer", "note": "note",
     "attachment": "attachment", "task": "task", "assignment": "assignment",
-    "approval": "approval", "conflict": "conflict",
+    "approval": "approval", "distinct_pair": "distinct_pair", "conflict": "conflict",
 }
 ORDER = tuple(TABLE_OF)  # a record's parent first
 # The schema version that brought each kind of record after version 3 ("setting") and each
 # column added to a shared table ("note.direction"): an earlier version's script makes
 # functions that know only the tables and columns it made (a LANGUAGE sql body is checked
 # when created), and it stays the script that shipped.
-ADDED_IN = {"setting": 9, "approval": 9, "note.direction": 9}
+ADDED_IN = {"setting": 9, "approval": 9, "note.direction": 9, "distinct_pair": 10}
 
 
 def kinds(version: int) -> tuple[str, ...]:
@@ -117,6 +117,7 @@ RULES = {
         IF changed <@ ARRAY['acknowledged_at'] AND old ->> 'user' = who.handle THEN RETURN; END IF;
         PERFORM crm_require(who, old ->> 'customer_id', 'change');""",
     "approval": judge_approvals.RULE,
+    "distinct_pair": judge_distinct.RULE,
     # A new entry keeps the pusher's own change (`crm_check_entry`); what an entry keeps
     # never changes; its resolution takes the right to change what it is about (the record
     # a resolution writes is checked as that record), and the first one stands.
@@ -155,6 +156,7 @@ SENT = {
 AUTHORS = {
     "customer": ("created_by",), "note": ("author",), "task": ("created_by",),
     "assignment": ("assigned_by",), "approval": ("requested_by",),
+    "distinct_pair": ("marked_by",),
 }
 
 _as_of: list[int] = []
@@ -222,6 +224,7 @@ def created_values(entity: str) -> dict[str, str]:
     if entity == "conflict":
         values.update(SCRUBBED_ENTRY)
     values.update(judge_approvals.CREATED if entity == "approval" else {})
+    values.update(judge_distinct.CREATED if entity == "distinct_pair" else {})
     values["updated_at"] = "now()"
     values["deleted_at"] = "CASE WHEN new.deleted_at IS NULL THEN NULL ELSE now() END"
     return values

@@ -32,6 +32,7 @@ from crmcli.sync import (
     judge_approvals,
     judge_chain,
     judge_custom,
+    judge_distinct,
     judge_fields,
     judge_fresh,
     judge_lock,
@@ -259,7 +260,10 @@ V9 = (judge_settings.SETTINGS_TABLE + judge_sla.DIRECTION + judge_approvals.V9
       + judge_fresh.functions()
       + judge_writes.rewritten_functions(9) + judge_sent.functions(9)
       + judge_route.ROUTE_TURNS)
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9)
+# Version 10: issue 12's "not the same" marks of `crm dedupe` (`judge_distinct`); the checks
+# and writes made again, as they now know the new kind of record.
+V10 = (judge_distinct.V10 + judge_writes.rewritten_functions(10) + judge_sent.functions(10))
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10)
 LATEST = len(MIGRATIONS)
 OURS = "crm_server"
 

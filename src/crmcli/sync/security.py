@@ -39,7 +39,7 @@ from crmcli.sync.tables import SENSITIVE
 
 TABLES = (
     "users", "field_def", "field_reader", "setting", "customer", "note", "attachment", "task",
-    "assignment", "approval", "conflict", "audit_event", "attachment_blob",
+    "assignment", "approval", "distinct_pair", "conflict", "audit_event", "attachment_blob",
 )
 # What a member reads of each table (their read policy): everything, unless the team set
 # `visibility = own` (`crm server set visibility own`): then the customers they own or
@@ -55,6 +55,9 @@ VISIBLE = {
     "task": f"{_ALL} OR {_OF_CUSTOMERS_SEEN}",
     "assignment": f"{_ALL} OR {_OF_CUSTOMERS_SEEN}",
     "approval": f"{_ALL} OR {_OF_CUSTOMERS_SEEN}",
+    # a "not the same" mark: when both of its customers are seen
+    "distinct_pair": f"{_ALL} OR (first_id IN (SELECT id FROM customer) "
+                     "AND second_id IN (SELECT id FROM customer))",
     "attachment": f"{_ALL} OR note_id IN (SELECT id FROM note)",
     "attachment_blob": f"{_ALL} OR sha256 IN (SELECT sha256 FROM attachment)",
     "conflict": f"{_ALL} OR customer_id IS NULL OR {_OF_CUSTOMERS_SEEN}",

@@ -81,6 +81,7 @@ RECORDS: tuple[Synced, ...] = (
         stamps={"until": None, "acknowledged_at": None},
     ),
     Synced("approval", parent=("customer_id", "customer"), stamps={"decided_at": "status"}),
+    Synced("distinct_pair"),  # names two customers: no one parent (`repo/distinct_pairs.py`)
     Synced("conflict"),
 )
 BY_ENTITY = {synced.entity: synced for synced in RECORDS}
