@@ -69,6 +69,14 @@ def beijing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
+def at(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """`at("2026-03-02 09:00")`: freeze the clock there (China's time: `CRM_NOW`)."""
+    def freeze(moment: str) -> None:
+        monkeypatch.setenv("CRM_NOW", moment.replace(" ", "T") + ":00+08:00")
+    return freeze
+
+
+@pytest.fixture
 def crm() -> Callable[..., object]:
     """Run `crm ARGS...` in-process; keyword `input` feeds stdin."""
     runner = CliRunner()

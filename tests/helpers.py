@@ -14,6 +14,12 @@ def add_customer(crm, name: str, *options: str) -> str:
     return result.stdout.strip()
 
 
+def ok(result):
+    """A CLI result that must have succeeded (its output in the failure otherwise)."""
+    assert result.exit_code == 0, result.output
+    return result
+
+
 def customers_by_name(database) -> dict:
     """The live customers in the test's database, by name."""
     from sqlmodel import select

@@ -14,3 +14,7 @@ app = typer.Typer(help="Reports: funnel, attribution, workload, data quality.",
 from crmcli.cli import report_attribution  # noqa: E402  (each report adds its line)
 
 app.command("attribution")(report_attribution.attribution)
+
+from crmcli.cli import report_quality  # noqa: E402
+
+app.command("quality")(report_quality.quality)

@@ -93,7 +93,7 @@ def _for_people(report: Report, sections: list[Section]) -> None:
         for row in section.rows:
             table.add_row(*(safe(shown(row.get(m.key), m)) for m in section.measures))
         if not section.rows:
-            console.print(Text(f"{section.title}: nothing in this period", style="dim"))
+            console.print(Text(f"{section.title}: {section.empty}", style="dim"))
             continue
         console.print(table)
         if section.chart is not None:

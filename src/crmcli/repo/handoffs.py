@@ -98,13 +98,13 @@ def parse_checklist(text: str | Iterable[str]) -> list[str]:
     return [fields.canonical_field(name) or name for name in split_names(text)]
 
 
-def _show_checklist(value: Any) -> str:
+def show_checklist(value: Any) -> str:
     return ", ".join(map(str, value)) if isinstance(value, list) and value else "(none)"
 
 
 settings.register(settings.Known(
     SETTING, "fields a hand-over of role NAME checks by default (crm handoff), e.g. "
-    "handoff.require.service requirement,sla,phone", parse_checklist, _show_checklist,
+    "handoff.require.service requirement,sla,phone", parse_checklist, show_checklist,
     member=fields.parse_role))
 
 

@@ -57,6 +57,7 @@ TOPICS: tuple[str, ...] = (  # the modules that register settings
     "crmcli.repo.handoffs",
     "crmcli.repo.notice_sources",
     "crmcli.repo.reports.credit",
+    "crmcli.repo.reports.quality_rules",
     "crmcli.repo.route_acks",
     "crmcli.repo.sla",
 )

@@ -70,6 +70,7 @@ class Section:
     measures: tuple[Measure, ...]
     rows: list[dict[str, Any]] = field(default_factory=list)
     chart: Chart | None = None
+    empty: str = "nothing in this period"  # what people read when it has no rows
 
     def measure(self, key: str) -> Measure:
         return next(m for m in self.measures if m.key == key)
