@@ -43,7 +43,7 @@ class CrmApp(App[None]):
     CSS_PATH = [
         "app.tcss",
         *(f"screens/{name}.tcss" for name in ("first_run", "customers", "customer", "my_work",
-                                              "changes", "inbox", "forms")),
+                                              "changes", "inbox", "forms", "duplicates")),
     ]
     MODES = {"customers": CustomersScreen, "work": MyWorkScreen, "changes": ChangesScreen,
              "inbox": InboxScreen}

@@ -22,6 +22,7 @@ from crmcli.tui.data import post_if_current, reading_for
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.customer import CustomerScreen
 from crmcli.tui.screens.customer_form import CustomerFormScreen
+from crmcli.tui.screens.duplicates import DuplicatesScreen
 from crmcli.tui.widgets.choice_filter import ChoiceFilter
 from crmcli.tui.widgets.customer_table import CustomerTable
 
@@ -33,6 +34,8 @@ class CustomersScreen(DataScreen):
         Binding("a", "add", "Add"),
         Binding("slash", "search", "Search"),
         Binding("escape", "focus_table", "To list", show=False),
+        # no room in the footer at 80 columns: the palette lists it (and the key)
+        Binding("d", "duplicates", "Duplicates", show=False),
     ]
 
     class OwnersLoaded(Message):
@@ -137,6 +140,9 @@ class CustomersScreen(DataScreen):
 
     def action_add(self) -> None:
         self.open_form(CustomerFormScreen())
+
+    def action_duplicates(self) -> None:
+        self.app.push_screen(DuplicatesScreen())
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()

@@ -1,7 +1,7 @@
 """Merge a duplicate into the customer on screen, after seeing the two side by side.
 
 The user names the duplicate (an id prefix or the exact name, as `crm customer merge`
-takes it) and presses Enter: every field either record holds is shown for both, with what
+takes it) and presses Enter (or the Duplicates screen named it: compared at once): every field either record holds is shown for both, with what
 the merge does to it (`merge_plan`: stays, filled from the other, the other's value kept in
 a note). Only then does Save merge, through `customer_merges.merge` like the command line.
 """
@@ -44,9 +44,12 @@ class MergeFormScreen(FormScreen):
             super().__init__()
             self.ref, self.other_id, self.other, self.rows = ref, other_id, other, rows
 
-    def __init__(self, keep: Customer) -> None:
+    def __init__(self, keep: Customer, other: Customer | None = None) -> None:
+        """`other`: the duplicate already named (the Duplicates screen's pair), compared
+        as soon as the form opens."""
         super().__init__(f"Merge a duplicate into {keep.name}")
         self.keep_id, self.keep_name = keep.id, keep.name
+        self.named = other.id if other is not None else None
         self.compared: tuple[str, str] | None = None  # (what was typed, the duplicate's id)
 
     def compose_fields(self) -> ComposeResult:
@@ -59,6 +62,13 @@ class MergeFormScreen(FormScreen):
     def on_mount(self) -> None:  # (FormScreen's on_mount runs too: the MRO's handlers all do)
         self.query_one("#save", Button).label = "Merge"
         self.fields["other"].control.focus()
+
+    async def fill(self, data: Any) -> None:
+        """A duplicate already named is compared once the form is ready (after its load:
+        both are workers of one exclusive group)."""
+        if self.named:
+            self.fields["other"].control.value = self.named
+            self.compare(self.named)
 
     @on(Input.Submitted)
     def compare_typed(self, event: Input.Submitted) -> None:
