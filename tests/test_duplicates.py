@@ -107,6 +107,18 @@ def test_a_shared_phone_pairs_like_names_strongly_and_unlike_names_not_at_all(cr
         ("刘洋", "陈静"), ("Liu Yang", "陈静")]
 
 
+def test_a_mistyped_character_pairs_under_one_phone_unless_only_the_surname_is_left(
+        crm, alice, database):
+    add_customer(crm, "欧阳晓明", "--phone", "13800138000")
+    add_customer(crm, "欧阳晓东", "--phone", "13800138000", "--allow-duplicate")
+    add_customer(crm, "黄蓉", "--phone", "13900139000")
+    add_customer(crm, "黄容", "--phone", "13900139000", "--allow-duplicate")  # same pinyin
+    add_customer(crm, "郭靖", "--phone", "13700137000")
+    add_customer(crm, "郭襄", "--phone", "13700137000", "--allow-duplicate")  # a daughter
+    assert [pair[:3] for pair in found(database)] == [
+        ("黄蓉", "黄容", 81.2), ("欧阳晓明", "欧阳晓东", 68.8)]
+
+
 def test_a_different_phone_counts_against_a_like_name(crm, alice, database):
     add_customer(crm, "刘洋", "--phone", "13800138000")
     add_customer(crm, "劉洋", "--phone", "13900139000", "--allow-duplicate")

@@ -52,9 +52,12 @@ SAID = 80  # names this alike (percent) are said to be alike in the reasons
 HOMOPHONES = 75
 SPELLED = 95
 # How alike unrelated names are by chance: pinyin is few letters, so two random Chinese
-# names' pinyin is 41% alike in the median and 59% at the 90th percentile (张三, 张伟: 50%
-# by characters). Fuzzy likeness counts only above it, rescaled to 0..100.
+# names' pinyin is 41% alike in the median and 59% at the 90th percentile; by characters
+# a shared surname alone makes two-character names 50% alike (张三, 张伟), three-character
+# ones 33%, and two shared characters 67% (张三丰, 张五丰). Fuzzy likeness counts only above
+# chance, rescaled to 0..100.
 CHANCE = 60
+CHANCE_CHARS = 40
 MIN_KEY = 2  # shorter keys say too little to block on
 SHARED_MAILBOXES = frozenset({
     "info", "sales", "admin", "contact", "service", "support", "office", "hr", "mail",
@@ -191,11 +194,12 @@ def name_likeness(a: Card, b: Card) -> tuple[float, str | None]:
         how = "pinyin" if x.han or y.han else ("order" if x.sound != y.sound else "spelling")
         return SPELLED, f"{said} ({how})"
     if x.han and y.han:  # by characters: 张三 and 张伟 share a surname, not a sound
-        alike = fuzz.ratio(x.chars, y.chars)
+        alike, chance = fuzz.ratio(x.chars, y.chars), CHANCE_CHARS
     else:  # by letters, in their order or any (a typo, a pinyin spelt otherwise)
         alike = max(fuzz.ratio(x.sound, y.sound),
                     fuzz.token_sort_ratio(x.spaced, y.spaced) * SPELLED / 100)
-    likeness = max(0.0, alike - CHANCE) / (100 - CHANCE) * 100
+        chance = CHANCE
+    likeness = max(0.0, alike - chance) / (100 - chance) * 100
     return likeness, f"{said} ({alike:.0f}% alike)" if alike >= SAID else None
 
 
