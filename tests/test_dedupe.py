@@ -54,7 +54,8 @@ def test_the_walk_shows_both_records_side_by_side_with_differing_values_marked(c
     assert "0 merged, 0 not the same, 0 skipped" in result.stderr
 
 
-def test_not_the_same_is_remembered_and_never_proposed_again(crm, twins, lina, database):
+def test_not_the_same_is_remembered_and_never_proposed_again(crm, twins, lina, monkeypatch):
+    monkeypatch.setenv("CRM_NOW", "2026-03-02T09:00:00+00:00")
     assert len(listed(crm)) == 2
     result = crm("dedupe", input="n 两个不同的人\nq\n")
     assert result.exit_code == 0, result.output
@@ -63,7 +64,8 @@ def test_not_the_same_is_remembered_and_never_proposed_again(crm, twins, lina, d
     [left] = listed(crm, "--min-score", "0")
     assert pair_of(left) == set(lina)
     [mark] = json.loads(crm("dedupe", "not-same", "list", "--format", "json").stdout)
-    assert (pair_of(mark), mark["marked_by"], mark["reason"]) == (set(twins), "alice", "两个不同的人")
+    assert (pair_of(mark), mark["marked_by"], mark["reason"], mark["marked_at"]) == (
+        set(twins), "alice", "两个不同的人", "2026-03-02T09:00:00Z")
     again = crm("dedupe", input="q\n")
     assert "Pair 1 of 1" in again.stdout and twins[0] not in again.stdout
     history = crm("history", mark["first"]).stdout
@@ -190,8 +192,8 @@ def test_a_mark_is_withdrawn_by_its_author_or_an_admin_only(crm, team, twins, da
     assert crm("dedupe", "not-same", "withdraw", other).exit_code == 0  # alice: an admin
     with database() as s:
         assert distinct_pairs.list_(s) == []
-    history = crm("history", "--user", "bob").stdout
-    assert "withdrew: marked not the same" in history
+    history = crm("history", first).stdout  # the pair's first customer (the older one)
+    assert history.count("withdrew: marked not the same as") == 2
 
 
 def test_names_are_shown_literally_never_as_markup(crm, alice):
@@ -200,3 +202,32 @@ def test_names_are_shown_literally_never_as_markup(crm, alice):
     add_customer(crm, name, "--phone", PHONE, "--allow-duplicate")
     result = crm("dedupe", input="q\n")
     assert "[bold red]Evil[/]" in result.stdout and "\x1b" not in result.stdout
+
+
+def test_the_quality_report_leaves_out_the_pairs_marked_not_the_same(crm, twins, lina):
+    def reported() -> list[set[str]]:
+        result = crm("report", "quality", "--section", "duplicates", "-f", "json")
+        assert result.exit_code == 0, result.output
+        return [pair_of(row) for row in json.loads(result.stdout)["duplicates"]]
+
+    assert set(twins) in reported()
+    assert crm("dedupe", "not-same", "add", *twins).exit_code == 0
+    assert reported() == [set(lina)]
+
+
+def test_a_sensitive_value_shows_only_as_its_reader_may_see_it(crm, team):
+    add_customer(crm, "张伟", "--phone", PHONE, "--set", "contract_amount=987654")
+    add_customer(crm, "张伟", "--phone", PHONE, "--allow-duplicate")
+    for handle, shown in (("alice", "≥100,000"), ("bob", "restricted")):
+        result = crm("--as", handle, "dedupe", input="q\n")
+        assert field_row(result.stdout.splitlines(), "contract_amount")[-1] == shown
+        assert "987654" not in result.stdout and "987,654" not in result.stdout
+
+
+def test_the_walk_reads_its_answers_from_a_real_pipe(crm_process, twins, lina):
+    walked = crm_process("dedupe", input="n 两家不同的公司\ns\nq\n")
+    assert walked.returncode == 0, walked.stderr
+    assert "Pair 2 of 2" in walked.stdout
+    assert "0 merged, 1 not the same, 1 skipped" in walked.stderr
+    listed_now = crm_process("dedupe", "--format", "json")
+    assert [pair_of(row) for row in json.loads(listed_now.stdout)] == [set(lina)]

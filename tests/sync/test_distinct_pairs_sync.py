@@ -152,6 +152,8 @@ def test_with_visibility_own_a_member_marks_and_reads_only_customers_they_see(
         assert bob.execute("SELECT count(*) FROM distinct_pair").fetchone()[0] == 0
     with as_member(postgres, "carol") as carol:  # a manager sees every customer
         assert carol.execute("SELECT count(*) FROM distinct_pair").fetchone()[0] == 1
+        push_as(carol, writes={"distinct_pair": [mark_row(*ordered(twins[1], globex), "carol")]})
+        assert carol.execute("SELECT count(*) FROM distinct_pair").fetchone()[0] == 2
 
 
 def test_a_version_9_team_database_upgrades_and_then_syncs_marks(

@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 from crmcli import clock, fields
 from crmcli.display import show_duration
 from crmcli.models import Customer, Note, SensitiveMask
-from crmcli.repo import custom_fields, duplicates, sensitive
+from crmcli.repo import custom_fields, distinct_pairs, duplicates, sensitive
 from crmcli.repo.reports import filters, invalid_values, quality_rules
 from crmcli.repo.reports.table import Chart, Measure, Options, Report, Section
 from crmcli.repo.users import Actor
@@ -128,8 +128,13 @@ def _duplicates(s: Session, options: Options, scope: list[Any], found: Findings)
     ours = None
     if filters.described(options):
         ours = set(s.exec(select(Customer.id).where(*scope)))
-    found.scan = duplicates.scan(s, exclude=None if ours is None else (
-        lambda first, second: first not in ours and second not in ours))
+    marked = distinct_pairs.excluder(s)  # said "not the same" (`crm dedupe`): not listed
+
+    def excluded(first: str, second: str) -> bool:
+        return marked(first, second) or (
+            ours is not None and first not in ours and second not in ours)
+
+    found.scan = duplicates.scan(s, exclude=excluded)
     ids = list({i for pair in found.scan.pairs for i in (pair.first, pair.second)})
     for start in range(0, len(ids), CHUNK):
         query = select(Customer.id, Customer.name, Customer.stage).where(
