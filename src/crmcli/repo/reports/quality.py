@@ -234,7 +234,8 @@ def _stages(s: Session, options: Options, found: Findings) -> Section:
         Measure("stage", "Stage", "text"), Measure("customers", "Customers"),
         Measure("missing", "Missing fields"), Measure("stale", "Stale"),
         Measure("invalid", "Invalid values"), Measure("duplicates", "In duplicate pairs"),
-    ), rows, Chart("bar", "stage", ("missing", "stale", "invalid", "duplicates")))
+    ), rows, Chart("bar", "stage", ("missing", "stale", "invalid", "duplicates")),
+        empty="no customers")
 
 
 def customers_behind(s: Session, actor: Actor, options: Options, section: str,
