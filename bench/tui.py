@@ -76,13 +76,19 @@ def make_database(path: Path, count: int) -> None:
 
 
 def database_with(count: int) -> Path:
+    return made_once(f"customers-{count}.db", lambda path: make_database(path, count))
+
+
+def made_once(name: str, make) -> Path:
+    """bench/.data/NAME, made by `make(path)` the first time (under a temporary name, so
+    a make cut off is made again next time); bench/reports.py makes its own this way."""
     DATA.mkdir(exist_ok=True)
-    path = DATA / f"customers-{count}.db"
+    path = DATA / name
     if not path.exists():
         partial = path.with_suffix(".partial")
         for leftover in DATA.glob(f"{partial.name}*"):
             leftover.unlink()
-        make_database(partial, count)
+        make(partial)
         partial.rename(path)
     return path
 

@@ -18,3 +18,7 @@ app.command("attribution")(report_attribution.attribution)
 from crmcli.cli import report_quality  # noqa: E402
 
 app.command("quality")(report_quality.quality)
+
+from crmcli.cli import report_funnel  # noqa: E402 - each report registers after the group
+
+app.command("funnel")(report_funnel.funnel)
