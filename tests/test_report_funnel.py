@@ -36,14 +36,6 @@ DAY = 86400
 
 
 @pytest.fixture
-def at(monkeypatch):
-    """`at("2026-03-02 09:00")`: freeze the clock there (China's time, the tests' zone)."""
-    def freeze(moment: str) -> None:
-        monkeypatch.setenv("CRM_NOW", moment.replace(" ", "T") + ":00+08:00")
-    return freeze
-
-
-@pytest.fixture
 def history(crm, team, beijing, at) -> dict[str, str]:
     """The history the module's docstring tells, made through the command line."""
     made = {}
