@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker
 
 from crmcli.repo import customers, dedupe, distinct_pairs, users
 from crmcli.repo.dedupe import Candidate, Row
@@ -70,6 +71,8 @@ class DuplicatesScreen(DataScreen):
         super().__init__()
         self.pairs: dict[str, Candidate] = {}
         self.skipped: set[str] = set()
+        self.scanning: Worker | None = None
+        self.stale = False  # something changed while a scan ran: scan again after it
 
     @property
     def table(self) -> RecordTable:
@@ -84,13 +87,30 @@ class DuplicatesScreen(DataScreen):
 
     def on_mount(self) -> None:
         self.sub_title = f"Duplicates · {self.workspace.handle}"
-        self.query_one("#dup-compare", DataTable).add_columns("", "field", "first", "second")
+        compared = self.query_one("#dup-compare", DataTable)
+        compared.add_column("", width=1)
+        compared.add_column("field", width=15)
+        compared.add_columns("first (older)", "second")
         self.table.focus()
 
-    @work(thread=True, exclusive=True, group="db")
     def reload(self) -> None:
+        """Scan again, one scan at a time: a scan of 100,000 customers takes seconds, and
+        a thread cannot be stopped, so changes arriving meanwhile (an import elsewhere,
+        every second) ask for one more scan after it instead of piling scans up."""
+        if self.scanning is not None and not self.scanning.is_finished:
+            self.stale = True
+            return
+        self.stale = False
+        self.scanning = self.scan()
+
+    @work(thread=True, group="scan")
+    def scan(self) -> None:
         with reading_for(self, self.workspace) as s:
-            post_if_current(self, self.Loaded(dedupe.candidates(s, limit=SHOWN)))
+            self.post_message(self.Loaded(dedupe.candidates(s, limit=SHOWN)))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self.scanning and event.worker.is_finished and self.stale:
+            self.reload()
 
     def on_duplicates_screen_loaded(self, message: Loaded) -> None:
         shown = [one for one in message.pairs if key_of(one) not in self.skipped]
@@ -136,13 +156,11 @@ class DuplicatesScreen(DataScreen):
             self.show_compared(self.pairs.get(message.key), message.rows)
 
     def show_compared(self, candidate: Candidate | None, rows: list[Row]) -> None:
+        """The rows of the pair (its two customers are named in the list above)."""
         table = self.query_one("#dup-compare", DataTable)
-        table.clear(columns=True)
+        table.clear()
         if candidate is None:
-            table.add_columns("", "field", "first", "second")
             return
-        table.add_columns("", "field", cell(customers.describe(candidate.first)),
-                          cell(customers.describe(candidate.second)))
         for row in rows:
             style = "bold" if row.differs else ""
             table.add_row(DIFFERS if row.differs else "", cell(row.field),
