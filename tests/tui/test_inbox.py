@@ -1,4 +1,4 @@
-"""The inbox (F4): my notifications, newest first, the new ones marked; read, unread,
+"""The inbox (F5): my notifications, newest first, the new ones marked; read, unread,
 all read; Enter opens the customer a notification is about."""
 
 from contextlib import asynccontextmanager
@@ -20,7 +20,7 @@ async def inbox_open(app):
     dashboard = app()
     async with dashboard.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await press(pilot, "f4")
+        await press(pilot, "f5")
         yield dashboard, pilot
 
 

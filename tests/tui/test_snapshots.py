@@ -2,11 +2,13 @@
 no blinking cursor, 80×24 unless said. `pytest --snapshot-update` accepts a new look after
 checking it in the report."""
 
+import pytest
 
 from crmcli.repo import customers
 
 from .conftest import NEXT_DAY
 from .helpers import another_session, press, settle
+from .test_reports_tui import wins  # noqa: F401  (a fixture)
 
 
 def steps(*keys: str, then=None):
@@ -121,7 +123,7 @@ def test_the_merge_form_side_by_side(snap_compare, demo, app):
 
 def test_the_inbox_a_day_later(snap_compare, demo, app, frozen):
     frozen(NEXT_DAY)
-    assert snap_compare(app(), terminal_size=(100, 24), run_before=steps("f4"))
+    assert snap_compare(app(), terminal_size=(100, 24), run_before=steps("f5"))
 
 
 def test_the_hand_over_form_refusing_an_incomplete_record(snap_compare, demo, app):
@@ -150,3 +152,14 @@ def test_a_customer_with_a_hand_over_waiting_for_me(snap_compare, demo, app):
 
     assert snap_compare(app(), terminal_size=(100, 30),
                         run_before=steps("end", "up", "up", "enter"))
+
+
+@pytest.mark.usefixtures("wins")
+def test_the_reports_view_with_its_bar_charts(snap_compare, app):
+    """Attribution over the hand-built wins of test_reports_tui: tables, bars, figures."""
+    from .test_reports_tui import open_report
+
+    async def attribution(pilot):
+        await open_report(pilot, "attribution")
+
+    assert snap_compare(app(), terminal_size=(100, 40), run_before=steps(then=attribution))

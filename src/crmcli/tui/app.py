@@ -1,4 +1,4 @@
-"""The dashboard app: four views (customers, my work, what changed, the inbox), the
+"""The dashboard app: five views (customers, my work, what changed, reports, the inbox), the
 first-run screen, the watch that brings in changes made by other processes, and the
 crash handler: an unexpected error ends the app with a report file (`crash.py`), never a
 traceback of local variables on the terminal.
@@ -30,6 +30,7 @@ from crmcli.tui.screens.customers import CustomersScreen
 from crmcli.tui.screens.first_run import FirstRunScreen
 from crmcli.tui.screens.inbox import InboxScreen
 from crmcli.tui.screens.my_work import MyWorkScreen
+from crmcli.tui.screens.reports import ReportsScreen
 
 WATCH_EVERY = 1.0  # seconds between looks for changes made elsewhere (target: seen within 3 s)
 THEMES = ("textual-dark", "textual-light")
@@ -43,16 +44,18 @@ class CrmApp(App[None]):
     CSS_PATH = [
         "app.tcss",
         *(f"screens/{name}.tcss" for name in ("first_run", "customers", "customer", "my_work",
-                                              "changes", "inbox", "forms", "duplicates")),
+                                              "changes", "reports", "inbox", "forms",
+                                              "duplicates")),
     ]
     MODES = {"customers": CustomersScreen, "work": MyWorkScreen, "changes": ChangesScreen,
-             "inbox": InboxScreen}
+             "reports": ReportsScreen, "inbox": InboxScreen}
     BINDINGS = [
         Binding("f1", "switch_mode('customers')", "Customers", key_display="F1", group=VIEWS),
         Binding("f2", "switch_mode('work')", "My work", key_display="F2", group=VIEWS),
         Binding("f3", "switch_mode('changes')", "What changed", key_display="F3", group=VIEWS),
-        # not in the footer, which has no room for it at 80 columns; in the palette
-        Binding("f4", "switch_mode('inbox')", "Inbox", key_display="F4", show=False),
+        # not in the footer, which has no room for them at 80 columns; in the palette
+        Binding("f4", "switch_mode('reports')", "Reports", key_display="F4", show=False),
+        Binding("f5", "switch_mode('inbox')", "Inbox", key_display="F5", show=False),
         Binding("ctrl+t", "toggle_theme", "Light/dark", show=False),
     ]
 

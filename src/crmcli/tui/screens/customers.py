@@ -2,29 +2,31 @@
 stage, level, owner and tag, sorting by column, and pages read from the database.
 
 The filters build the same `CustomerQuery` as `crm customer list`: several stages, levels
-or owners ticked mean any of them, several tags typed (`vip, 重点`) all of them."""
+or owners ticked mean any of them, several tags typed (`vip, 重点`) all of them.
+
+The same screen lists a given set of customers (`among`: the customers behind a report's
+row), with the same search, filters and sorting within them; Esc goes back from it."""
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 
 from crmcli import fields
-from crmcli.repo import users
+from crmcli.display import clean
 from crmcli.repo.customer_lists import CustomerQuery
-from crmcli.tui.data import post_if_current, reading_for
 from crmcli.tui.screens.base import DataScreen
 from crmcli.tui.screens.customer import CustomerScreen
 from crmcli.tui.screens.customer_form import CustomerFormScreen
 from crmcli.tui.screens.duplicates import DuplicatesScreen
 from crmcli.tui.widgets.choice_filter import ChoiceFilter
 from crmcli.tui.widgets.customer_table import CustomerTable
+from crmcli.tui.widgets.owner_filter import OwnerFilter
 
 TYPING_PAUSE = 0.15  # seconds of quiet typing before the search runs
 
@@ -34,18 +36,16 @@ class CustomersScreen(DataScreen):
         Binding("a", "add", "Add"),
         Binding("slash", "search", "Search"),
         Binding("escape", "focus_table", "To list", show=False),
+        Binding("escape", "back", "Back", show=False),
         # no room in the footer at 80 columns: the palette lists it (and the key)
         Binding("d", "duplicates", "Duplicates", show=False),
     ]
 
-    class OwnersLoaded(Message):
-        def __init__(self, handles: list[str]) -> None:
-            super().__init__()
-            self.handles = handles
-
-    def __init__(self) -> None:
+    def __init__(self, among: tuple[str, ...] | None = None, about: str = "") -> None:
         super().__init__()
         self._typing: Timer | None = None
+        self.among = among  # only these customers (None: all)
+        self.about = clean(about)  # what they are, said in the title and the status line
 
     @property
     def table(self) -> CustomerTable:
@@ -57,29 +57,20 @@ class CustomersScreen(DataScreen):
             yield Input(placeholder="Search name, phone, notes… 搜索", id="search", compact=True)
             yield ChoiceFilter("Stage", fields.STAGES, id="stage")
             yield ChoiceFilter("Level", fields.LEVELS, id="level")
-            yield ChoiceFilter("Owner", (), id="owner")
+            yield OwnerFilter(self.workspace)
             yield Input(placeholder="Tag", id="tag", compact=True)
-        yield CustomerTable(self.workspace)
+        yield CustomerTable(self.workspace, among=self.among)
         yield Static(id="status")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.sub_title = f"Customers · {self.workspace.handle}"
+        self.sub_title = f"Customers · {self.about or self.workspace.handle}"
         self.table.focus()
 
     def reload(self) -> None:
-        """The rows, and the Owner filter's choices: a member added elsewhere (another
-        terminal, a sync) can own customers and must be there to filter by."""
+        """The rows, and the Owner filter's choices."""
         self.table.reload()
-        self.load_owners()
-
-    @work(thread=True, exclusive=True, group="owners")
-    def load_owners(self) -> None:
-        with reading_for(self, self.workspace) as s:
-            post_if_current(self, self.OwnersLoaded([user.handle for user in users.list_(s)]))
-
-    def on_customers_screen_owners_loaded(self, message: OwnersLoaded) -> None:
-        self.query_one("#owner", ChoiceFilter).set_choices(message.handles)
+        self.query_one(OwnerFilter).reload()
 
     # --- filters -------------------------------------------------------------------------
 
@@ -94,6 +85,7 @@ class CustomersScreen(DataScreen):
             owner=chosen("#owner"),
             tag=self.query_one("#tag", Input).value.strip() or None,
             sort=self.table.query.sort,
+            among=self.among,
         )
 
     def apply_filters(self) -> None:
@@ -129,7 +121,7 @@ class CustomersScreen(DataScreen):
             order = f"sorted by {message.sort.lstrip('-')} {arrow} · s sort, r reverse"
         else:
             order = "sorted by relevance · s sort"
-        filters = self.table.query.described()
+        filters = " · ".join(filter(None, (self.about, self.table.query.described())))
         if filters:
             where = f"{where} · {filters}"
         self.query_one("#status", Static).update(
@@ -137,6 +129,21 @@ class CustomersScreen(DataScreen):
 
     def on_customer_table_selected(self, message: CustomerTable.Selected) -> None:
         self.app.push_screen(CustomerScreen(message.customer_id))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A report's customers: Esc goes back to the report (from the list; from a box,
+        back to the list first), and Add is off (a new customer is behind no row)."""
+        on_list = self.among is not None and isinstance(self.focused, CustomerTable)
+        if action == "back":
+            return on_list
+        if action == "focus_table":
+            return not on_list
+        if action == "add":
+            return self.among is None
+        return True
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
 
     def action_add(self) -> None:
         self.open_form(CustomerFormScreen())

@@ -79,10 +79,11 @@ class CustomerTable(RecordTable):
             super().__init__()
             self.query, self.total = query, total
 
-    def __init__(self, workspace: Workspace, **kwargs) -> None:
+    def __init__(self, workspace: Workspace, among: tuple[str, ...] | None = None,
+                 **kwargs) -> None:
         super().__init__([(header, width) for _, header, width in COLUMNS], **kwargs)
         self.workspace = workspace
-        self.query = CustomerQuery()
+        self.query = CustomerQuery(among=among)
         self.start = 0
         self.total: int | None = None
 
