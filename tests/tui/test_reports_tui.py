@@ -5,7 +5,8 @@ The history (`wins`): alice (admin, sales) and bob (member, service).
 - Gamma: added and won by alice 2026-02-20, no amount;
 - Acme (exhibition, 100000): added by alice 2026-03-02, bob writes a note, alice wins it;
 - EVIL (website, 50000, owned by bob: bob holds its owner role): added and won by alice.
-Attribution, split 30/40/30: Acme gives alice 60000 (creator and closer), bob 40000 (a
+The funnel: three leads entered, all three went on to won (Gamma in February, the others
+in March). Attribution, split 30/40/30: Acme gives alice 60000 (creator and closer), bob 40000 (a
 note); EVIL alice 30000, bob 20000 (a role). alice ¥90,000.00, bob ¥60,000.00.
 """
 
@@ -20,8 +21,9 @@ from crmcli.tui.screens.customers import CustomersScreen
 from crmcli.tui.screens.reports import REPORTS, ReportsScreen
 from crmcli.tui.widgets.customer_table import CustomerTable
 from crmcli.tui.widgets.owner_filter import OwnerFilter
+from crmcli.tui.widgets.trend_chart import SectionTrend
 
-from .conftest import SEEDED_AT
+from .conftest import NEXT_DAY, SEEDED_AT
 from .helpers import press, screen_text, settle, type_into
 from .test_keys_and_palette import footer, palette
 from .test_my_work import column
@@ -121,6 +123,38 @@ async def test_the_filters_change_the_figures_as_the_cli_options_do(wins, app):
         assert column(table(screen, "customers"), 0) == [SHOWN_EVIL]  # the report stays
 
 
+async def test_the_funnel_by_month_draws_its_trend_and_a_month_lists_its_customers(
+    wins, app, frozen
+):
+    frozen(NEXT_DAY)
+    dashboard = app()
+    async with dashboard.run_test(size=(120, 60)) as pilot:
+        await settle(pilot)
+        screen = await open_report(pilot, "funnel")
+        funnel = table(screen, "funnel")
+        assert column(funnel, 0) == ["lead", "qualified", "proposal", "negotiation", "won"]
+        assert column(funnel, 1) == ["0", "0", "0", "0", "3"]  # now
+        assert column(funnel, 2) == ["3", "0", "0", "0", "3"]  # entered
+        assert column(funnel, 4)[0] == "100.0%"  # conversion, as crm report shows it
+
+        await press(pilot, "b", "b")
+        assert "by month" in screen_text(dashboard)
+        trend = table(screen, "trend")
+        assert column(trend, 0) == ["2026-02", "2026-03"]
+        assert column(trend, 1) == ["1", "2"]  # leads entered
+        assert len(screen.query(SectionTrend)) == 1
+        assert "▞▞ Lead" in screen_text(dashboard)  # the line chart's legend
+        trend.focus()
+        trend.move_cursor(row=0)
+        await press(pilot, "enter")
+        assert column(dashboard.screen.query_one(CustomerTable), 0) == ["Gamma"]
+        await press(pilot, "escape")
+
+        await type_into(pilot, "#source", "website, 展会")
+        await press(pilot, "enter")
+        assert column(table(screen, "funnel"), 2) == ["1", "0", "0", "0", "1"]  # EVIL only
+
+
 async def test_enter_on_a_row_lists_its_customers_and_opens_one(wins, app):
     dashboard = app()
     async with dashboard.run_test(size=(120, 50)) as pilot:
@@ -144,16 +178,17 @@ async def test_enter_on_a_row_lists_its_customers_and_opens_one(wins, app):
         assert dashboard.screen is screen
 
 
-async def test_user_data_in_a_report_shows_literally(wins, app):
+async def test_user_data_in_a_report_shows_literally(crm, wins, app):
+    ok(crm("user", "edit", "bob", "--dept", EVIL))  # a department is typed by people too
     dashboard = app()
-    async with dashboard.run_test(size=(120, 50)) as pilot:
+    async with dashboard.run_test(size=(120, 60)) as pilot:
         await settle(pilot)
         screen = await open_report(pilot, "attribution")
         shown = screen_text(dashboard)
         assert "\x1b" not in shown
         assert f"{SHOWN_EVIL}  website" in shown  # its row: not bold, not red
         assert any(line.strip().startswith(SHOWN_EVIL) and "█" in line
-                   for line in shown.splitlines())  # its bar's label
+                   for line in shown.splitlines())  # the department's bar
         customers = table(screen, "customers")
         customers.focus()
         customers.move_cursor(row=2)

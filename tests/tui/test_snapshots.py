@@ -163,3 +163,19 @@ def test_the_reports_view_with_its_bar_charts(snap_compare, app):
         await open_report(pilot, "attribution")
 
     assert snap_compare(app(), terminal_size=(100, 40), run_before=steps(then=attribution))
+
+
+@pytest.mark.usefixtures("wins")
+def test_the_funnel_by_month_with_its_line_chart(snap_compare, app, frozen):
+    """The funnel's trend, scrolled to: the months' table and its plotext lines."""
+    frozen(NEXT_DAY)
+
+    async def to_the_trend(pilot):
+        from crmcli.tui.widgets.trend_chart import SectionTrend
+
+        screen = pilot.app.screen
+        screen.query_one("#report-body").scroll_to_widget(screen.query_one(SectionTrend),
+                                                          animate=False)
+
+    assert snap_compare(app(), terminal_size=(100, 40),
+                        run_before=steps("f4", "b", "b", then=to_the_trend))

@@ -129,14 +129,22 @@ def post_if_current(node: DOMNode, message: Message) -> None:
 
 
 @contextmanager
-def reading_for(node: DOMNode, workspace: Workspace) -> Iterator[Session]:
+def reading_for(
+    node: DOMNode, workspace: Workspace, first: Callable[[Session], None] | None = None
+) -> Iterator[Session]:
     """`workspace.reading()` for a worker that shows what it reads on `node`.
 
     The block posts its own result before it ends. A `CrmError` it raises (the customer
     on screen was deleted, or left this replica with a pull) ends the block there and is
     posted to `node` as `ReadFailed`; nothing after it runs, and the app carries on.
+    `first`, if given, runs before in a short write transaction of its own: derived
+    state the read needs brought up to date (the stage history a funnel reads), as the
+    command line does before the same read.
     """
     try:
+        if first is not None:
+            with workspace.writing() as (s, _):
+                first(s)
         with workspace.reading() as s:
             yield s
     except CrmError as error:

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 from rich.text import Text
+from sqlmodel import Session
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -29,6 +32,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Sta
 from crmcli.display import clean
 from crmcli.errors import CrmError
 from crmcli.repo import users
+from crmcli.repo.reports import stage_history
 from crmcli.repo.reports.table import BY, Options, Period, Report, Section, shown
 from crmcli.tui.data import post_if_current, reading_for
 from crmcli.tui.literal import cell, literal
@@ -39,13 +43,27 @@ from crmcli.tui.widgets.owner_filter import OwnerFilter
 from crmcli.tui.widgets.record_table import RecordTable
 from crmcli.tui.widgets.section_chart import chart_for
 
-REPORTS = (  # module of crmcli.repo.reports, tab label; in the order of the tabs
-    ("attribution", "Attribution"),
+
+@dataclass(frozen=True)
+class Listed:
+    """A report the view offers: its module in crmcli.repo.reports, its tab, and what
+    must be brought up to date (in a write) before it is read, as its command does."""
+
+    name: str
+    label: str
+    first: Callable[[Session], None] | None = None
+
+    @property
+    def module(self) -> ModuleType:
+        return importlib.import_module(f"crmcli.repo.reports.{self.name}")
+
+
+REPORTS = (  # in the order of the tabs
+    Listed("funnel", "Funnel", stage_history.catch_up),
+    Listed("attribution", "Attribution"),
+    Listed("quality", "Data quality"),
 )
-
-
-def report_module(name: str) -> ModuleType:
-    return importlib.import_module(f"crmcli.repo.reports.{name}")
+LISTED = {listed.name: listed for listed in REPORTS}
 
 
 def typed_values(text: str) -> tuple[str, ...]:
@@ -95,7 +113,7 @@ class ReportsScreen(DataScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.chosen = REPORTS[0][0]
+        self.chosen = REPORTS[0].name
         self.options = Options()
         self.report: Report | None = None
         self.shape: tuple | None = None  # the sections' names, columns and charts on screen
@@ -106,7 +124,7 @@ class ReportsScreen(DataScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Tabs(*(Tab(label, id=name) for name, label in REPORTS), id="report-tabs")
+        yield Tabs(*(Tab(listed.label, id=listed.name) for listed in REPORTS), id="report-tabs")
         with Horizontal(id="report-filters"):
             yield Input(placeholder="Since", id="since", compact=True)
             yield Input(placeholder="Until", id="until", compact=True)
@@ -130,10 +148,10 @@ class ReportsScreen(DataScreen):
 
     @work(thread=True, exclusive=True, group="db")
     def load_report(self) -> None:
-        name, options = self.chosen, self.options
-        with reading_for(self, self.workspace) as s:
+        listed, options = LISTED[self.chosen], self.options
+        with reading_for(self, self.workspace, listed.first) as s:
             me = users.acting(s, self.workspace.handle)
-            post_if_current(self, self.Loaded(name, report_module(name).build(s, me, options)))
+            post_if_current(self, self.Loaded(listed.name, listed.module.build(s, me, options)))
 
     # --- showing -------------------------------------------------------------------------
 
@@ -141,12 +159,13 @@ class ReportsScreen(DataScreen):
         if message.name != self.chosen:
             return
         self.report = report = message.report
-        shape = tuple((s.name, tuple(m.key for m in s.measures), s.chart, bool(s.rows))
-                      for s in report.sections)
+        shape = tuple((s.name, s.measures, s.chart, bool(s.rows)) for s in report.sections)
         if shape != self.shape:
             await self.build_body(report)
             self.shape = shape
         for index, section in enumerate(report.sections):
+            title = section.title if section.rows else f"{section.title}: {section.empty}"
+            self.query_one(f"#title-{index}", Label).update(literal(title))
             self.query_one(f"#table-{index}", RecordTable).fill(section_rows(section))
             for chart in self.query(f"#chart-{index}"):
                 chart.show(section)
@@ -157,8 +176,7 @@ class ReportsScreen(DataScreen):
         """Lay the sections out afresh (another report, or other sections or columns)."""
         widgets: list[Widget] = []
         for index, section in enumerate(report.sections):
-            title = section.title if section.rows else f"{section.title}: nothing in this period"
-            widgets.append(Label(literal(title), classes="section"))
+            widgets.append(Label(classes="section", id=f"title-{index}"))
             table = RecordTable([(m.header, None) for m in section.measures], id=f"table-{index}")
             table.display = bool(section.rows)
             widgets.append(table)
@@ -195,7 +213,7 @@ class ReportsScreen(DataScreen):
                     about: str) -> None:
         with reading_for(self, self.workspace) as s:
             me = users.acting(s, self.workspace.handle)
-            ids = report_module(name).customers_behind(s, me, options, section, row)
+            ids = LISTED[name].module.customers_behind(s, me, options, section, row)
             post_if_current(self, self.BehindFound(list(ids), about))
 
     def on_reports_screen_behind_found(self, message: BehindFound) -> None:
@@ -209,13 +227,13 @@ class ReportsScreen(DataScreen):
     @on(Tabs.TabActivated, "#report-tabs")
     def report_chosen(self, event: Tabs.TabActivated) -> None:
         event.stop()
-        name = event.tab.id or REPORTS[0][0]
+        name = event.tab.id or REPORTS[0].name
         if name != self.chosen:
             self.chosen = name
             self.load_report()
 
     def action_next_report(self, step: int) -> None:
-        names = [name for name, _ in REPORTS]
+        names = [listed.name for listed in REPORTS]
         following = names[(names.index(self.chosen) + step) % len(names)]
         self.query_one("#report-tabs", Tabs).active = following
 
