@@ -16,6 +16,8 @@ from crmcli.cli.report_options import (
     UntilOption,
 )
 
+MANY = 200_000  # events past the mark: a few seconds of reading, said on stderr
+
 
 @data_command
 def funnel(
@@ -35,6 +37,7 @@ def funnel(
     90th-percentile time in the stage of the stays that ended in the period. Filters are
     on the customers' owner, department and source as they are now. --by week|month adds
     a trend of the entries per week or month (sections: funnel, closed, trend)."""
+    from crmcli.cli.output import say
     from crmcli.cli.report_options import options
     from crmcli.cli.report_output import show
     from crmcli.repo.reports import funnel as report
@@ -42,6 +45,8 @@ def funnel(
 
     chosen = options(since, until, owner=owner, dept=dept, source=source, by=by)
     with context.session() as s:  # the history's new entries, in a short write
+        if stage_history.behind(s) > MANY:
+            say("reading the history of stage changes (once: it is kept from now on)...")
         stage_history.catch_up(s)
     with context.session(write=False) as s:
         built = report.build(s, context.actor(s), chosen)

@@ -37,7 +37,7 @@ from crmcli import clock, fields
 from crmcli.errors import Invalid
 from crmcli.models import Customer
 from crmcli.repo.reports import filters
-from crmcli.repo.reports.stage_history import ENTRY, FUNNEL, RANK, WON
+from crmcli.repo.reports.stage_history import ENTRY, FUNNEL, NAMES, RANK, WHO, WON
 from crmcli.repo.reports.table import Chart, Measure, Options, Period, Report, Section
 
 CLOSED = ("lost", "churned")
@@ -123,16 +123,24 @@ class _Span:
 
 
 def _where(options: Options) -> list[ColumnElement[bool]]:
-    """Live customers' entries, filtered as `options` says (copies of the customer's
-    owner, department and source kept beside each entry). Every stage named, so that the
-    indexes, which begin with the stage, are searched stage by stage for the period."""
-    return [E.live, E.stage.in_(RANK.values()),
-            *filters.terms(options, E.owner, E.department, E.source)]
+    """Live customers' entries, filtered as `options` says: the combinations of owner,
+    department and source that pass, read once (`stage_who`), then the entries by them.
+    Every stage named, so that the indexes, which begin with the stage, are searched
+    stage by stage for the period."""
+    where = [E.who.is_not(None), E.stage.in_(RANK.values())]
+    if terms := filters.terms(options, WHO.c.owner, WHO.c.department, WHO.c.source):
+        where.append(E.who.in_(select(WHO.c.id).where(*terms)))
+    return where
 
 
 def _now(s: Session, options: Options) -> dict[str, int]:
+    """The customers per stage today; a stage stored by an alias counts as its stage."""
     query = select(Customer.stage, func.count()).where(*filters.conditions(options))
-    return dict(s.connection().execute(query.group_by(Customer.stage)).all())
+    found: dict[str, int] = {}
+    for stored, count in s.connection().execute(query.group_by(Customer.stage)).all():
+        stage = NAMES.get(stored.strip().lower(), stored)
+        found[stage] = found.get(stage, 0) + count
+    return found
 
 
 def _entered(s: Session, span: _Span, where: list) -> dict[int, tuple[int, int, int]]:

@@ -3,21 +3,23 @@
 An entry is an audit event of a customer whose `changes` set its stage (`stage: [old,
 new]`): its creation (a create lists every field it was made with), an edit, an import,
 a conflict resolved, an event pulled from the team. Each entry holds what the funnel asks
-of it (table `stage_entry`, migration m015):
+of it (table `stage_entry`, migrations m015 and m016):
 - `stage` as its place in `fields.STAGES` counted from 1 (lead 1 ... won 5, lost 6,
   churned 7) and `at` in whole seconds (unix time);
 - `left_at`: when the customer's next entry came; `stay`: `left_at - at` when that entry
   changed its stage (not when it set the stage it was in: two members' edits crossing);
 - `prev_same_at`: the customer's previous entry into the same stage (none: its first);
 - `reached`: the furthest funnel stage (lead..won) the customer entered after it;
-- `live`, `owner`, `department`, `source`: the customer as it is now (not deleted, not
-  merged into another), so the filters need no look-up per entry.
+- `who`: the customer's owner, department and source as they are now, as the number of
+  that combination in `stage_who` (kept once each, NULL as ''), or NULL when the customer
+  is not live (not held here, deleted, merged into another): a filter reads the few
+  combinations, then the entries by number, with no look-up of the customer per entry.
 A customer's entries are in the order of their events' time, then their seq (events of
 one moment come from one write, made in that order).
 
 The table is derived state, brought up to date by `catch_up` (events past the mark, new
 customers, customers whose entries changed) in a write transaction before a report reads
-it; the triggers of m015 keep it right when events are deleted or rewritten and when a
+it; the triggers of m015 and m016 keep it right when events are deleted or rewritten and when a
 customer's owner, department, source or liveness changes.
 """
 
@@ -32,15 +34,19 @@ from sqlmodel import Session
 from crmcli import fields
 
 ENTRY = table("stage_entry", *(column(name) for name in (
-    "seq", "customer_id", "stage", "at", "left_at", "stay", "prev_same_at", "reached", "live",
-    "owner", "department", "source")))
+    "seq", "customer_id", "stage", "at", "left_at", "stay", "prev_same_at", "reached", "who")))
+WHO = table("stage_who", column("id"), column("owner"), column("department"), column("source"))
 
 # a stage's number in stage_entry: its place in fields.STAGES, from 1
 RANK = {stage: place for place, stage in enumerate(fields.STAGES, start=1)}
 FUNNEL = fields.STAGES[:5]  # lead, qualified, proposal, negotiation, won
 WON = RANK["won"]
 
-_RANK_OF = "CASE {} " + " ".join(f"WHEN '{stage}' THEN {rank}" for stage, rank in RANK.items()) + " END"
+# A stage as stored, by its name or an alias (an older client, a sheet loaded by hand:
+# `crm report quality` lists them as invalid), ignoring case, as its number.
+NAMES = {**{stage: stage for stage in fields.STAGES}, **fields.STAGE_ALIASES}
+_RANK_OF = "CASE lower(trim({})) " + " ".join(
+    f"WHEN '{name}' THEN {RANK[stage]}" for name, stage in NAMES.items()) + " END"
 # The entries of the events past the mark (instr first: a test of the text costs less
 # than reading the JSON, and most events do not name the stage).
 _NEW = f"""
@@ -69,13 +75,16 @@ SELECT customer_id, at, seq, stage FROM stage_entry
  WHERE customer_id IN (SELECT customer_id FROM stage_dirty) AND seq <= :after
  UNION ALL SELECT customer_id, at, seq, stage FROM temp.stage_new ORDER BY 1, 2, 3"""
 _LATER = "n.customer_id = w.customer_id AND (n.at, n.seq) > (w.at, w.seq)"
+_WHO = """
+INSERT OR IGNORE INTO stage_who (owner, department, source)
+SELECT DISTINCT coalesce(owner, ''), coalesce(department, ''), coalesce(source, '')
+  FROM customer WHERE id IN (SELECT customer_id FROM stage_dirty)"""
 _WORKED_OUT = f"""
 INSERT INTO stage_entry (seq, customer_id, stage, at, left_at, stay, prev_same_at, reached,
-                         live, owner, department, source)
+                         who)
 SELECT w.seq, w.customer_id, w.stage, w.at, w.left_at,
        CASE WHEN w.next_stage != w.stage THEN w.left_at - w.at END, w.prev_same_at, w.reached,
-       coalesce(c.deleted_at IS NULL AND c.merged_into IS NULL, 0),
-       c.owner, c.department, c.source
+       CASE WHEN c.deleted_at IS NULL AND c.merged_into IS NULL THEN who.id END
   FROM (SELECT w.*,
                (SELECT n.at FROM temp.stage_work n WHERE {_LATER}
                  ORDER BY n.at, n.seq LIMIT 1) AS left_at,
@@ -87,10 +96,20 @@ SELECT w.seq, w.customer_id, w.stage, w.at, w.left_at,
                    AND n.stage = w.stage AND (n.at, n.seq) < (w.at, w.seq)) AS prev_same_at
           FROM temp.stage_work w) w
   LEFT JOIN customer c ON c.id = w.customer_id
+  LEFT JOIN stage_who who ON who.owner = coalesce(c.owner, '')
+        AND who.department = coalesce(c.department, '') AND who.source = coalesce(c.source, '')
  ORDER BY w.seq"""
 # Past this share of the table, its indexes are built again after the writes rather than
 # kept up to date row by row (one sort instead of a random write per row and index).
 REBUILD_SHARE = 0.25
+
+
+def behind(s: Session) -> int:
+    """How many events were recorded past the mark (a front end says it is working when
+    there are many: after an upgrade or a first sync, the whole history)."""
+    return s.connection().exec_driver_sql(
+        "SELECT coalesce(max(seq), 0) - (SELECT events FROM stage_mark) FROM audit_event"
+    ).scalar_one()
 
 
 def catch_up(s: Session) -> None:
@@ -113,6 +132,7 @@ def catch_up(s: Session) -> None:
     held = run("SELECT count(*) FROM stage_entry").scalar_one()
     with _indexes_aside(s, work > held * REBUILD_SHARE):
         run("DELETE FROM stage_entry WHERE customer_id IN (SELECT customer_id FROM stage_dirty)")
+        run(_WHO)
         run(_WORKED_OUT)
     for name in ("temp.stage_new", "temp.stage_work"):
         run(f"DROP TABLE {name}")
