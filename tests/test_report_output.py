@@ -88,3 +88,17 @@ def test_the_workbook_has_typed_cells_a_native_chart_per_section_and_no_formula(
 def test_o_writes_only_a_workbook(tmp_path):
     with pytest.raises(Invalid, match="does not end in .xlsx"):
         show(report(), Format.table, output=tmp_path / "report.csv")
+
+
+def test_a_moment_reads_in_local_time_to_the_minute_and_a_day_as_it_is(capsys, beijing):
+    from crmcli.repo.reports.table import shown
+
+    at = Measure("at", "At", "date")
+    assert shown("2026-03-06T02:00:00Z", at) == "2026-03-06 10:00"
+    assert shown("2026-03-06", at) == "2026-03-06"
+    wins = Section("wins", "Wins", (Measure("who", "Who", "text"), at),
+                   [{"who": "dave", "at": "2026-03-06T02:00:00Z"}])
+    show(Report("sample", "Wins", [wins]), Format.table)
+    assert "2026-03-06 10:00" in capsys.readouterr().out
+    show(Report("sample", "Wins", [wins]), Format.json)
+    assert json.loads(capsys.readouterr().out)["wins"][0]["at"] == "2026-03-06T02:00:00Z"

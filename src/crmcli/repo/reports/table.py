@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from crmcli import clock, dates
-from crmcli.display import show_duration, show_money
+from crmcli.display import show_duration, show_money, show_time
 from crmcli.errors import Invalid
 
 Kind = Literal["text", "count", "ratio", "seconds", "money", "date"]
@@ -42,8 +42,9 @@ class Chart:
 
 def shown(value: Any, measure: Measure) -> str:
     """A value as people read it (a table cell, a bar's figure): a count with thousands
-    separators, a ratio as a percentage, seconds as `1d2h`, money as `¥1,234.50`. Here,
-    not in a front end, so the CLI's table and the dashboard's show the same figure."""
+    separators, a ratio as a percentage, seconds as `1d2h`, money as `¥1,234.50`, a time
+    in local time to the minute. Here, not in a front end, so the CLI's table and the
+    dashboard's show the same figure."""
     if value is None:
         return ""
     if value == RESTRICTED:
@@ -56,6 +57,8 @@ def shown(value: Any, measure: Measure) -> str:
         return show_duration(round(value / 60))
     if measure.kind == "money":
         return show_money(value)
+    if measure.kind == "date" and (isinstance(value, datetime) or "T" in str(value)):
+        return show_time(value)  # a moment; a bare day (2026-03-05) reads as it is
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return str(value)
