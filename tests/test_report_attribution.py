@@ -23,24 +23,11 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.helpers import add_customer
+from tests.helpers import add_customer, ok
 
 from crmcli.repo.reports import credit
 
 SINCE = ("--since", "2026-03-01")
-
-
-@pytest.fixture
-def at(monkeypatch):
-    """`at("2026-03-02 09:00")`: freeze the clock there (China's time)."""
-    def freeze(moment: str) -> None:
-        monkeypatch.setenv("CRM_NOW", moment.replace(" ", "T") + ":00+08:00")
-    return freeze
-
-
-def ok(result):
-    assert result.exit_code == 0, result.output
-    return result
 
 
 @pytest.fixture

@@ -3,8 +3,11 @@
 team set work_hours; escalated to the owner's managers after twice the sla."""
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpers import add_customer
 
@@ -13,14 +16,6 @@ def clocks(crm, *options: str, env: dict | None = None) -> dict[str, dict]:
     result = crm("sla", "list", "--format", "json", *options, env=env)
     assert result.exit_code == 0, result.output
     return {row["name"]: row for row in json.loads(result.stdout)}
-
-
-@pytest.fixture
-def at(monkeypatch):
-    """`at("2026-03-02 09:00")`: freeze the clock there (China's time, the tests' zone)."""
-    def freeze(moment: str) -> None:
-        monkeypatch.setenv("CRM_NOW", moment.replace(" ", "T") + ":00+08:00")
-    return freeze
 
 
 def test_the_clock_waits_from_the_oldest_contact_not_yet_answered(crm, alice, beijing, at):
@@ -194,3 +189,22 @@ def test_due_soon_and_breached_reach_those_responsible_and_escalated_the_manager
     assert inbox(crm, "dave") == [("sla.escalated", "Escalated: answer overdue: Acme")]
     assert inbox(crm, "carol") == []  # manages marketing
     assert len(inbox(crm, "alice")) == 2  # told once per state, however often collected
+
+
+@given(since=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31)),
+       minutes=st.integers(1, 5 * 24 * 60),
+       waited=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=20)))
+def test_the_latest_late_start_of_an_sla_splits_late_from_not_late_exactly(since, minutes,
+                                                                           waited):
+    """What the workload report counts with: a wait is late at `now` exactly when it began
+    no later than `latest_late_start` (working hours, holidays and make-up days too)."""
+    from crmcli import workhours
+    from crmcli.repo.sla import latest_late_start
+
+    hours = workhours.WorkHours(9 * 60, 18 * 60)
+    start = since.replace(tzinfo=UTC)
+    now = start + waited
+    latest = latest_late_start(minutes, now, hours)
+    assert (start <= latest) == (workhours.add(start, minutes, hours) <= now)
+    assert workhours.add(latest, minutes, hours) <= now
+    assert workhours.add(latest + timedelta(microseconds=1), minutes, hours) > now

@@ -29,6 +29,7 @@ from crmcli.phones import parse_phone
 # --- choices -----------------------------------------------------------------------------
 
 STAGES = ("lead", "qualified", "proposal", "negotiation", "won", "lost", "churned")
+CLOSED_STAGES = ("won", "lost", "churned")  # done with; a customer in any other stage is open
 STAGE_ALIASES = {
     "线索": "lead", "商机": "qualified", "方案": "proposal", "谈判": "negotiation",
     "成交": "won", "赢单": "won", "输单": "lost", "流失": "churned",

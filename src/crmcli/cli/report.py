@@ -22,3 +22,7 @@ app.command("quality")(report_quality.quality)
 from crmcli.cli import report_funnel  # noqa: E402 - each report registers after the group
 
 app.command("funnel")(report_funnel.funnel)
+
+from crmcli.cli import report_workload  # noqa: E402 - each report registers after the group
+
+app.command("workload")(report_workload.workload)

@@ -60,10 +60,11 @@ def list_(
 def show(handle: Handle, format: FormatOption = Format.table) -> None:
     """Show a member and their current workload."""
     from crmcli.repo import users
+    from crmcli.repo.reports import workload
 
     with context.session(write=False) as s:
         user = users.get(s, handle)
-        record = {**users.as_dict(user), **users.workload(s, user.handle)}
+        record = {**users.as_dict(user), **workload.of_member(s, user.handle)}
     pairs = [(k, local_time(v) if k == "created_at" else v) for k, v in record.items()]
     emit_one(record, format, lambda: key_value_card(pairs))
 

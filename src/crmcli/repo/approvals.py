@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from crmcli import clock, fields, permissions
@@ -209,13 +210,8 @@ class ApprovalQuery:
 
 def list_(s: Session, query: ApprovalQuery) -> list[tuple[Approval, Customer]]:
     """Approvals of live customers with their customer, newest first."""
-    statement = (
-        select(Approval, Customer, User.department)
-        .join(Customer, Customer.id == Approval.customer_id)
-        .outerjoin(User, User.handle == Customer.owner)
-        .where(col(Approval.deleted_at).is_(None), col(Customer.deleted_at).is_(None))
-        .order_by(col(Approval.created_at).desc(), col(Approval.id).desc())
-    )
+    statement = _of_live_customers(select(Approval, Customer, User.department)).order_by(
+        col(Approval.created_at).desc(), col(Approval.id).desc())
     if query.requested_by:
         statement = statement.where(Approval.requested_by == query.requested_by)
     if query.customer_id:
@@ -236,6 +232,30 @@ def list_(s: Session, query: ApprovalQuery) -> list[tuple[Approval, Customer]]:
         if query.limit is not None and len(rows) >= query.limit:
             break
     return rows
+
+
+def _of_live_customers(statement: Any) -> Any:
+    """`statement` over approvals of live customers, joined to the customer and its owner
+    (whose department decides `role:manager` requests when the customer has none)."""
+    return (statement.join(Customer, Customer.id == Approval.customer_id)
+            .outerjoin(User, User.handle == Customer.owner)
+            .where(col(Approval.deleted_at).is_(None), col(Customer.deleted_at).is_(None)))
+
+
+def waiting_counts(s: Session, deciders: list[Actor]) -> dict[str, int]:
+    """Per decider: the open requests waiting for their decision (what `list_` with
+    `waiting_for` lists). The open requests are counted by what says who decides them
+    (target, requester, department), and the rule applied once per such group."""
+    statement = _of_live_customers(select(
+        Approval.target, Approval.requested_by, Customer.department, User.department,
+        func.count())).where(Approval.status == "open").group_by(
+        Approval.target, Approval.requested_by, Customer.department, User.department)
+    counts = {who.handle: 0 for who in deciders}
+    for target, requester, own, owners, count in s.exec(statement):
+        for who in deciders:
+            if permissions.may_decide_approval(who, target, requester, own or owners):
+                counts[who.handle] += count
+    return counts
 
 
 _parse_status = fields.choice("status", STATUSES)

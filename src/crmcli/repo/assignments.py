@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from crmcli import clock, fields
@@ -34,12 +35,19 @@ def _event(s: Session, action: str, row: Assignment, changes: dict, by: Actor, *
     )
 
 
+def holding() -> tuple[ColumnElement[bool], ...]:
+    """SQL: an assignment that holds now (not ended, not deleted)."""
+    return col(Assignment.until).is_(None), col(Assignment.deleted_at).is_(None)
+
+
+def unacknowledged() -> tuple[ColumnElement[bool], ...]:
+    """SQL: an assignment that holds now and waits for its holder's acknowledgement (a
+    hand-over, an assignment by someone else, a routed owner)."""
+    return (*holding(), col(Assignment.acknowledged_at).is_(None))
+
+
 def current(s: Session, customer_id: str, role: str | None = None) -> list[Assignment]:
-    query = select(Assignment).where(
-        Assignment.customer_id == customer_id,
-        col(Assignment.until).is_(None),
-        col(Assignment.deleted_at).is_(None),
-    )
+    query = select(Assignment).where(Assignment.customer_id == customer_id, *holding())
     if role:
         query = query.where(Assignment.role == role)
     return list(s.exec(query.order_by(Assignment.since)).all())
@@ -136,12 +144,7 @@ def acknowledge(s: Session, customer: Customer, *, by: Actor) -> list[Assignment
 
 def awaiting(s: Session, handle: str) -> list[Assignment]:
     """Assignments waiting for `handle` to acknowledge them, oldest first."""
-    query = select(Assignment).where(
-        Assignment.user == handle,
-        col(Assignment.until).is_(None),
-        col(Assignment.acknowledged_at).is_(None),
-        col(Assignment.deleted_at).is_(None),
-    )
+    query = select(Assignment).where(Assignment.user == handle, *unacknowledged())
     return list(s.exec(query.order_by(Assignment.since)).all())
 
 

@@ -33,6 +33,13 @@ def same_text(column: Any, typed: Values) -> ColumnElement[bool]:
     return or_(*(func.lower(column) == func.lower(value.strip()) for value in typed))
 
 
+def of_live(customer_id: Any) -> ColumnElement[bool]:
+    """SQL: the record of `customer_id` (a column) belongs to no deleted customer. The
+    deleted are few: SQLite lists them once and looks each record's customer up in that
+    list, where a join would read every record's customer."""
+    return customer_id.not_in(select(Customer.id).where(Customer.deleted_at.is_not(None)))
+
+
 @dataclass
 class CustomerQuery:
     """The filters `customer list`, `find`, `export` and the dashboard share: each filter

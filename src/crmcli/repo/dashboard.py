@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from crmcli import clock
 from crmcli.models import Approval, Assignment, AuditEvent, Customer, Meta, Task
-from crmcli.repo import approvals, handoffs, route_acks, sla, tasks, users
+from crmcli.repo import approvals, assignments, handoffs, route_acks, sla, tasks, users
 from crmcli.repo.sla import Clock
 
 # --- changes by anyone -------------------------------------------------------------------
@@ -87,8 +87,7 @@ def awaiting(s: Session, handle: str) -> list[tuple[Assignment, Customer]]:
     query = (
         select(Assignment, Customer)
         .join(Customer, Customer.id == Assignment.customer_id)
-        .where(Assignment.user == handle, col(Assignment.until).is_(None),
-               col(Assignment.acknowledged_at).is_(None), col(Assignment.deleted_at).is_(None),
+        .where(Assignment.user == handle, *assignments.unacknowledged(),
                col(Customer.deleted_at).is_(None))
         .order_by(Assignment.since, Assignment.id)
     )

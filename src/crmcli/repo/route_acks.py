@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from crmcli import clock, fields
 from crmcli.models import Assignment, Customer
-from crmcli.repo import settings
+from crmcli.repo import assignments, settings
 from crmcli.repo.settings import Known, register
 
 if TYPE_CHECKING:
@@ -63,6 +64,16 @@ class Waiting:
                 "overdue": self.overdue}
 
 
+def routed() -> tuple[ColumnElement[bool], ...]:
+    """SQL: an owner assignment a routing rule made."""
+    return Assignment.role == "owner", col(Assignment.reason).startswith(REASON)
+
+
+def unacknowledged_routes() -> tuple[ColumnElement[bool], ...]:
+    """SQL: a routed owner assignment that holds and is not acknowledged yet."""
+    return (*routed(), *assignments.unacknowledged())
+
+
 def waiting(s: Session, *, assigner: str | None = None, overdue_only: bool = False,
             now: datetime | None = None) -> list[Waiting]:
     """Routed owner assignments not acknowledged yet (by `assigner`'s customers: the ones
@@ -72,9 +83,7 @@ def waiting(s: Session, *, assigner: str | None = None, overdue_only: bool = Fal
     query = (
         select(Assignment, Customer)
         .join(Customer, Customer.id == Assignment.customer_id)
-        .where(Assignment.role == "owner", col(Assignment.reason).startswith(REASON),
-               col(Assignment.until).is_(None), col(Assignment.acknowledged_at).is_(None),
-               col(Assignment.deleted_at).is_(None), col(Customer.deleted_at).is_(None))
+        .where(*unacknowledged_routes(), col(Customer.deleted_at).is_(None))
         .order_by(Assignment.since, Assignment.id)
     )
     if assigner is not None:

@@ -37,7 +37,7 @@ from crmcli.repo.users import Actor
 
 PREFIX = "rule."
 HOWS = ("round-robin", "least-open")
-CLOSED_STAGES = ("won", "lost", "churned")
+CLOSED_STAGES = fields.CLOSED_STAGES
 # What a rule may route by: what a lead *is*. Not who it is (name, phone, e-mail: one
 # customer each), not its owner (a customer with one is not routed), never a sensitive
 # value (a rule is read by every member).

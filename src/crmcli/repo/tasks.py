@@ -13,7 +13,7 @@ from crmcli import clock, dates, fields
 from crmcli.errors import Invalid
 from crmcli.ids import short
 from crmcli.models import Customer, Task
-from crmcli.repo import audit, listing, permissions, refs, users
+from crmcli.repo import audit, customer_lists, listing, permissions, refs, users
 from crmcli.repo.listing import Values
 from crmcli.repo.machine import to_dict
 from crmcli.repo.users import Actor
@@ -221,6 +221,21 @@ def list_and_total(s: Session, query: TaskQuery) -> tuple[list[tuple[Task, Custo
     rows = list_(s, query)
     counting = select(func.count()).select_from(query.statement().subquery())
     return rows, listing.total(rows, query.limit, lambda: s.exec(counting).one())
+
+
+def open_counts(s: Session, now: datetime, assignees: tuple[str, ...] = ()
+                ) -> dict[str, tuple[int, int]]:
+    """Per assignee (`assignees`: only these): their open tasks of live customers, and how
+    many of those are overdue at `now` (due before it). Read from the open tasks' own
+    index (`ix_task_open`), which holds all it needs."""
+    query = (select(Task.assignee, func.count(), func.sum(case((col(Task.due) < now, 1),
+                                                               else_=0)))
+             .where(Task.status == "open", col(Task.deleted_at).is_(None),
+                    customer_lists.of_live(Task.customer_id))
+             .group_by(Task.assignee))
+    if assignees:
+        query = query.where(col(Task.assignee).in_(assignees))
+    return {handle: (open_, overdue) for handle, open_, overdue in s.exec(query)}
 
 
 def for_customer(s: Session, customer_id: str) -> list[Task]:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from crmcli import clock, fields, permissions
+from crmcli import fields, permissions
 from crmcli.errors import Invalid, NotFound, PermissionDenied, UsageError
-from crmcli.models import Assignment, Customer, Meta, Task, User
+from crmcli.models import Meta, User
 from crmcli.repo import audit, entities
 from crmcli.repo.machine import to_dict
 
@@ -236,31 +236,6 @@ def list_(s: Session, *, include_inactive: bool = True) -> list[User]:
     if not include_inactive:
         query = query.where(col(User.active).is_(True))
     return list(s.exec(query.order_by(User.handle)).all())
-
-
-def workload(s: Session, handle: str) -> dict[str, int]:
-    """What a member is responsible for now: owned customers, open and overdue tasks,
-    assignments waiting for their acknowledgement."""
-
-    def number(query) -> int:
-        return s.exec(query).one()
-
-    live = col(Customer.deleted_at).is_(None)  # work on deleted customers is no work
-    tasks = select(func.count()).select_from(Task).join(
-        Customer, Customer.id == Task.customer_id
-    ).where(Task.assignee == handle, Task.status == "open", col(Task.deleted_at).is_(None), live)
-    return {
-        "customers": number(select(func.count()).select_from(Customer).where(
-            Customer.owner == handle, live)),
-        "open_tasks": number(tasks),
-        "overdue_tasks": number(tasks.where(col(Task.due) < clock.now())),
-        "awaiting_ack": number(select(func.count()).select_from(Assignment).join(
-            Customer, Customer.id == Assignment.customer_id
-        ).where(
-            Assignment.user == handle, col(Assignment.until).is_(None),
-            col(Assignment.acknowledged_at).is_(None), col(Assignment.deleted_at).is_(None),
-            live)),
-    }
 
 
 def other_active_admins(s: Session, handle: str) -> int:

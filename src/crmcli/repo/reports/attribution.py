@@ -39,6 +39,7 @@ from crmcli.models import Assignment, AuditEvent, Customer, Note, Task, User
 from crmcli.repo import sensitive
 from crmcli.repo.reports import credit, filters
 from crmcli.repo.reports.table import (
+    NO_DEPARTMENT,
     RESTRICTED,
     Chart,
     Measure,
@@ -160,7 +161,6 @@ def departments(s: Session) -> dict[str, str | None]:
 
 # --- the report ------------------------------------------------------------------------
 
-NO_DEPARTMENT = "(no department)"
 ROLES = ("created", "followed", "closed")
 COUNTS = (Measure("created", "Created"), Measure("followed", "Followed"),
           Measure("closed", "Closed"))

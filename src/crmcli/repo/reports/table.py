@@ -19,6 +19,7 @@ from crmcli.errors import Invalid
 
 Kind = Literal["text", "count", "ratio", "seconds", "money", "date"]
 RESTRICTED = "restricted"  # a sensitive sum the reader is not cleared for
+NO_DEPARTMENT = "(no department)"  # the department of a member who has none
 BY = ("week", "month")
 
 
