@@ -49,13 +49,15 @@ COUNTS = (
     Measure("approvals", "Approvals to decide"),
 )
 BARS = ("open_tasks", "overdue_tasks", "sla_late")  # what the chart compares
+FEW = 5  # a fifth of the team or less: their SLA clocks are read customer by customer
 
 
 def build(s: Session, actor: Actor, options: Options) -> Report:
     """The workload report (see the module's docstring); `actor` reads it like anyone:
     it holds no sensitive value."""
     chosen = members(s, options)
-    counted = _counts(s, chosen, filtered=bool(options.owner or options.dept))
+    counted = _counts(s, chosen, few=bool(options.owner or options.dept) and
+                      len(chosen) * FEW <= _active(s))
     rows = [{"member": user.handle, "department": user.department or NO_DEPARTMENT,
              **counts} for user, counts in zip(chosen, counted, strict=True)]
     sections = [
@@ -91,10 +93,18 @@ def _handles(chosen: list[User], options: Options) -> tuple[str, ...]:
     return tuple(user.handle for user in chosen) if options.owner or options.dept else ()
 
 
-def _counts(s: Session, chosen: list[User], *, filtered: bool) -> list[dict[str, int]]:
+def _active(s: Session) -> int:
+    return s.exec(select(func.count()).select_from(User).where(
+        col(User.active).is_(True), col(User.deleted_at).is_(None))).one()
+
+
+def _counts(s: Session, chosen: list[User], *, few: bool) -> list[dict[str, int]]:
     """Each chosen member's counts, in their order (see the module's docstring). The SLA
-    clocks are looked at only for the chosen members' customers when the report is
-    `filtered`; for the whole team, for every customer (cheaper than asking which)."""
+    clocks are looked at only for the chosen members' customers when they are `few` (at
+    most one in FEW of the team); else for every customer in the order of their ids,
+    which reads the notes in their index's order and costs less than picking customers
+    by owner (measured: 100 members of 100, 1.1 s against 0.18 s at 100,000 customers;
+    20 of 100, 0.15 s)."""
     handles = tuple(user.handle for user in chosen)
     if not handles:
         return []
@@ -102,7 +112,7 @@ def _counts(s: Session, chosen: list[User], *, filtered: bool) -> list[dict[str,
     owned = _owned(s, handles)
     work = tasks.open_counts(s, now, handles)
     waiting = _waiting_ack(s, handles)
-    late = sla.late_counts(s, now, handles if filtered else ())
+    late = sla.late_counts(s, now, handles if few else ())
     deciding = approvals.waiting_counts(s, [Actor(u.handle, u.role, u.department)
                                             for u in chosen])
     return [{
