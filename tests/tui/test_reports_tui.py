@@ -1,12 +1,14 @@
 """The Reports view (F4): the reports of `crm report` with their charts and filters, and
 Enter from a row to the customers behind it, over a hand-built history, clock frozen.
 
-The history (`wins`): alice (admin, sales) and bob (member, service).
+The history (`wins`): alice (admin, sales), bob (member, service), carol (manager,
+marketing).
 - Gamma: added and won by alice 2026-02-20, no amount;
 - Acme (exhibition, 100000): added by alice 2026-03-02, bob writes a note, alice wins it;
 - EVIL (website, 50000, owned by bob: bob holds its owner role): added and won by alice.
 The funnel: three leads entered, all three went on to won (Gamma in February, the others
-in March). Attribution, split 30/40/30: Acme gives alice 60000 (creator and closer), bob 40000 (a
+in March). Workload: alice owns two customers, bob one, and has not acknowledged it.
+Attribution, split 30/40/30: Acme gives alice 60000 (creator and closer), bob 40000 (a
 note); EVIL alice 30000, bob 20000 (a role). alice ¥90,000.00, bob ¥60,000.00.
 """
 
@@ -153,6 +155,19 @@ async def test_the_funnel_by_month_draws_its_trend_and_a_month_lists_its_custome
         await type_into(pilot, "#source", "website, 展会")
         await press(pilot, "enter")
         assert column(table(screen, "funnel"), 2) == ["1", "0", "0", "0", "1"]  # EVIL only
+
+
+async def test_the_workload_per_member_and_a_members_customers(wins, app):
+    dashboard = app()
+    async with dashboard.run_test(size=(120, 50)) as pilot:
+        await settle(pilot)
+        screen = await open_report(pilot, "workload")
+        members = table(screen, "members")
+        assert column(members, 0) == ["alice", "bob", "carol"]
+        assert column(members, 3) == ["2", "1", "0"]  # all customers
+        assert column(members, 6) == ["0", "1", "0"]  # waiting ack
+        await press(pilot, "enter")  # alice
+        assert sorted(column(dashboard.screen.query_one(CustomerTable), 0)) == ["Acme", "Gamma"]
 
 
 async def test_enter_on_a_row_lists_its_customers_and_opens_one(wins, app):

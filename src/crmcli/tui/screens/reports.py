@@ -60,6 +60,7 @@ class Listed:
 
 REPORTS = (  # in the order of the tabs
     Listed("funnel", "Funnel", stage_history.catch_up),
+    Listed("workload", "Workload"),
     Listed("attribution", "Attribution"),
     Listed("quality", "Data quality"),
 )
