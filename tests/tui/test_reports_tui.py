@@ -89,8 +89,11 @@ async def test_f4_shows_the_report_with_its_figures_chart_and_notes(wins, app):
         bob = next(line for line in bars if line.startswith("bob "))
         assert alice.endswith("¥90,000.00") and bob.endswith("¥60,000.00")
         assert alice.count("█") > bob.count("█")
-        assert {"Reports", "Inbox", "Next report", "By", "Filters"} <= palette(dashboard)
+        assert {"Reports", "Inbox", "Next report", "Previous report", "By", "Filters"} <= (
+            palette(dashboard))
         assert "n Next report" in footer(dashboard)
+        await press(pilot, "N")
+        assert screen.chosen == "workload" and "Per member" in screen_text(dashboard)
 
 
 async def test_the_filters_change_the_figures_as_the_cli_options_do(wins, app):
@@ -120,7 +123,7 @@ async def test_the_filters_change_the_figures_as_the_cli_options_do(wins, app):
         assert "in total" in screen_text(dashboard) and screen.options.by is None
 
         await type_into(pilot, "#until", "soon")
-        await press(pilot, "enter")
+        await press(pilot, "tab")  # leaving the box applies it too
         assert "until: 'soon' is not a date" in screen_text(dashboard)  # in the status line
         assert column(table(screen, "customers"), 0) == [SHOWN_EVIL]  # the report stays
 
