@@ -215,24 +215,35 @@ def funnel(path: Path) -> None:
 def _history_caught_up(database) -> None:
     """Time `stage_history.catch_up` from nothing, then after a hundredth of the leads moved
     on a stage (events written in bulk, as an import writes them), then with nothing new."""
-    from crmcli.db import session_scope
     from crmcli.repo.reports import stage_history
+
+    caught_up_figures(database, "stage history", "stage changes", stage_history.catch_up,
+                      ("DELETE FROM stage_entry",
+                       "UPDATE stage_mark SET events = 0, customers = 0"), _move_some)
+
+
+def caught_up_figures(database, what: str, changes: str, catch_up: Callable,
+                      reset: tuple[str, ...], change: Callable) -> None:
+    """Print how long `catch_up` (of derived state) takes from nothing (after the `reset`
+    statements), after `change(database)` wrote some more (returning what `change(database,
+    back=...)` takes back), and with nothing new."""
+    from crmcli.db import session_scope
 
     def caught_up() -> float:
         started = time.perf_counter()
         with session_scope(database) as s:
-            stage_history.catch_up(s)
+            catch_up(s)
         return time.perf_counter() - started
 
     with session_scope(database) as s:
-        s.connection().exec_driver_sql("DELETE FROM stage_entry")
-        s.connection().exec_driver_sql("UPDATE stage_mark SET events = 0, customers = 0")
+        for statement in reset:
+            s.connection().exec_driver_sql(statement)
     built = caught_up()
-    moved = _move_some(database)
+    changed = change(database)
     after = caught_up()
-    _move_some(database, back=moved)
+    change(database, back=changed)
     caught_up()
-    print(f"    stage history: built in {built:.2f} s; after {len(moved):,} more stage changes "
+    print(f"    {what}: built in {built:.2f} s; after {len(changed):,} more {changes} "
           f"{after:.2f} s; with nothing new {best_of(caught_up)[0] * 1000:.1f} ms", flush=True)
 
 

@@ -1,5 +1,7 @@
 """`crm report workload` for bench/reports.py (`REPORTS["workload"]`): the work on top of
-its history database, then each case timed.
+its history database; the kept SLA waits worked out from nothing, caught up after a
+hundredth of the customers called, and with nothing new; then each case timed (the
+command line includes its catch-up, which finds nothing new).
 
 The work is added once to a copy of the history database (bench/.data/workload-N.db),
 directly with SQLAlchemy Core, as of bench/reports.py's NOW: every customer an sla (1h to
@@ -20,7 +22,16 @@ from datetime import timedelta
 from pathlib import Path
 
 from reports import DEPARTMENTS as TEAMS
-from reports import NOW, OWNERS, best_of, command_line, made_once
+from reports import (
+    EVENT_COLUMNS,
+    NOW,
+    OWNERS,
+    STAMP,
+    best_of,
+    caught_up_figures,
+    command_line,
+    made_once,
+)
 
 BATCH = 50_000
 SLAS = (60, 240, 1440, 2880)
@@ -43,6 +54,7 @@ def workload(path: Path) -> None:
 
     work = work_database(path)
     database = Database.open(config.Settings(db_path=work, user="bench", region="CN"))
+    _waits_caught_up(database)
     for label, asked in CASES:
         chosen = options(**asked)
 
@@ -58,6 +70,46 @@ def workload(path: Path) -> None:
         print(f"    workload {label:26} sla late {late:8,}  in process {seconds:6.3f} s  "
               f"command line {cli:6.3f} s", flush=True)
     database.dispose()
+
+
+def _waits_caught_up(database) -> None:
+    """Time `sla_waits.catch_up` from nothing, then after a hundredth of the customers had
+    a new contact --in (notes and events written in bulk, as an import writes them; taken
+    back after), then with nothing new."""
+    from crmcli.repo import sla_waits
+
+    caught_up_figures(database, "sla waits", "contacts", sla_waits.catch_up,
+                      ("UPDATE sla_mark SET events = -1",), _call_some)
+
+
+def _call_some(database, back: list[str] = ()) -> list[str]:
+    """A contact --in at NOW on a hundredth of the customers, with its note.create event;
+    returns the notes' ids. With `back` (those ids), delete them and their events (the
+    cached database stays as it was made)."""
+    import orjson
+
+    from crmcli.db import session_scope
+    from crmcli.ids import new_id
+
+    with session_scope(database) as s:
+        run = s.connection().exec_driver_sql
+        if back:  # and the waits worked out again from nothing, as they were
+            for table, key in (("audit_event", "entity_id"), ("note", "id")):
+                run(f"DELETE FROM {table} WHERE {key} IN (SELECT value FROM json_each(?))",
+                    (orjson.dumps(back),))
+            run("UPDATE sla_mark SET events = -1")
+            return []
+        stamp = NOW.strftime(STAMP)
+        chosen = run("SELECT id, owner FROM customer WHERE pk % 100 = 3").all()
+        notes = [(new_id(), customer_id, owner) for customer_id, owner in chosen]
+        run("INSERT INTO note (id, customer_id, kind, body, author, direction, at, created_at, "
+            "updated_at, version) VALUES (?, ?, 'call', 'called', ?, 'in', ?, ?, ?, 1)",
+            [(note, customer, owner, stamp, stamp, stamp) for note, customer, owner in notes])
+        run(f"INSERT INTO audit_event ({', '.join(EVENT_COLUMNS)}) VALUES "
+            f"({', '.join('?' * len(EVENT_COLUMNS))})",
+            [(new_id(), stamp, owner, "note.create", "note", note, customer, "{}", "{}", 0)
+             for note, customer, owner in notes])
+    return [note for note, _, _ in notes]
 
 
 def work_database(history: Path) -> Path:

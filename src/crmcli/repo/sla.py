@@ -32,7 +32,7 @@ from crmcli import workhours
 from crmcli.clock import iso
 from crmcli.display import show_duration
 from crmcli.models import Assignment, Customer, Note, User, UTCDateTime
-from crmcli.repo import settings
+from crmcli.repo import settings, sla_waits
 from crmcli.repo.assignments import holding
 
 WORK_HOURS = "work_hours"
@@ -126,11 +126,12 @@ def managed_departments(s: Session, handle: str) -> list[str]:
     return [row[1]] if row and row[0] == "manager" and row[1] else []
 
 
-def _waiting(s: Session, scope: Scope, customer_id: str | None = None, *, lean: bool = False):
+def _waiting(s: Session, scope: Scope, customers: Any = None, *, lean: bool = False):
     """Live customers with an sla in `scope` that wait: id, name, owner, department, sla,
     since, and whether `scope.mine` is responsible for them (owner or current role);
     `lean`: only id, owner, sla, since and that (what counting needs: no name, and no
-    join of the owner for their department).
+    join of the owner for their department). `customers`: only this one (an id) or these
+    (SQL selecting ids).
 
     Built in levels, each fenced with OFFSET 0 so that SQLite does not flatten it into
     the next and evaluate a correlated subquery once per mention: the newest answer
@@ -152,8 +153,10 @@ def _waiting(s: Session, scope: Scope, customer_id: str | None = None, *, lean: 
                col(Customer.merged_into).is_(None)))
     if not lean or mine or scope.dept:
         first = first.outerjoin(owner, owner.handle == Customer.owner)
-    if customer_id:
-        first = first.where(Customer.id == customer_id)
+    if isinstance(customers, str):
+        first = first.where(Customer.id == customers)
+    elif customers is not None:
+        first = first.where(col(Customer.id).in_(customers))
     if mine:
         reach = [Customer.owner == mine, col(Customer.id).in_(held)]
         managed = managed_departments(s, mine)
@@ -200,40 +203,62 @@ def clocks(s: Session, now: datetime, scope: Scope = Scope()) -> list[Clock]:
     return sorted(found, key=lambda c: (c.due, c.name, c.customer_id))
 
 
-def late_counts(s: Session, now: datetime, among: tuple[str, ...] = ()) -> dict[str, int]:
+def late_counts(s: Session, now: datetime, among: tuple[str, ...] = (), *,
+                kept: bool = True) -> dict[str, int]:
     """Per user: how many live customers they own or hold a current role on are past due
-    at `now` (breached or escalated: `Clock.late`); `among`: only these users. The
-    workload report's SLA column.
+    at `now` (breached or escalated: `Clock.late`); `among`: only these users; `kept`:
+    False to work every wait out from the notes even when the kept ones are caught up.
+    The workload report's SLA column.
 
     No clock per customer: counting minutes (working ones too) is monotone in the start,
     so each sla in use has a latest start that is late by now (`latest_late_start`), and a
-    customer is late when its wait began no later. The late ones are asked once (a
+    customer is late when its wait began no later: read where it is kept (`sla_waits`,
+    when caught up), else worked out from the notes. The late ones are asked once (a
     materialized CTE), then counted by owner and by the other role holders."""
     hours = workhours.work_hours(settings.get(s, WORK_HOURS))
     in_use = slas_in_use(s)
     if not in_use:
         return {}
-    query, rows = _waiting(s, Scope(among=among), lean=True)
-    latest = case({minutes: literal(latest_late_start(minutes, now, hours), UTCDateTime)
-                   for minutes in in_use}, value=rows.c.sla)
-    late = (query.where(_utc(rows.c.since) <= latest)
-            .with_only_columns(rows.c.id, rows.c.owner).cte("late").prefix_with("MATERIALIZED"))
+
+    def latest(sla: Any) -> Any:
+        return case({minutes: literal(latest_late_start(minutes, now, hours), UTCDateTime)
+                     for minutes in in_use}, value=sla)
+
+    if kept and sla_waits.current(s):  # each wait read from where it is kept
+        waits = sla_waits.WAIT
+        late = (select(Customer.id, Customer.owner)
+                .join(waits, waits.c.customer_id == Customer.id)
+                .where(col(Customer.deleted_at).is_(None), col(Customer.sla).is_not(None),
+                       col(Customer.merged_into).is_(None),
+                       _utc(waits.c.since) <= latest(Customer.sla)))
+    else:  # each worked out from the notes
+        query, rows = _waiting(s, Scope(among=among), lean=True)
+        late = query.where(_utc(rows.c.since) <= latest(rows.c.sla)).with_only_columns(
+            rows.c.id, rows.c.owner)
+    late = late.cte("late").prefix_with("MATERIALIZED")
     owned = select(late.c.owner, func.count()).group_by(late.c.owner)
     roles = (select(Assignment.user, Assignment.customer_id)
              .join(late, late.c.id == Assignment.customer_id)
              .where(*holding(), or_(late.c.owner.is_(None), Assignment.user != late.c.owner),
                     # the owner is counted above; written out, as ix_assignment_held says it
                     Assignment.role != literal_column("'owner'")))
-    if among:
-        roles = roles.where(col(Assignment.user).in_(among))
-    roles = roles.offset(0).subquery()  # grouped apart: read through ix_assignment_held
+    roles = roles.offset(0).subquery()  # apart, read through ix_assignment_held (not by user)
     held = select(roles.c.user, func.count(roles.c.customer_id.distinct())).group_by(
         roles.c.user)
+    if among:
+        held = held.where(roles.c.user.in_(among))
     counts: dict[str, int] = {}
     for user, count in s.exec(union_all(owned, held)):
         if user is not None and (not among or user in among):
             counts[user] = counts.get(user, 0) + count
     return counts
+
+
+def waiting_since(s: Session, customers: Any = None) -> tuple[Any, Any]:
+    """SQL: (id, since) of the live customers with an sla that wait (`customers`: SQL
+    selecting the ids of the only ones to look at), as `sla_waits` keeps them."""
+    query, rows = _waiting(s, Scope(), customers, lean=True)
+    return query.with_only_columns(rows.c.id, rows.c.since), rows
 
 
 def slas_in_use(s: Session) -> list[int]:
