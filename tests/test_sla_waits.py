@@ -25,6 +25,9 @@ def both_ways(database) -> list[tuple[dict, dict]]:
         for moment in MOMENTS:
             now = datetime.fromisoformat(moment + ":00+08:00")
             found.append((sla.late_counts(s, now), sla.late_counts(s, now, kept=False)))
+            bob = (sla.late_counts(s, now, ("bob",)), sla.late_counts(s, now, ("bob",),
+                                                                       kept=False))
+            assert bob[0] == bob[1] == {k: v for k, v in found[-1][0].items() if k == "bob"}
     return found
 
 
@@ -119,3 +122,19 @@ def test_notes_imported_in_bulk_move_the_kept_waits_too(crm, two, database, at, 
                     encoding="utf-8")
     ok(crm("import", "notes", path))
     assert agree(database)[1] == {"alice": 1, "bob": 1}
+
+
+def test_a_customer_deleted_from_the_replica_takes_its_kept_wait_with_it(
+        crm, two, database, at):
+    from sqlmodel import select
+
+    from crmcli.models import Customer
+
+    assert agree(database)[1] == {"alice": 1, "bob": 1}
+    with database(write=True) as s:  # as a pull whose view moved: rows gone, no event
+        acme = s.exec(select(Customer).where(Customer.name == "Acme")).one()
+        run = s.connection().exec_driver_sql
+        for table in ("note", "task", "assignment", "approval"):
+            run(f"DELETE FROM {table} WHERE customer_id = ?", (acme.id,))
+        run("DELETE FROM customer WHERE id = ?", (acme.id,))
+    assert agree(database)[1] == {"bob": 1}

@@ -15,6 +15,7 @@ from crmcli.migrations_workload import (
     m017_workload_indexes,
     m018_sla_scan_in_id_order,
     m019_sla_waits,
+    m020_sla_waits_with_owner,
 )
 
 _SYNCED = """
@@ -424,7 +425,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     m007_search_follows_writes, m008_short_search, m009_notifications, m010_team_settings,
     m011_delivery_sent_index, m012_note_direction, m013_approvals, m014_distinct_pairs,
     m015_stage_history, m016_stage_history_folded, m017_workload_indexes,
-    m018_sla_scan_in_id_order, m019_sla_waits,
+    m018_sla_scan_in_id_order, m019_sla_waits, m020_sla_waits_with_owner,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -72,3 +72,21 @@ def m019_sla_waits(conn: Connection) -> None:
 END""",
     ):
         conn.exec_driver_sql(statement)
+
+
+def m020_sla_waits_with_owner(conn: Connection) -> None:
+    """The kept waits hold their customer's owner and sla too (as the last catch-up saw
+    them: a change of either is an event, so it is caught up with the wait), so that
+    counting reads sla_wait alone, not each customer beside it; a customer deleted from
+    the replica (a pull's view moved) takes its wait with it. Worked out again."""
+    for statement in (
+        "DROP TABLE sla_wait",
+        "CREATE TABLE sla_wait (customer_id VARCHAR NOT NULL PRIMARY KEY, owner VARCHAR, "
+        "sla INTEGER NOT NULL, since DATETIME NOT NULL) WITHOUT ROWID",
+        "CREATE INDEX ix_sla_wait_owner ON sla_wait (owner)",
+        "UPDATE sla_mark SET events = -1",
+        """CREATE TRIGGER sla_wait_customer_delete AFTER DELETE ON customer BEGIN
+    DELETE FROM sla_wait WHERE customer_id = OLD.id;
+END""",
+    ):
+        conn.exec_driver_sql(statement)

@@ -226,11 +226,12 @@ def late_counts(s: Session, now: datetime, among: tuple[str, ...] = (), *,
 
     if kept and sla_waits.current(s):  # each wait read from where it is kept
         waits = sla_waits.WAIT
-        late = (select(Customer.id, Customer.owner)
-                .join(waits, waits.c.customer_id == Customer.id)
-                .where(col(Customer.deleted_at).is_(None), col(Customer.sla).is_not(None),
-                       col(Customer.merged_into).is_(None),
-                       _utc(waits.c.since) <= latest(Customer.sla)))
+        late = select(waits.c.customer_id.label("id"), waits.c.owner).where(
+            _utc(waits.c.since) <= latest(waits.c.sla))
+        if among:
+            late = late.where(or_(waits.c.owner.in_(among), waits.c.customer_id.in_(
+                select(Assignment.customer_id).where(*holding(), col(Assignment.user).in_(
+                    among)))))
     else:  # each worked out from the notes
         query, rows = _waiting(s, Scope(among=among), lean=True)
         late = query.where(_utc(rows.c.since) <= latest(rows.c.sla)).with_only_columns(
@@ -255,10 +256,11 @@ def late_counts(s: Session, now: datetime, among: tuple[str, ...] = (), *,
 
 
 def waiting_since(s: Session, customers: Any = None) -> tuple[Any, Any]:
-    """SQL: (id, since) of the live customers with an sla that wait (`customers`: SQL
-    selecting the ids of the only ones to look at), as `sla_waits` keeps them."""
+    """SQL: (id, owner, sla, since) of the live customers with an sla that wait
+    (`customers`: SQL selecting the ids of the only ones to look at), as `sla_waits`
+    keeps them."""
     query, rows = _waiting(s, Scope(), customers, lean=True)
-    return query.with_only_columns(rows.c.id, rows.c.since), rows
+    return query.with_only_columns(rows.c.id, rows.c.owner, rows.c.sla, rows.c.since), rows
 
 
 def slas_in_use(s: Session) -> list[int]:

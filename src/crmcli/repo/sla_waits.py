@@ -1,5 +1,5 @@
 """When each waiting customer began to wait, kept, so that counting the late ones reads
-one row per customer rather than its notes (table `sla_wait`, migration m019).
+one row per customer rather than its notes (table `sla_wait`, migrations m019, m020).
 
 A customer with an sla waits since the oldest contact --in not answered by someone
 responsible, or its creation (`sla._waiting`). That depends on its notes, its owner and
@@ -9,9 +9,11 @@ history is: every write records an event naming its customer (a pull brings the 
 after the records they tell of), so the customers of the events past the mark
 (`sla_mark`) are worked out again, with the same SQL `sla` asks directly. Events
 deleted above every one left (a pull's view moved) take the mark back with them (a
-trigger), so SQLite handing their seq out again is seen. A customer gone from the
-replica leaves its row behind, unread: the counts read the customers live now. Until it
-is caught up (`current`), `sla` works every wait out from the notes.
+trigger), so SQLite handing their seq out again is seen. Each wait holds its customer's
+owner and sla as they were worked out with it (a change of either is an event too), so
+counting reads this table alone; a customer deleted from the replica takes its wait
+with it (a trigger). Until it is caught up (`current`), `sla` works every wait out from
+the notes.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from crmcli.models import AuditEvent
 
-WAIT = table("sla_wait", column("customer_id"), column("since"))
+WAIT = table("sla_wait", *(column(name) for name in ("customer_id", "owner", "sla", "since")))
 MARK = table("sla_mark", column("events"))
 NEVER = -1  # the mark before the first catch-up: everything to work out
 TOLD = ("customer", "note", "assignment")  # the events that can change a wait
@@ -61,7 +63,7 @@ def catch_up(s: Session) -> None:
     told = None if mark == NEVER else _told(mark, newest)
     waiting, rows = sla.waiting_since(s, told)
     s.exec(delete(WAIT) if told is None else delete(WAIT).where(WAIT.c.customer_id.in_(told)))
-    s.exec(insert(WAIT).from_select(["customer_id", "since"], waiting))
+    s.exec(insert(WAIT).from_select(["customer_id", "owner", "sla", "since"], waiting))
     s.exec(MARK.update().values(events=newest))
 
 
