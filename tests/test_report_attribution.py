@@ -23,9 +23,9 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.helpers import add_customer, ok
 
 from crmcli.repo.reports import credit
+from helpers import add_customer, ok
 
 SINCE = ("--since", "2026-03-01")
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.helpers import add_customer, ok
+
+from helpers import add_customer, ok
 
 NOW = "2026-04-10 09:00"
 

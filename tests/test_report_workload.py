@@ -25,7 +25,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.helpers import add_customer, customers_by_name, ok
+
+from helpers import add_customer, customers_by_name, ok
 
 COUNTS = ("open_customers", "customers", "open_tasks", "overdue_tasks", "awaiting_ack",
           "routed_waiting", "sla_late", "approvals")

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from tests.helpers import add_customer, ok
+
+from helpers import add_customer, ok
 
 MOMENTS = ("2026-03-02 10:30", "2026-03-02 13:30", "2026-03-03 12:00", "2026-03-06 12:00")
 

@@ -15,7 +15,6 @@ note); EVIL alice 30000, bob 20000 (a role). alice ¥90,000.00, bob ¥60,000.00.
 from __future__ import annotations
 
 import pytest
-from tests.helpers import add_customer
 from textual.widgets import Tabs
 
 from crmcli.tui.screens.customer import CustomerScreen
@@ -24,6 +23,7 @@ from crmcli.tui.screens.reports import REPORTS, ReportsScreen
 from crmcli.tui.widgets.customer_table import CustomerTable
 from crmcli.tui.widgets.owner_filter import OwnerFilter
 from crmcli.tui.widgets.trend_chart import SectionTrend
+from helpers import add_customer
 
 from .conftest import NEXT_DAY, SEEDED_AT
 from .helpers import press, screen_text, settle, type_into
