@@ -16,9 +16,7 @@ included).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +24,8 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from timing import crm_seconds  # noqa: E402 - a crm process timed
+
 from tui import database_with  # noqa: E402 - the same generated databases
 
 USERS = 20
@@ -112,11 +112,7 @@ def in_process(path: Path, since: str | None) -> tuple[float, int]:
 
 
 def command_line(path: Path, *options: str) -> float:
-    env = {**os.environ, "CRM_DB": str(path), "CRM_USER": "bench"}
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "crmcli", "report", "attribution", "-f", "json",
-                    *options], env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    return crm_seconds(path, "bench", "report", "attribution", "-f", "json", *options)
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +30,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from timing import crm_seconds  # noqa: E402 - a crm process timed
+
 from tui import made_once  # noqa: E402 - bench/.data/, made once
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -169,10 +170,9 @@ def best_of(work: Callable[[], object], runs: int = RUNS) -> tuple[float, object
 
 def command_line(path: Path, *args: str) -> float:
     """The best of 3 runs of `crm report ARGS -f json` as a new process, start-up included."""
-    env = {**os.environ, "CRM_DB": str(path), "CRM_USER": "bench", "CRM_NOW": NOW.isoformat()}
-    return best_of(lambda: subprocess.run(
-        [sys.executable, "-m", "crmcli", "report", *args, "-f", "json"],
-        env=env, check=True, stdout=subprocess.DEVNULL), runs=3)[0]
+    frozen = {"CRM_NOW": NOW.isoformat()}
+    return min(crm_seconds(path, "bench", "report", *args, "-f", "json", env=frozen)
+               for _ in range(3))
 
 
 FUNNEL_CASES = (

@@ -15,9 +15,7 @@ Printed: the seconds of `sla.clocks` in process (best of 5) and of the real comm
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +23,8 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from timing import crm_seconds  # noqa: E402 - a crm process timed
+
 from tui import database_with  # noqa: E402 - the same generated databases
 
 OWNERS = 100
@@ -98,11 +98,7 @@ def in_process(path: Path, handle: str, **scope) -> tuple[float, int]:
 
 
 def command_line(path: Path, handle: str, *options: str) -> float:
-    env = {**os.environ, "CRM_DB": str(path), "CRM_USER": handle}
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "crmcli", "sla", "list", "-f", "json", *options],
-                   env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    return crm_seconds(path, handle, "sla", "list", "-f", "json", *options)
 
 
 def main() -> None:
