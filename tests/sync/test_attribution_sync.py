@@ -1,7 +1,9 @@
 """`crm report attribution` on a team (README "Attribution"): each replica reports from
 the history it pulled, and the amounts stay where the reader is cleared: an uncleared
-member reads `restricted`, and even a cleared one's replica holds only masks, which the
-credits leave out (saying so) rather than sum.
+member reads `restricted` and asks the shared database nothing; a cleared one's replica
+holds only masks, so the amounts are read from the shared database, which records each
+read, and credited; when it cannot be reached they stay masked, out of the credits, and
+the notes say why.
 
 acme is alice's (sales); bob (member, service) writes a note on it, alice sets it won
 with a contract amount of 100000; bob and carol (manager, marketing) pull it all.
@@ -14,7 +16,14 @@ def attribution(member) -> dict:
     return json.loads(member.ok("report", "attribution", "--format", "json"))
 
 
-def test_each_replica_credits_the_win_and_only_cleared_readers_see_its_amount(team, acme):
+def reveals(postgres, actor: str) -> list[tuple]:
+    """The reads of sensitive values the shared database recorded for `actor`."""
+    return postgres.rows("SELECT customer_id, detail->'fields' FROM audit_event "
+                         "WHERE action = 'customer.reveal' AND actor = %s", actor)
+
+
+def test_each_replica_credits_the_win_and_only_cleared_readers_see_its_amount(
+        team, acme, postgres):
     alice, bob, carol = team["alice"], team["bob"], team["carol"]
     bob.ok("note", "add", acme, "they signed")
     bob.sync()
@@ -37,8 +46,59 @@ def test_each_replica_credits_the_win_and_only_cleared_readers_see_its_amount(te
         assert s.connection().exec_driver_sql(
             "SELECT contract_amount FROM customer").scalar() is None
 
-    cleared = attribution(carol)
-    assert cleared["customers"][0]["amount"] == "≥100,000"  # the mask her replica holds
-    assert {row["credit"] for row in cleared["members"]} == {"0"}
+    assert reveals(postgres, "bob") == []  # not cleared: nothing asked
+
+    cleared = attribution(carol)  # her replica holds a mask: the shared database answers
+    assert cleared["customers"][0]["amount"] == "100000"
+    assert {row["member"]: row["credit"] for row in cleared["members"]} == {
+        "alice": "60000.00", "bob": "20000.00", "carol": "20000.00"}  # 30+30 / 40 shared by two
+    assert {row["department"]: row["credit"] for row in cleared["departments"]} == {
+        "sales": "60000.00", "service": "20000.00", "marketing": "20000.00"}
+    acme_id = postgres.value("SELECT id FROM customer")
+    assert reveals(postgres, "carol") == [(acme_id, ["contract_amount"])]
+    out = carol.ok("report", "attribution")
+    assert "1 amount(s) read from the team's database, which recorded each read" in out
+    assert len(reveals(postgres, "carol")) == 2  # each report reads (and records) again
+
+
+def test_a_cleared_reader_cut_off_from_the_team_gets_the_masks_and_why(team, acme, postgres):
+    alice, carol = team["alice"], team["carol"]
+    alice.ok("customer", "edit", acme, "--stage", "won", "--set", "contract_amount=100000")
+    alice.sync()
+    carol.sync()
+    with carol.session(write=True) as s:  # the team's server is gone (a port nothing serves)
+        s.connection().exec_driver_sql(
+            "UPDATE meta SET value = 'postgresql://nobody@127.0.0.1:9/none' "
+            "WHERE key = 'sync.remote'")
+
+    cut_off = attribution(carol)
+    assert cut_off["customers"][0]["amount"] == "≥100,000"  # the mask her replica holds
+    assert {row["credit"] for row in cut_off["members"]} == {"0"}
     out = carol.ok("report", "attribution")
     assert "1 won customer(s) have an amount only the team's database holds" in out
+    assert "left out of the credits (" in out  # and why it was not asked
+    assert reveals(postgres, "carol") == []
+
+
+async def test_the_dashboards_reports_view_credits_what_the_shared_database_reveals(
+        team, acme, postgres):
+    """F4 on carol's replica: the same amounts and credits as her `crm report attribution`,
+    read (and recorded) by the shared database."""
+    from crmcli import config
+    from crmcli.tui.app import make_app
+    from tui.helpers import press, screen_text, settle
+    from tui.test_reports_tui import column, open_report, table
+
+    alice, carol = team["alice"], team["carol"]
+    alice.ok("customer", "edit", acme, "--stage", "won", "--set", "contract_amount=100000")
+    alice.sync()
+    carol.sync()
+    dashboard = make_app(config.resolve(str(carol.path), carol.handle))
+    async with dashboard.run_test(size=(120, 50)) as pilot:
+        await settle(pilot)
+        screen = await open_report(pilot, "attribution")
+        assert column(table(screen, "members"), 0) == ["alice", "bob", "carol"]
+        assert column(table(screen, "members"), 5) == ["¥60,000.00", "¥20,000.00", "¥20,000.00"]
+        assert "1 amount(s) read from the team's database" in screen_text(dashboard)
+        await press(pilot, "escape")
+    assert len(reveals(postgres, "carol")) == 1

@@ -32,11 +32,12 @@ def attribution(
     member and per department the customers they created, followed and closed and their
     share of the amounts by the team's split (setting attribution.split, 30/40/30
     creator/followers/closer by default). Amounts only for readers of contract_amount
-    ("restricted" for others); sections: customers, members, departments."""
+    ("restricted" for others; on a team replica they are read from the shared database,
+    which records each read); sections: customers, members, departments."""
     from crmcli.cli.report_output import show
-    from crmcli.repo.reports import attribution as report
+    from crmcli.sync import secrets
 
     asked = options(since, until, owner=owner, dept=dept, source=source)
     with context.session(write=False) as s:
-        built = report.build(s, context.actor(s), asked)
+        built = secrets.attribution(s, context.actor(s), asked)
     show(built, format, output=output, section=section)

@@ -9,34 +9,54 @@ and records the reveal in the audit trail before it answers.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crmcli.errors import NotFound, PermissionDenied
+from crmcli.errors import CrmError, NotFound, PermissionDenied
 from crmcli.sync import connection
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from crmcli.repo.reports.table import Options, Report
+    from crmcli.repo.users import Actor
 
 
 def reveal(url: str, customer_id: str, names: list[str]) -> dict[str, Any]:
     """The values of these sensitive fields of a customer, as the shared database holds
     them (None where it holds none)."""
+    return reveal_each(url, [customer_id], names, missing_ok=False)[customer_id]
+
+
+def reveal_each(url: str, customer_ids: list[str], names: list[str], *,
+                missing_ok: bool = True) -> dict[str, dict[str, Any]]:
+    """`reveal` of several customers over one connection, each reveal recorded by the
+    shared database as it answers; one it no longer holds (deleted there, out of sight)
+    is left out, unless `missing_ok` is false."""
     import psycopg
 
     conn = connection.connect(url)
+    found: dict[str, dict[str, Any]] = {}
     try:
-        found = conn.execute("SELECT crm_reveal(%s, %s)", (customer_id, names)).fetchone()[0]
+        for customer_id in customer_ids:
+            try:
+                values = conn.execute("SELECT crm_reveal(%s, %s)",
+                                      (customer_id, names)).fetchone()[0] or {}
+            except psycopg.errors.NoDataFound:
+                if missing_ok:
+                    continue
+                raise NotFound("the shared database holds no such customer (not synced yet?)") from None
+            found[customer_id] = {
+                name: (Decimal(values[name]) if name == "contract_amount" and values.get(name)
+                       else values.get(name))
+                for name in names
+            }
     except psycopg.errors.InsufficientPrivilege as error:
         raise PermissionDenied(f"the shared database refused: {connection.first_line(error)}") from None
-    except psycopg.errors.NoDataFound:
-        raise NotFound("the shared database holds no such customer (not synced yet?)") from None
     except psycopg.OperationalError as error:
         raise connection.lost(error, url) from None
     finally:
         conn.close()
-    values = found or {}
-    return {
-        name: (Decimal(values[name]) if name == "contract_amount" and values.get(name) else
-               values.get(name))
-        for name in names
-    }
+    return found
 
 
 def reveal_for(url: str, customer_id: str, seen: Any) -> dict[str, Any]:
@@ -50,3 +70,24 @@ def reveal_for(url: str, customer_id: str, seen: Any) -> dict[str, Any]:
     if not readable:
         raise seen.refusal(names)
     return reveal(url, customer_id, readable)
+
+
+def attribution(s: Session, actor: Actor, options: Options) -> Report:
+    """`crm report attribution` (and the dashboard's) on any database. On a team replica,
+    the amounts a cleared reader may read are held only by the shared database: they are
+    asked of it, which records each read in its audit trail (customer.reveal), and
+    credited. When it cannot be asked (unreachable, or it judges the reader otherwise),
+    the amounts stay masked, out of the credits, and the report's notes say why."""
+    from crmcli.repo.reports import attribution as report
+    from crmcli.sync import state
+
+    team = state.team_url(s)
+    wanted = report.masked(s, actor, options) if team else []
+    if not wanted:
+        return report.build(s, actor, options)
+    try:
+        values = reveal_each(team, wanted, [report.FIELD])
+    except CrmError as error:
+        return report.build(s, actor, options, unasked=str(error))
+    return report.build(s, actor, options,
+                        {customer_id: each[report.FIELD] for customer_id, each in values.items()})

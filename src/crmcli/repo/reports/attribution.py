@@ -25,7 +25,7 @@ shared out in Python, since SQLite has no exact decimal sum.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -73,9 +73,12 @@ class Won:
         return {m for m in (self.creator, self.closer, *self.followers) if m is not None}
 
 
-def won(s: Session, seen: sensitive.Clearance, options: Options) -> list[Won]:
+def won(s: Session, seen: sensitive.Clearance, options: Options,
+        revealed: Mapping[str, Decimal | None] | None = None) -> list[Won]:
     """The won customers of the period under `options`' filters, by the time they were won
-    (see the module's docstring), with the amount as the reader (`seen`) may see it."""
+    (see the module's docstring), with the amount as the reader (`seen`) may see it: on a
+    team replica, the `revealed` amounts the shared database gave this reader in place of
+    the masks the replica holds."""
     wins = _wins(options.period).subquery()
     created = select(AuditEvent.actor).where(
         AuditEvent.entity_id == Customer.id, AuditEvent.action == "customer.create",
@@ -89,7 +92,7 @@ def won(s: Session, seen: sensitive.Clearance, options: Options) -> list[Won]:
         .where(wins.c.latest == 1, col(Customer.stage).in_(STILL_WON),
                *filters.conditions(options))
     )
-    found = [Won(id_, name, source, made_by, closer, at, _amount(seen, id_, amount))
+    found = [Won(id_, name, source, made_by, closer, at, _amount(seen, id_, amount, revealed))
              for id_, name, source, made_by, closer, at, amount
              in s.exec(base.order_by(wins.c.at, Customer.name, Customer.id))]
     followers = _followers(s, base)
@@ -116,11 +119,14 @@ def _wins(period: Period) -> Any:
     return query
 
 
-def _amount(seen: sensitive.Clearance, customer_id: str, stored: Decimal | None) -> Any:
+def _amount(seen: sensitive.Clearance, customer_id: str, stored: Decimal | None,
+            revealed: Mapping[str, Decimal | None] | None) -> Any:
     """The amount as the reader may see it: a Decimal, `restricted`, a team replica's
     mask of a value it does not hold (not summed), or None."""
     if not seen.may_read(FIELD):
         return RESTRICTED
+    if revealed is not None and customer_id in revealed:
+        return revealed[customer_id]
     value = sensitive.with_mask(seen, customer_id, FIELD, stored)
     return value.text if isinstance(value, sensitive.HeldMask) else value
 
@@ -182,11 +188,23 @@ class Tally:
                 "credit": self.credit if credit else RESTRICTED}
 
 
-def build(s: Session, actor: Actor, options: Options) -> Report:
-    """The attribution report for `actor` (see the module's docstring)."""
+def masked(s: Session, actor: Actor, options: Options) -> list[str]:
+    """The won customers whose amount `actor` may read but this replica holds only as a
+    mask (a team replica): the ones to ask the shared database for."""
+    seen = sensitive.clearance(s, actor)
+    return [one.id for one in won(s, seen, options)
+            if isinstance(one.amount, str) and one.amount != RESTRICTED]
+
+
+def build(s: Session, actor: Actor, options: Options,
+          revealed: Mapping[str, Decimal | None] | None = None, *,
+          unasked: str | None = None) -> Report:
+    """The attribution report for `actor` (see the module's docstring). On a team
+    replica, `revealed` holds the amounts the shared database gave a cleared reader (see
+    `sync.secrets.attribution`), or `unasked` says why it could not be asked."""
     seen = sensitive.clearance(s, actor)
     cleared = seen.may_read(FIELD)
-    found = won(s, seen, options)
+    found = won(s, seen, options, revealed)
     rule = credit.split(s)
     depts = {handle: dept or NO_DEPARTMENT for handle, dept in departments(s).items()}
     members, teams = _tally(found, rule, depts)
@@ -198,7 +216,7 @@ def build(s: Session, actor: Actor, options: Options) -> Report:
         _section("departments", "Per department", teams, cleared, (
             Measure("department", "Department", "text"), Measure("members", "Members")),
             lambda dept: {"members": len(teams[dept].members)}),
-    ], _notes(seen, options, rule, found))
+    ], _notes(seen, options, rule, found, len(revealed or ()), unasked))
 
 
 def _roles(one: Won) -> list[tuple[str, str]]:
@@ -265,7 +283,7 @@ def _section(name: str, title: str, tallies: dict[str, Tally], cleared: bool,
 
 
 def _notes(seen: sensitive.Clearance, options: Options, rule: credit.Split,
-           found: list[Won]) -> list[str]:
+           found: list[Won], revealed: int, unasked: str | None) -> list[str]:
     notes = [
         f"Won customers: stage won (or churned since), counted at their latest change to "
         f"won, {options.period.text}.",
@@ -283,9 +301,13 @@ def _notes(seen: sensitive.Clearance, options: Options, rule: credit.Split,
         notes.append(f"Amounts and credits are restricted: {FIELD} is read by "
                      f"{', '.join(seen.rules.get(FIELD, []))}.")
         return notes
+    if revealed:
+        notes.append(f"{revealed} amount(s) read from the team's database, which recorded "
+                     "each read in its audit trail (customer.reveal).")
     if masked := sum(isinstance(one.amount, str) for one in found):
+        why = f" ({unasked})" if unasked else ""
         notes.append(f"{masked} won customer(s) have an amount only the team's database "
-                     "holds (masked here): left out of the credits.")
+                     f"holds (masked here): left out of the credits{why}.")
     if empty := sum(one.amount is None for one in found):
         notes.append(f"{empty} won customer(s) have no contract amount: nothing to credit.")
     return notes

@@ -34,6 +34,7 @@ from crmcli.errors import CrmError
 from crmcli.repo import users
 from crmcli.repo.reports import stage_history
 from crmcli.repo.reports.table import BY, Options, Period, Report, Section, shown
+from crmcli.sync import secrets
 from crmcli.tui.data import post_if_current, reading_for
 from crmcli.tui.literal import cell, literal
 from crmcli.tui.screens.base import DataScreen
@@ -52,16 +53,20 @@ class Listed:
     name: str
     label: str
     first: Callable[[Session], None] | None = None
+    builder: Callable[..., Report] | None = None  # when its command builds it otherwise
 
     @property
     def module(self) -> ModuleType:
         return importlib.import_module(f"crmcli.repo.reports.{self.name}")
 
+    def build(self, s: Session, me: Any, options: Any) -> Report:
+        return (self.builder or self.module.build)(s, me, options)
+
 
 REPORTS = (  # in the order of the tabs
     Listed("funnel", "Funnel", stage_history.catch_up),
     Listed("workload", "Workload"),
-    Listed("attribution", "Attribution"),
+    Listed("attribution", "Attribution", builder=secrets.attribution),
     Listed("quality", "Data quality"),
 )
 LISTED = {listed.name: listed for listed in REPORTS}
@@ -152,7 +157,7 @@ class ReportsScreen(DataScreen):
         listed, options = LISTED[self.chosen], self.options
         with reading_for(self, self.workspace, listed.first) as s:
             me = users.acting(s, self.workspace.handle)
-            post_if_current(self, self.Loaded(listed.name, listed.module.build(s, me, options)))
+            post_if_current(self, self.Loaded(listed.name, listed.build(s, me, options)))
 
     # --- showing -------------------------------------------------------------------------
 
