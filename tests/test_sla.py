@@ -208,3 +208,20 @@ def test_the_latest_late_start_of_an_sla_splits_late_from_not_late_exactly(since
     assert (start <= latest) == (workhours.add(start, minutes, hours) <= now)
     assert workhours.add(latest, minutes, hours) <= now
     assert workhours.add(latest + timedelta(microseconds=1), minutes, hours) > now
+
+
+def test_customer_show_gives_the_clock_first_and_json_holds_it(crm, alice, beijing, at):
+    at("2026-03-02 09:00")
+    acme = add_customer(crm, "Acme", "--sla", "4h")
+    calm = add_customer(crm, "Calm", "--sla", "4h")
+    crm("note", "add", calm, "answered", "--kind", "call", "--out")
+    at("2026-03-02 12:30")
+    card = crm("customer", "show", acme)
+    assert card.exit_code == 0, card.output
+    assert card.stdout.splitlines()[1] == (
+        "SLA 4h · waiting since 09:00 · reply due 2026-03-02 13:00 · 30m left · due soon")
+    shown = json.loads(crm("customer", "show", acme, "-f", "json").stdout)["sla_clock"]
+    assert (shown["since"], shown["due"], shown["left"], shown["state"]) == (
+        "2026-03-02T01:00:00Z", "2026-03-02T05:00:00Z", 30, "due soon")
+    assert "SLA" not in crm("customer", "show", calm).stdout  # answered: not waiting
+    assert json.loads(crm("customer", "show", calm, "-f", "json").stdout)["sla_clock"] is None

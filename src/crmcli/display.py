@@ -70,6 +70,9 @@ def show_left(minutes: int) -> str:
     return f"{show_duration(minutes)} left" if minutes >= 0 else f"overdue {show_duration(-minutes)}"
 
 
+SLA_STYLE = {"due soon": "yellow", "breached": "red", "escalated": "bold red"}  # by state
+
+
 def sla_line(c: Any) -> str:
     """A customer's SLA clock (`repo.sla.Clock`) in one line that fits 80 columns: `SLA
     4h · waiting since 09:00 · reply due 2026-03-02 13:00 · 30m left · due soon` (the

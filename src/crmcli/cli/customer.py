@@ -178,8 +178,9 @@ def show(
 
     Sensitive fields show `restricted` to those who may not read them and a mask
     (`••••3445`) to those who may; --reveal shows the real values to the latter."""
+    from crmcli import clock
     from crmcli.cli.customer_card import CardData, card, detail_dict
-    from crmcli.repo import custom_fields, customer_story, customers, notes, sensitive
+    from crmcli.repo import custom_fields, customer_story, customers, notes, sensitive, sla
     from crmcli.sync import state
 
     with context.session(write=reveal) as s:
@@ -192,7 +193,7 @@ def show(
         detail = customer_story.detail(s, customer)
         attachments = notes.attachments_of(s, [note.id for note in detail.notes])
         shown = CardData(sensitive.masked_detail(seen, detail), attachments, seen, reveal,
-                         custom_fields.labels(s))
+                         custom_fields.labels(s), sla.of_customer(s, customer.id, clock.now()))
     if reveal and team:  # the values live in the shared database, which records the reveal
         from crmcli.sync import secrets
 

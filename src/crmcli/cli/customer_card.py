@@ -5,7 +5,7 @@ from typing import Any
 
 from crmcli import clock
 from crmcli.cli.output import safe
-from crmcli.display import handover_text, timeline_line
+from crmcli.display import SLA_STYLE, handover_text, sla_line, timeline_line
 from crmcli.ids import short
 
 
@@ -19,11 +19,21 @@ class CardData:
     clearance: Any
     reveal: bool = False
     labels: dict | None = None  # the custom fields' labels (`custom_fields.labels`)
+    sla_clock: Any = None  # its SLA clock (`repo.sla.of_customer`), when it waits for a reply
 
 
 def detail_dict(shown: CardData) -> dict[str, Any]:
     """The record with its notes, tasks, assignments and history, for json output."""
-    from crmcli.repo import assignments, audit, customers, handoffs, notes, sensitive, tasks
+    from crmcli.repo import (
+        assignments,
+        audit,
+        customers,
+        handoffs,
+        notes,
+        sensitive,
+        sla,
+        tasks,
+    )
 
     detail, attachments = shown.detail, shown.attachments
     record = sensitive.customer_view(
@@ -34,6 +44,7 @@ def detail_dict(shown: CardData) -> dict[str, Any]:
     record["history"] = [audit.as_dict(e) for e in detail.history]
     record["handovers"] = [handoffs.as_dict(h)
                            for h in handoffs.pending(detail.assignments, detail.history)]
+    record["sla_clock"] = sla.as_dict(shown.sla_clock) if shown.sla_clock else None
     return record
 
 
@@ -130,7 +141,10 @@ def card(shown: CardData):
     detail, attachments = shown.detail, shown.attachments
     customer = detail.customer
     title = Text.assemble(safe(customer.name, style="bold"), "  ", (short(customer.id), "dim"))
-    parts: list[Any] = [title, *_handovers(detail), _fields_grid(shown)]
+    parts: list[Any] = [title, *_handovers(detail)]
+    if shown.sla_clock:  # the reply it waits for, before the fields (as the dashboard shows it)
+        parts.append(Text(sla_line(shown.sla_clock), SLA_STYLE.get(shown.sla_clock.state, "")))
+    parts.append(_fields_grid(shown))
     if detail.assignments:
         parts += [_section("Responsibilities"), _assignments_table(detail.assignments)]
     if detail.tasks:

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Label, Static
 
 from crmcli.clock import now
-from crmcli.display import clean, handover_text, sla_line
+from crmcli.display import SLA_STYLE, clean, handover_text, sla_line
 from crmcli.errors import CrmError
 from crmcli.ids import short
 from crmcli.models import Assignment, Attachment, Customer
@@ -49,7 +49,6 @@ from crmcli.tui.widgets.customer_fields import CustomerFields
 from crmcli.tui.widgets.task_table import TaskLine, TaskTable
 from crmcli.tui.widgets.timeline import NoteEntry, Timeline
 
-SLA_STYLE = {"due soon": "yellow", "breached": "red", "escalated": "bold red"}
 
 def _title(customer: Customer, fate: str | None) -> Text:
     """Name, company, id, stage, level and owner; then, for a customer deleted or merged
