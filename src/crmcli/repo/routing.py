@@ -59,7 +59,7 @@ class Rule:
         return {"when": self.when, "to": self.to, "how": self.how, "order": self.order}
 
     def matches(self, standard: dict[str, Any], extra: dict[str, Any]) -> bool:
-        return all(_same(standard.get(name, extra.get(name)), wanted)
+        return all(_same(standard.get(name, extra.get(name)), wanted, name)
                    for name, wanted in self.when.items())
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,9 +71,17 @@ class Rule:
 _fold = lru_cache(maxsize=4096)(fields.fold)
 
 
-def _same(value: Any, wanted: Any) -> bool:
+def _city(text: str) -> str:
+    """A city as a rule compares it: 上海市 is 上海 (the 市 people write or leave out)."""
+    folded = _fold(text)
+    return folded[:-1] if len(folded) > 1 and folded.endswith("市") else folded
+
+
+def _same(value: Any, wanted: Any, name: str = "") -> bool:
     if value is None:
         return False
+    if name == "city" and isinstance(wanted, str) and isinstance(value, str):
+        return _city(value) == _city(wanted)
     if isinstance(wanted, list):  # tags: the customer carries every one the rule names
         have = {_fold(str(tag)) for tag in value or []}
         return all(_fold(str(tag)) in have for tag in wanted)
