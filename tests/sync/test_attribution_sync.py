@@ -11,6 +11,10 @@ with a contract amount of 100000; bob and carol (manager, marketing) pull it all
 
 import json
 
+import psycopg
+import pytest
+from test_hostile_clients import as_member
+
 
 def attribution(member) -> dict:
     return json.loads(member.ok("report", "attribution", "--format", "json"))
@@ -47,6 +51,10 @@ def test_each_replica_credits_the_win_and_only_cleared_readers_see_its_amount(
             "SELECT contract_amount FROM customer").scalar() is None
 
     assert reveals(postgres, "bob") == []  # not cleared: nothing asked
+    acme_id = postgres.value("SELECT id FROM customer")
+    with as_member(postgres, "bob") as own_login:  # nor would the shared database answer him
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="bob may not read"):
+            own_login.execute("SELECT crm_reveal(%s, %s)", (acme_id, ["contract_amount"]))
 
     cleared = attribution(carol)  # her replica holds a mask: the shared database answers
     assert cleared["customers"][0]["amount"] == "100000"
@@ -54,7 +62,6 @@ def test_each_replica_credits_the_win_and_only_cleared_readers_see_its_amount(
         "alice": "60000.00", "bob": "20000.00", "carol": "20000.00"}  # 30+30 / 40 shared by two
     assert {row["department"]: row["credit"] for row in cleared["departments"]} == {
         "sales": "60000.00", "service": "20000.00", "marketing": "20000.00"}
-    acme_id = postgres.value("SELECT id FROM customer")
     assert reveals(postgres, "carol") == [(acme_id, ["contract_amount"])]
     out = carol.ok("report", "attribution")
     assert "1 amount(s) read from the team's database, which recorded each read" in out
@@ -77,6 +84,23 @@ def test_a_cleared_reader_cut_off_from_the_team_gets_the_masks_and_why(team, acm
     out = carol.ok("report", "attribution")
     assert "1 won customer(s) have an amount only the team's database holds" in out
     assert "left out of the credits (" in out  # and why it was not asked
+    assert reveals(postgres, "carol") == []
+
+
+def test_a_reader_the_team_no_longer_clears_is_refused_by_the_shared_database(
+        team, acme, postgres):
+    """carol's replica still says managers read contract_amount (she has not synced since
+    the admin took that back), so it asks: the shared database refuses, and says why."""
+    alice, carol = team["alice"], team["carol"]
+    alice.ok("customer", "edit", acme, "--stage", "won", "--set", "contract_amount=100000")
+    alice.sync()
+    carol.sync()
+    alice.ok("field", "access", "contract_amount", "--revoke", "role:manager")
+    alice.sync()
+
+    out = carol.ok("report", "attribution")
+    assert "left out of the credits (the shared database refused: carol may not read" in out
+    assert {row["credit"] for row in attribution(carol)["members"]} == {"0"}
     assert reveals(postgres, "carol") == []
 
 

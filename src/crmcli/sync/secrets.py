@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from crmcli.errors import CrmError, NotFound, PermissionDenied
+from crmcli.errors import NotFound, PermissionDenied
 from crmcli.sync import connection
 
 if TYPE_CHECKING:
@@ -82,12 +82,9 @@ def attribution(s: Session, actor: Actor, options: Options) -> Report:
     from crmcli.sync import state
 
     team = state.team_url(s)
-    wanted = report.masked(s, actor, options) if team else []
-    if not wanted:
-        return report.build(s, actor, options)
-    try:
-        values = reveal_each(team, wanted, [report.FIELD])
-    except CrmError as error:
-        return report.build(s, actor, options, unasked=str(error))
-    return report.build(s, actor, options,
-                        {customer_id: each[report.FIELD] for customer_id, each in values.items()})
+
+    def amounts(customer_ids: list[str]) -> dict[str, Any]:
+        return {customer_id: each[report.FIELD] for customer_id, each
+                in reveal_each(team, customer_ids, [report.FIELD]).items()}
+
+    return report.build(s, actor, options, amounts if team else None)

@@ -35,6 +35,7 @@ from sqlalchemy import func, or_, union_all
 from sqlmodel import Session, col, select
 
 from crmcli import clock
+from crmcli.errors import CrmError
 from crmcli.models import Assignment, AuditEvent, Customer, Note, Task, User
 from crmcli.repo import sensitive
 from crmcli.repo.reports import credit, filters
@@ -73,12 +74,9 @@ class Won:
         return {m for m in (self.creator, self.closer, *self.followers) if m is not None}
 
 
-def won(s: Session, seen: sensitive.Clearance, options: Options,
-        revealed: Mapping[str, Decimal | None] | None = None) -> list[Won]:
+def won(s: Session, seen: sensitive.Clearance, options: Options) -> list[Won]:
     """The won customers of the period under `options`' filters, by the time they were won
-    (see the module's docstring), with the amount as the reader (`seen`) may see it: on a
-    team replica, the `revealed` amounts the shared database gave this reader in place of
-    the masks the replica holds."""
+    (see the module's docstring), with the amount as the reader (`seen`) may see it."""
     wins = _wins(options.period).subquery()
     created = select(AuditEvent.actor).where(
         AuditEvent.entity_id == Customer.id, AuditEvent.action == "customer.create",
@@ -92,7 +90,7 @@ def won(s: Session, seen: sensitive.Clearance, options: Options,
         .where(wins.c.latest == 1, col(Customer.stage).in_(STILL_WON),
                *filters.conditions(options))
     )
-    found = [Won(id_, name, source, made_by, closer, at, _amount(seen, id_, amount, revealed))
+    found = [Won(id_, name, source, made_by, closer, at, _amount(seen, id_, amount))
              for id_, name, source, made_by, closer, at, amount
              in s.exec(base.order_by(wins.c.at, Customer.name, Customer.id))]
     followers = _followers(s, base)
@@ -119,14 +117,11 @@ def _wins(period: Period) -> Any:
     return query
 
 
-def _amount(seen: sensitive.Clearance, customer_id: str, stored: Decimal | None,
-            revealed: Mapping[str, Decimal | None] | None) -> Any:
+def _amount(seen: sensitive.Clearance, customer_id: str, stored: Decimal | None) -> Any:
     """The amount as the reader may see it: a Decimal, `restricted`, a team replica's
     mask of a value it does not hold (not summed), or None."""
     if not seen.may_read(FIELD):
         return RESTRICTED
-    if revealed is not None and customer_id in revealed:
-        return revealed[customer_id]
     value = sensitive.with_mask(seen, customer_id, FIELD, stored)
     return value.text if isinstance(value, sensitive.HeldMask) else value
 
@@ -188,23 +183,18 @@ class Tally:
                 "credit": self.credit if credit else RESTRICTED}
 
 
-def masked(s: Session, actor: Actor, options: Options) -> list[str]:
-    """The won customers whose amount `actor` may read but this replica holds only as a
-    mask (a team replica): the ones to ask the shared database for."""
-    seen = sensitive.clearance(s, actor)
-    return [one.id for one in won(s, seen, options)
-            if isinstance(one.amount, str) and one.amount != RESTRICTED]
+# On a team replica: customer ids -> their amounts, as the shared database reveals them
+# (`sync.secrets.attribution`); a CrmError when it cannot be asked.
+Reveal = Callable[[list[str]], Mapping[str, Decimal | None]]
 
 
-def build(s: Session, actor: Actor, options: Options,
-          revealed: Mapping[str, Decimal | None] | None = None, *,
-          unasked: str | None = None) -> Report:
-    """The attribution report for `actor` (see the module's docstring). On a team
-    replica, `revealed` holds the amounts the shared database gave a cleared reader (see
-    `sync.secrets.attribution`), or `unasked` says why it could not be asked."""
+def build(s: Session, actor: Actor, options: Options, reveal: Reveal | None = None) -> Report:
+    """The attribution report for `actor` (see the module's docstring). On a team replica,
+    which holds a cleared reader's amounts only as masks, `reveal` asks for them."""
     seen = sensitive.clearance(s, actor)
     cleared = seen.may_read(FIELD)
-    found = won(s, seen, options, revealed)
+    found = won(s, seen, options)
+    revealed, unasked = _reveal_masked(found, reveal)
     rule = credit.split(s)
     depts = {handle: dept or NO_DEPARTMENT for handle, dept in departments(s).items()}
     members, teams = _tally(found, rule, depts)
@@ -216,7 +206,23 @@ def build(s: Session, actor: Actor, options: Options,
         _section("departments", "Per department", teams, cleared, (
             Measure("department", "Department", "text"), Measure("members", "Members")),
             lambda dept: {"members": len(teams[dept].members)}),
-    ], _notes(seen, options, rule, found, len(revealed or ()), unasked))
+    ], _notes(seen, options, rule, found, revealed, unasked))
+
+
+def _reveal_masked(found: list[Won], reveal: Reveal | None) -> tuple[int, str | None]:
+    """Put in place of the masks the amounts `reveal` gives: (how many it gave, or why it
+    could not be asked). A customer it does not answer for keeps its mask."""
+    masked = [one for one in found if isinstance(one.amount, str) and one.amount != RESTRICTED]
+    if not masked or reveal is None:
+        return 0, None
+    try:
+        values = reveal([one.id for one in masked])
+    except CrmError as error:
+        return 0, str(error)
+    for one in masked:
+        if one.id in values:
+            one.amount = values[one.id]
+    return len(values), None
 
 
 def _roles(one: Won) -> list[tuple[str, str]]:
